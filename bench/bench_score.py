@@ -1,0 +1,196 @@
+"""Benchmark: score examples/ecommerce.yaml on 1M customers / 10M orders.
+
+Baseline in the same run: the same model written by hand as one single-pass DuckDB SQL query
+over the same Parquet files. Contenders: ``crindex_engine_3col`` (the compiled model, output cut
+to customer_id, score, tier like the hand query), ``crindex_engine`` (the full evaluation table:
+per metric raw value, score, weight, contribution, missing flag) and ``crindex_full`` (the whole
+``crindex.api.score`` call: reading the folder, data-quality checks, scoring). Each contender runs in its own process (peak RSS is per process),
+warm-up once, then best of ``--repeat``. Also checks that both give the same scores.
+
+    .venv/bin/python bench/bench_score.py [--customers 1000000] [--orders 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2025-12-31"
+
+# least/greatest skip NULLs in DuckDB, so clamping keeps NULL explicitly
+MACRO = "CREATE MACRO clip100(x) AS CASE WHEN x IS NULL THEN NULL ELSE least(greatest(x, 0), 100) END"
+
+HAND_SQL = """
+WITH
+o AS (
+  SELECT customer_id,
+         sum(amount) FILTER (WHERE ordered_at::DATE > DATE '2024-12-31' AND status = 'paid') AS spend,
+         max(ordered_at::DATE) FILTER (WHERE status = 'paid') AS last_day
+  FROM read_parquet('{d}/orders.parquet')
+  WHERE ordered_at::DATE <= DATE '2025-12-31'
+  GROUP BY customer_id),
+i AS (
+  SELECT customer_id,
+         count(*) FILTER (WHERE kind = 'email_opened' AND occurred_at::DATE > DATE '2025-10-02') AS opened,
+         count(*) FILTER (WHERE kind = 'email_sent' AND occurred_at::DATE > DATE '2025-10-02') AS sent,
+         avg(satisfaction) FILTER (WHERE channel = 'support' AND occurred_at::DATE > DATE '2024-12-31') AS sat
+  FROM read_parquet('{d}/interactions.parquet')
+  WHERE occurred_at::DATE <= DATE '2025-12-31'
+  GROUP BY customer_id),
+s AS (
+  SELECT customer_id,
+         100.0 * (count(*) FILTER (WHERE score >= 9) - count(*) FILTER (WHERE score <= 6)) / count(*) AS nps
+  FROM read_parquet('{d}/surveys.parquet')
+  WHERE kind = 'nps' AND answered_at::DATE <= DATE '2025-12-31' AND answered_at::DATE > DATE '2024-12-31'
+  GROUP BY customer_id),
+m AS (
+  SELECT c.customer_id,
+         clip100(coalesce(o.spend, 0) / 5000 * 100) AS s_spend,
+         coalesce(100 - clip100((DATE '2025-12-31' - o.last_day) / 360 * 100), 0) AS s_rec,
+         coalesce(clip100((s.nps + 100) / 200 * 100), 50) AS s_nps,
+         CASE WHEN i.sent > 0 THEN clip100(i.opened / i.sent * 100) END AS s_open,
+         clip100((i.sat - 1) / 4 * 100) AS s_sat
+  FROM read_parquet('{d}/customers.parquet') c
+  LEFT JOIN o USING (customer_id) LEFT JOIN i USING (customer_id) LEFT JOIN s USING (customer_id)
+  WHERE (c.created_at IS NULL OR c.created_at::DATE <= DATE '2025-12-31')
+    AND (c.churned_at IS NULL OR c.churned_at::DATE > DATE '2025-12-31')),
+t AS (
+  SELECT customer_id,
+         round((30 * s_spend + 25 * s_rec + 20 * s_nps + coalesce(15 * s_open, 0) + coalesce(10 * s_sat, 0))
+           / (75 + CASE WHEN s_open IS NULL THEN 0 ELSE 15 END + CASE WHEN s_sat IS NULL THEN 0 ELSE 10 END), 6) AS score
+  FROM m)
+SELECT customer_id, score,
+       CASE WHEN score >= 90 THEN 'core' WHEN score >= 70 THEN 'potential'
+            WHEN score >= 50 THEN 'ordinary' ELSE 'at_risk' END AS tier
+FROM t ORDER BY customer_id
+"""
+
+
+def generate(d: Path, customers: int, orders: int) -> None:
+    import duckdb
+
+    d.mkdir(parents=True, exist_ok=True)
+    if (d / "orders.parquet").exists():
+        return
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)")
+    con.execute(f"""COPY (SELECT printf('C%08d', i) AS customer_id,
+        TIMESTAMP '2020-01-01' + to_days(CAST(random() * 2000 AS INTEGER)) AS created_at,
+        CASE WHEN random() < 0.1 THEN TIMESTAMP '2024-01-01' + to_days(CAST(random() * 900 AS INTEGER)) END AS churned_at,
+        printf('owner%02d', i % 40) AS owner, ['retail','smb','vip'][1 + i % 3] AS segment
+        FROM range({customers}) t(i)) TO '{d}/customers.parquet' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT printf('O%09d', i) AS order_id,
+        printf('C%08d', CAST(floor(pow(random(), 1.7) * {customers}) AS INTEGER)) AS customer_id,
+        TIMESTAMP '2023-01-01' + to_seconds(CAST(random() * 3 * 365 * 86400 AS BIGINT)) AS ordered_at,
+        round(exp(random() * 6), 2) AS amount, round(exp(random() * 5), 2) AS cost,
+        ['books','music','home','toys','garden'][1 + CAST(random() * 4 AS INTEGER)] AS product_line,
+        CASE WHEN random() < 0.03 THEN 'refunded' ELSE 'paid' END AS status
+        FROM range({orders}) t(i)) TO '{d}/orders.parquet' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT printf('C%08d', CAST(floor(random() * {customers}) AS INTEGER)) AS customer_id,
+        TIMESTAMP '2024-06-01' + to_seconds(CAST(random() * 600 * 86400 AS BIGINT)) AS occurred_at,
+        CASE WHEN r < 0.9 THEN 'email' ELSE 'support' END AS channel,
+        CASE WHEN r < 0.6 THEN 'email_sent' WHEN r < 0.9 THEN 'email_opened' ELSE 'ticket_resolved' END AS kind,
+        CAST(NULL AS DOUBLE) AS value,
+        CASE WHEN r >= 0.9 THEN 1 + floor(random() * 5) END AS satisfaction
+        FROM (SELECT random() AS r FROM range({orders // 2})) t) TO '{d}/interactions.parquet' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT printf('C%08d', CAST(floor(random() * {customers}) AS INTEGER)) AS customer_id,
+        TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 730 * 86400 AS BIGINT)) AS answered_at,
+        'nps' AS kind, floor(random() * 11) AS score
+        FROM range({customers}) t(i)) TO '{d}/surveys.parquet' (FORMAT parquet)""")
+
+
+def run_one(kind: str, d: Path, repeat: int) -> dict:
+    """Runs in a child process: time ``kind`` and report peak RSS."""
+    import duckdb
+
+    times = []
+    rows = None
+    checksum = None
+    for _ in range(repeat + 1):  # first run warms the OS page cache
+        t0 = time.perf_counter()
+        if kind == "hand_sql":
+            con = duckdb.connect()
+            con.execute(MACRO)
+            table = con.execute(HAND_SQL.format(d=d)).to_arrow_table()
+        elif kind in ("crindex_engine", "crindex_engine_3col"):
+            import ibis
+
+            from crindex.api import canonical_tables
+            from crindex.engine.compile import compile_model
+            from crindex.engine.connect import execute
+            from crindex.examples import example_path
+            from crindex.model import load_model
+
+            con = ibis.duckdb.connect()
+            tables = canonical_tables({n: con.read_parquet(d / f"{n}.parquet") for n in
+                                       ("customers", "orders", "interactions", "surveys")})
+            import datetime as dt
+
+            compiled = compile_model(load_model(example_path("ecommerce")), tables,
+                                     dt.date.fromisoformat(AS_OF))
+            expr = compiled.expr
+            if kind == "crindex_engine_3col":  # the same output as the hand-written query
+                expr = expr.select("customer_id", "score", "tier")
+            table = execute(con, expr)
+        else:  # full pipeline: reading, quality checks, scoring
+            from crindex.api import score
+            from crindex.examples import example_path
+
+            table = score(example_path("ecommerce"), str(d), AS_OF).table
+        times.append(time.perf_counter() - t0)
+        rows = table.num_rows
+        import pyarrow.compute as pc
+
+        checksum = round(pc.sum(table.column("score")).as_py(), 3)
+        counts = pc.value_counts(table.column("tier")).to_pylist()
+        tiers = {c["values"]: c["counts"] for c in counts}
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"kind": kind, "best_s": min(times[1:]), "runs": times[1:], "rows": rows,
+            "score_sum": checksum, "peak_rss_mb": peak_kb / 1024, "tiers": tiers}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--orders", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data", type=Path, default=ROOT / "bench" / "out" / "score-data")
+    ap.add_argument("--child", default=None)
+    ap.add_argument("--kinds",
+                    default="hand_sql,crindex_engine_3col,crindex_engine,crindex_full")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.child, args.data, args.repeat)))
+        return
+    t0 = time.perf_counter()
+    generate(args.data, args.customers, args.orders)
+    print(f"data ready in {time.perf_counter() - t0:.1f}s at {args.data}", file=sys.stderr)
+    results = {}
+    kinds = args.kinds.split(",")
+    for kind in kinds:
+        proc = subprocess.run([sys.executable, __file__, "--child", kind, "--data", str(args.data),
+                               "--repeat", str(args.repeat)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            raise SystemExit(f"{kind} failed")
+        results[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
+        r = results[kind]
+        print(f"{kind:15s} best {r['best_s']:.2f}s  runs {[round(x, 2) for x in r['runs']]}  "
+              f"rows {r['rows']:,}  score sum {r['score_sum']}  peak RSS {r['peak_rss_mb']:.0f} MB")
+    base = results["hand_sql"]["best_s"]
+    for kind in [k for k in kinds if k != "hand_sql"]:
+        print(f"ratio {kind} / hand_sql = {results[kind]['best_s'] / base:.2f}")
+    if "crindex_engine" in results:
+        same = results["hand_sql"]["tiers"] == results["crindex_engine"]["tiers"] and \
+            results["hand_sql"]["score_sum"] == results["crindex_engine"]["score_sum"]
+        print(f"same tiers and score sum: {same} ({results['hand_sql']['tiers']})")
+
+
+if __name__ == "__main__":
+    main()

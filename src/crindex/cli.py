@@ -1,0 +1,282 @@
+"""The ``crindex`` command line: a thin typer app over the Python API.
+
+Every command turns a :class:`~crindex.errors.CrindexError` into one readable message on
+stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from crindex.errors import CrindexError
+
+app = typer.Typer(
+    name="crindex",
+    help="Customer Relationship Index: score, explain and track customer relationships.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+model_app = typer.Typer(help="Work with model files.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+out = Console()
+err = Console(stderr=True)
+
+
+@model_app.command("schema")
+def model_schema(
+    output: Path | None = typer.Option(None, "--out", "-o", help="write here (default stdout)"),
+) -> None:
+    """Write the JSON Schema of model files."""
+    from crindex.model.spec import CRIModel
+    from crindex.util import atomic_write_text
+
+    schema = json.dumps(CRIModel.model_json_schema(), indent=2, ensure_ascii=False)
+    if output:
+        atomic_write_text(output, schema + "\n")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(schema + "\n")
+
+
+ModelOpt = typer.Option(..., "--model", "-m", help="the model file (YAML)")
+DataOpt = typer.Option(..., "--data", "-d", help="data folder, DuckDB file or database URL")
+AsOfOpt = typer.Option(None, "--as-of", help="scoring date YYYY-MM-DD (default: the model's, "
+                       "then today); no row after it is used")
+
+
+def _tier_table(result: object) -> None:
+    from rich.table import Table
+
+    from crindex.api import ScoreResult
+
+    assert isinstance(result, ScoreResult)
+    counts = result.tier_counts()
+    total = sum(counts.values()) or 1
+    levels = {lv.id: lv for lv in result.model.tiers.levels}
+    table = Table(title=f"{result.model.name} as of {result.as_of}: {total:,} customers")
+    table.add_column("tier")
+    table.add_column("label")
+    table.add_column("customers", justify="right")
+    table.add_column("share", justify="right")
+    for tier, n in counts.items():
+        lv = levels.get(tier)
+        table.add_row(tier, lv.display if lv else "-", f"{n:,}", f"{100 * n / total:.1f}%")
+    out.print(table)
+
+
+def _run_score(model: Path, data: str, as_of: str | None, quarantine: Path | None = None) -> object:
+    from crindex.api import score
+
+    with err.status("scoring…", spinner="dots"):
+        return score(model, data, as_of, quarantine_dir=quarantine)
+
+
+@app.command("score")
+def score_command(
+    model: Path = ModelOpt,
+    data: str = DataOpt,
+    as_of: str | None = AsOfOpt,
+    out_dir: Path = typer.Option(..., "--out", "-o", help="folder for the results"),
+    fmt: str = typer.Option("parquet,csv", "--format", help="comma-separated: parquet, csv"),
+    duckdb_file: Path | None = typer.Option(None, "--duckdb", help="also write table `scores` "
+                                            "into this DuckDB file"),
+) -> None:
+    """Score every customer and write scores, the SQL and the data-quality report."""
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+    bad = [f for f in formats if f not in ("parquet", "csv")]
+    if bad:
+        raise typer.BadParameter(f"unknown format {', '.join(bad)}; use parquet and/or csv",
+                                 param_hint="--format")
+    result = _run_score(model, data, as_of)
+    written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
+    _tier_table(result)
+    quality = result.quality  # type: ignore[attr-defined]
+    if quality is not None:
+        for line in quality.summary_lines():
+            err.print(line, highlight=False)
+    err.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
+
+
+@app.command("explain")
+def explain_command(
+    customer_id: str = typer.Argument(..., help="the customer to explain"),
+    model: Path = ModelOpt,
+    data: str = DataOpt,
+    as_of: str | None = AsOfOpt,
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """Print the evaluation table of one customer's score."""
+    from rich.table import Table
+
+    from crindex.api import dumps
+
+    result = _run_score(model, data, as_of)
+    ex = result.explain(customer_id)  # type: ignore[attr-defined]
+    if as_json:
+        sys.stdout.write(dumps(ex.to_dict()) + "\n")
+        return
+    table = Table(title=f"customer {ex.customer_id}: score {_fmt(ex.score)}, tier "
+                        f"{ex.tier_label or '-'}, coverage {_fmt(ex.coverage)}%")
+    for col, justify in (("dimension", "left"), ("metric", "left"), ("source", "left"),
+                         ("raw value", "right"), ("score", "right"), ("weight %", "right"),
+                         ("weighted score", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in ex.rows:
+        table.add_row(r.dimension, r.metric, r.source,
+                      "missing" if r.raw is None else _fmt(r.raw),
+                      _fmt(r.score) + (" (policy)" if r.missing and r.score is not None else ""),
+                      _fmt(r.weight), _fmt(r.weighted))
+    table.add_section()
+    table.add_row("total", "", "", "", "", _fmt(sum(r.weight for r in ex.rows)), _fmt(ex.score))
+    out.print(table)
+    if ex.strategy:
+        out.print(f"[bold]strategy[/] ({ex.tier_label}): {ex.strategy}")
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+@app.command("validate")
+def validate_command(
+    model: Path = ModelOpt,
+    data: str | None = typer.Option(None, "--data", "-d", help="also check this data"),
+    as_of: str | None = AsOfOpt,
+) -> None:
+    """Check a model (and data) without scoring: every problem at once."""
+    from crindex.api import as_date
+    from crindex.engine.compile import compile_model
+    from crindex.model.loader import load_model
+
+    spec = load_model(model)
+    n_metrics = len(spec.metrics)
+    out.print(f"model {model}: {len(spec.dimensions)} dimensions, {n_metrics} metrics, "
+              f"{len(spec.tiers.levels)} tiers - ok")
+    if data:
+        from crindex.data import load_dataset
+
+        day = as_date(as_of, spec.as_of)
+        ds = load_dataset(data, model=spec, as_of=day)
+        compile_model(spec, ds.tables, day)
+        for line in ds.quality.summary_lines():
+            out.print(line, highlight=False)
+        out.print(f"data {data}: tables {', '.join(sorted(ds.tables))} - ok")
+
+
+@app.command("sql")
+def sql_command(
+    model: Path = ModelOpt,
+    as_of: str | None = AsOfOpt,
+    data: str | None = typer.Option(None, "--data", "-d", help="compile against this data "
+                                    "(default: the data contract's schema)"),
+    dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect (duckdb, postgres, "
+                                "spark, ...)"),
+) -> None:
+    """Print the SQL a model compiles to."""
+    from crindex.api import as_date
+    from crindex.engine.compile import compile_model
+    from crindex.model.loader import load_model
+
+    spec = load_model(model)
+    day = as_date(as_of, spec.as_of)
+    if data:
+        from crindex.data import load_dataset
+
+        tables = load_dataset(data, model=spec, as_of=day).tables
+    else:
+        tables = contract_tables()
+    sys.stdout.write(compile_model(spec, tables, day).sql(dialect=dialect) + "\n")
+
+
+def contract_tables() -> dict[str, object]:
+    """Unbound Ibis tables with the data contract's schema."""
+    import ibis
+
+    from crindex.api import IBIS_TYPES
+    from crindex.model.spec import CONTRACT
+
+    return {name: ibis.table({c: IBIS_TYPES[k] for c, k in cols.items()}, name=name)
+            for name, cols in CONTRACT.items()}
+
+
+@app.command("demo")
+def demo_command(
+    customers: int = typer.Option(5000, "--customers", help="customers in the synthetic world"),
+    out_dir: Path = typer.Option(Path("crindex-demo"), "--out", help="where to write"),
+    seed: int = typer.Option(7, "--seed"),
+) -> None:
+    """Generate a synthetic CRM world, score it with examples/ecommerce.yaml, print tiers."""
+    import datetime as dt
+
+    from crindex.examples import example_path
+    from crindex.synth import generate
+
+    start = dt.date(2023, 1, 1)
+    months = 36
+    data_dir = out_dir / "data"
+    err.print(f"generating a synthetic e-commerce world of {customers:,} customers in {data_dir}")
+    info = generate(profile="ecommerce", customers=customers, start=start, months=months,
+                    seed=seed, out=data_dir, fmt="parquet", progress=sys.stderr.isatty())
+    as_of = info.get("as_of") if isinstance(info, dict) else None
+    as_of = as_of or dt.date(2025, 12, 31)
+    result = _run_score(example_path("ecommerce"), str(data_dir), str(as_of))
+    written = result.write(out_dir / "results")  # type: ignore[attr-defined]
+    _tier_table(result)
+    err.print(f"results in {out_dir / 'results'} ({len(written)} files); try:\n"
+              f"  crindex explain <customer_id> --model {example_path('ecommerce')} "
+              f"--data {data_dir} --as-of {as_of}", highlight=False)
+
+
+def command_modules() -> list[str]:
+    """Modules that add commands: every ``crindex.<package>.commands``, in name order.
+
+    Each defines ``register(app: typer.Typer) -> None``; a package adds commands to the CLI by
+    shipping such a module, so no central list has to be edited.
+    """
+    import importlib.util
+    import pkgutil
+
+    import crindex
+
+    names = []
+    for info in sorted(pkgutil.iter_modules(crindex.__path__), key=lambda i: i.name):
+        if info.ispkg and importlib.util.find_spec(f"crindex.{info.name}.commands") is not None:
+            names.append(f"crindex.{info.name}.commands")
+    return names
+
+
+def _register_all() -> None:
+    import importlib
+
+    for name in command_modules():
+        importlib.import_module(name).register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    """Entry point: run the app, turning crindex errors into a message and exit code 2."""
+    try:
+        app()
+    except CrindexError as exc:
+        err.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

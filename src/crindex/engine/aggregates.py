@@ -1,0 +1,251 @@
+"""How each registered aggregate is computed, as Ibis expressions.
+
+An aggregate is planned in two steps so one pass per table serves every metric: ``parts`` are
+grouped aggregates over the table (one ``GROUP BY customer_id`` per table, each part with its
+own ``where=``), and ``finish`` turns the joined parts into the raw value. The names and
+contracts live in :mod:`crindex.model.registry`; a test checks both registries agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from crindex.model.registry import AGGREGATES as AGGREGATE_INFO
+from crindex.model.spec import TIME_COLUMN, MetricSpec, SubAggregate
+
+Getter = Callable[[str], ir.Value]
+
+
+@dataclass
+class Plan:
+    """Partial aggregates over one table and how to finish them into the raw value."""
+
+    parts: dict[str, ir.Value] = field(default_factory=dict)
+    finish: Callable[[Getter], ir.Value] | None = None
+    #: no rows in the window means 0 (a count, a sum), not a missing value
+    zero_when_empty: bool = False
+
+
+@dataclass
+class Context:
+    """What an aggregate sees: the table (already cut at ``as_of``), the window, the metric."""
+
+    table: ir.Table
+    table_name: str
+    as_of: dt.date
+    start: dt.date | None
+    prefix: str
+
+    @property
+    def ts(self) -> ir.TimestampColumn:
+        return self.table[TIME_COLUMN[self.table_name]]
+
+    @property
+    def day(self) -> ir.DateColumn:
+        # differences are taken on dates: engines disagree on whole days between timestamps
+        return self.ts.date()
+
+    def name(self, part: str) -> str:
+        return f"{self.prefix}__{part}"
+
+    def condition(self, spec: MetricSpec | SubAggregate) -> ir.BooleanValue:
+        """Window and filter of a metric (or one side of a ratio) as one boolean."""
+        conds: list[ir.BooleanValue] = []
+        if self.start is not None:
+            conds.append(self.day > ibis.literal(self.start))
+        where_ = dict(spec.where or {})
+        if spec.kind is not None:
+            where_.setdefault("kind", spec.kind)
+        if self.table_name == "orders" and "status" not in where_:
+            where_["status"] = "paid"  # only paid orders are purchases (data contract)
+        conds += [filter_condition(self.table[col], cond) for col, cond in where_.items()]
+        if not conds:
+            return ibis.literal(True)
+        out = conds[0]
+        for c in conds[1:]:
+            out = out & c
+        return out
+
+
+def filter_condition(column: ir.Column, cond: Any) -> ir.BooleanValue:
+    """``{col: value}``, ``{col: [a, b]}`` or ``{col: {">=": 1, "not_in": [...]}}``."""
+    if isinstance(cond, list):
+        return column.isin(cond)
+    if isinstance(cond, dict):
+        out: ir.BooleanValue | None = None
+        for op, value in cond.items():
+            if op == "==":
+                c = column == value
+            elif op == "!=":
+                c = column != value
+            elif op == ">":
+                c = column > value
+            elif op == ">=":
+                c = column >= value
+            elif op == "<":
+                c = column < value
+            elif op == "<=":
+                c = column <= value
+            elif op == "in":
+                c = column.isin(list(value))  # type: ignore[arg-type]
+            elif op == "not_in":
+                c = ~column.isin(list(value))  # type: ignore[arg-type]
+            elif op == "is_null":
+                c = column.isnull() if value else column.notnull()
+            else:  # pragma: no cover - rejected when the model is loaded
+                raise ValueError(f"unknown filter operator {op}")
+            out = c if out is None else out & c
+        return out if out is not None else ibis.literal(True)
+    if cond is None:
+        return column.isnull()
+    return column == cond
+
+
+Builder = Callable[[Context, MetricSpec], Plan]
+AGGREGATES: dict[str, Builder] = {}
+
+
+def register(name: str) -> Callable[[Builder], Builder]:
+    """Register the implementation of an aggregate described in the model registry."""
+    if name not in AGGREGATE_INFO:
+        raise KeyError(f"aggregate {name} is not described in crindex.model.registry")
+
+    def deco(fn: Builder) -> Builder:
+        AGGREGATES[name] = fn
+        return fn
+
+    return deco
+
+
+def _simple(ctx: Context, spec: MetricSpec | SubAggregate, name: str) -> tuple[ir.Value, bool]:
+    """One grouped aggregate for count/sum/mean/min/max/distinct_count; (expr, zero_when_empty)."""
+    cond = ctx.condition(spec)
+    t = ctx.table
+    if spec.aggregate == "count":
+        return t.customer_id.count(where=cond), True
+    col = t[spec.column]  # type: ignore[index]
+    if spec.aggregate == "sum":
+        return col.sum(where=cond), True
+    if spec.aggregate == "mean":
+        return col.mean(where=cond), False
+    if spec.aggregate == "min":
+        return col.min(where=cond), False
+    if spec.aggregate == "max":
+        return col.max(where=cond), False
+    if spec.aggregate == "distinct_count":
+        return col.nunique(where=cond), True
+    raise KeyError(name)  # pragma: no cover
+
+
+def _single(ctx: Context, m: MetricSpec) -> Plan:
+    expr, zero = _simple(ctx, m, m.aggregate)
+    key = ctx.name("v")
+    return Plan({key: expr}, lambda get: get(key), zero)
+
+
+for _name in ("count", "sum", "mean", "min", "max", "distinct_count"):
+    register(_name)(_single)
+
+
+@register("monthly_count")
+def _monthly_count(ctx: Context, m: MetricSpec) -> Plan:
+    key = ctx.name("n")
+    days = (ctx.as_of - ctx.start).days if ctx.start else None
+    if days is None:
+        raise ValueError(f"metric {m.id}: monthly_count needs a window (e.g. 90d)")
+    months = days / (365.25 / 12)
+    return Plan({key: ctx.table.customer_id.count(where=ctx.condition(m))},
+                lambda get: get(key) / months, True)
+
+
+def _recency(ctx: Context, m: MetricSpec) -> Plan:
+    key = ctx.name("last_day")
+    as_of = ibis.literal(ctx.as_of)
+    return Plan({key: ctx.day.max(where=ctx.condition(m))},
+                lambda get: as_of.delta(get(key), unit="day"))
+
+
+register("recency_days")(_recency)
+register("days_since_last")(_recency)
+
+
+@register("latest")
+def _latest(ctx: Context, m: MetricSpec) -> Plan:
+    key = ctx.name("latest")
+    col = ctx.table[m.column]  # type: ignore[index]
+    return Plan({key: col.argmax(ctx.ts, where=ctx.condition(m))}, lambda get: get(key))
+
+
+@register("ratio")
+def _ratio(ctx: Context, m: MetricSpec) -> Plan:
+    assert m.numerator is not None and m.denominator is not None
+
+    def side(part: SubAggregate) -> SubAggregate:
+        # the metric's own filter applies to both sides; a side's own keys win
+        return part.model_copy(update={
+            "where": {**(m.where or {}), **(part.where or {})} or None,
+            "kind": part.kind or m.kind,
+        })
+
+    num, _ = _simple(ctx, side(m.numerator), "numerator")
+    den, _ = _simple(ctx, side(m.denominator), "denominator")
+    kn, kd = ctx.name("num"), ctx.name("den")
+
+    def finish(get: Getter) -> ir.Value:
+        d = get(kd).cast("float64")
+        return ibis.ifelse(d.isnull() | (d == 0), ibis.null("float64"),
+                           get(kn).cast("float64").fill_null(0) / d)
+
+    return Plan({kn: num, kd: den}, finish)
+
+
+@register("profit")
+def _profit(ctx: Context, m: MetricSpec) -> Plan:
+    key = ctx.name("profit")
+    t = ctx.table
+    return Plan({key: (t.amount - t.cost.fill_null(0)).sum(where=ctx.condition(m))},
+                lambda get: get(key), True)
+
+
+@register("nps")
+def _nps(ctx: Context, m: MetricSpec) -> Plan:
+    t = ctx.table
+    spec = m.model_copy(update={"kind": m.kind or "nps"})
+    cond = ctx.condition(spec)
+    kp, kd, kn = ctx.name("promoters"), ctx.name("detractors"), ctx.name("answers")
+    parts = {
+        kp: t.customer_id.count(where=cond & (t.score >= 9)),
+        kd: t.customer_id.count(where=cond & (t.score <= 6)),
+        kn: t.customer_id.count(where=cond),
+    }
+
+    def finish(get: Getter) -> ir.Value:
+        n = get(kn).cast("float64")
+        return ibis.ifelse(n.isnull() | (n == 0), ibis.null("float64"),
+                           100.0 * (get(kp).cast("float64") - get(kd).cast("float64")) / n)
+
+    return Plan(parts, finish)
+
+
+@register("survey_mean")
+def _survey_mean(ctx: Context, m: MetricSpec) -> Plan:
+    key = ctx.name("mean")
+    return Plan({key: ctx.table.score.mean(where=ctx.condition(m))}, lambda get: get(key))
+
+
+@register("tenure_days")
+def _tenure(ctx: Context, m: MetricSpec) -> Plan:
+    as_of = ibis.literal(ctx.as_of)
+    return Plan({}, lambda get: as_of.delta(get("created_at").date(), unit="day"))
+
+
+@register("attribute")
+def _attribute(ctx: Context, m: MetricSpec) -> Plan:
+    col = m.column or ""
+    return Plan({}, lambda get: get(col))

@@ -1,0 +1,266 @@
+"""Compile a :class:`~crindex.model.spec.CRIModel` into one Ibis expression.
+
+The plan: the customers active at ``as_of``; one grouped aggregate pass per source table (every
+metric of that table a conditional aggregate in the same ``GROUP BY customer_id``), cut at
+``as_of``; left joins on ``customer_id``; then raw values, normalised scores, missing-value
+policies, weights, dimension scores, the total, coverage and tiers, column by column.
+
+Output columns: ``customer_id``, ``score``, ``tier``, ``coverage``, the carried customer
+attributes (``owner``, ``segment``), ``dim__<dimension>`` and per metric ``<id>__raw``,
+``<id>__score``, ``<id>__weight`` (share of the total after re-weighting, %),
+``<id>__contribution`` (weight x score / 100) and ``<id>__missing``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from crindex.engine.aggregates import AGGREGATES, Context, Plan
+from crindex.engine.normalisers import LOOK_ACROSS, Population, normalise
+from crindex.errors import ModelError, Problem, Reason, raise_if
+from crindex.model.loader import metric_table
+from crindex.model.registry import AGGREGATES as AGG_INFO
+from crindex.model.spec import TIME_COLUMN, CRIModel, MetricSpec, window_start
+
+#: customer attributes carried into the output (never personal data)
+CARRIED = ("owner", "segment")
+#: raw values are rounded before ranking: parallel float sums differ in the last bits
+RAW_DECIMALS = 9
+SCORE_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled model: the output expression and what went into it."""
+
+    expr: ir.Table
+    model: CRIModel
+    as_of: dt.date
+    #: the Ibis backend name the expression was planned for (``duckdb``, ``pyspark``, ...)
+    engine: str = "duckdb"
+
+    def sql(self, dialect: str | None = None, pretty: bool = True) -> str:
+        return str(ibis.to_sql(self.expr, dialect=dialect or self.engine, pretty=pretty))
+
+
+def _check_tables(model: CRIModel, tables: dict[str, ir.Table]) -> None:
+    problems = []
+    if "customers" not in tables:
+        problems.append(Problem("the customers table is missing", "", "", Reason.MISSING_TABLE))
+    for _, m in model.metrics:
+        table = metric_table(m)
+        if table not in tables:
+            problems.append(Problem(
+                f"metric `{m.id}` reads table `{table}`, which the data does not have", m.at,
+                "tables found: " + ", ".join(sorted(tables)) + f"; add {table} to the data or "
+                "map it under sources:", Reason.MISSING_TABLE,
+            ))
+    raise_if(problems, ModelError, "the model needs tables the data does not have")
+
+
+def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
+    """Customers that existed at ``as_of`` and had not churned by then."""
+    day = ibis.literal(as_of)
+    cond = customers.created_at.isnull() | (customers.created_at.date() <= day)
+    cond = cond & (customers.churned_at.isnull() | (customers.churned_at.date() > day))
+    return customers.filter(cond)
+
+
+def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
+                  engine: str = "duckdb") -> Compiled:
+    """Compile ``model`` over canonical ``tables`` at ``as_of`` into one Ibis expression.
+
+    ``engine`` (an Ibis backend name) picks how values are ranked across customers: window
+    functions, or on ``pyspark`` a distributed sort (see :func:`_populations`).
+    """
+    _check_tables(model, tables)
+    base = active_customers(tables["customers"], as_of)
+    keep = ["customer_id", "created_at", *CARRIED]
+    attribute_cols = {m.column for _, m in model.metrics if m.aggregate == "attribute" and m.column}
+    keep += [c for c in sorted(attribute_cols) if c not in keep]
+    joined = base.select(*keep)
+
+    # one grouped pass per table ----------------------------------------------------------------
+    plans: dict[str, Plan] = {}
+    by_table: dict[str, list[MetricSpec]] = defaultdict(list)
+    for _, m in model.metrics:
+        by_table[metric_table(m)].append(m)
+    for table_name, metrics in by_table.items():
+        t = tables[table_name]
+        if table_name != "customers":
+            t = t.filter(t[TIME_COLUMN[table_name]].date() <= ibis.literal(as_of))
+            starts = [window_start(as_of, m.window) for m in metrics]
+            if all(st is not None for st in starts):
+                # every metric has a window: read only the widest one
+                widest = min(st for st in starts if st is not None)
+                t = t.filter(t[TIME_COLUMN[table_name]].date() > ibis.literal(widest))
+        parts: dict[str, ir.Value] = {}
+        for m in metrics:
+            ctx = Context(t, table_name, as_of, window_start(as_of, m.window), m.id)
+            plan = AGGREGATES[m.aggregate](ctx, m)
+            plans[m.id] = plan
+            parts.update(plan.parts)
+        if parts:
+            agg = t.group_by(t.customer_id.name("_cid")).aggregate(**parts)
+            joined = joined.left_join(agg, joined.customer_id == agg._cid).drop("_cid")
+
+    # raw values and normalised scores --------------------------------------------------------
+    cols: dict[str, ir.Value] = {}
+    for _, m in model.metrics:
+        plan = plans[m.id]
+        assert plan.finish is not None
+        raw = plan.finish(lambda name, j=joined: j[name])  # type: ignore[misc]
+        if plan.zero_when_empty:
+            raw = raw.fill_null(0)
+        if AGG_INFO[m.aggregate].numeric and m.normalise.method != "map":
+            raw = raw.cast("float64").round(RAW_DECIMALS)
+        cols[f"{m.id}__raw"] = raw
+    raw_table = joined.select("customer_id", *CARRIED, **cols)
+    raw_table, pops = _populations(engine, raw_table, {
+        f"{m.id}__raw": LOOK_ACROSS[m.normalise.method] for _, m in model.metrics
+        if m.normalise.method in LOOK_ACROSS})
+
+    # each step is its own projection, so later steps refer to columns, not re-inlined formulas
+    normed = raw_table.mutate(**{
+        f"{m.id}__norm": normalise(m.normalise, raw_table[f"{m.id}__raw"],
+                                   pops.get(f"{m.id}__raw")).cast("float64")
+        for _, m in model.metrics
+    })
+    scored_cols: dict[str, ir.Value] = {}
+    for _, m in model.metrics:
+        norm = normed[f"{m.id}__norm"]
+        # no raw value, or one the normaliser cannot place (a category missing from a map)
+        missing = norm.isnull()
+        policy = m.missing.policy
+        if policy == "neutral":
+            score = ibis.ifelse(missing, m.missing.score, norm)
+        elif policy == "zero":
+            score = ibis.ifelse(missing, 0.0, norm)
+        else:
+            score = norm
+        scored_cols[f"{m.id}__missing"] = missing
+        scored_cols[f"{m.id}__score"] = score.cast("float64")
+    scored = normed.mutate(**scored_cols).drop(*[f"{m.id}__norm" for _, m in model.metrics])
+    return Compiled(_weigh(model, scored, engine), model, as_of, engine)
+
+
+def _populations(engine: str, t: ir.Table,
+                 wanted: dict[str, str]) -> tuple[ir.Table, dict[str, Population]]:
+    """Ranks or moments of columns across customers, as columns, where windows cannot do.
+
+    A window over every customer runs in a single partition on Spark, so there they come from
+    a bucketed sort and joins; elsewhere this adds nothing and the windows stay.
+    """
+    if engine != "pyspark" or not wanted:
+        return t, {}
+    from crindex.engine.spark import populations
+
+    return populations(t, wanted)
+
+
+def _sum(values: list[ir.Value]) -> ir.Value:
+    out = values[0]
+    for v in values[1:]:
+        out = out + v
+    return out
+
+
+def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
+    """Dimension scores, total, contributions, coverage and tiers, one projection a step."""
+    zero = ibis.literal(0.0)
+    # weight each metric carries where it has a score (0 where re-weighted away)
+    t = t.mutate(**{
+        f"_p__{m.id}": ibis.ifelse(t[f"{m.id}__score"].isnull(), zero, ibis.literal(m.weight))
+        for _, m in model.metrics
+    })
+    dim_cols: dict[str, ir.Value] = {}
+    for d in model.dimensions:
+        dim_cols[f"_w__{d.id}"] = _sum([t[f"_p__{m.id}"] for m in d.metrics])
+        dim_cols[f"_n__{d.id}"] = _sum([t[f"_p__{m.id}"] * t[f"{m.id}__score"].fill_null(0)
+                                        for m in d.metrics])
+    t = t.mutate(**dim_cols)
+    cols: dict[str, ir.Value] = {
+        f"dim__{d.id}": ibis.ifelse(t[f"_w__{d.id}"] > 0, t[f"_n__{d.id}"] / t[f"_w__{d.id}"],
+                                    ibis.null("float64")).round(SCORE_DECIMALS)
+        for d in model.dimensions
+    }
+    if model.flat_weights:
+        t = t.mutate(_total_w=_sum([t[f"_p__{m.id}"] for _, m in model.metrics]))
+        for _, m in model.metrics:
+            cols[f"{m.id}__weight"] = ibis.ifelse(
+                t._total_w > 0, t[f"_p__{m.id}"] / t._total_w * 100.0, zero)
+    else:
+        t = t.mutate(**{
+            f"_d__{d.id}": ibis.ifelse(t[f"_w__{d.id}"] > 0, ibis.literal(d.weight or 0.0), zero)
+            for d in model.dimensions
+        })
+        t = t.mutate(_total_w=_sum([t[f"_d__{d.id}"] for d in model.dimensions]))
+        for d in model.dimensions:
+            for m in d.metrics:
+                cols[f"{m.id}__weight"] = ibis.ifelse(
+                    (t._total_w > 0) & (t[f"_w__{d.id}"] > 0),
+                    t[f"_d__{d.id}"] / t._total_w * t[f"_p__{m.id}"] / t[f"_w__{d.id}"] * 100.0,
+                    zero,
+                )
+    t = t.mutate(**cols)
+    t = t.mutate(**{
+        f"{m.id}__contribution": t[f"{m.id}__weight"] * t[f"{m.id}__score"].fill_null(0) / 100.0
+        for _, m in model.metrics
+    })
+    covered = _sum([
+        ibis.ifelse(t[f"{m.id}__missing"], zero, ibis.literal(model.effective_weight(d, m)))
+        for d, m in model.metrics
+    ])
+    t = t.mutate(
+        _any_w=_sum([t[f"{m.id}__weight"] for _, m in model.metrics]) > 0,
+        _total=_sum([t[f"{m.id}__contribution"] for _, m in model.metrics]),
+        coverage=covered.round(SCORE_DECIMALS),
+    )
+    t = t.mutate(score=ibis.ifelse(t._any_w, t._total.clip(lower=0.0, upper=100.0)
+                                   .round(SCORE_DECIMALS), ibis.null("float64")))
+    t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
+    t = t.mutate(tier=_tier(model, t.score, pops.get("score")))
+    metric_cols = [f"{m.id}__{k}" for _, m in model.metrics
+                   for k in ("raw", "score", "weight", "contribution", "missing")]
+    out = t.select("customer_id", "score", "tier", "coverage", *CARRIED,
+                   *[f"dim__{d.id}" for d in model.dimensions], *metric_cols)
+    return out.order_by("customer_id")
+
+
+def _tier(model: CRIModel, score: ir.FloatingValue,
+          population: Population | None = None) -> ir.StringValue:
+    levels = model.tiers.levels
+    catch_all = next(lv for lv in levels if all(
+        v is None for v in (lv.min, lv.above, lv.top, lv.bottom)))
+    cases = []
+    if model.tiers.by == "score":
+        for lv in levels:
+            if lv.min is not None:
+                cases.append((score >= lv.min, ibis.literal(lv.id)))
+            elif lv.above is not None:
+                cases.append((score > lv.above, ibis.literal(lv.id)))
+    else:
+        # share of customers scoring at least as high (ties share a tier)
+        if population is not None:
+            from_top = population.cume_dist(descending=True)
+            from_bottom = population.cume_dist()
+        else:
+            from_top = ibis.cume_dist().over(ibis.window(group_by=score.isnull(),
+                                                         order_by=score.desc()))
+            from_bottom = ibis.cume_dist().over(ibis.window(group_by=score.isnull(),
+                                                            order_by=score.asc()))
+        for lv in levels:
+            if lv.top is not None:
+                cases.append((from_top <= lv.top / 100.0, ibis.literal(lv.id)))
+        for lv in levels:
+            if lv.bottom is not None:
+                cases.append((from_bottom <= lv.bottom / 100.0, ibis.literal(lv.id)))
+    tier = ibis.cases(*cases, else_=ibis.literal(catch_all.id)) if cases \
+        else ibis.literal(catch_all.id)
+    return ibis.ifelse(score.isnull(), ibis.null("string"), tier)
+

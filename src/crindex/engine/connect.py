@@ -1,0 +1,54 @@
+"""The one module that knows the engines. Backends are imported lazily.
+
+DuckDB (embedded, the default) needs nothing but the base install. Other engines are install
+extras and are imported only when asked for: ``spark`` (``crindex[spark]``) through Ibis's
+PySpark backend, see :mod:`crindex.engine.spark`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crindex.errors import EngineError, Reason
+
+ENGINES = ("duckdb", "spark")
+
+
+def connect(engine: str = "duckdb", **options: Any) -> Any:
+    """An Ibis backend for ``engine``.
+
+    ``duckdb``: in memory unless ``database=`` is given. ``spark``: ``master=`` (``local[2]``,
+    ``spark://host:7077``, ``sc://host:15002``; default: the active session, else
+    ``local[2]``) or ``session=`` an existing SparkSession; the session time zone is UTC.
+    """
+    if engine == "duckdb":
+        import ibis
+
+        return ibis.duckdb.connect(**options)
+    if engine == "spark":
+        from crindex.engine.spark import connect_spark
+
+        return connect_spark(**options)
+    raise EngineError.single(
+        Reason.ENGINE, f"unknown engine `{engine}`", hint="engines: " + ", ".join(ENGINES),
+    )
+
+
+def frames_on(backend: Any, frames: Any) -> Any:
+    """In-memory tables made ready for ``backend`` (Spark gets them through Arrow)."""
+    if getattr(backend, "name", "") == "pyspark":
+        from crindex.engine.spark import frames_to_spark
+
+        return frames_to_spark(backend, frames)
+    return frames
+
+
+def execute(backend: Any, expr: Any) -> Any:
+    """Run a compiled expression on ``backend`` and return a pyarrow Table."""
+    try:
+        return backend.to_pyarrow(expr)
+    except Exception as exc:  # the backend's own errors, reported with the engine's words
+        raise EngineError.single(
+            Reason.ENGINE, f"the {getattr(backend, 'name', 'engine')} backend failed: {exc}",
+            hint="`crindex sql` prints the query that was run",
+        ) from exc

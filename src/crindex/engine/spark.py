@@ -1,0 +1,262 @@
+"""Spark: run a compiled model on a Spark session through Ibis's PySpark backend.
+
+Nothing here is imported unless ``--engine spark`` (or :func:`connect_spark`) is asked for;
+``pyspark`` comes with the ``crindex[spark]`` extra.
+
+- The session time zone is pinned to UTC (``spark.sql.session.timeZone``): timestamps without a
+  zone are read, cut at ``as_of`` and turned into dates in UTC, as DuckDB does.
+- A data folder (``DIR/<table>.parquet`` or ``DIR/<table>.csv``, or a folder of part files under
+  either name) is read by Spark itself, so the data never passes through the driver.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from crindex.errors import DataError, EngineError, Problem, Reason
+
+#: settings every crindex session gets (on top of what the cluster sets)
+SESSION_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+#: extra settings for a local session started here (small machines, quiet logs)
+LOCAL_CONF: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.log.level": "ERROR",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+}
+DEFAULT_MASTER = "local[2]"
+
+
+def _pyspark() -> Any:
+    try:
+        import pyspark
+    except ImportError:  # pragma: no cover - the extra is installed in dev and CI
+        raise EngineError.single(
+            Reason.ENGINE, "the spark engine needs pyspark, which is not installed",
+            hint="pip install 'crindex[spark]' (pyspark 3.5 to 4.0 and a Java 17 runtime)",
+        ) from None
+    return pyspark
+
+
+def java_available() -> bool:
+    """Whether a Java runtime can be found (``JAVA_HOME`` or ``java`` on ``PATH``)."""
+    import shutil
+
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None
+
+
+def spark_session(master: str | None = None, app_name: str = "crindex",
+                  conf: dict[str, str] | None = None) -> Any:
+    """A Spark session for ``master``: ``local[N]``, ``spark://host:port``, ``yarn`` or ``sc://``.
+
+    An ``sc://`` URL connects through Spark Connect. Without ``master`` the active session is
+    reused (``spark-submit``, a Databricks job) or a ``local[2]`` one is started. The session
+    time zone is set to UTC whatever the cluster's default.
+    """
+    _pyspark()
+    from pyspark.sql import SparkSession
+
+    settings = dict(SESSION_CONF)
+    if master is None:
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            for key, value in settings.items():
+                active.conf.set(key, value)
+            return active
+        master = DEFAULT_MASTER
+    if master.startswith("sc://"):
+        builder = SparkSession.builder.remote(master)
+    else:
+        if not java_available():
+            raise EngineError.single(
+                Reason.ENGINE, "the spark engine needs a Java runtime and none was found",
+                hint="install Java 17 (e.g. apt-get install openjdk-17-jre-headless) or set "
+                "JAVA_HOME",
+            )
+        builder = SparkSession.builder.master(master)
+        if master.startswith("local"):
+            settings = {**LOCAL_CONF, **settings}
+    builder = builder.appName(app_name)
+    for key, value in {**settings, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:
+        raise EngineError.single(
+            Reason.ENGINE, f"could not start a Spark session on {master}: {exc}",
+            hint="check --spark-master (local[2], spark://host:7077 or sc://host:15002)",
+        ) from exc
+    # getOrCreate may hand back an existing session: pin the zone on it too
+    for key, value in SESSION_CONF.items():
+        session.conf.set(key, value)
+    return session
+
+
+def connect_spark(master: str | None = None, session: Any = None, **conf: str) -> Any:
+    """An Ibis PySpark backend on ``session`` (or a new one for ``master``), zone pinned to UTC."""
+    _pyspark()
+    import ibis
+
+    session = session if session is not None else spark_session(master, conf=conf or None)
+    backend = ibis.pyspark.connect(session)
+    # Ibis sets UTC as well; pin it here so it does not rest on another project's default
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    return backend
+
+
+def find_tables(folder: str | Path) -> dict[str, tuple[str, Path]]:
+    """The contract tables in a data folder: ``{table: (format, path)}``."""
+    from crindex.model.spec import CONTRACT
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError.single(
+            Reason.DATA_NOT_FOUND, f"data folder {root} does not exist", str(root),
+            "the spark engine reads a folder holding <table>.parquet or <table>.csv files",
+        )
+    found: dict[str, tuple[str, Path]] = {}
+    problems: list[Problem] = []
+    for table in CONTRACT:
+        hits = [(fmt, root / f"{table}.{fmt}") for fmt in ("parquet", "csv")
+                if (root / f"{table}.{fmt}").exists()]
+        if len(hits) > 1:
+            problems.append(Problem(
+                f"table `{table}` is there twice ({', '.join(p.name for _, p in hits)})",
+                str(root), "keep one of them", Reason.DATA_UNREADABLE))
+        elif hits:
+            found[table] = hits[0]
+    if "customers" not in found and not problems:
+        problems.append(Problem(
+            "no customers table", str(root),
+            "expected customers.parquet or customers.csv (see docs/data.md)",
+            Reason.MISSING_TABLE))
+    if problems:
+        raise DataError(Reason.DATA_UNREADABLE, problems, f"cannot read {root} on Spark")
+    return found
+
+
+def read_folder(backend: Any, folder: str | Path) -> dict[str, Any]:
+    """Read a data folder through Spark into canonical Ibis tables of the data contract.
+
+    CSV columns are read as text (no schema guessing, so ids like ``007`` keep their zeros) and
+    cast to the contract's types, as Parquet columns are.
+    """
+    from crindex.api import canonical_tables
+
+    raw: dict[str, Any] = {}
+    for table, (fmt, path) in find_tables(folder).items():
+        name = f"crindex_{table}"
+        try:
+            if fmt == "parquet":
+                raw[table] = backend.read_parquet(str(path), table_name=name)
+            else:
+                raw[table] = backend.read_csv(str(path), table_name=name, inferSchema=False,
+                                              header=True, encoding="UTF-8")
+        except Exception as exc:
+            raise DataError.single(
+                Reason.DATA_UNREADABLE, f"Spark could not read {path}: {exc}", str(path),
+                "check the file is valid Parquet or CSV with a header row",
+            ) from exc
+    return canonical_tables(raw)
+
+
+# --- ranks and moments across customers, without a window over everyone ------------------------
+
+#: buckets of the distributed sort; each is ranked in its own window partition
+BUCKETS = 64
+
+
+def value_ranks(t: Any, column: str, buckets: int = BUCKETS) -> Any:
+    """Every distinct non-null value of ``t[column]`` with the counts a rank needs, exactly.
+
+    Columns: ``_v`` (the value), ``_below`` (rows with a smaller value), ``_same`` (rows with
+    this value) and ``_n`` (rows with a value). A sort that stays distributed: the distinct
+    values are cut into ``buckets`` ranges at approximate quantiles (one pass), each range is
+    ranked in its own window partition, and a range's offset is the sum of the rows in the
+    ranges below it (a window over at most ``buckets`` rows). The quantiles only balance the
+    ranges: the counts are exact whatever they are.
+    """
+    import ibis
+
+    x = t[column].cast("float64")
+    values = t.select(_v=x).filter(ibis._._v.notnull())
+    distinct = values.group_by("_v").aggregate(_same=ibis._.count())
+    probs = [i / buckets for i in range(1, buckets)]
+    cuts = distinct.aggregate(_q=distinct._v.approx_quantile(probs))
+    cut = distinct.cross_join(cuts)
+    # the range of a value: how many cuts lie below it (equal values share a range)
+    bucket = sum((ibis.ifelse(cut._q[i] < cut._v, 1, 0) for i in range(buckets - 1)),
+                 ibis.literal(0))
+    ranged = cut.select("_v", "_same", _b=bucket)
+    within = ibis.window(group_by=ranged._b, order_by=ranged._v, rows=(None, 0))
+    ranged = ranged.mutate(_in=ranged._same.sum().over(within) - ranged._same)
+    sizes = ranged.group_by("_b").aggregate(_size=ranged._same.sum())
+    sizes = sizes.mutate(_off=sizes._size.cumsum(order_by=sizes._b) - sizes._size,
+                         _n=sizes._size.sum().over())
+    joined = ranged.join(sizes, "_b")
+    return joined.select("_v", "_same", _below=joined._off + joined._in, _n=joined._n)
+
+
+def populations(t: Any, wanted: dict[str, str]) -> tuple[Any, dict[str, Any]]:
+    """Add ranks (``"ranks"``) or mean and standard deviation (``"moments"``) of columns.
+
+    Returns the table with helper columns ``_<kind>__<column>`` and, per column, the
+    :class:`~crindex.engine.normalisers.Population` that refers to them. Ranks join on the
+    value (one row per distinct value); moments come from one aggregate row cross-joined in
+    (Spark broadcasts it). Rows keep their number and order of columns.
+    """
+    from crindex.engine.normalisers import Population
+
+    out = t
+    pops: dict[str, Population] = {}
+    moments = [c for c, kind in wanted.items() if kind == "moments"]
+    if moments:
+        stats = t.aggregate(**{f"_mean__{c}": t[c].cast("float64").mean() for c in moments},
+                            **{f"_std__{c}": t[c].cast("float64").std(how="pop")
+                               for c in moments})
+        out = out.cross_join(stats)
+    for c in [c for c, kind in wanted.items() if kind == "ranks"]:
+        ranks = value_ranks(t, c)
+        ranks = ranks.rename({f"_v__{c}": "_v", f"_same__{c}": "_same",
+                              f"_below__{c}": "_below", f"_n__{c}": "_n"})
+        out = out.left_join(ranks, out[c].cast("float64") == ranks[f"_v__{c}"])
+        out = out.drop(f"_v__{c}")
+    for c in moments:
+        pops[c] = Population(mean=out[f"_mean__{c}"], std=out[f"_std__{c}"])
+    for c in [c for c, kind in wanted.items() if kind == "ranks"]:
+        pops[c] = Population(n=out[f"_n__{c}"], below=out[f"_below__{c}"],
+                             same=out[f"_same__{c}"])
+    return out, pops
+
+
+def frames_to_spark(backend: Any, frames: Any) -> dict[str, Any]:
+    """pandas or pyarrow tables as Spark tables of ``backend`` (Ibis tables pass through).
+
+    Goes through Arrow, so a NaN in a pandas float column arrives as null, as on DuckDB.
+    """
+    import uuid
+
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for name, frame in frames.items():
+        if isinstance(frame, ir.Table):
+            out[name] = frame
+            continue
+        table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(
+            frame, preserve_index=False)
+        view = f"crindex_{name}_{uuid.uuid4().hex[:8]}"
+        backend._session.createDataFrame(table.combine_chunks()).createOrReplaceTempView(view)
+        out[name] = backend.table(view)
+    return out

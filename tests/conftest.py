@@ -1,0 +1,88 @@
+"""Shared fixtures: a five-customer CRM world small enough to compute by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+AS_OF = dt.date(2025, 6, 30)
+
+
+def require_shared_data() -> Path:
+    """../shared/data, or a skip (only where it is absent and CI is not set)."""
+    if not SHARED_DATA.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{SHARED_DATA} is missing but CI=true: the shared data must be there")
+        pytest.skip(f"{SHARED_DATA} not present (real CDNOW data lives beside the project)")
+    return SHARED_DATA
+
+
+def ts(*values: str | None) -> list[pd.Timestamp | None]:
+    return [pd.Timestamp(v) if v else None for v in values]
+
+
+@pytest.fixture
+def five() -> dict[str, pd.DataFrame]:
+    """Five scored customers (c1..c5) plus c6 (created after as_of) and c7 (churned before)."""
+    return five_frames()
+
+
+def five_frames() -> dict[str, pd.DataFrame]:
+    """The five-customer world as plain frames (see :func:`five`)."""
+    customers = pd.DataFrame({
+        "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6", "c7"],
+        "created_at": ts("2020-01-01", "2023-06-30", "2025-01-01", "2024-06-30", "2022-01-01",
+                         "2025-07-15", "2021-01-01"),
+        "churned_at": ts(None, None, None, None, None, None, "2025-05-01"),
+        "owner": ["A", "B", "A", "B", "A", "A", "B"],
+        "size_band": ["large", "medium", "small", None, "large", "small", "small"],
+        "employees": [500.0, 120.0, 10.0, None, 2000.0, 5.0, 50.0],
+    })
+    orders = pd.DataFrame({
+        "order_id": [f"o{i}" for i in range(1, 12)],
+        "customer_id": ["c1", "c1", "c1", "c1", "c1", "c2", "c2", "c3", "c5", "c7", "c6"],
+        "ordered_at": ts("2025-06-20", "2025-01-10", "2024-03-01", "2025-07-05", "2025-05-01",
+                         "2025-04-01", "2025-03-01", "2025-06-30", "2024-07-01", "2025-04-01",
+                         "2025-07-20"),
+        "amount": [1000.0, 500.0, 2000.0, 9999.0, -300.0, 200.0, 100.0, 50.0, 400.0, 80.0, 60.0],
+        "cost": [600.0, 200.0, 1000.0, 0.0, 0.0, 150.0, None, None, 100.0, 0.0, 0.0],
+        "product_line": ["A", "B", "A", "A", "A", "C", "C", "A", "B", "A", "A"],
+        "status": ["paid", "paid", "paid", "paid", "refunded", "paid", None, "paid", "paid",
+                   "paid", "paid"],
+    })
+    inter = []
+
+    def add(cid: str, day: str, kind: str, channel: str = "email", sat: float | None = None):
+        inter.append({"customer_id": cid, "occurred_at": pd.Timestamp(day), "kind": kind,
+                      "channel": channel, "satisfaction": sat})
+
+    for d in ("2025-06-01", "2025-06-08", "2025-06-15", "2025-06-22"):
+        add("c1", d, "email_sent")
+    for d in ("2025-06-02", "2025-06-09", "2025-06-16"):
+        add("c1", d, "email_opened")
+    add("c1", "2025-05-01", "ticket_resolved", "support", 4.0)
+    add("c1", "2025-02-01", "ticket_resolved", "support", 5.0)
+    add("c2", "2025-05-10", "email_sent")
+    add("c2", "2025-05-20", "email_sent")
+    add("c2", "2025-03-01", "ticket_resolved", "support", 2.0)
+    add("c4", "2025-03-01", "email_sent")
+    add("c4", "2025-03-02", "email_opened")
+    add("c5", "2025-06-10", "email_sent")
+    add("c5", "2025-06-11", "email_sent")
+    add("c5", "2025-06-12", "email_opened")
+    add("c5", "2025-08-01", "email_opened")  # after as_of: never used
+    surveys = pd.DataFrame({
+        "customer_id": ["c1", "c1", "c1", "c2", "c2", "c2", "c3", "c5", "c5"],
+        "answered_at": ts("2025-05-01", "2024-12-01", "2025-05-01", "2025-01-01", "2025-02-01",
+                          "2025-02-01", "2025-03-01", "2024-01-01", "2025-03-01"),
+        "kind": ["nps", "nps", "csat", "nps", "nps", "csat", "nps", "nps", "csat"],
+        "score": [10.0, 9.0, 5.0, 3.0, 8.0, 2.0, 7.0, 10.0, 4.0],
+    })
+    return {"customers": customers, "orders": orders, "interactions": pd.DataFrame(inter),
+            "surveys": surveys}
