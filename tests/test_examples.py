@@ -1,4 +1,4 @@
-"""Every shipped example model scores a synthetic world of its kind, read from files as a user would.
+"""Every shipped example model scores a synthetic world of its kind, read from files as users do.
 
 The e-commerce model must separate the customers who churn in the next 90 days (AUC >= 0.70).
 """
@@ -71,8 +71,13 @@ def test_b2b_model_scores_on_1_to_5_bins_with_chinese_labels(worlds):
         for m in d.metrics:
             if m.normalise.method == "bins":
                 # points / 5 x 100: only multiples of 20 can come out of a 1-5 bin
-                values = {v for v in table.column(f"{m.id}__score").to_pylist() if v is not None}
+                scores = table.column(f"{m.id}__score").to_pylist()
+                missing = table.column(f"{m.id}__missing").to_pylist()
+                values = {v for v, gone in zip(scores, missing, strict=True) if not gone}
                 assert values <= {20.0, 40.0, 60.0, 80.0, 100.0}, (m.id, values)
+                # customers with no value get the metric's missing policy (zero here), no bin
+                if m.missing.policy == "zero":
+                    assert {v for v, gone in zip(scores, missing, strict=True) if gone} <= {0.0}
     ex = result.explain(table.column("customer_id")[0].as_py())
     assert [r.dimension for r in ex.rows][:2] == ["客户价值", "客户价值"]
     assert ex.rows[0].metric == "年采购金额"

@@ -233,9 +233,14 @@ def demo_command(
     result = _run_score(example_path("ecommerce"), str(data_dir), str(as_of))
     written = result.write(out_dir / "results")  # type: ignore[attr-defined]
     _tier_table(result)
-    err.print(f"results in {out_dir / 'results'} ({len(written)} files); try:\n"
-              f"  crindex explain <customer_id> --model {example_path('ecommerce')} "
-              f"--data {data_dir} --as-of {as_of}", highlight=False)
+    table = result.table  # type: ignore[attr-defined]
+    at_risk = [c for c, t in zip(table.column("customer_id").to_pylist(),
+                                 table.column("tier").to_pylist(), strict=True) if t == "at_risk"]
+    example = at_risk[0] if at_risk else table.column("customer_id")[0].as_py()
+    err.print(f"results in {out_dir / 'results'} ({len(written)} files); see why a customer "
+              f"scored what they did:\n  crindex explain {example} --model "
+              f"{example_path('ecommerce')} --data {data_dir} --as-of {as_of}", highlight=False,
+              soft_wrap=True)
 
 
 def command_modules() -> list[str]:

@@ -1,0 +1,338 @@
+"""Reading users' data: encodings, formats, column mapping, the quality report and quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from crindex.api import score
+from crindex.data import load_dataset
+from crindex.errors import DataError, DataNotFoundError, Reason
+from crindex.model.loader import parse_model
+
+from .conftest import AS_OF, five_frames
+
+CRINDEX = [sys.executable, "-m", "crindex.cli"]
+
+# A Chinese CRM export: Chinese headers, amounts in 万元 (x 10,000), dates written 2025/06/01.
+CN_MODEL = """
+name: 中文导出
+sources:
+  customers:
+    path: 客户.csv
+    columns: {客户编号: customer_id, 客户名称: name, 创建日期: created_at, 行业: industry}
+    date_format: "%Y/%m/%d"
+  orders:
+    path: 订单.csv
+    columns: {订单号: order_id, 客户编号: customer_id, 下单日期: ordered_at, 金额万元: amount}
+    units: {amount: 10000}
+    date_format: "%Y/%m/%d"
+dimensions:
+  - id: value
+    label: 客户价值
+    metrics:
+      - id: spend
+        label: 年采购金额
+        aggregate: sum
+        column: amount
+        window: 365d
+        weight: 60
+        normalise: {method: range, min: 0, max: 1000000}
+      - id: industry
+        label: 行业
+        aggregate: attribute
+        column: industry
+        weight: 40
+        normalise: {method: map, values: {制造业: 100, 零售: 50}, default: 0}
+"""
+
+
+def write_gb18030(path: Path, rows: list[list[str]]) -> None:
+    text = "\r\n".join(",".join(r) for r in rows) + "\r\n"
+    path.write_bytes(text.encode("gb18030"))
+
+
+@pytest.fixture
+def cn_folder(tmp_path: Path) -> Path:
+    write_gb18030(tmp_path / "客户.csv", [
+        ["客户编号", "客户名称", "创建日期", "行业"],
+        ["007", "华东精密机械有限公司", "2020/03/15", "制造业"],
+        ["008", "北京零售连锁", "2023/11/01", "零售"],
+    ])
+    write_gb18030(tmp_path / "订单.csv", [
+        ["订单号", "客户编号", "下单日期", "金额万元"],
+        ["A1", "007", "2025/06/01", "12.5"],
+        ["A2", "007", "2024/09/30", "30"],
+        ["A3", "008", "2025/01/20", "4.25"],
+        ["A4", "007", "2024/06/30", "99"],  # 365 days before as_of: outside the window
+    ])
+    return tmp_path
+
+
+def test_gb18030_csv_with_chinese_headers_is_read_and_mapped(cn_folder: Path):
+    raw = (cn_folder / "客户.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):  # the file really is GB18030, not UTF-8
+        raw.decode("utf-8")
+    model = parse_model(CN_MODEL, "cn.yaml")
+    ds = load_dataset(cn_folder, model=model, as_of=AS_OF)
+    customers = ds.table("customers").execute()
+    assert customers.customer_id.tolist() == ["007", "008"]  # ids stay text: 007 is not 7
+    assert customers.name.tolist() == ["华东精密机械有限公司", "北京零售连锁"]
+    assert customers.created_at.tolist() == [pd.Timestamp("2020-03-15"),
+                                             pd.Timestamp("2023-11-01")]
+    assert ds.quality.encodings == {"customers": "gb18030", "orders": "gb18030"}
+
+    result = score(model, str(cn_folder), AS_OF)
+    rows = {r["customer_id"]: r for r in result.table.to_pylist()}
+    # 007: (12.5 + 30) 万元 = 425,000 in the window (2024-07-01..2025-06-30); A4 is outside
+    assert rows["007"]["spend__raw"] == pytest.approx(425_000)
+    # 425,000 / 1,000,000 x 100 = 42.5 points x 60% + 制造业 100 points x 40% = 25.5 + 40
+    assert rows["007"]["score"] == pytest.approx(65.5)
+    # 008: 4.25 万元 = 42,500 -> 4.25 points x 0.6 = 2.55; 零售 50 x 0.4 = 20 -> 22.55
+    assert rows["008"]["score"] == pytest.approx(22.55)
+    ex = result.explain("007")
+    assert ex.rows[0].metric == "年采购金额"
+    assert "订单.csv" in ex.rows[0].source
+
+
+def test_utf8_bom_and_plain_utf8_are_detected(tmp_path: Path):
+    frames = five_frames()
+    frames["customers"].to_csv(tmp_path / "customers.csv", index=False, encoding="utf-8-sig")
+    frames["orders"].to_csv(tmp_path / "orders.csv", index=False, encoding="utf-8")
+    ds = load_dataset(tmp_path, as_of=AS_OF)
+    assert ds.quality.encodings == {"customers": "utf-8", "orders": "utf-8"}
+    assert ds.table("customers").count().execute() == 7
+    # the BOM does not leak into the first column's name
+    assert "customer_id" in ds.table("customers").columns
+
+
+def test_every_format_gives_the_same_scores(tmp_path: Path):
+    """Parquet, CSV, Excel, a DuckDB file and in-memory frames score identically."""
+    frames = five_frames()
+    model = parse_model(_five_model(), "five.yaml")
+    expected = score(model, frames, AS_OF).table.select(["customer_id", "score", "tier"])
+    for fmt in ("parquet", "csv", "xlsx"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        for name, frame in frames.items():
+            if fmt == "parquet":
+                frame.to_parquet(folder / f"{name}.parquet")
+            elif fmt == "csv":
+                frame.to_csv(folder / f"{name}.csv", index=False)
+            else:
+                frame.to_excel(folder / f"{name}.xlsx", index=False)
+        got = score(model, str(folder), AS_OF).table.select(["customer_id", "score", "tier"])
+        assert got.equals(expected), fmt
+    db = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(db))
+    for name, frame in frames.items():
+        con.register("f", frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM f")
+        con.unregister("f")
+    con.close()
+    got = score(model, str(db), AS_OF).table.select(["customer_id", "score", "tier"])
+    assert got.equals(expected), "duckdb"
+
+
+def _five_model() -> str:
+    return """
+name: five
+dimensions:
+  - id: all
+    metrics:
+      - {id: spend, aggregate: sum, column: amount, window: 365d, weight: 50,
+         normalise: {method: range, min: 0, max: 4000}}
+      - {id: recency, aggregate: recency_days, weight: 30,
+         normalise: {method: range, min: 0, max: 360, direction: lower}, missing: zero}
+      - {id: opens, aggregate: count, table: interactions, kind: email_opened, window: 90d,
+         weight: 20, normalise: {method: range, min: 0, max: 3}}
+"""
+
+
+def test_quality_report_counts_and_quarantines_bad_rows(tmp_path: Path):
+    pd.DataFrame({
+        "customer_id": ["c1", "c2", "c2", "c3", "", "c9"],
+        "created_at": ["2024-01-01", "2024-02-01", "2024-03-01", "2024-13-45", "2024-01-01",
+                       "2025-08-01"],
+    }).to_csv(tmp_path / "customers.csv", index=False)
+    pd.DataFrame({
+        "order_id": ["o1", "o2", "o2", "o3", "o4", "o5", "o6", "o7"],
+        "customer_id": ["c1", "c1", "c1", "c2", "zz", "c1", "c2", "c1"],
+        "ordered_at": ["2025-01-01", "2025-02-01", "2025-02-02", "2025-03-01", "2025-03-01",
+                       "2025-09-01", "not a date", "2025-04-01"],
+        "amount": ["100", "-50", "70", "1,200", "10", "30", "20", "abc"],
+        "status": ["paid", "paid", "paid", "paid", "paid", "paid", "paid", "paid"],
+    }).to_csv(tmp_path / "orders.csv", index=False)
+    pd.DataFrame({
+        "customer_id": ["c1", "c1", "c2", "c2"],
+        "answered_at": ["2025-01-01"] * 4,
+        "kind": ["nps", "nps", "csat", "ces"],
+        "score": ["10", "11", "0", "7"],
+    }).to_csv(tmp_path / "surveys.csv", index=False)
+    out = tmp_path / "quarantine"
+    ds = load_dataset(tmp_path, as_of=AS_OF, quarantine_dir=out)
+    q = ds.quality
+    # customers: line 4 repeats c2 (first kept), line 5 has month 13, line 6 has no id,
+    # line 7 (c9) was created after as_of: kept, reported
+    assert q.count("customers", "duplicate_id") == 1
+    assert q.count("customers", "unparseable_date") == 1
+    assert q.count("customers", "missing_value") == 1
+    assert q.count("customers", "created_after_as_of") == 1
+    assert [e["row"] for e in q.table("customers").issues[0].examples]  # lines are reported
+    dup = next(i for i in q.table("customers").issues if i.reason == "duplicate_id")
+    assert dup.examples[0]["row"] == 4  # CSV line 4 (line 1 is the header)
+    assert sorted(ds.table("customers").customer_id.execute()) == ["c1", "c2", "c9"]
+    # orders: o2 again (duplicate), o2 -50 unrefunded (negative; it is also first of its id),
+    # zz (orphan), "not a date", "abc"; o5 is after as_of (kept); "1,200" reads as 1200
+    assert q.count("orders", "negative_amount") == 1
+    assert q.count("orders", "duplicate_id") == 1
+    assert q.count("orders", "orphan") == 1
+    assert q.count("orders", "unparseable_date") == 1
+    assert q.count("orders", "unparseable_number") == 1
+    assert q.count("orders", "after_as_of") == 1
+    orders = ds.table("orders").execute().sort_values("order_id")
+    assert orders.order_id.tolist() == ["o1", "o3", "o5"]
+    assert orders.amount.tolist() == [100.0, 1200.0, 30.0]
+    # surveys: nps 11 and csat 0 are out of their scales; ces 7 is the top of 1-7
+    assert q.count("surveys", "out_of_range") == 2
+    assert q.table("orders").rows_read == 8 and q.table("orders").rows_used == 3
+
+    report = json.loads((out / "quality.json").read_text(encoding="utf-8"))
+    assert report["rows_quarantined"] == 3 + 5 + 2
+    lines = (out / "quarantine" / "orders.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == '"order_id","customer_id","ordered_at","amount","status",' \
+                       '"crindex_reason","crindex_line"'
+    assert len(lines) == 1 + 5
+    assert any('"zz"' in line and '"orphan"' in line for line in lines)
+
+
+def test_missing_column_names_the_columns_that_exist(tmp_path: Path):
+    pd.DataFrame({"customer_id": ["c1"]}).to_csv(tmp_path / "customers.csv", index=False)
+    pd.DataFrame({"cust": ["c1"], "date": ["2025-01-01"], "value": [1.0]}).to_csv(
+        tmp_path / "orders.csv", index=False)
+    model = parse_model(_five_model(), "five.yaml")
+    with pytest.raises(DataError) as info:
+        load_dataset(tmp_path, model=model, as_of=AS_OF)
+    err = info.value
+    assert err.reason == Reason.MISSING_COLUMN
+    text = str(err)
+    # every missing column at once, each naming what the file does have
+    for col in ("customer_id", "ordered_at", "amount"):
+        assert f"orders has no column `{col}`" in text
+    assert "columns found: cust, date, value" in text
+    assert "interactions" in text  # the model's interactions table is missing too
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset(tmp_path / "nope")
+    assert info.value.reason == Reason.DATA_NOT_FOUND
+
+
+def test_cli_bad_data_one_message_no_traceback(tmp_path: Path, cn_folder: Path):
+    model = tmp_path / "m.yaml"
+    model.write_text(CN_MODEL.replace("金额万元: amount", "金额: amount"), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [*CRINDEX, "score", "--model", str(model), "--data", str(cn_folder), "--as-of",
+         "2025-06-30", "--out", str(out)], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "sources.orders.columns maps `金额`" in proc.stderr
+    assert "金额万元" in proc.stderr  # the column the file does have
+    assert not out.exists() or not any(out.iterdir())  # nothing half-written
+
+
+def test_cli_score_writes_scores_and_quality(tmp_path: Path, cn_folder: Path):
+    model = tmp_path / "m.yaml"
+    model.write_text(CN_MODEL, encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [*CRINDEX, "score", "--model", str(model), "--data", str(cn_folder), "--as-of",
+         "2025-06-30", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "quality.json").exists()
+    scores = pd.read_csv(out / "scores.csv", encoding="utf-8-sig", dtype={"customer_id": str})
+    assert scores.customer_id.tolist() == ["007", "008"]
+    assert "name" not in scores.columns  # personal data stays out of outputs
+
+
+def _pg_url() -> str:
+    return os.environ.get("CRINDEX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_tables():
+    """The five-customer world in a fresh schema of the local PostgreSQL server."""
+    try:
+        import psycopg
+
+        conn = psycopg.connect(_pg_url(), autocommit=True, connect_timeout=3)
+    except Exception as exc:  # no server or no driver: only CI insists
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {_pg_url()} is needed when CI=true: {exc}")
+        pytest.skip(f"no PostgreSQL at {_pg_url()}: {exc}")
+    schema = "crindex_" + uuid.uuid4().hex[:8]
+    conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        frames = five_frames()
+        with conn.cursor() as cur:
+            for name, frame in frames.items():
+                cols = ", ".join(f"{c} {_pg_type(frame[c])}" for c in frame.columns)
+                cur.execute(f"CREATE TABLE {schema}.{name} ({cols})")
+                with cur.copy(f"COPY {schema}.{name} FROM STDIN") as copy:
+                    for row in frame.itertuples(index=False):
+                        copy.write_row([None if pd.isna(v) else v for v in row])
+        yield f"{_pg_url()}?schema={schema}"
+    finally:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+def _pg_type(series: pd.Series) -> str:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "timestamp"
+    if pd.api.types.is_float_dtype(series):
+        return "double precision"
+    return "text"
+
+
+@pytest.mark.postgres
+def test_postgresql_url_scores_like_the_frames(pg_tables: str):
+    model = parse_model(_five_model(), "five.yaml")
+    expected = score(model, five_frames(), AS_OF).table.select(["customer_id", "score", "tier"])
+    got = score(model, pg_tables, AS_OF).table.select(["customer_id", "score", "tier"])
+    assert got.equals(expected)
+
+
+def test_xlsx_sheet_and_dates(tmp_path: Path):
+    customers = pd.DataFrame({"ID": [1001, 1002], "开户日期": [dt.datetime(2021, 5, 1),
+                                                              dt.datetime(2024, 1, 2)]})
+    with pd.ExcelWriter(tmp_path / "crm.xlsx") as xw:
+        pd.DataFrame({"x": [1]}).to_excel(xw, sheet_name="说明", index=False)
+        customers.to_excel(xw, sheet_name="客户", index=False)
+    model = parse_model("""
+name: x
+sources:
+  customers: {path: crm.xlsx, sheet: 客户, columns: {ID: customer_id, 开户日期: created_at}}
+dimensions:
+  - id: d
+    metrics:
+      - {id: tenure, aggregate: tenure_days, weight: 100,
+         normalise: {method: range, min: 0, max: 3650}}
+""", "x.yaml")
+    result = score(model, str(tmp_path), AS_OF)
+    rows = {r["customer_id"]: r for r in result.table.to_pylist()}
+    # 2021-05-01 .. 2025-06-30 = 1,521 days; 2024-01-02 .. 2025-06-30 = 545 days
+    assert rows["1001"]["tenure__raw"] == 1521
+    assert rows["1002"]["tenure__raw"] == 545
