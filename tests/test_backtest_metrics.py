@@ -131,20 +131,27 @@ def test_tier_order_flags_the_tier_that_churns_as_much_as_a_worse_one():
     # core 1/10 = 0.10 > potential 1/20 = 0.05: core breaks the order; potential 0.05 < 0.30 ok
     check = bm.tier_order([row("core", 10, 1), row("potential", 20, 1), row("at_risk", 10, 3)])
     assert not check["ordered"] and check["flagged"] == ["core"]
-    assert check["violations"][0] == {"tier": "core", "next": "potential", "churn_rate": 0.1,
-                                      "next_churn_rate": 0.05}
+    assert check["violations"][0] == {"tier": "core", "kind": "inversion", "next": "potential",
+                                      "churn_rate": 0.1, "next_churn_rate": 0.05}
     # a tie above zero is not a strict fall: potential 2/20 = 0.10 = at_risk 1/10
     check = bm.tier_order([row("core", 10, 0), row("potential", 20, 2), row("at_risk", 10, 1)])
     assert check["flagged"] == ["potential"]
 
 
-def test_tier_order_skips_empty_tiers_and_reports_ties_at_zero():
-    # core and potential both lost nobody: churn cannot fall below zero, reported, not flagged;
-    # the empty tier `ordinary` is skipped, so potential (0) is compared with at_risk (0.2)
-    check = bm.tier_order([row("core", 5, 0), row("potential", 9, 0), row("ordinary", 0, 0),
-                           row("at_risk", 10, 2)])
+def test_tier_order_reports_ties_at_zero_without_flagging_them():
+    # core and potential both lost nobody: churn cannot fall below zero -> reported, not flagged
+    check = bm.tier_order([row("core", 5, 0), row("potential", 9, 0), row("at_risk", 10, 2)])
     assert check["ordered"] and check["zero_ties"] == [["core", "potential"]]
-    assert check["empty"] == ["ordinary"]
+
+
+def test_tier_order_flags_an_empty_tier_and_compares_across_it():
+    # `ordinary` is empty -> flagged; potential (1/10 = 0.1) is compared with at_risk
+    # (1/20 = 0.05) across the gap -> potential is flagged too
+    check = bm.tier_order([row("core", 5, 0), row("potential", 10, 1), row("ordinary", 0, 0),
+                           row("at_risk", 20, 1)])
+    assert not check["ordered"] and check["empty"] == ["ordinary"]
+    assert check["flagged"] == ["potential", "ordinary"]
+    assert [v["kind"] for v in check["violations"]] == ["inversion", "empty"]
 
 
 def test_calibration_bands():

@@ -216,20 +216,25 @@ def calibration_rows(scores: Any, churned: Any, revenue: Any,
 def tier_order(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Check that churn falls strictly from each tier to the next better one.
 
-    ``rows`` are :func:`group_rows` rows in the model's tier order, best tier first. For each
-    pair of neighbouring non-empty tiers (better, worse) the better tier must churn less. Churn
-    cannot fall below zero, so two tiers that both lost nobody are reported in ``zero_ties``
-    but do not break the order; any other tie or inversion flags the better tier in
-    ``violations``. Empty tiers are listed in ``empty`` and skipped.
+    ``rows`` are :func:`group_rows` rows in the model's tier order, best tier first. A tier
+    breaks the order (and is flagged) when
+
+    - it churns as much as or more than the next worse non-empty tier (``kind: inversion``);
+    - nobody is in it (``kind: empty``): churn cannot be seen to fall through a tier without
+      customers, and a model whose scores never reach a tier has thresholds that do not fit.
+
+    Churn cannot fall below zero: two neighbouring tiers that both lost nobody are listed in
+    ``zero_ties`` (the horizon or the tiers are too small to tell them apart) but not flagged,
+    because the better tier did as well as a tier can.
 
     Returns
     -------
     dict
-        ``ordered`` (no violation), ``violations`` (list of {tier, next, churn_rate,
+        ``ordered`` (no violation), ``violations`` (list of {tier, kind, next, churn_rate,
         next_churn_rate}), ``flagged`` (tier ids), ``zero_ties``, ``empty``.
     """
     present = [r for r in rows if r["customers"] > 0]
-    violations = []
+    violations: list[dict[str, Any]] = []
     zero_ties = []
     for better, worse in zip(present, present[1:], strict=False):
         b, w = better["churn_rate"], worse["churn_rate"]
@@ -238,14 +243,19 @@ def tier_order(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if b == w == 0:
             zero_ties.append([better["group"], worse["group"]])
             continue
-        violations.append({"tier": better["group"], "next": worse["group"],
+        violations.append({"tier": better["group"], "kind": "inversion", "next": worse["group"],
                            "churn_rate": b, "next_churn_rate": w})
+    empty = [r["group"] for r in rows if r["customers"] == 0]
+    violations += [{"tier": t, "kind": "empty", "next": None, "churn_rate": None,
+                    "next_churn_rate": None} for t in empty]
+    order = [r["group"] for r in rows]
+    violations.sort(key=lambda v: order.index(v["tier"]))
     return {
         "ordered": not violations,
         "violations": violations,
         "flagged": [v["tier"] for v in violations],
         "zero_ties": zero_ties,
-        "empty": [r["group"] for r in rows if r["customers"] == 0],
+        "empty": empty,
     }
 
 
