@@ -1,0 +1,11 @@
+"""Weights a user can defend: AHP, entropy, CRITIC, and weights learned from churn history.
+
+None of these overwrites a model: :func:`~crindex.weights.rewrite.write_model` writes a new
+model file that keeps the original's comments and order. See ``docs/weights.md``.
+"""
+
+from crindex.weights.ahp import AHPResult, ahp, load_ahp, parse_ahp, solve
+from crindex.weights.rewrite import WeightSet, round_preserving_sum, write_model
+
+__all__ = ["AHPResult", "WeightSet", "ahp", "load_ahp", "parse_ahp", "round_preserving_sum",
+           "solve", "write_model"]

@@ -1,0 +1,139 @@
+"""``crindex weights ahp|entropy|critic|learn`` and ``crindex compare``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+WriteOpt = typer.Option(None, "--write", "-w", help="write a NEW model file with these weights "
+                        "(comments and order kept); the --model file is never changed")
+StyleOpt = typer.Option("keep", "--style", help="weights in the new file: keep (the model's "
+                        "own), flat (metric weights sum to 100) or dimensions (dimension "
+                        "weights, then metric weights within each)")
+DecimalsOpt = typer.Option(0, "--decimals", min=0, max=4, help="decimals of the written "
+                           "weights (rounding keeps every sum at exactly 100)")
+JsonOpt = typer.Option(False, "--json", help="print JSON instead of tables")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def show_proposal(model: Any, weights: Any, write: Path | None, style: str, decimals: int,
+                  as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    """Print the weight diff of ``weights`` against ``model``; write the new file if asked."""
+    from crindex.weights.rewrite import rewritten_model, write_model
+
+    if write is not None:
+        result = write_model(model, weights, write, style, decimals)
+    else:
+        result = rewritten_model(model, weights, style, decimals)
+    if as_json:
+        payload = dict(extra or {})
+        payload["diff"] = [
+            {"kind": r.kind, "id": r.id, "dimension": r.dimension, "old_weight": r.old,
+             "new_weight": r.new, "old_share": r.old_share, "new_share": r.new_share}
+            for r in result.diff]
+        payload["written"] = str(write) if write else None
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        print_diff(result.diff, model.name)
+    if write is not None:
+        err.print(f"wrote {write} (model {model.path} unchanged)", highlight=False)
+    else:
+        err.print("nothing written; add --write NEW.yaml to write a new model file",
+                  highlight=False)
+
+
+def print_diff(rows: list[Any], name: str) -> None:
+    """The weight diff: file weights and shares of the total, before and after."""
+    table = Table(title=f"weights of {name}: now -> proposed")
+    for col, justify in (("dimension / metric", "left"), ("weight now", "right"),
+                         ("proposed", "right"), ("share of total now %", "right"),
+                         ("proposed %", "right"), ("change", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        label = r.id if r.kind == "dimension" else f"  {r.id}"
+        style = "bold" if r.kind == "dimension" else None
+        table.add_row(label, _pct(r.old), _pct(r.new), _pct(r.old_share), _pct(r.new_share),
+                      f"{r.change:+.1f}", style=style)
+    out.print(table)
+
+
+def _ahp_tables(solution: Any) -> None:
+    from crindex.weights.ahp import scale_text
+
+    for res in solution.results:
+        title = f"AHP: {res.name or 'items'} (n={res.n}" + (
+            f", {res.missing} pair(s) not compared, Harker's method" if res.missing else "") + ")"
+        table = Table(title=title)
+        table.add_column("item")
+        table.add_column("weight", justify="right")
+        for other in res.items:
+            table.add_column(other, justify="right")
+        for i, item in enumerate(res.items):
+            cells = ["-" if res.matrix[i, j] != res.matrix[i, j] else
+                     scale_text(float(res.matrix[i, j])) for j in range(res.n)]
+            table.add_row(item, f"{res.weights[i]:.3f}", *cells)
+        out.print(table)
+        out.print(f"lambda_max {res.lambda_max:.3f}, CI {res.ci:.3f}, RI {res.ri:.2f}, "
+                  f"CR {res.cr:.3f} (< 0.10: consistent)", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``weights`` (ahp, entropy, critic, learn) and ``compare`` to ``app``."""
+    weights_app = typer.Typer(help="Set weights you can defend: AHP, entropy, CRITIC, learned "
+                              "from churn. Nothing is overwritten: --write NEW.yaml.",
+                              no_args_is_help=True)
+    app.add_typer(weights_app, name="weights")
+
+    @weights_app.command("ahp")
+    def ahp_command(
+        file: Path = typer.Argument(..., help="YAML file of pairwise comparisons "
+                                    "(docs/weights.md)"),
+        model: Path | None = typer.Option(None, "--model", "-m", help="the model whose "
+                                          "dimensions and metrics are compared"),
+        write: Path | None = WriteOpt,
+        style: str = StyleOpt,
+        decimals: int = DecimalsOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Weights from pairwise comparisons (Saaty's 1-9 scale); refuses CR >= 0.10."""
+        from crindex.weights.ahp import load_ahp, model_weights, solve
+
+        solution = solve(load_ahp(file))
+        figures = {
+            "matrices": [
+                {"name": r.name or "items", "items": r.items,
+                 "weights": [float(w) for w in r.weights], "lambda_max": r.lambda_max,
+                 "ci": r.ci, "cr": r.cr, "ri": r.ri, "missing": r.missing}
+                for r in solution.results],
+            "overall": solution.overall(),
+        }
+        if model is None:
+            if write is not None:
+                raise typer.BadParameter("--write needs --model (the model to copy)",
+                                         param_hint="--write")
+            if as_json:
+                sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+                return
+            _ahp_tables(solution)
+            return
+        from crindex.model.loader import load_model
+
+        spec = load_model(model)
+        weights, notes = model_weights(solution, spec)
+        if not as_json:
+            _ahp_tables(solution)
+        for note in notes:
+            err.print(f"note: {note}", highlight=False)
+        show_proposal(spec, weights, write, style, decimals, as_json, figures)
