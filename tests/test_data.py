@@ -336,3 +336,13 @@ dimensions:
     # 2021-05-01 .. 2025-06-30 = 1,521 days; 2024-01-02 .. 2025-06-30 = 545 days
     assert rows["1001"]["tenure__raw"] == 1521
     assert rows["1002"]["tenure__raw"] == 545
+
+
+def test_quality_examples_leave_personal_data_out(tmp_path: Path):
+    pd.DataFrame({"customer_id": ["c1", "c1"], "name": ["张三", "李四"],
+                  "email": ["a@x.cn", "b@x.cn"]}).to_csv(tmp_path / "customers.csv", index=False)
+    ds = load_dataset(tmp_path, as_of=AS_OF)
+    dup = ds.quality.table("customers").issues[0]
+    assert dup.reason == "duplicate_id"
+    assert dup.examples == [{"row": 3, "values": {"customer_id": "c1"}}]
+    assert "李四" not in json.dumps(ds.quality.to_dict(), ensure_ascii=False)

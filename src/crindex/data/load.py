@@ -34,7 +34,14 @@ from crindex.data.read import (
 )
 from crindex.errors import DataError, Problem, Reason
 from crindex.model.registry import AGGREGATES
-from crindex.model.spec import CONTRACT, REQUIRED_COLUMNS, TIME_COLUMN, CRIModel, SourceSpec
+from crindex.model.spec import (
+    CONTRACT,
+    PERSONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    TIME_COLUMN,
+    CRIModel,
+    SourceSpec,
+)
 
 #: the order tables are checked in: orphans are judged against the cleaned customers
 ORDER = ("customers", "orders", "interactions", "surveys", "subscriptions", "leads", "spend")
@@ -396,7 +403,8 @@ def _collect(raw: Any, tq: TableQuality, flagged: str, rt: RawTable,
             f"USING (_row) WHERE f._reason = {literal(reason)} ORDER BY r._row LIMIT {EXAMPLES}"
         ).fetchall()
         names = rt.columns + ["_row"]
-        examples = [_example(dict(zip(names, r, strict=True))) for r in rows]
+        personal = {mapping[c] for c in PERSONAL_COLUMNS if c in mapping}
+        examples = [_example(dict(zip(names, r, strict=True)), personal) for r in rows]
         tq.issues.append(Issue(tq.table, reason, int(n), examples))
     tq.quarantine = raw.sql(
         f"SELECT r.* EXCLUDE (_row), f._reason AS crindex_reason, r._row AS crindex_{rt.row_label} "
@@ -405,10 +413,11 @@ def _collect(raw: Any, tq: TableQuality, flagged: str, rt: RawTable,
     ).to_arrow_table()
 
 
-def _example(row: dict[str, Any]) -> dict[str, Any]:
+def _example(row: dict[str, Any], personal: set[str]) -> dict[str, Any]:
+    """One example row for the report; personal data (names, e-mails) is left out."""
     out: dict[str, Any] = {"row": row.pop("_row")}
     out["values"] = {k: (v if isinstance(v, int | float | str | bool) or v is None else str(v))
-                     for k, v in row.items()}
+                     for k, v in row.items() if k not in personal}
     return out
 
 
