@@ -30,6 +30,9 @@ class Plan:
     finish: Callable[[Getter], ir.Value] | None = None
     #: no rows in the window means 0 (a count, a sum), not a missing value
     zero_when_empty: bool = False
+    #: a per-customer table (``customer_id`` and the parts' names) computed outside the grouped
+    #: pass and left-joined on ``customer_id`` (model predictions such as CLV)
+    table: ir.Table | None = None
 
 
 @dataclass
@@ -249,3 +252,10 @@ def _tenure(ctx: Context, m: MetricSpec) -> Plan:
 def _attribute(ctx: Context, m: MetricSpec) -> Plan:
     col = m.column or ""
     return Plan({}, lambda get: get(col))
+
+
+# aggregates contributed by other packages (crindex.clv: p_alive, expected_purchases, clv)
+from crindex.clv.metrics import BUILDERS as _CLV_BUILDERS  # noqa: E402
+
+for _name, _builder in _CLV_BUILDERS.items():
+    register(_name)(_builder)

@@ -105,6 +105,9 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
             plan = AGGREGATES[m.aggregate](ctx, m)
             plans[m.id] = plan
             parts.update(plan.parts)
+            if plan.table is not None:
+                extra = plan.table.rename(_cid="customer_id")
+                joined = joined.left_join(extra, joined.customer_id == extra._cid).drop("_cid")
         if parts:
             agg = t.group_by(t.customer_id.name("_cid")).aggregate(**parts)
             joined = joined.left_join(agg, joined.customer_id == agg._cid).drop("_cid")

@@ -66,3 +66,6 @@ for _info in (
 
 #: aggregates allowed as the numerator or denominator of a ratio
 RATIO_PARTS = ("count", "sum", "mean", "min", "max", "distinct_count")
+
+# packages that contribute aggregates describe them on import (CLV: p_alive, clv, ...)
+import crindex.clv.metrics  # noqa: E402,F401

@@ -322,6 +322,9 @@ class MetricSpec(Spec):
     normalise: Normaliser
     weight: float = Field(ge=0, le=100)
     missing: MissingPolicy = MissingPolicy()
+    #: settings of the aggregates that take some (clv, p_alive, expected_purchases: horizon,
+    #: discount_rate, ...; see docs/clv.md); checked by the aggregate
+    params: dict[str, Scalar] | None = None
 
     @field_validator("missing", mode="before")
     @classmethod
