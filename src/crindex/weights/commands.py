@@ -137,3 +137,72 @@ def register(app: typer.Typer) -> None:
         for note in notes:
             err.print(f"note: {note}", highlight=False)
         show_proposal(spec, weights, write, style, decimals, as_json, figures)
+
+    ModelOpt = typer.Option(..., "--model", "-m", help="the model file (YAML)")
+    DataOpt = typer.Option(..., "--data", "-d", help="data folder, DuckDB file or database URL")
+    AsOfOpt = typer.Option(None, "--as-of", help="scoring date YYYY-MM-DD (default: the "
+                           "model's, then today)")
+
+    def objective(method: str, model: Path, data: str, as_of: str | None,
+                  normalisation: str, write: Path | None, style: str, decimals: int,
+                  as_json: bool) -> None:
+        from crindex.api import score
+        from crindex.weights.objective import critic_weights, entropy_weights, score_matrix
+        from crindex.weights.rewrite import WeightSet
+
+        with err.status("scoring…", spinner="dots"):
+            result = score(model, data, as_of)
+        matrix, names = score_matrix(result)
+        found = (entropy_weights(matrix, names, normalisation)  # type: ignore[arg-type]
+                 if method == "entropy" else critic_weights(matrix, names))
+        figures = {k: v for k, v in found.figures.items() if v.ndim == 1}
+        extra = {"method": found.method, "as_of": result.as_of.isoformat(),
+                 "customers": result.table.num_rows,
+                 "metrics": {n: {"weight": 100 * float(found.weights[j]),
+                                 "customers_with_score": int(found.counts[j]),
+                                 **{k: float(v[j]) for k, v in figures.items()}}
+                             for j, n in enumerate(names)}}
+        if not as_json:
+            table = Table(title=f"{found.method} weights of {result.model.name} as of "
+                                f"{result.as_of} ({result.table.num_rows:,} customers)")
+            table.add_column("metric")
+            table.add_column("customers with a score", justify="right")
+            for k in figures:
+                table.add_column(k, justify="right")
+            table.add_column("weight %", justify="right")
+            for j, n in enumerate(names):
+                table.add_row(n, f"{int(found.counts[j]):,}",
+                              *[f"{float(v[j]):.4f}" for v in figures.values()],
+                              f"{100 * found.weights[j]:.1f}")
+            out.print(table)
+        weights = WeightSet.from_overall(result.model, found.weight_of())
+        show_proposal(result.model, weights, write, style, decimals, as_json, extra)
+
+    @weights_app.command("entropy")
+    def entropy_command(
+        model: Path = ModelOpt,
+        data: str = DataOpt,
+        as_of: str | None = AsOfOpt,
+        normalisation: str = typer.Option("sum", "--normalisation", help="sum (column-sum, "
+                                          "the standard method) or minmax (spread only)"),
+        write: Path | None = WriteOpt,
+        style: str = StyleOpt,
+        decimals: int = DecimalsOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Entropy weights from the spread of each metric's normalised scores."""
+        objective("entropy", model, data, as_of, normalisation, write, style, decimals,
+                  as_json)
+
+    @weights_app.command("critic")
+    def critic_command(
+        model: Path = ModelOpt,
+        data: str = DataOpt,
+        as_of: str | None = AsOfOpt,
+        write: Path | None = WriteOpt,
+        style: str = StyleOpt,
+        decimals: int = DecimalsOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """CRITIC weights: each metric's spread times its conflict with the others."""
+        objective("critic", model, data, as_of, "sum", write, style, decimals, as_json)
