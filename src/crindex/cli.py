@@ -238,9 +238,20 @@ def demo_command(
                                  table.column("tier").to_pylist(), strict=True) if t == "at_risk"]
     example = at_risk[0] if at_risk else table.column("customer_id")[0].as_py()
     err.print(f"results in {out_dir / 'results'} ({len(written)} files); see why a customer "
-              f"scored what they did:\n  crindex explain {example} --model "
+              f"scored what they did:\n  {_program()} explain {example} --model "
               f"{example_path('ecommerce')} --data {data_dir} --as-of {as_of}", highlight=False,
               soft_wrap=True)
+
+
+def _program() -> str:
+    """How the user called crindex (``.venv/bin/crindex`` after ``make demo``), for hints."""
+    import os
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "crindex"
+    if os.path.basename(argv0) != "crindex" or os.sep not in argv0:
+        return "crindex"
+    rel = os.path.relpath(argv0)
+    return rel if not rel.startswith("..") else argv0
 
 
 def command_modules() -> list[str]:
