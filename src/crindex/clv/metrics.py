@@ -140,11 +140,15 @@ def _fitted(summary: Any, settings: Settings, with_spend: bool) -> tuple[BetaGeo
     return purchases, spend
 
 
-def predict(aggregate: str, summary: Any, settings: Settings) -> Any:
-    """Each customer's prediction as a pyarrow table ``customer_id``, ``value``."""
+def predict(aggregate: str, summary: Any, settings: Settings,
+            models: tuple[BetaGeo, GammaGamma | None] | None = None) -> Any:
+    """Each customer's prediction as a pyarrow table ``customer_id``, ``value``.
+
+    ``models``: fitted ``(purchases, spend)`` models to use instead of fitting on ``summary``.
+    """
     import pyarrow as pa
 
-    purchases, spend = _fitted(summary, settings, with_spend=aggregate == "clv")
+    purchases, spend = models or _fitted(summary, settings, with_spend=aggregate == "clv")
     rows = summary.select("customer_id", "x", "t_x", "T", "monetary").to_pyarrow()
     x, t_x, T = (np.asarray(rows.column(c).to_numpy(), dtype=np.float64)
                  for c in ("x", "t_x", "T"))

@@ -1,0 +1,71 @@
+"""``crindex kpis``: the portfolio KPIs of one period (see :func:`crindex.kpis.kpis`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "customers":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" + ("%" if unit == "%" else "")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``kpis`` command to ``app``."""
+
+    @app.command("kpis")
+    def kpis_command(
+        data: str = typer.Option(..., "--data", "-d", help="data folder, DuckDB file or URL"),
+        as_of: str | None = typer.Option(None, "--as-of", help="last day of the period "
+                                         "YYYY-MM-DD (default today); no later row is read"),
+        period: str = typer.Option("90d", "--period", help="length of the period ending on "
+                                   "--as-of: 90d, 12w, 3m, 1y"),
+        by: str | None = typer.Option(None, "--by", help="break down by a customers column: "
+                                      "segment, owner, region, ..."),
+        model: Path | None = typer.Option(None, "--model", "-m", help="a model file: its "
+                                          "sources map the data, its scores give the mean CRI"),
+        clv_horizon: str = typer.Option("12m", "--clv-horizon", help="CLV horizon"),
+        discount_rate: float = typer.Option(0.1, "--discount-rate", help="yearly CLV discount "
+                                            "rate"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    ) -> None:
+        """Portfolio KPIs over one period: churn, retention, NPS, CAC, CLV/CAC, ...
+
+        Also repurchase, CSAT, CES, lead conversion, first-response time, revenue
+        concentration and, with --model, the mean CRI.
+        """
+        from rich.console import Console
+        from rich.table import Table
+
+        from crindex.api import as_date, dumps, score
+        from crindex.data import load_dataset
+        from crindex.kpis import DEFINITIONS, kpis
+        from crindex.model.loader import load_model
+
+        spec = load_model(model) if model else None
+        day = as_date(as_of, spec.as_of if spec else None)
+        ds = load_dataset(data, model=spec, as_of=day)
+        scores = score(spec, ds, day).table if spec else None
+        report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
+                      discount_rate=discount_rate)
+        if as_json:
+            sys.stdout.write(dumps(report.to_dict()) + "\n")
+            return
+        table = Table(title=f"KPIs, {period} ending {report.as_of} (after {report.start})")
+        table.add_column("KPI")
+        groups = list(report.values)
+        for g in groups:
+            table.add_column(g, justify="right")
+        for k in DEFINITIONS:
+            table.add_row(k.label, *[_fmt(report.values[g].get(k.id), k.unit) for g in groups])
+        out = Console()
+        out.print(table)
+        err = Console(stderr=True)
+        for kpi, note in report.notes.items():
+            err.print(f"{kpi}: {note}", highlight=False)
