@@ -1,0 +1,48 @@
+"""``crindex backtest``: score point-in-time at several dates and compare with what happened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``backtest`` command to ``app``."""
+
+    @app.command("backtest")
+    def backtest_command(
+        model: Path = typer.Option(..., "--model", "-m", help="the model file (YAML)"),
+        data: str = typer.Option(..., "--data", "-d",
+                                 help="data folder, DuckDB file or database URL"),
+        as_of: list[str] = typer.Option(..., "--as-of", help="scoring date YYYY-MM-DD; repeat "
+                                        "for checks over time (e.g. quarterly)"),
+        horizon: str = typer.Option("90d", "--horizon", help="how far to look after each "
+                                    "date: 90d, 12w, 6m, 1y"),
+        out: Path = typer.Option(..., "--out", "-o", help="folder for backtest.json and "
+                                 "backtest.html"),
+        lang: str = typer.Option("en", "--lang", help="language of the page: en or zh"),
+        n_boot: int = typer.Option(1000, "--bootstrap", help="resamples for the AUC's 95% "
+                                   "confidence interval"),
+    ) -> None:
+        """Backtest a model: churn AUC, lift, churn and revenue by tier and decile, PSI."""
+        from rich.console import Console
+
+        from crindex.backtest.run import run_backtest, write_backtest
+
+        err = Console(stderr=True)
+        with err.status("backtesting…", spinner="dots"):
+            report = run_backtest(model, data, as_of, horizon, n_boot=n_boot, lang=lang)
+            paths = write_backtest(report, out, lang)
+        for p in report["periods"]:
+            a = p["auc"]
+            ci = f" [{a['low']:.3f}, {a['high']:.3f}]" if a["low"] is not None else ""
+            auc = f"{a['auc']:.3f}{ci}" if a["auc"] is not None else "-"
+            order = p["tier_order"]
+            tiers = "ordered" if order["ordered"] else "FLAGGED " + ", ".join(order["flagged"])
+            err.print(f"{p['as_of']}: {p['customers']:,} customers, {p['churned']:,} churned in "
+                      f"{report['horizon']}, AUC {auc}, tiers {tiers}", highlight=False)
+        for c in report["checks"]:
+            if c["level"] != "ok":
+                err.print(f"{c['level']}: {c['as_of'] or ''} {c['message']}", highlight=False)
+        err.print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)

@@ -1,0 +1,160 @@
+"""The words of the reports, in English and Chinese (``--lang en|zh``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crindex.errors import DataError, Reason
+
+LANGS = ("en", "zh")
+
+#: key -> (English, Chinese); ``{name}`` fields are filled by :func:`translator`.
+STRINGS: dict[str, tuple[str, str]] = {
+    # backtest
+    "bt.title": ("Backtest of model {model}", "模型 {model} 回测报告"),
+    "bt.intro": ("Scores computed as they would have been on each date, compared with what "
+                 "happened in the following {horizon}.",
+                 "按每个评估日当天可见的数据计算得分，再与之后 {horizon} 内实际发生的情况对比。"),
+    "bt.rule.churned_at": ("churn = customers.churned_at in the horizon",
+                           "流失 = 观察期内的 customers.churned_at"),
+    "bt.rule.inactivity": ("churn = {days} days without a paid order, reached in the horizon",
+                           "流失 = 观察期内出现连续 {days} 天无付款订单"),
+    "bt.findings": ("Findings", "检查结论"),
+    "bt.summary": ("Summary by date", "各评估日概览"),
+    "bt.over_time": ("Over time", "随时间变化"),
+    "bt.auc_over_time": ("Churn AUC", "流失预测 AUC"),
+    "bt.core_share": ("Share of customers in the top tier", "最高等级客户占比"),
+    "bt.churn_by_tier_time": ("Churn rate by tier", "各等级流失率"),
+    "bt.revenue_by_tier_time": ("Revenue per customer by tier", "各等级人均收入"),
+    "bt.psi": ("Score stability (PSI)", "得分稳定性（PSI）"),
+    "bt.period": ("As of {as_of} (outcome to {end})", "评估日 {as_of}（观察至 {end}）"),
+    "bt.churn_by_tier": ("Churn rate by tier", "各等级流失率"),
+    "bt.deciles": ("Churn rate by score decile (1 = lowest scores)",
+                   "按得分十分位的流失率（1 = 得分最低）"),
+    "bt.calibration": ("Calibration: observed churn by score band", "校准：各分数段实际流失率"),
+    "bt.signal": ("Which metrics carry signal (each metric's own churn AUC)",
+                  "各指标单独的流失预测 AUC（哪些指标有信号）"),
+    "bt.zero_ties": ("Tiers tied at 0% churn (too few customers or too short a horizon to "
+                     "tell apart): {tiers}",
+                     "流失率同为 0% 的等级（客户太少或观察期太短，无法区分）：{tiers}"),
+    "bt.no_periods": ("Only one date: give several --as-of for the checks over time.",
+                      "只有一个评估日：提供多个 --as-of 才能看到随时间的变化。"),
+    # findings of a backtest (codes of crindex.backtest.run.checks)
+    "check.auc_ok": ("churn AUC {auc:.3f}", "流失预测 AUC 为 {auc:.3f}"),
+    "check.auc_weak": ("churn AUC {auc:.3f} is weak (< 0.6)",
+                       "流失预测 AUC {auc:.3f} 偏弱（< 0.6）"),
+    "check.auc_reversed": ("churn AUC {auc:.3f} is below 0.5: the score ranks churners above "
+                           "the customers who stayed",
+                           "流失预测 AUC {auc:.3f} 低于 0.5：流失客户的得分反而高于留存客户"),
+    "check.no_churn": ("nobody (or everybody) churned in the horizon: no AUC",
+                       "观察期内无人流失（或全部流失）：无法计算 AUC"),
+    "check.tier_order_ok": ("churn falls from tier to tier", "流失率随等级逐级下降"),
+    "check.tier_order": ("tier {tier} churns {churn_rate:.1%}, not less than the next tier "
+                         "{next} ({next_churn_rate:.1%})",
+                         "等级 {tier} 流失率 {churn_rate:.1%}，不低于下一等级 {next}"
+                         "（{next_churn_rate:.1%}）"),
+    "check.tier_empty": ("tier {tier} has no customers: churn cannot be seen to fall through it",
+                         "等级 {tier} 没有客户：无法验证流失率逐级下降"),
+    "check.metric_reversed": ("metric {metric} has churn AUC {auc:.3f}: as the model reads it, "
+                              "it points away from churn (check its direction)",
+                              "指标 {metric} 的流失 AUC 为 {auc:.3f}：按模型的读法，它与流失方向"
+                              "相反（请检查方向设置）"),
+    "check.horizon_past_data": ("the horizon ends after the last order in the data "
+                                "({data_end}): outcomes are incomplete",
+                                "观察期结束晚于数据中最后一笔订单（{data_end}）：结果不完整"),
+    "check.psi_shift": ("score distribution moved between {from} and {to}: PSI {psi:.3f}",
+                        "{from} 至 {to} 之间得分分布发生变化：PSI {psi:.3f}"),
+    # column heads
+    "col.as_of": ("As of", "评估日"),
+    "col.customers": ("Customers", "客户数"),
+    "col.churned": ("Churned", "流失数"),
+    "col.churn_rate": ("Churn rate", "流失率"),
+    "col.auc": ("AUC", "AUC"),
+    "col.ci": ("95% CI", "95% 置信区间"),
+    "col.lift": ("Lift (lowest 10%)", "提升度（最低 10%）"),
+    "col.tier_order": ("Tier order", "等级顺序"),
+    "col.tier": ("Tier", "等级"),
+    "col.share": ("Share", "占比"),
+    "col.revenue": ("Revenue", "收入"),
+    "col.revenue_share": ("Revenue share", "收入占比"),
+    "col.revenue_per_customer": ("Revenue / customer", "人均收入"),
+    "col.mean_score": ("Mean score", "平均得分"),
+    "col.decile": ("Decile", "十分位"),
+    "col.score_range": ("Scores", "得分范围"),
+    "col.band": ("Score band", "分数段"),
+    "col.metric": ("Metric", "指标"),
+    "col.dimension": ("Dimension", "维度"),
+    "col.weight": ("Weight %", "权重 %"),
+    "col.coverage": ("Has data", "有数据"),
+    "col.from": ("From", "起"),
+    "col.to": ("To", "止"),
+    "col.psi": ("PSI", "PSI"),
+    "col.verdict": ("Verdict", "结论"),
+    "col.level": ("Level", "级别"),
+    "col.finding": ("Finding", "说明"),
+    "col.label": ("Label", "名称"),
+    "col.strategy": ("Strategy", "策略"),
+    "col.rule": ("Rule", "规则"),
+    "col.aggregate": ("Aggregate", "计算方式"),
+    "col.window": ("Window", "时间窗"),
+    "col.normalise": ("Normalisation", "标准化"),
+    "col.table": ("Table", "数据表"),
+    "col.source": ("Source", "来源"),
+    "col.rows_read": ("Rows read", "读取行数"),
+    "col.rows_used": ("Rows used", "使用行数"),
+    "col.rows_quarantined": ("Set aside", "隔离行数"),
+    "col.issue": ("Issue", "问题"),
+    "col.count": ("Count", "数量"),
+    "col.customer": ("Customer", "客户"),
+    "col.score": ("Score", "得分"),
+    "col.previous": ("Previous", "上次得分"),
+    "col.change": ("Change", "变化"),
+    "col.previous_tier": ("Previous tier", "上次等级"),
+    "ordered": ("ordered", "有序"),
+    "flagged": ("flagged: {tiers}", "异常：{tiers}"),
+    "level.ok": ("ok", "通过"),
+    "level.warn": ("warning", "注意"),
+    "level.fail": ("failed", "未通过"),
+    "psi.stable": ("stable", "稳定"),
+    "psi.shift": ("some shift", "轻微偏移"),
+    "psi.changed": ("changed", "显著变化"),
+    "empty": ("(empty)", "（无客户）"),
+    # scoring report
+    "rp.title": ("Customer Relationship Index: {model}", "客户关系指数报告：{model}"),
+    "rp.meta": ("As of {as_of}: {customers} customers scored, mean score {mean}, mean coverage "
+                "{coverage}%",
+                "评估日 {as_of}：共评分 {customers} 位客户，平均得分 {mean}，平均数据覆盖率 "
+                "{coverage}%"),
+    "rp.tiers": ("Tier distribution", "等级分布"),
+    "rp.histogram": ("Score distribution", "得分分布"),
+    "rp.dimensions": ("Dimension averages", "各维度平均分"),
+    "rp.metrics": ("Metric averages", "各指标平均分"),
+    "rp.movers": ("Top movers since the previous snapshot", "与上次快照相比变化最大的客户"),
+    "rp.movers.none": ("No score history: {reason}", "无历史得分：{reason}"),
+    "rp.movers.since": ("Compared with the snapshot of {as_of}.", "对比 {as_of} 的快照。"),
+    "rp.risers": ("Biggest rises", "上升最多"),
+    "rp.fallers": ("Biggest falls", "下降最多"),
+    "rp.missing": ("Missing", "缺失"),
+    "quality": ("Data quality", "数据质量"),
+    "quality.none": ("No data-quality report (the data were given in memory).",
+                     "无数据质量报告（数据直接来自内存）。"),
+    "quality.clean": ("No issue found.", "未发现问题。"),
+    "model": ("The model", "模型"),
+    "model.tiers": ("Tiers", "等级"),
+    "footer": ("Generated by crindex {version}. Self-contained: no network needed to view.",
+               "由 crindex {version} 生成。本文件自包含，无需联网即可查看。"),
+}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """A function ``t(key, **fields)`` returning the text of ``key`` in ``lang``."""
+    if lang not in LANGS:
+        raise DataError.single(Reason.BAD_PARAMETER, f"language {lang!r} is not available",
+                               "--lang", "use en or zh")
+    index = LANGS.index(lang)
+
+    def t(key: str, **fields: object) -> str:
+        text = STRINGS[key][index]
+        return text.format(**fields) if fields else text
+
+    return t

@@ -1,0 +1,156 @@
+"""The figures of a scoring run's report: tiers, score histogram, dimensions, quality, movers.
+
+:func:`report_figures` returns a plain dict (written as JSON) that
+:func:`crindex.report.html.render_report` draws. Top movers need the score history of
+:mod:`crindex.store`; when it is not installed or holds no earlier snapshot, the section says
+why and the rest of the report is unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crindex.api import ScoreResult
+from crindex.backtest.metrics import band_shares
+from crindex.backtest.run import model_summary
+
+#: histogram bins of the score: 20 bins of 5 points, the last one closed
+HISTOGRAM_EDGES: tuple[float, ...] = tuple(float(x) for x in range(0, 101, 5))
+
+
+def _mean(values: np.ndarray) -> float | None:
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else None
+
+
+def report_figures(result: ScoreResult, store: str | Path | None = None,
+                   movers: int = 10) -> dict[str, Any]:
+    """Every figure of the scoring report of ``result``.
+
+    Parameters
+    ----------
+    result
+        A scoring run (:func:`crindex.api.score`).
+    store
+        A history store (DuckDB file or PostgreSQL URL) to compare with the latest snapshot of
+        the same model before ``result.as_of``; ``None`` leaves the movers out.
+    movers
+        How many risers and fallers to list.
+    """
+    model = result.model
+    frame = result.table.to_pandas()
+    scores = frame["score"].to_numpy(float)
+    scored = scores[~np.isnan(scores)]
+    total = len(scored)
+    tiers = []
+    for lv in model.tiers.levels:
+        in_tier = frame["tier"] == lv.id
+        n = int(in_tier.sum())
+        tiers.append({"tier": lv.id, "label": lv.display, "customers": n,
+                      "share": n / total if total else None,
+                      "mean_score": _mean(scores[in_tier.to_numpy()]),
+                      "strategy": lv.strategy})
+    counts = np.rint(band_shares(scored, HISTOGRAM_EDGES) * total).astype(int)
+    histogram = [{"low": HISTOGRAM_EDGES[i], "high": HISTOGRAM_EDGES[i + 1],
+                  "customers": int(counts[i])} for i in range(len(HISTOGRAM_EDGES) - 1)]
+    dimensions = [{"id": d.id, "label": d.display,
+                   "mean": _mean(frame[f"dim__{d.id}"].to_numpy(float)),
+                   "customers": int(frame[f"dim__{d.id}"].notna().sum())}
+                  for d in model.dimensions]
+    metrics = [{"id": m.id, "label": m.display, "dimension": d.display,
+                "weight": model.effective_weight(d, m),
+                "mean_score": _mean(frame[f"{m.id}__score"].to_numpy(float)),
+                "mean_raw": _mean(frame[f"{m.id}__raw"].to_numpy(float)),
+                "missing_share": float(frame[f"{m.id}__missing"].fillna(True).mean())
+                if len(frame) else None}
+               for d, m in model.metrics]
+    quality = result.quality.to_dict() if result.quality is not None else None
+    return {
+        "kind": "report",
+        "model": model_summary(model),
+        "as_of": result.as_of.isoformat(),
+        "customers": total,
+        "unscored": int(len(frame) - total),
+        "mean_score": float(scored.mean()) if total else None,
+        "mean_coverage": _mean(frame["coverage"].to_numpy(float)),
+        "tiers": tiers,
+        "histogram": histogram,
+        "dimensions": dimensions,
+        "metrics": metrics,
+        "movers": top_movers(result, store, movers),
+        "quality": quality,
+    }
+
+
+def previous_snapshot(store: str | Path, model_name: str,
+                      as_of: dt.date) -> tuple[dt.date, pd.DataFrame] | str:
+    """The hook to the history store: the latest snapshot of ``model_name`` before ``as_of``.
+
+    Returns ``(as_of, frame with customer_id, score, tier)``, or the reason there is none as
+    text. Uses :func:`crindex.store.open_store`, ``Store.runs(model_name)`` (oldest first) and
+    ``Store.scores(run_id)``; a missing package or a store file that does not exist is a
+    reason, not an error (a report never creates a store).
+    """
+    try:
+        from crindex.store import open_store
+    except ImportError:
+        return "crindex.store is not installed"
+    text = str(store)
+    if "://" not in text and not Path(text).exists():
+        return f"store {text} does not exist"
+    with open_store(text) as st:
+        earlier = [r for r in st.runs(model_name) if r.as_of < as_of]
+        if not earlier:
+            return f"no snapshot of model {model_name} before {as_of} in {text}"
+        run = earlier[-1]
+        return run.as_of, st.scores(run.run_id)
+
+
+def top_movers(result: ScoreResult, store: str | Path | None, n: int = 10) -> dict[str, Any]:
+    """Biggest score rises and falls since the previous snapshot (see :func:`previous_snapshot`).
+
+    Only customers scored in both runs count; ``available`` is False with a ``reason`` when
+    there is nothing to compare with.
+    """
+    if store is None:
+        return {"available": False, "reason": "no --store given"}
+    found = previous_snapshot(store, result.model.name, result.as_of)
+    if isinstance(found, str):
+        return {"available": False, "reason": found}
+    before_as_of, before = found
+    now = result.table.select(["customer_id", "score", "tier"]).to_pandas()
+    both = now.merge(before[["customer_id", "score", "tier"]], on="customer_id",
+                     suffixes=("", "_before")).dropna(subset=["score", "score_before"])
+    both["change"] = both["score"] - both["score_before"]
+    both = both.sort_values(["change", "customer_id"], kind="stable")
+
+    def rows(part: pd.DataFrame) -> list[dict[str, Any]]:
+        return [{"customer_id": r.customer_id, "score": float(r.score),
+                 "previous_score": float(r.score_before), "change": float(r.change),
+                 "tier": r.tier, "previous_tier": r.tier_before}
+                for r in part.itertuples() if not math.isnan(r.change)]
+
+    risers = both[both["change"] > 0].iloc[::-1].head(n)
+    fallers = both[both["change"] < 0].head(n)
+    return {"available": True, "previous_as_of": before_as_of.isoformat(),
+            "compared": int(len(both)), "risers": rows(risers), "fallers": rows(fallers)}
+
+
+def write_report(figures: dict[str, Any], out: str | Path, lang: str = "en") -> list[Path]:
+    """Write the report page to ``out`` and its figures as JSON beside it (``.json``)."""
+    from crindex.api import dumps
+    from crindex.report.html import render_report
+    from crindex.util import atomic_write_text
+
+    path = Path(out)
+    html = render_report(figures, lang)
+    json_path = path.with_suffix(".json")
+    atomic_write_text(json_path, dumps(figures) + "\n")
+    atomic_write_text(path, html)
+    return [path, json_path]
