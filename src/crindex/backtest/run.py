@@ -293,7 +293,7 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
                 "ranks churners above the customers who stayed", auc=a)
         elif a < WEAK_AUC:
             add("warn", "auc_weak", p["as_of"], f"churn AUC {a:.3f} is weak (< {WEAK_AUC})",
-                auc=a)
+                auc=a, threshold=WEAK_AUC)
         else:
             add("ok", "auc_ok", p["as_of"], f"churn AUC {a:.3f}", auc=a)
         order = p["tier_order"]

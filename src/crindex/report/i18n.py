@@ -41,8 +41,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "只有一个评估日：提供多个 --as-of 才能看到随时间的变化。"),
     # findings of a backtest (codes of crindex.backtest.run.checks)
     "check.auc_ok": ("churn AUC {auc:.3f}", "流失预测 AUC 为 {auc:.3f}"),
-    "check.auc_weak": ("churn AUC {auc:.3f} is weak (< 0.6)",
-                       "流失预测 AUC {auc:.3f} 偏弱（< 0.6）"),
+    "check.auc_weak": ("churn AUC {auc:.3f} is weak (< {threshold})",
+                       "流失预测 AUC {auc:.3f} 偏弱（< {threshold}）"),
     "check.auc_reversed": ("churn AUC {auc:.3f} is below 0.5: the score ranks churners above "
                            "the customers who stayed",
                            "流失预测 AUC {auc:.3f} 低于 0.5：流失客户的得分反而高于留存客户"),
