@@ -109,29 +109,45 @@ class BetaGeo(FittedModel):
         rate = (float(np.average(x, weights=weights)) + 0.1) / mean_T
         return np.array([1.0, 1.0 / rate, 1.0, 1.0])
 
+    def _prepare(self, data: tuple[Array, ...]) -> tuple[Array, ...]:
+        x = data[0]
+        # the special functions depend on the customer only through x, which takes few values:
+        # they are evaluated once per distinct x and gathered
+        distinct, index = np.unique(x, return_inverse=True)
+        return (*data[:3], distinct, index.reshape(-1))
+
     def _loglik(self, params: Array, data: tuple[Array, ...]) -> tuple[Array, Array]:
         r, alpha, a, b = params
-        x, t_x, T = data
+        if len(data) == 3:
+            data = self._prepare(data)
+        x, t_x, T, ux, index = data
         k = self._shift
-        second = x > 0 if k == 0 else np.ones_like(x, dtype=bool)
-        xs = np.where(second, x, 1.0)  # keeps betaln(a + 1, b - 1) out of the masked rows
+        u_second = ux > 0 if k == 0 else np.ones_like(ux, dtype=bool)
+        uxs = np.where(u_second, ux, 1.0)  # keeps betaln(a + 1, b - 1) out of the masked rows
+        psi_abx = digamma(a + b + ux + k)
+        per_x = np.stack([
+            gammaln(r + ux) - gammaln(r) + r * np.log(alpha) - betaln(a, b),  # common
+            betaln(a, b + ux + k),                                            # first term
+            np.where(u_second, betaln(a + 1, b + uxs + k - 1), -np.inf),       # second term
+            digamma(r + ux),
+            digamma(a) - psi_abx,
+            digamma(a + 1) - psi_abx,
+            digamma(b + ux + k) - psi_abx,
+            np.where(u_second, digamma(b + uxs + k - 1) - psi_abx, 0.0),
+        ])[:, index]
+        common, beta1, beta2, psi_rx, da1, da2, db1, db2 = per_x
         log_alpha_T, log_alpha_tx = np.log(alpha + T), np.log(alpha + t_x)
-        common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-        t1 = betaln(a, b + x + k) - (r + x) * log_alpha_T
-        t2 = np.where(second, betaln(a + 1, b + xs + k - 1) - (r + x) * log_alpha_tx, -np.inf)
-        ll = common + np.logaddexp(t1, t2)
-        w2 = np.exp(t2 - np.logaddexp(t1, t2))  # share of the "dropped out" term
+        t1 = beta1 - (r + x) * log_alpha_T
+        t2 = beta2 - (r + x) * log_alpha_tx  # -inf where there is no second term
+        both = np.logaddexp(t1, t2)
+        ll = common + both
+        w2 = np.exp(t2 - both)  # share of the "dropped out after the last purchase" term
         w1 = 1.0 - w2
-        d_common_a = -(digamma(a) - digamma(a + b))
-        d_common_b = -(digamma(b) - digamma(a + b))
-        psi_abx = digamma(a + b + x + k)
         grad = np.empty((x.shape[0], 4))
-        grad[:, 0] = digamma(r + x) - digamma(r) + np.log(alpha) - w1 * log_alpha_T \
-            - w2 * log_alpha_tx
+        grad[:, 0] = psi_rx - digamma(r) + np.log(alpha) - w1 * log_alpha_T - w2 * log_alpha_tx
         grad[:, 1] = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + t_x))
-        grad[:, 2] = d_common_a + w1 * (digamma(a) - psi_abx) + w2 * (digamma(a + 1) - psi_abx)
-        grad[:, 3] = d_common_b + w1 * (digamma(b + x + k) - psi_abx) \
-            + w2 * np.where(second, digamma(b + xs + k - 1) - psi_abx, 0.0)
+        grad[:, 2] = -(digamma(a) - digamma(a + b)) + w1 * da1 + w2 * da2
+        grad[:, 3] = -(digamma(b) - digamma(a + b)) + w1 * db1 + w2 * db2
         return ll, grad
 
     def log_likelihood(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:

@@ -96,6 +96,10 @@ class FittedModel:
     def _start(self, data: tuple[Array, ...], weights: Array) -> Array:
         return np.ones(len(self.param_names))
 
+    def _prepare(self, data: tuple[Array, ...]) -> tuple[Array, ...]:
+        """Work done once per fit (e.g. the distinct values of x); the default does nothing."""
+        return data
+
     # -- fitting -------------------------------------------------------------------------------
     def _fit(self, data: tuple[Array, ...], weights: Array) -> FittedModel:
         if weights.shape[0] == 0 or not np.isfinite(weights).all() or (weights < 0).any():
@@ -115,12 +119,13 @@ class FittedModel:
             return value, g * params  # chain rule: d/du = d/dparam * param
 
         u0 = np.log(self._start(data, weights))
+        data = self._prepare(data)
         with np.errstate(all="ignore"):
             res = minimize(objective, u0, jac=True, method="BFGS",
                            options={"gtol": self.tol, "maxiter": self.max_iter})
             u, value = res.x, float(res.fun)
-            # BFGS stops on precision loss short of the optimum: finish with Newton steps
-            for _ in range(8):
+            # BFGS may stop on precision loss short of the optimum: finish with Newton steps
+            for _ in range(0 if res.success else 4):
                 grad = objective(u)[1]
                 hess = _hessian(lambda v: objective(v)[1], u)
                 try:
