@@ -197,7 +197,7 @@ scores_labels = st.integers(2, 40).flatmap(lambda n: st.tuples(
 ).filter(lambda t: 0 < sum(t[1]) < len(t[1])))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scores_labels)
 def test_auc_of_reversed_score_is_one_minus_auc(data):
     scores, labels = data
@@ -206,7 +206,7 @@ def test_auc_of_reversed_score_is_one_minus_auc(data):
     assert 0.0 <= a <= 1.0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scores_labels)
 def test_auc_equals_the_pair_count_and_ignores_monotone_transforms(data):
     scores, labels = data
@@ -220,7 +220,7 @@ def test_auc_equals_the_pair_count_and_ignores_monotone_transforms(data):
 score_lists = st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=60)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(score_lists, score_lists)
 def test_psi_is_nonnegative_symmetric_and_zero_on_identical(a, b):
     assert bm.psi(a, a) == 0.0
@@ -228,7 +228,7 @@ def test_psi_is_nonnegative_symmetric_and_zero_on_identical(a, b):
     assert bm.psi(a, b) == pytest.approx(bm.psi(b, a))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 100), min_size=1, max_size=60))
 def test_deciles_follow_the_score_and_keep_ties_together(scores):
     deciles = bm.risk_deciles(scores)

@@ -28,7 +28,7 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def good(world):
-    return run_backtest(example_path("ecommerce"), world, QUARTERS, "90d", n_boot=500)
+    return run_backtest(example_path("ecommerce"), world, QUARTERS, "90d", n_boot=200)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def wrong(world, tmp_path_factory):
     path = tmp_path_factory.mktemp("wrong") / "ecommerce_wrong.yaml"
     path.write_text(text.replace(RECENCY_LOWER, RECENCY_LOWER.replace("lower", "higher")),
                     encoding="utf-8")
-    return run_backtest(path, world, [AS_OF], "90d", n_boot=500)
+    return run_backtest(path, world, [AS_OF], "90d", n_boot=200)
 
 
 def period(report, as_of=AS_OF):

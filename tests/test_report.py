@@ -103,7 +103,8 @@ def test_report_figures_by_hand(model):
     # value = spend scores 90, 70, 30, 42, 0, 50; activity = order scores 60, 20, 60, 40, 0, 20
     assert dims["value"] == pytest.approx(282 / 6)
     assert dims["activity"] == pytest.approx(200 / 6)
-    assert figures["movers"] == {"available": False, "reason": "no --store given"}
+    assert figures["movers"] == {"available": False, "reason": "no --store given",
+                                 "code": "no_store"}
     weights = [m["effective_weight"] for d in figures["model"]["dimensions"]
                for m in d["metrics"]]
     assert weights == [60, 40]

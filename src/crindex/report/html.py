@@ -344,6 +344,9 @@ def render_report(data: dict[str, Any], lang: str = "en") -> str:
 def _movers(movers: dict[str, Any] | None, t: T) -> str:
     parts = [f"<h2>{escape(t('rp.movers'))}</h2>"]
     if not movers or not movers.get("available"):
+        if (movers or {}).get("code") == "no_store":
+            parts.append(f"<p>{escape(t('rp.movers.no_store'))}</p>")
+            return "".join(parts)
         reason = (movers or {}).get("reason") or "-"
         parts.append(f"<p>{escape(t('rp.movers.none', reason=reason))}</p>")
         return "".join(parts)

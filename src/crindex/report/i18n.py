@@ -130,6 +130,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rp.dimensions": ("Dimension averages", "各维度平均分"),
     "rp.metrics": ("Metric averages", "各指标平均分"),
     "rp.movers": ("Top movers since the previous snapshot", "与上次快照相比变化最大的客户"),
+    "rp.movers.no_store": ("Give --store to compare with the previous snapshot.",
+                           "提供 --store 即可与上次快照对比。"),
     "rp.movers.none": ("No score history: {reason}", "无历史得分：{reason}"),
     "rp.movers.since": ("Compared with the snapshot of {as_of}.", "对比 {as_of} 的快照。"),
     "rp.risers": ("Biggest rises", "上升最多"),

@@ -119,7 +119,7 @@ def top_movers(result: ScoreResult, store: str | Path | None, n: int = 10) -> di
     there is nothing to compare with.
     """
     if store is None:
-        return {"available": False, "reason": "no --store given"}
+        return {"available": False, "reason": "no --store given", "code": "no_store"}
     found = previous_snapshot(store, result.model.name, result.as_of)
     if isinstance(found, str):
         return {"available": False, "reason": found}
