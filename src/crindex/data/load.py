@@ -281,11 +281,13 @@ def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
         return text, None
     if kind == "num":
         unit = (src.units.get(canon) if src else None) or 1
+        fail: str | None = None
         if is_text:
             expr = f"TRY_CAST(REPLACE(REPLACE({text}, ',', ''), '，', '') AS DOUBLE)"
+            fail = "unparseable_number"
         else:
             expr = f"CAST({c} AS DOUBLE)"
-        return (f"({expr}) * {float(unit)!r}" if unit != 1 else expr), "unparseable_number"
+        return (f"({expr}) * {float(unit)!r}" if unit != 1 else expr), fail
     if kind == "ts":
         if not is_text and ("TIMESTAMP" in src_type or src_type == "DATE"):
             return f"CAST({c} AS TIMESTAMP)", None
@@ -307,7 +309,12 @@ def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
 
 def _clean(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
            src: SourceSpec | None, as_of: dt.date | None, has_customers: bool) -> TableQuality:
-    """Type, check and split one table into ``<table>`` (clean) and its quarantine."""
+    """Type and check one table: view ``<table>`` holds the rows that pass every check.
+
+    The checks run in one pass and keep only the rows that fail (``bad_<table>``: row and
+    reason), so a clean 10M-row Parquet file is never copied: ``<table>`` is a view over the
+    file without the bad rows.
+    """
     types = column_types(raw, rt.name)
     select = ["_row"]
     checks: list[tuple[str, str]] = []  # (reason, SQL condition) in priority order
@@ -350,35 +357,51 @@ def _clean(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
         checks.append(("out_of_range", "satisfaction < 1 OR satisfaction > 5"))
     dup_col = UNIQUE_ID.get(table)
     if dup_col and dup_col in present_cols:
-        checks.append(("duplicate_id", f"{quote(dup_col)} IS NOT NULL AND ROW_NUMBER() OVER "
-                                       f"(PARTITION BY {quote(dup_col)} ORDER BY _row) > 1"))
+        dups = _duplicates(raw, table, typed, dup_col)
+        if dups:
+            checks.append(("duplicate_id", f"_row IN (SELECT _row FROM {quote(dups)})"))
 
-    # the first check (in order) that a row fails is its reason; a window cannot sit in CASE
-    # WHEN under a filter, so each check becomes a flag column first
-    flags = ", ".join(f"({cond}) AS _f{i}" for i, (_, cond) in enumerate(checks))
-    case = " ".join(f"WHEN _f{i} THEN {literal(reason)}" for i, (reason, _) in
-                    enumerate(checks))
-    flagged = f"flagged_{table}"
+    bad = f"bad_{table}"
     if checks:
+        case = " ".join(f"WHEN {cond} THEN {literal(reason)}" for reason, cond in checks)
         raw.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote(flagged)} AS SELECT * EXCLUDE "
-            f"({', '.join(f'_f{i}' for i in range(len(checks)))}), CASE {case} END AS _reason "
-            f"FROM (SELECT *, {flags} FROM {quote(typed)})"
+            f"CREATE OR REPLACE TEMP TABLE {quote(bad)} AS SELECT _row, _reason FROM "
+            f"(SELECT _row, CASE {case} END AS _reason FROM {quote(typed)}) "
+            "WHERE _reason IS NOT NULL"
         )
     else:
-        raw.execute(f"CREATE OR REPLACE TEMP TABLE {quote(flagged)} AS SELECT *, "
-                    f"NULL::VARCHAR AS _reason FROM {quote(typed)}")
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE {quote(bad)} (_row BIGINT, _reason VARCHAR)")
+    n_bad = raw.execute(f"SELECT count(*) FROM {quote(bad)}").fetchall()[0][0]
     cols = ", ".join(quote(c) for c in present_cols)
-    raw.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT {cols} FROM "
-                f"{quote(flagged)} WHERE _reason IS NULL ORDER BY _row")
+    keep = f" WHERE _row NOT IN (SELECT _row FROM {quote(bad)})" if n_bad else ""
+    raw.execute(f"CREATE OR REPLACE VIEW {quote(table)} AS SELECT {cols} FROM "
+                f"{quote(typed)}{keep}")
 
-    rows_read = raw.execute(f"SELECT count(*) FROM {quote(flagged)}").fetchall()[0][0]
-    rows_used = raw.execute(f"SELECT count(*) FROM {quote(table)}").fetchall()[0][0]
-    tq = TableQuality(table, rt.origin, rt.fmt, rt.encoding, rows_read, rows_used, rt.row_label)
-    _collect(raw, tq, flagged, rt, mapping)
+    rows_read = raw.execute(f"SELECT count(*) FROM {quote(rt.name)}").fetchall()[0][0]
+    tq = TableQuality(table, rt.origin, rt.fmt, rt.encoding, rows_read, rows_read - n_bad,
+                      rt.row_label)
+    if n_bad:
+        _collect(raw, tq, bad, rt, mapping)
     if as_of is not None:
-        _count_after(raw, tq, flagged, table, as_of, mapping, rt)
+        _count_after(raw, tq, table, typed, bad if n_bad else None, as_of, mapping)
     return tq
+
+
+def _duplicates(raw: Any, table: str, typed: str, col: str) -> str | None:
+    """``dups_<table>``: the rows repeating an id seen on an earlier row, or None if none do.
+
+    One grouped pass finds the repeated ids; only their rows are then ordered.
+    """
+    repeated = (f"SELECT {quote(col)} FROM {quote(typed)} WHERE {quote(col)} IS NOT NULL "
+                f"GROUP BY {quote(col)} HAVING count(*) > 1")
+    name = f"dups_{table}"
+    raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS SELECT _row FROM (SELECT _row, "
+        f"ROW_NUMBER() OVER (PARTITION BY {quote(col)} ORDER BY _row) AS n FROM {quote(typed)} "
+        f"WHERE {quote(col)} IN ({repeated})) WHERE n > 1"
+    )
+    found = raw.execute(f"SELECT count(*) FROM {quote(name)}").fetchall()[0][0]
+    return name if found else None
 
 
 def _any_fail(checks: list[tuple[str, str]], col: str) -> str:
@@ -389,27 +412,25 @@ def _any_fail(checks: list[tuple[str, str]], col: str) -> str:
     return "FALSE"
 
 
-def _collect(raw: Any, tq: TableQuality, flagged: str, rt: RawTable,
+def _collect(raw: Any, tq: TableQuality, bad: str, rt: RawTable,
              mapping: dict[str, str]) -> None:
-    counts = raw.execute(f"SELECT _reason, count(*) FROM {quote(flagged)} WHERE _reason IS NOT "
-                         "NULL GROUP BY _reason ORDER BY _reason").fetchall()
-    if not counts:
-        return
     from crindex.data.quality import Issue
 
+    counts = raw.execute(f"SELECT _reason, count(*) FROM {quote(bad)} GROUP BY _reason "
+                         "ORDER BY _reason").fetchall()
+    names = rt.columns + ["_row"]
+    personal = {mapping[c] for c in PERSONAL_COLUMNS if c in mapping}
     for reason, n in counts:
         rows = raw.execute(
-            f"SELECT r.* EXCLUDE (_row), r._row FROM {quote(rt.name)} r JOIN {quote(flagged)} f "
-            f"USING (_row) WHERE f._reason = {literal(reason)} ORDER BY r._row LIMIT {EXAMPLES}"
+            f"SELECT r.* EXCLUDE (_row), r._row FROM {quote(rt.name)} r WHERE r._row IN "
+            f"(SELECT _row FROM {quote(bad)} WHERE _reason = {literal(reason)} ORDER BY _row "
+            f"LIMIT {EXAMPLES}) ORDER BY r._row"
         ).fetchall()
-        names = rt.columns + ["_row"]
-        personal = {mapping[c] for c in PERSONAL_COLUMNS if c in mapping}
         examples = [_example(dict(zip(names, r, strict=True)), personal) for r in rows]
         tq.issues.append(Issue(tq.table, reason, int(n), examples))
     tq.quarantine = raw.sql(
-        f"SELECT r.* EXCLUDE (_row), f._reason AS crindex_reason, r._row AS crindex_{rt.row_label} "
-        f"FROM {quote(rt.name)} r JOIN {quote(flagged)} f USING (_row) "
-        f"WHERE f._reason IS NOT NULL ORDER BY r._row"
+        f"SELECT r.* EXCLUDE (_row), b._reason AS crindex_reason, r._row AS crindex_{rt.row_label} "
+        f"FROM {quote(rt.name)} r JOIN {quote(bad)} b USING (_row) ORDER BY r._row"
     ).to_arrow_table()
 
 
@@ -421,8 +442,9 @@ def _example(row: dict[str, Any], personal: set[str]) -> dict[str, Any]:
     return out
 
 
-def _count_after(raw: Any, tq: TableQuality, flagged: str, table: str, as_of: dt.date,
-                 mapping: dict[str, str], rt: RawTable) -> None:
+def _count_after(raw: Any, tq: TableQuality, table: str, typed: str, bad: str | None,
+                 as_of: dt.date, mapping: dict[str, str]) -> None:
+    """Count (and keep) the clean rows dated after ``as_of``."""
     from crindex.data.quality import Issue
 
     col = TIME_COLUMN[table]
@@ -430,10 +452,12 @@ def _count_after(raw: Any, tq: TableQuality, flagged: str, table: str, as_of: dt
         return
     reason = "created_after_as_of" if table == "customers" else "after_as_of"
     end = literal((as_of + dt.timedelta(days=1)).isoformat())
-    cond = f"_reason IS NULL AND {quote(col)} >= TIMESTAMP {end}"
-    n = raw.execute(f"SELECT count(*) FROM {quote(flagged)} WHERE {cond}").fetchall()[0][0]
+    cond = f"{quote(col)} >= TIMESTAMP {end}"
+    if bad:
+        cond += f" AND _row NOT IN (SELECT _row FROM {quote(bad)})"
+    n = raw.execute(f"SELECT count(*) FROM {quote(typed)} WHERE {cond}").fetchall()[0][0]
     if n:
-        rows = raw.execute(f"SELECT _row, {quote(col)} FROM {quote(flagged)} WHERE {cond} "
+        rows = raw.execute(f"SELECT _row, {quote(col)} FROM {quote(typed)} WHERE {cond} "
                            f"ORDER BY _row LIMIT {EXAMPLES}").fetchall()
         tq.issues.append(Issue(table, reason, int(n),
                                [{"row": r[0], "values": {col: str(r[1])}} for r in rows]))
