@@ -11,7 +11,14 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+)
 
 #: the canonical tables of the data contract and their columns, with types
 CONTRACT: dict[str, dict[str, str]] = {
@@ -436,6 +443,54 @@ class ChurnRule(Spec):
     inactivity_days: int | None = Field(default=None, gt=0)
 
 
+
+# --------------------------------------------------------------------------------------------
+# alerts (what to watch; crindex.alerts evaluates them over the history store)
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+CompareOp = Literal[">=", ">", "<=", "<", "==", "!="]
+
+
+def _window_text(value: Any) -> Any:
+    """A window (``7d``, ``4w``, ``1m``) as text, checked by :func:`parse_window`."""
+    return value if value is None else (parse_window(str(value)) and str(value))
+
+
+class AlertSpec(Spec):
+    """One alert rule, evaluated on every snapshot written to the history store.
+
+    ``rule`` names a registered rule (see :mod:`crindex.alerts.rules`, which also says which
+    of the other keys each rule takes):
+
+    - ``score_drop``: the score fell by ``relative`` % or ``absolute`` points (either is enough)
+      from its highest value in the snapshots of the last ``within`` (``7d``);
+    - ``tier_downgrade``: the tier is worse than in the previous snapshot (no older than
+      ``within`` when given);
+    - ``score_below``: the score is below ``threshold``;
+    - ``metric``: a metric's ``value`` (``raw`` or ``score``) compared with ``op`` to
+      ``threshold``, e.g. ``metric: email_recency, op: ">=", threshold: 30``; ``missing: fire``
+      also raises it for customers with no value.
+
+    An alert goes to the customer's owner; while it is open or acknowledged it is not raised
+    again for the same customer, and with ``auto_resolve`` it resolves itself on the first
+    later snapshot where its condition no longer holds.
+    """
+
+    id: Annotated[str, Field(pattern=IDENT)]
+    label: str | None = None
+    rule: str
+    severity: Severity = "medium"
+    within: Annotated[str | None, BeforeValidator(_window_text)] = None
+    relative: float | None = Field(default=None, gt=0, le=100)
+    absolute: float | None = Field(default=None, gt=0, le=100)
+    threshold: float | str | None = None
+    metric: str | None = None
+    value: Literal["raw", "score"] = "raw"
+    op: CompareOp = ">="
+    missing: Literal["skip", "fire"] = "skip"
+    auto_resolve: bool = True
+
+
 class CRIModel(Spec):
     """A whole Customer Relationship Index model."""
 
@@ -448,6 +503,7 @@ class CRIModel(Spec):
     tiers: TiersSpec = DEFAULT_TIERS
     churn: ChurnRule = ChurnRule()
     keep_personal: list[str] = Field(default_factory=list)
+    alerts: list[AlertSpec] = Field(default_factory=list)
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
 

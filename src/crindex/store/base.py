@@ -1,0 +1,495 @@
+"""The history store interface and everything both engines share (portable SQL).
+
+An engine (:mod:`crindex.store.duck`, :mod:`crindex.store.postgres`) supplies connections,
+transactions that serialise writers, and bulk inserts; every query here is plain SQL that
+DuckDB and PostgreSQL read alike, written with ``?`` placeholders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from crindex.errors import Reason, StoreError
+from crindex.store.adjust import Adjustment
+from crindex.store.schema import ALERT_STATUSES, SCHEMA_VERSION, TABLES
+from crindex.store.snapshot import (
+    RunInfo,
+    SnapshotSource,
+    model_hash,
+    model_info,
+    new_run_id,
+    snapshot_tables,
+    utc_now,
+)
+
+RUN_COLUMNS = ("run_id", "model_name", "model_hash", "as_of", "data_fingerprint", "ran_at",
+               "customers", "model_info")
+ADJUSTMENT_COLUMNS = ("adjustment_id", "action", "customer_id", "model_name", "points", "tier",
+                      "reason", "made_by", "made_at", "effective", "expires", "revokes")
+ALERT_COLUMNS = ("alert_id", "model_name", "rule_id", "label", "severity", "customer_id",
+                 "owner", "status", "message", "details", "run_id", "as_of", "raised_at",
+                 "updated_at")
+
+
+def store_error(message: str, hint: str = "", where: str = "") -> StoreError:
+    """A :class:`StoreError` with reason ``store``."""
+    return StoreError.single(Reason.STORE, message, where, hint)  # type: ignore[return-value]
+
+
+class Tx(ABC):
+    """One connection inside a transaction (or a read): execute, fetch, bulk insert."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Tx:
+        """Run one statement with ``?`` placeholders."""
+
+    @abstractmethod
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows of the last statement."""
+
+    @abstractmethod
+    def columns(self) -> list[str]:
+        """The column names of the last statement."""
+
+    @abstractmethod
+    def insert(self, table: str, data: pa.Table) -> None:
+        """Append ``data`` (columns named as in the table) to ``table``."""
+
+    def frame(self) -> pd.DataFrame:
+        cols = self.columns()
+        return pd.DataFrame(self.rows(), columns=cols)
+
+    def scalar(self) -> Any:
+        rows = self.rows()
+        return rows[0][0] if rows else None
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+class Store(ABC):
+    """A history store: immutable score snapshots, adjustments and alerts.
+
+    Open one with :func:`crindex.store.open_store`. Every write is one transaction, and
+    writers are serialised (see the engine classes for how a second writer waits).
+    """
+
+    #: ``duckdb`` or ``postgresql``
+    dialect: str = ""
+
+    def __init__(self, lock_timeout: float = 30.0) -> None:
+        self.lock_timeout = lock_timeout
+
+    # ---------------------------------------------------------------------------- engine
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A write transaction: committed on success, rolled back on any error."""
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[Tx]:
+        """A connection for reads."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for messages (never with a password)."""
+
+    def close(self) -> None:  # noqa: B027 - nothing to release by default
+        """Release what the store holds (connections are per operation: nothing by default)."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_version(self, tx: Tx, create: bool = True) -> None:
+        """Record the schema version in a new store; refuse a store from a newer crindex."""
+        found = tx.execute("SELECT value FROM meta WHERE key = ?", ("schema_version",)).scalar()
+        if found is None and create:
+            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
+                       ("schema_version", str(SCHEMA_VERSION)))
+        elif found is not None and int(found) > SCHEMA_VERSION:
+            raise store_error(
+                f"the store {self.describe()} has schema version {found}; this crindex reads "
+                f"up to {SCHEMA_VERSION}", "upgrade crindex to read this store",
+            )
+
+    # ---------------------------------------------------------------------------- snapshots
+
+    def write_snapshot(self, result: SnapshotSource, fingerprint: str | None = None, *,
+                       ran_at: dt.datetime | None = None) -> str:
+        """Write one scoring run as an immutable snapshot, in one transaction.
+
+        A snapshot of the same model name and ``as_of`` is replaced (deleted and rewritten in
+        the same transaction), never duplicated. Returns the new run id.
+
+        Parameters
+        ----------
+        result
+            A :class:`crindex.api.ScoreResult` (anything with ``model``, ``as_of``, ``table``).
+        fingerprint
+            The input data's fingerprint, e.g. from :func:`crindex.store.fingerprint`.
+        """
+        as_of = _date(result.as_of)
+        run_id = new_run_id(as_of)
+        scores, metric_scores = snapshot_tables(result, run_id)
+        info = model_info(result.model)
+        run = (run_id, result.model.name, model_hash(result.model), as_of, fingerprint,
+               ran_at or utc_now(), scores.num_rows, json.dumps(info, ensure_ascii=False))
+        with self.transaction() as tx:
+            old = tx.execute("SELECT run_id FROM runs WHERE model_name = ? AND as_of = ?",
+                             (result.model.name, as_of)).rows()
+            for (old_id,) in old:
+                for table in ("metric_scores", "scores", "runs"):
+                    tx.execute(f"DELETE FROM {table} WHERE run_id = ?", (old_id,))
+            tx.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES "
+                       f"({', '.join('?' * len(RUN_COLUMNS))})", run)
+            tx.insert("scores", scores)
+            tx.insert("metric_scores", metric_scores)
+        return run_id
+
+    def _runs(self, where: str = "", params: Sequence[Any] = ()) -> list[RunInfo]:
+        with self.reading() as tx:
+            rows = tx.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {where} "
+                              "ORDER BY model_name, as_of", params).rows()
+        return [RunInfo(r[0], r[1], r[2], _date(r[3]), r[4], r[5], int(r[6]), json.loads(r[7]))
+                for r in rows]
+
+    def runs(self, model_name: str | None = None) -> list[RunInfo]:
+        """Every snapshot (of one model when named), oldest first."""
+        if model_name is None:
+            return self._runs()
+        return self._runs("WHERE model_name = ?", (model_name,))
+
+    def model_names(self) -> list[str]:
+        with self.reading() as tx:
+            return [r[0] for r in tx.execute(
+                "SELECT DISTINCT model_name FROM runs ORDER BY model_name").rows()]
+
+    def resolve_model(self, model_name: str | None) -> str:
+        """``model_name``, or the only model in the store; a clear error otherwise."""
+        names = self.model_names()
+        if model_name is not None:
+            if model_name not in names:
+                raise store_error(
+                    f"the store {self.describe()} has no snapshot of model `{model_name}`",
+                    "models in the store: " + (", ".join(names) or "none yet"), "--model")
+            return model_name
+        if not names:
+            raise store_error(f"the store {self.describe()} holds no snapshot yet",
+                              "write one with `crindex backfill` or `crindex score --store`")
+        if len(names) > 1:
+            raise store_error("the store holds snapshots of several models",
+                              "choose one with --model: " + ", ".join(names), "--model")
+        return names[0]
+
+    def run(self, ref: str, model_name: str | None = None) -> RunInfo:
+        """A snapshot by run id, or by ``as_of`` date (YYYY-MM-DD) of a model."""
+        found = self._runs("WHERE run_id = ?", (ref,))
+        if found:
+            return found[0]
+        try:
+            day = dt.date.fromisoformat(ref)
+        except ValueError:
+            day = None
+        if day is not None:
+            name = self.resolve_model(model_name)
+            found = self._runs("WHERE model_name = ? AND as_of = ?", (name, day))
+            if found:
+                return found[0]
+        known = self.runs(model_name)[-5:]
+        raise store_error(
+            f"no snapshot `{ref}` in the store {self.describe()}",
+            "give a run id or an as_of date; latest snapshots: "
+            + (", ".join(f"{r.run_id} ({r.model_name} {r.as_of})" for r in known) or "none"))
+
+    def latest_run(self, model_name: str | None = None) -> RunInfo:
+        name = self.resolve_model(model_name)
+        return self.runs(name)[-1]
+
+    def scores(self, run_id: str) -> pd.DataFrame:
+        """A snapshot's rows: customer_id, score, tier, coverage, owner, segment, personal."""
+        with self.reading() as tx:
+            return tx.execute(
+                "SELECT customer_id, score, tier, coverage, owner, segment, personal "
+                "FROM scores WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
+
+    def metric_scores(self, run_ids: Sequence[str], customer_id: str | None = None,
+                      items: Sequence[str] | None = None) -> pd.DataFrame:
+        """Long rows of metric and dimension scores for some runs (and one customer)."""
+        if not run_ids:
+            return pd.DataFrame(columns=["run_id", "customer_id", "kind", "item", "dimension",
+                                         "raw_num", "raw_text", "score", "weight",
+                                         "contribution", "missing"])
+        sql = ("SELECT run_id, customer_id, kind, item, dimension, raw_num, raw_text, score, "
+               "weight, contribution, missing FROM metric_scores WHERE run_id IN "
+               f"({', '.join('?' * len(run_ids))})")
+        params: list[Any] = list(run_ids)
+        if customer_id is not None:
+            sql += " AND customer_id = ?"
+            params.append(customer_id)
+        if items:
+            sql += f" AND item IN ({', '.join('?' * len(items))})"
+            params += list(items)
+        with self.reading() as tx:
+            return tx.execute(sql, params).frame()
+
+    def customer_scores(self, customer_id: str, model_name: str) -> pd.DataFrame:
+        """One customer's computed score in every snapshot of a model, oldest first."""
+        with self.reading() as tx:
+            return tx.execute(
+                "SELECT r.run_id, r.as_of, r.model_hash, s.score, s.tier, s.coverage, s.owner "
+                "FROM scores s JOIN runs r ON r.run_id = s.run_id "
+                "WHERE s.customer_id = ? AND r.model_name = ? ORDER BY r.as_of",
+                (customer_id, model_name)).frame()
+
+    def customer_models(self, customer_id: str) -> list[str]:
+        with self.reading() as tx:
+            return [r[0] for r in tx.execute(
+                "SELECT DISTINCT r.model_name FROM scores s JOIN runs r ON r.run_id = s.run_id "
+                "WHERE s.customer_id = ? ORDER BY 1", (customer_id,)).rows()]
+
+    def scores_between(self, model_name: str, model_hash: str, since: dt.date,
+                       before: dt.date) -> pd.DataFrame:
+        """Scores of a model's snapshots with ``since <= as_of < before`` and the same hash."""
+        with self.reading() as tx:
+            return tx.execute(
+                "SELECT r.as_of, s.customer_id, s.score, s.tier FROM scores s "
+                "JOIN runs r ON r.run_id = s.run_id WHERE r.model_name = ? AND "
+                "r.model_hash = ? AND r.as_of >= ? AND r.as_of < ? ORDER BY r.as_of",
+                (model_name, model_hash, since, before)).frame()
+
+    def tier_counts(self, model_name: str, by_owner: bool = False) -> pd.DataFrame:
+        """Per snapshot (and owner): customers, summed score and customers per tier."""
+        group = ", s.owner" if by_owner else ""
+        with self.reading() as tx:
+            return tx.execute(
+                f"SELECT r.run_id, r.as_of{group}, s.tier, COUNT(*) AS customers, "
+                "SUM(s.score) AS score_sum, COUNT(s.score) AS scored FROM scores s "
+                "JOIN runs r ON r.run_id = s.run_id WHERE r.model_name = ? "
+                f"GROUP BY r.run_id, r.as_of{group}, s.tier ORDER BY r.as_of{group}, s.tier",
+                (model_name,)).frame()
+
+    def tier_pairs(self, from_run: str, to_run: str) -> pd.DataFrame:
+        """Customers per (tier before, tier after); a missing side is None (new or gone)."""
+        with self.reading() as tx:
+            return tx.execute(
+                "SELECT a.tier AS tier_from, b.tier AS tier_to, "
+                "a.customer_id IS NULL AS is_new, b.customer_id IS NULL AS is_gone, "
+                "COUNT(*) AS customers FROM "
+                "(SELECT customer_id, tier FROM scores WHERE run_id = ?) a FULL OUTER JOIN "
+                "(SELECT customer_id, tier FROM scores WHERE run_id = ?) b "
+                "ON a.customer_id = b.customer_id GROUP BY 1, 2, 3, 4",
+                (from_run, to_run)).frame()
+
+    # ---------------------------------------------------------------------------- adjustments
+
+    def add_adjustment(self, customer_id: str, *, reason: str, made_by: str,
+                       points: float | None = None, tier: str | None = None,
+                       model_name: str | None = None, effective: dt.date | None = None,
+                       expires: dt.date | None = None, action: str = "add",
+                       revokes: int | None = None,
+                       made_at: dt.datetime | None = None) -> Adjustment:
+        """Append one entry to the adjustment audit log (entries are never changed)."""
+        made_at = made_at or utc_now()
+        effective = effective or made_at.date()
+        with self.transaction() as tx:
+            next_id = int(tx.execute(
+                "SELECT COALESCE(MAX(adjustment_id), 0) FROM adjustments").scalar()) + 1
+            if revokes is not None:
+                target = tx.execute(
+                    "SELECT action FROM adjustments WHERE adjustment_id = ?", (revokes,)).rows()
+                if not target or target[0][0] != "add":
+                    raise store_error(f"there is no adjustment {revokes} to revoke",
+                                      "`crindex adjustments` lists them", "--revoke")
+            row = Adjustment(next_id, action, customer_id, model_name, points, tier, reason,
+                             made_by, made_at, effective, expires, revokes)
+            tx.execute(f"INSERT INTO adjustments ({', '.join(ADJUSTMENT_COLUMNS)}) VALUES "
+                       f"({', '.join('?' * len(ADJUSTMENT_COLUMNS))})",
+                       tuple(getattr(row, c) for c in ADJUSTMENT_COLUMNS))
+        return row
+
+    def adjustments(self, customer_id: str | None = None) -> list[Adjustment]:
+        """The audit log (of one customer), oldest first."""
+        sql = f"SELECT {', '.join(ADJUSTMENT_COLUMNS)} FROM adjustments"
+        params: tuple[Any, ...] = ()
+        if customer_id is not None:
+            sql += " WHERE customer_id = ?"
+            params = (customer_id,)
+        with self.reading() as tx:
+            rows = tx.execute(sql + " ORDER BY adjustment_id", params).rows()
+        return [Adjustment(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                           _date(r[9]), None if r[10] is None else _date(r[10]),
+                           None if r[11] is None else int(r[11])) for r in rows]
+
+    # ---------------------------------------------------------------------------- alerts
+
+    def record_alerts(self, run: RunInfo, hits: Sequence[dict[str, Any]],
+                      auto_resolve: dict[str, bool], scored: set[str],
+                      by: str = "crindex") -> tuple[list[int], list[int]]:
+        """Raise the alerts ``hits`` found on snapshot ``run``, in one transaction.
+
+        A hit is skipped while an alert of the same rule and customer is open or acknowledged,
+        and when one was already raised for the same snapshot date. Open and acknowledged
+        alerts of the rules in ``auto_resolve`` (rule id -> bool) that were raised on an
+        earlier snapshot, for customers scored in this one (``scored``) and not hit again,
+        resolve themselves when their flag is true. Returns (new ids, resolved ids).
+        """
+        now = utc_now()
+        new_ids: list[int] = []
+        resolved: list[int] = []
+        with self.transaction() as tx:
+            existing = tx.execute(
+                "SELECT alert_id, rule_id, customer_id, status, as_of FROM alerts "
+                "WHERE model_name = ?", (run.model_name,)).rows()
+            unresolved = {(r[1], r[2]): (int(r[0]), _date(r[4]))
+                          for r in existing if r[3] != "resolved"}
+            same_day = {(r[1], r[2]) for r in existing if _date(r[4]) == run.as_of}
+            next_id = int(tx.execute(
+                "SELECT COALESCE(MAX(alert_id), 0) FROM alerts").scalar()) + 1
+            hit_keys = set()
+            rows = []
+            for hit in hits:
+                key = (hit["rule_id"], hit["customer_id"])
+                hit_keys.add(key)
+                if key in unresolved or key in same_day:
+                    continue
+                same_day.add(key)
+                rows.append((next_id, run.model_name, hit["rule_id"], hit.get("label"),
+                             hit["severity"], hit["customer_id"], hit.get("owner"), "open",
+                             hit["message"], json.dumps(hit.get("details") or {}, default=str),
+                             run.run_id, run.as_of, now, now))
+                new_ids.append(next_id)
+                next_id += 1
+            if rows:
+                tx.insert("alerts", pa.Table.from_pylist(
+                    [dict(zip(ALERT_COLUMNS, r, strict=True)) for r in rows],
+                    schema=_ALERT_SCHEMA))
+                tx.insert("alert_events", pa.table({
+                    "alert_id": pa.array(new_ids, pa.int64()),
+                    "happened_at": pa.array([now] * len(rows), pa.timestamp("us")),
+                    "status": pa.array(["open"] * len(rows)),
+                    "by_name": pa.array([by] * len(rows)),
+                    "note": pa.array([f"raised on snapshot {run.run_id}"] * len(rows)),
+                }))
+            for (rule_id, customer_id), (alert_id, as_of) in unresolved.items():
+                if auto_resolve.get(rule_id) and as_of < run.as_of and \
+                        customer_id in scored and (rule_id, customer_id) not in hit_keys:
+                    self._set_status(tx, alert_id, "resolved", by,
+                                     f"condition cleared on snapshot {run.run_id} "
+                                     f"({run.as_of})", now)
+                    resolved.append(alert_id)
+        return new_ids, resolved
+
+    def alerts(self, status: str | None = None, model_name: str | None = None,
+               owner: str | None = None, ids: Sequence[int] | None = None) -> pd.DataFrame:
+        """Alerts, newest snapshot first, filtered by status, model, owner or ids."""
+        where, params = [], []
+        for col, value in (("status", status), ("model_name", model_name), ("owner", owner)):
+            if value is not None:
+                where.append(f"{col} = ?")
+                params.append(value)
+        if ids is not None:
+            if not ids:
+                return pd.DataFrame(columns=list(ALERT_COLUMNS))
+            where.append(f"alert_id IN ({', '.join('?' * len(ids))})")
+            params += [int(i) for i in ids]
+        sql = f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self.reading() as tx:
+            return tx.execute(sql + " ORDER BY as_of DESC, alert_id", params).frame()
+
+    def _set_status(self, tx: Tx, alert_id: int, status: str, by: str, note: str | None,
+                    now: dt.datetime) -> None:
+        tx.execute("UPDATE alerts SET status = ?, updated_at = ? WHERE alert_id = ?",
+                   (status, now, alert_id))
+        tx.execute("INSERT INTO alert_events (alert_id, happened_at, status, by_name, note) "
+                   "VALUES (?, ?, ?, ?, ?)", (alert_id, now, status, by, note))
+
+    def set_alert_status(self, alert_id: int, status: str, by: str,
+                         note: str | None = None) -> None:
+        """Move an alert on: open -> acknowledged -> resolved (or open -> resolved)."""
+        if status not in ALERT_STATUSES[1:]:
+            raise store_error(f"unknown alert status `{status}`",
+                              "use acknowledged or resolved")
+        with self.transaction() as tx:
+            found = tx.execute("SELECT status FROM alerts WHERE alert_id = ?",
+                               (int(alert_id),)).rows()
+            if not found:
+                raise store_error(f"there is no alert {alert_id} in the store {self.describe()}",
+                                  "`crindex alerts list` shows them")
+            current = found[0][0]
+            if ALERT_STATUSES.index(current) >= ALERT_STATUSES.index(status):
+                raise store_error(f"alert {alert_id} is already {current}",
+                                  "an alert moves open -> acknowledged -> resolved")
+            self._set_status(tx, int(alert_id), status, by, note, utc_now())
+
+    def alert_events(self, alert_id: int) -> pd.DataFrame:
+        with self.reading() as tx:
+            return tx.execute(
+                "SELECT alert_id, happened_at, status, by_name, note FROM alert_events "
+                "WHERE alert_id = ? ORDER BY happened_at", (int(alert_id),)).frame()
+
+    def log_delivery(self, alert_id: int, channel: str, target: str, attempt: int, ok: bool,
+                     status_code: int | None = None, error: str | None = None) -> None:
+        """Log one delivery attempt (its own transaction: a crash keeps earlier attempts)."""
+        with self.transaction() as tx:
+            tx.execute("INSERT INTO deliveries (alert_id, channel, target, attempt, happened_at, "
+                       "ok, status_code, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (int(alert_id), channel, target, attempt, utc_now(), ok, status_code,
+                        error))
+
+    def deliveries(self, alert_id: int | None = None, target: str | None = None) -> pd.DataFrame:
+        """Delivery attempts in the order they were made."""
+        where, params = [], []
+        if alert_id is not None:
+            where.append("alert_id = ?")
+            params.append(int(alert_id))
+        if target is not None:
+            where.append("target = ?")
+            params.append(target)
+        sql = ("SELECT alert_id, channel, target, attempt, happened_at, ok, status_code, error "
+               "FROM deliveries")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self.reading() as tx:
+            return tx.execute(sql + " ORDER BY happened_at, alert_id, attempt", params).frame()
+
+    # ---------------------------------------------------------------------------- whole store
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every table's rows, sorted: two dumps are equal when the store did not change."""
+        out = {}
+        with self.reading() as tx:
+            for table in TABLES:
+                rows = tx.execute(f"SELECT * FROM {table}").rows()
+                out[table] = sorted(rows, key=lambda r: tuple(
+                    (v is None, str(v)) for v in r))
+        return out
+
+    def iter_tables(self) -> Iterator[str]:
+        yield from TABLES
+
+
+_ALERT_SCHEMA = pa.schema([
+    ("alert_id", pa.int64()), ("model_name", pa.string()), ("rule_id", pa.string()),
+    ("label", pa.string()), ("severity", pa.string()), ("customer_id", pa.string()),
+    ("owner", pa.string()), ("status", pa.string()), ("message", pa.string()),
+    ("details", pa.string()), ("run_id", pa.string()), ("as_of", pa.date32()),
+    ("raised_at", pa.timestamp("us")), ("updated_at", pa.timestamp("us")),
+])

@@ -1,0 +1,126 @@
+"""The history store's tables: the same schema on DuckDB and PostgreSQL.
+
+::
+
+    meta           key, value                       schema_version
+    runs           one row per snapshot             unique (model_name, as_of)
+    scores         one row per customer and run     computed score, tier, coverage, owner
+    metric_scores  long: one row per customer, run  kind = 'metric' (raw, score, weight,
+                   and metric or dimension          contribution, missing) or 'dimension'
+    adjustments    append-only audit log            kind 'add' or 'revoke'
+    alerts         one row per raised alert         status open / acknowledged / resolved
+    alert_events   append-only status history
+    deliveries     every delivery attempt           file or webhook, ok, HTTP status, error
+
+Snapshots are never updated in place: a run writes its rows in one transaction, and a re-run
+of the same ``(model_name, as_of)`` deletes the old rows and writes new ones in that same
+transaction. ``metric_scores`` is long rather than wide so that models with different metrics
+share one store (and one schema) and "what moved a score" is a plain join.
+"""
+
+from __future__ import annotations
+
+#: bumped whenever a table changes; a store written by a newer crindex is refused
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, str] = {
+    "meta": """
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL""",
+    "runs": """
+        run_id TEXT PRIMARY KEY,
+        model_name TEXT NOT NULL,
+        model_hash TEXT NOT NULL,
+        as_of DATE NOT NULL,
+        data_fingerprint TEXT,
+        ran_at TIMESTAMP NOT NULL,
+        customers INTEGER NOT NULL,
+        model_info TEXT NOT NULL,
+        UNIQUE (model_name, as_of)""",
+    "scores": """
+        run_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        score DOUBLE PRECISION,
+        tier TEXT,
+        coverage DOUBLE PRECISION,
+        owner TEXT,
+        segment TEXT,
+        personal TEXT""",
+    "metric_scores": """
+        run_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        item TEXT NOT NULL,
+        dimension TEXT,
+        raw_num DOUBLE PRECISION,
+        raw_text TEXT,
+        score DOUBLE PRECISION,
+        weight DOUBLE PRECISION,
+        contribution DOUBLE PRECISION,
+        missing BOOLEAN""",
+    "adjustments": """
+        adjustment_id BIGINT PRIMARY KEY,
+        action TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        model_name TEXT,
+        points DOUBLE PRECISION,
+        tier TEXT,
+        reason TEXT NOT NULL,
+        made_by TEXT NOT NULL,
+        made_at TIMESTAMP NOT NULL,
+        effective DATE NOT NULL,
+        expires DATE,
+        revokes BIGINT""",
+    "alerts": """
+        alert_id BIGINT PRIMARY KEY,
+        model_name TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        label TEXT,
+        severity TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        owner TEXT,
+        status TEXT NOT NULL,
+        message TEXT NOT NULL,
+        details TEXT,
+        run_id TEXT NOT NULL,
+        as_of DATE NOT NULL,
+        raised_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL""",
+    "alert_events": """
+        alert_id BIGINT NOT NULL,
+        happened_at TIMESTAMP NOT NULL,
+        status TEXT NOT NULL,
+        by_name TEXT NOT NULL,
+        note TEXT""",
+    "deliveries": """
+        alert_id BIGINT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        happened_at TIMESTAMP NOT NULL,
+        ok BOOLEAN NOT NULL,
+        status_code INTEGER,
+        error TEXT""",
+}
+
+#: secondary indexes (PostgreSQL only: DuckDB's zone maps serve these scans, and its ART
+#: indexes would slow the bulk inserts of large snapshots)
+INDEXES: dict[str, str] = {
+    "scores_run": "scores (run_id, customer_id)",
+    "scores_customer": "scores (customer_id)",
+    "metric_scores_run": "metric_scores (run_id, customer_id)",
+    "alerts_model": "alerts (model_name, status)",
+    "deliveries_alert": "deliveries (alert_id, target)",
+    "adjustments_customer": "adjustments (customer_id)",
+}
+
+#: alert statuses, in the order an alert moves through them
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+
+
+def create_statements(indexes: bool) -> list[str]:
+    """``CREATE TABLE IF NOT EXISTS`` for every table (and the indexes when asked)."""
+    stmts = [f"CREATE TABLE IF NOT EXISTS {name} ({cols}\n)" for name, cols in TABLES.items()]
+    if indexes:
+        stmts += [f"CREATE INDEX IF NOT EXISTS {name} ON {on}" for name, on in INDEXES.items()]
+    return stmts
