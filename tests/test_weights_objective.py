@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -17,8 +16,8 @@ from typer.testing import CliRunner
 from crindex.errors import FitError, Reason
 from crindex.model.loader import load_model
 from crindex.synth import generate
-from crindex.weights.commands import register
 from crindex.weights.objective import critic_weights, entropy_weights
+from tests.test_weights_ahp import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,13 +120,6 @@ def world(tmp_path_factory) -> Path:
     generate("ecommerce", customers=400, start=dt.date(2024, 1, 1), months=12, seed=3, out=out,
              progress=False)
     return out
-
-
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-    app.command("noop")(lambda: None)
-    return app
 
 
 def test_cli_entropy_on_scores_writes_a_model_that_loads(world, tmp_path):

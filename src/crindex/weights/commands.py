@@ -206,3 +206,67 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """CRITIC weights: each metric's spread times its conflict with the others."""
         objective("critic", model, data, as_of, "sum", write, style, decimals, as_json)
+
+    @weights_app.command("learn")
+    def learn_command(
+        model: Path = ModelOpt,
+        data: str = DataOpt,
+        as_of: str = typer.Option(..., "--as-of", help="holdout date YYYY-MM-DD: its "
+                                  "customers are labelled by churn in (as_of, as_of + horizon] "
+                                  "and never seen by the fit"),
+        horizon: str = typer.Option("90d", "--horizon", help="label window: 90d, 12w, 3m, 1y"),
+        snapshots: int = typer.Option(4, "--snapshots", min=1, help="fit on this many dates "
+                                      "before the holdout, one horizon apart"),
+        fit_as_of: list[str] = typer.Option(None, "--fit-as-of", help="fit dates instead "
+                                            "(repeat the option); each a horizon before "
+                                            "--as-of or earlier"),
+        n_boot: int = typer.Option(1000, "--bootstrap", min=100, help="bootstrap resamples "
+                                   "for the AUC intervals"),
+        seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+        write: Path | None = WriteOpt,
+        style: str = StyleOpt,
+        decimals: int = DecimalsOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Weights learned from churn history, tested out of time against the current ones."""
+        from crindex.data import load_dataset
+        from crindex.model.loader import load_model
+        from crindex.weights.learn import learn_weights
+
+        spec = load_model(model)
+        with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
+            dataset = load_dataset(data, model=spec)
+            report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
+                                   fit_as_of=fit_as_of or None, n_boot=n_boot, seed=seed,
+                                   style=style, decimals=decimals)
+        if not as_json:
+            print_learn(report)
+        show_proposal(spec, report.weights, write, style, decimals, as_json, report.to_dict())
+
+
+def print_learn(report: Any) -> None:
+    """The fit, the learned weights and the holdout AUCs."""
+    dates = ", ".join(d.isoformat() for d in report.fit_dates)
+    out.print(f"fit on {dates}: {report.fit_customers:,} customer-snapshots, "
+              f"{report.fit_churners:,} churned within {report.horizon}", highlight=False)
+    out.print(f"holdout {report.holdout_date}: {report.holdout_customers:,} customers, "
+              f"{report.holdout_churners:,} churned in the next {report.horizon}",
+              highlight=False)
+    for note in report.notes:
+        out.print(f"note: {note}", highlight=False)
+    table = Table(title="learned weights (non-negative logistic regression on the scores)")
+    table.add_column("metric")
+    table.add_column("coefficient", justify="right")
+    table.add_column("weight %", justify="right")
+    overall = report.weights.overall()
+    for name, coef in report.coefficients.items():
+        table.add_row(name, f"{coef:.3f}", f"{overall[name]:.1f}")
+    out.print(table)
+    aucs = Table(title=f"out-of-time AUC on {report.holdout_date} (95% bootstrap interval)")
+    aucs.add_column("weights")
+    aucs.add_column("AUC", justify="right")
+    aucs.add_column("interval", justify="right")
+    for name, iv in report.aucs.items():
+        aucs.add_row(name, f"{iv.value:+.3f}" if " - " in name else f"{iv.value:.3f}",
+                     f"[{iv.low:.3f}, {iv.high:.3f}]")
+    out.print(aucs)

@@ -1,0 +1,616 @@
+"""Weights learned from churn history, validated out of time.
+
+The label of a customer scored on ``as_of`` is churn in ``(as_of, as_of + horizon]``: read
+from ``customers.churned_at``, or, where the data keep no churn dates, from the model's
+inactivity rule (``churn: {inactivity_days: N}``). On snapshots *before* the holdout date, a
+logistic regression of churn on the metrics' normalised scores, with every coefficient held
+non-negative, finds how much each metric's score lowers the risk; the coefficients, scaled to
+sum to 100, are the weights. The holdout date's customers (whose labels the fit never saw)
+then rank churners by the current weights, uniform weights and the learned weights, each
+scored by the engine with the model file it would write; AUCs come with paired bootstrap
+confidence intervals.
+
+References
+----------
+.. [1] J. A. Hanley, B. J. McNeil, "The meaning and use of the area under a receiver operating
+   characteristic (ROC) curve", Radiology 143(1), 1982 (AUC as the Mann-Whitney statistic).
+.. [2] R. H. Byrd, P. Lu, J. Nocedal, C. Zhu, "A limited memory algorithm for bound constrained
+   optimization", SIAM J. Scientific Computing 16(5), 1995 (L-BFGS-B).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
+
+# --------------------------------------------------------------------------------------------
+# dates and labels
+
+
+def horizon_end(as_of: dt.date, horizon: str) -> dt.date:
+    """The last day of the label window ``(as_of, as_of + horizon]``.
+
+    ``90d`` and ``12w`` are days; ``3m`` and ``1y`` are calendar months (the day is clamped to
+    the month's end): 2025-01-31 + 1m = 2025-02-28.
+    """
+    from crindex.model.spec import parse_window
+
+    try:
+        parsed = parse_window(horizon)
+    except ValueError as exc:
+        raise DataError.single(Reason.BAD_PARAMETER, str(exc).replace("window", "horizon"),
+                               "--horizon", "e.g. --horizon 90d") from None
+    if parsed is None or parsed[0] <= 0:
+        raise DataError.single(Reason.BAD_PARAMETER, f"horizon {horizon!r} must be a positive "
+                               "length", "--horizon", "e.g. --horizon 90d, 12w, 3m, 1y")
+    count, unit = parsed
+    if unit in ("d", "w"):
+        return as_of + dt.timedelta(days=count * (7 if unit == "w" else 1))
+    months = count * (12 if unit == "y" else 1)
+    year, month = divmod(as_of.year * 12 + as_of.month - 1 + months, 12)
+    for day in (as_of.day, 31, 30, 29, 28):
+        try:
+            return dt.date(year, month + 1, min(day, as_of.day))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def horizon_start(as_of: dt.date, horizon: str) -> dt.date:
+    """``as_of`` moved back by one horizon (the previous snapshot date)."""
+    from crindex.model.spec import window_start
+
+    start = window_start(as_of, horizon)
+    assert start is not None
+    return start
+
+
+_EVENT_TABLES = {"orders": "ordered_at", "interactions": "occurred_at",
+                 "surveys": "answered_at", "customers": "churned_at"}
+
+
+def data_end(tables: dict[str, Any]) -> dt.date | None:
+    """The last day any event (order, interaction, survey, churn) is recorded on."""
+    days: list[dt.date] = []
+    for table, col in _EVENT_TABLES.items():
+        if table not in tables:
+            continue
+        value = tables[table][col].max().execute()
+        if value is not None and value == value:  # not null, not NaT
+            days.append(value.date() if hasattr(value, "date") else value)
+    return max(days) if days else None
+
+
+def churn_labels(tables: dict[str, Any], model: Any, as_of: dt.date,
+                 horizon: str) -> dict[str, int]:
+    """Customer id -> 1 if the customer churned in ``(as_of, as_of + horizon]``, else 0.
+
+    See :class:`ChurnLabels` (which reads the data once for many dates).
+    """
+    return ChurnLabels(tables, model)(as_of, horizon)
+
+
+class ChurnLabels:
+    """Churn labels of one dataset, for any date.
+
+    ``customers.churned_at`` is used when the data keep any churn date; otherwise the model's
+    ``churn.inactivity_days`` N: a customer has churned on the day N days pass without a paid
+    order (counted from the last order, or from ``created_at`` if none), and customers already
+    churned by that rule on ``as_of`` get no label.
+
+    Raises
+    ------
+    DataError
+        When the data keep no churn dates and the model has no inactivity rule.
+    """
+
+    def __init__(self, tables: dict[str, Any], model: Any):
+        self.tables = tables
+        self.model = model
+        self.last_day = data_end(tables)
+        customers = tables["customers"]
+        table = customers.select("customer_id", churned=customers.churned_at.date()) \
+            .to_pyarrow()
+        self.ids = np.asarray(table.column("customer_id").to_pylist(), dtype=object)
+        churned = table.column("churned").to_numpy(zero_copy_only=False)
+        self.churned = churned.astype("datetime64[D]")
+        self.rule = getattr(model.churn, "inactivity_days", None)
+        self.by_dates = bool((~np.isnat(self.churned)).any())
+        if not self.by_dates and not self.rule:
+            raise DataError.single(
+                Reason.MISSING_COLUMN, "no churn labels: customers.churned_at is empty and the "
+                "model has no inactivity rule", model.path or "--model",
+                "keep churn dates in customers.churned_at, or add `churn: {inactivity_days: "
+                "180}` to the model")
+        if not self.by_dates and "orders" not in tables:
+            raise DataError.single(Reason.MISSING_TABLE, "the inactivity rule needs the orders "
+                                   "table", "--data", "load orders, or keep customers.churned_at")
+
+    @property
+    def source(self) -> str:
+        """Where the labels come from, in words."""
+        if self.by_dates:
+            return "customers.churned_at"
+        return f"no paid order for {self.rule} days (model churn.inactivity_days)"
+
+    def __call__(self, as_of: dt.date, horizon: str) -> dict[str, int]:
+        """Labels for ``as_of``: 1 = churned in ``(as_of, as_of + horizon]``.
+
+        Raises
+        ------
+        DataError
+            When the data do not reach the end of the label window.
+        """
+        end = horizon_end(as_of, horizon)
+        if self.last_day is None or self.last_day < end:
+            latest = horizon_start(self.last_day, horizon) if self.last_day else None
+            raise DataError.single(
+                Reason.BAD_PARAMETER,
+                f"labels for as_of {as_of} need churn known up to {end} (as_of + {horizon}), "
+                f"but the data end on {self.last_day}", "--as-of",
+                f"choose an as_of on or before {latest}" if latest else "load data with events")
+        if self.by_dates:
+            inside = (self.churned > np.datetime64(as_of)) & (self.churned <= np.datetime64(end))
+            return dict(zip(self.ids.tolist(), inside.astype(int).tolist(), strict=True))
+        return self._inactivity(as_of, end)
+
+    def _inactivity(self, as_of: dt.date, end: dt.date) -> dict[str, int]:
+        import ibis
+
+        customers, orders = self.tables["customers"], self.tables["orders"]
+        paid = orders.filter((orders.status == "paid") & orders.ordered_at.notnull())
+        joined = customers.filter(customers.created_at.date() <= ibis.date(as_of)) \
+            .select("customer_id", created=customers.created_at.date())
+        for name, day in (("last_then", as_of), ("last_end", end)):
+            until = paid.filter(paid.ordered_at.date() <= ibis.date(day))
+            last = until.group_by("customer_id").agg(**{name: until.ordered_at.date().max()})
+            joined = joined.left_join(last, "customer_id").drop("customer_id_right")
+        last_then = joined.last_then.fill_null(joined.created)
+        last_end = joined.last_end.fill_null(joined.created)
+        alive = last_then + ibis.interval(days=self.rule) > ibis.date(as_of)
+        lapsed = last_end + ibis.interval(days=self.rule) <= ibis.date(end)
+        rows = joined.filter(alive).select("customer_id", label=lapsed.cast("int8"))
+        return dict(_pairs(rows))
+
+
+def _pairs(rows: Any) -> list[tuple[str, int]]:
+    table = rows.to_pyarrow()
+    return list(zip(table.column("customer_id").to_pylist(),
+                    (int(v) for v in table.column("label").to_pylist()), strict=True))
+
+
+# --------------------------------------------------------------------------------------------
+# the fit
+
+
+class NonNegativeLogit:
+    """Logistic regression of churn on scores with non-negative "health" coefficients.
+
+    ``P(churn) = 1 / (1 + exp(-(b - x . beta)))`` with ``beta >= 0``: a higher score may only
+    lower the risk, so ``beta`` can serve as weights of a score where higher is better. Fitted
+    by L-BFGS-B (bounds ``beta >= 0``) on the mean log-loss plus ``l2 * |beta|^2``.
+
+    Parameters
+    ----------
+    l2
+        Ridge penalty; small, only to keep the fit stable when metrics move together.
+    """
+
+    def __init__(self, l2: float = 1e-3, max_iter: int = 500):
+        self.l2 = l2
+        self.max_iter = max_iter
+
+    def fit(self, x: Any, y: Any) -> NonNegativeLogit:
+        """Fit on ``x`` (customers by metrics, 0..1; ``nan`` becomes the column mean) and ``y``.
+
+        Raises
+        ------
+        FitError
+            Without both churners and non-churners, or when the optimiser fails.
+        """
+        from scipy.optimize import minimize
+
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        n_pos = int(y.sum())
+        if n_pos == 0 or n_pos == len(y):
+            raise FitError.single(Reason.FIT, f"the fit needs churners and non-churners; "
+                                  f"{n_pos} of {len(y)} customers churned", "--as-of",
+                                  "choose dates or a --horizon with churn in them")
+        fill = np.nanmean(x, axis=0)
+        self.fill_ = np.where(np.isnan(fill), 0.0, fill)
+        x = np.where(np.isnan(x), self.fill_, x)
+        k = x.shape[1]
+
+        def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+            b, beta = params[0], params[1:]
+            z = b - x @ beta
+            # log(1 + e^z) and the log-loss in a form that never overflows
+            nll = float(np.mean(np.logaddexp(0.0, z) - y * z)) + self.l2 * float(beta @ beta)
+            p = 0.5 * (1.0 + np.tanh(0.5 * z))
+            g = p - y
+            grad = np.concatenate([[g.mean()], -(x * g[:, None]).mean(axis=0)
+                                   + 2 * self.l2 * beta])
+            return nll, grad
+
+        start = np.zeros(k + 1)
+        start[0] = np.log(n_pos / (len(y) - n_pos))
+        res = minimize(loss, start, jac=True, method="L-BFGS-B",
+                       bounds=[(None, None)] + [(0.0, None)] * k,
+                       options={"maxiter": self.max_iter})
+        if not res.success and res.nit >= self.max_iter:
+            raise FitError.single(Reason.FIT, f"the churn fit did not converge: {res.message}")
+        self.intercept_ = float(res.x[0])
+        self.coef_ = np.asarray(res.x[1:], dtype=float)
+        self.n_iter_ = int(res.nit)
+        self.loss_ = float(res.fun)
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError.single(Reason.NOT_FITTED, "NonNegativeLogit is not fitted",
+                                        hint="call fit(x, y) first")
+
+    def health(self, x: Any) -> np.ndarray:
+        """``x . beta``: higher is healthier (the weighted score, up to scale)."""
+        self._check()
+        x = np.asarray(x, dtype=float)
+        return np.where(np.isnan(x), self.fill_, x) @ self.coef_
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Probability of churn within the horizon."""
+        return 1.0 / (1.0 + np.exp(-(self.intercept_ - self.health(x))))
+
+    @property
+    def weights_(self) -> np.ndarray:
+        """Coefficients scaled to sum to 100."""
+        self._check()
+        total = float(self.coef_.sum())
+        if total <= 0:
+            raise FitError.single(Reason.FIT, "no metric's score lowers the churn risk, so no "
+                                  "weights can be learned", "",
+                                  "check the labels (horizon, as_of) and the metrics' direction")
+        return 100.0 * self.coef_ / total
+
+
+# --------------------------------------------------------------------------------------------
+# AUC with bootstrap intervals
+
+
+def auc(score: Any, churned: Any) -> float:
+    """Probability that a non-churner scores above a churner (ties count half).
+
+    The Mann-Whitney statistic (Hanley and McNeil, 1982): over every (churner, non-churner)
+    pair, 1 when the non-churner scores higher, 1/2 on a tie, divided by the number of pairs.
+    ``nan`` without both churners and non-churners.
+    """
+    y = np.asarray(churned, dtype=bool)
+    return float(_weighted_aucs(np.asarray(score, dtype=float), y,
+                                np.ones((1, len(y))))[0])
+
+
+def _weighted_aucs(score: np.ndarray, churned: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """AUC for each row of ``counts`` (how many times each customer is drawn).
+
+    Customers are grouped by equal score; with P_g and N_g the drawn churners and
+    non-churners of group g (ascending), AUC = sum_g P_g (N above g + N_g / 2) / (P N).
+    """
+    uniq, group = np.unique(score, return_inverse=True)
+    n_groups = len(uniq)
+    pos = np.zeros((counts.shape[0], n_groups))
+    neg = np.zeros((counts.shape[0], n_groups))
+    for target, mask in ((pos, churned), (neg, ~churned)):
+        if mask.any():
+            onehot = np.zeros((int(mask.sum()), n_groups))
+            onehot[np.arange(int(mask.sum())), group[mask]] = 1.0
+            target += counts[:, mask] @ onehot
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    above = n_neg[:, None] - np.cumsum(neg, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pos * (above + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with a percentile bootstrap interval."""
+
+    value: float
+    low: float
+    high: float
+    level: float = 0.95
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def bootstrap_aucs(scores: dict[str, np.ndarray], churned: np.ndarray, n_boot: int = 1000,
+                   seed: int = 0, level: float = 0.95,
+                   differences: Sequence[tuple[str, str]] = ()) -> dict[str, Interval]:
+    """AUC of each score with paired percentile bootstrap intervals (same resamples for all).
+
+    ``differences`` adds ``"a - b"`` intervals of AUC differences.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.asarray(churned, dtype=bool)
+    n = len(y)
+    batch = max(1, min(n_boot, 20_000_000 // max(n, 1)))  # bound the draws matrix's memory
+    draws: dict[str, list[np.ndarray]] = {k: [] for k in scores}
+    done = 0
+    while done < n_boot:
+        size = min(batch, n_boot - done)
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
+        for name, s in scores.items():
+            draws[name].append(_weighted_aucs(np.asarray(s, dtype=float), y, counts))
+        done += size
+    # a resample without churners (or without non-churners) has no AUC: dropped
+    stacked = {k: np.concatenate(v) for k, v in draws.items()}
+    ok = np.logical_and.reduce([np.isfinite(v) for v in stacked.values()])
+    draws_ok = {k: v[ok] for k, v in stacked.items()}
+    tail = (1 - level) / 2 * 100
+    out: dict[str, Interval] = {}
+    for name, s in scores.items():
+        low, high = np.percentile(draws_ok[name], [tail, 100 - tail])
+        out[name] = Interval(auc(s, y), float(low), float(high), level)
+    for a, b in differences:
+        d = draws_ok[a] - draws_ok[b]
+        value = out[a].value - out[b].value
+        low, high = np.percentile(d, [tail, 100 - tail])
+        out[f"{a} - {b}"] = Interval(value, float(low), float(high), level)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the whole procedure
+
+
+def engine_fill(model: Any, scores: np.ndarray, overall: np.ndarray,
+                flat: bool | None = None) -> np.ndarray:
+    """Fill the scores ``reweight`` left out so that a weighted sum gives the engine's score.
+
+    The engine leaves a missing metric out and scales the weights of the metrics present up
+    (see :func:`crindex.model.arithmetic.combine`): with flat weights over the whole model,
+    with dimension weights within the metric's dimension, and a dimension with nothing left
+    out of the total. That equals giving the missing metric the customer's weighted mean of
+    the scores that are present (in its dimension, or over the dimensions present), so with
+    the gaps filled this way ``sum(overall * filled) / sum(overall)`` is the engine's score.
+    A customer with no score at all keeps ``nan``.
+
+    Parameters
+    ----------
+    overall
+        Each metric's share of the total (any positive scale), in the model's metric order.
+    flat
+        Flat weights (default: the model's own style).
+    """
+    scores = np.asarray(scores, dtype=float)
+    w = np.asarray(overall, dtype=float)
+    present = ~np.isnan(scores)
+    values = np.where(present, scores, 0.0)
+
+    def weighted_mean(cols: list[int]) -> np.ndarray:
+        num = values[:, cols] @ w[cols]
+        den = present[:, cols].astype(float) @ w[cols]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+    flat = model.flat_weights if flat is None else flat
+    order = {m.id: k for k, (_, m) in enumerate(model.metrics)}
+    groups = [[order[m.id] for m in d.metrics] for d in model.dimensions]
+    filled = scores.copy()
+    if flat:
+        everyone = weighted_mean(list(range(len(w))))
+        for cols in groups:
+            for c in cols:
+                filled[~present[:, c], c] = everyone[~present[:, c]]
+        return filled
+    dim_scores = np.column_stack([weighted_mean(cols) for cols in groups])
+    dim_w = np.array([w[cols].sum() for cols in groups])
+    dim_present = ~np.isnan(dim_scores)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall_mean = (np.where(dim_present, dim_scores, 0.0) @ dim_w) / \
+            (dim_present.astype(float) @ dim_w)
+    for g, cols in enumerate(groups):
+        fallback = np.where(dim_present[:, g], dim_scores[:, g], overall_mean)
+        for c in cols:
+            filled[~present[:, c], c] = fallback[~present[:, c]]
+    return filled
+
+
+def as_dataset(data: Any, model: Any) -> Any:
+    """A loaded dataset (``.con``, ``.tables``) from a path, a dataset, or in-memory frames.
+
+    Loading once lets every snapshot and candidate model reuse the same tables.
+    """
+    if hasattr(data, "tables") and hasattr(data, "con"):
+        return data
+    if isinstance(data, Mapping):
+        from types import SimpleNamespace
+
+        import ibis
+
+        from crindex.api import canonical_tables
+
+        return SimpleNamespace(con=ibis.duckdb.connect(), tables=canonical_tables(data),
+                               quality=None, sources={})
+    from crindex.data import load_dataset
+
+    return load_dataset(data, model=model)
+
+
+@dataclass
+class Snapshot:
+    """Scores and labels on one date: the customers scored then, with a label."""
+
+    as_of: dt.date
+    customer_ids: list[str]
+    scores: np.ndarray
+    total: np.ndarray
+    churned: np.ndarray
+
+    @property
+    def churners(self) -> int:
+        return int(self.churned.sum())
+
+
+def snapshot(model: Any, dataset: Any, as_of: dt.date, horizon: str,
+             labeller: ChurnLabels | None = None) -> Snapshot:
+    """Score ``model`` on ``as_of`` and attach churn labels; unlabelled customers dropped."""
+    from crindex.api import score
+    from crindex.weights.objective import score_matrix
+
+    labels = (labeller or ChurnLabels(dataset.tables, model))(as_of, horizon)
+    result = score(model, dataset, as_of)
+    matrix, _ = score_matrix(result)
+    ids = result.table.column("customer_id").to_pylist()
+    total = result.table.column("score").to_numpy(zero_copy_only=False).astype(float)
+    keep = np.array([c in labels for c in ids], dtype=bool)
+    return Snapshot(as_of, [c for c, k in zip(ids, keep, strict=True) if k], matrix[keep],
+                    total[keep], np.array([labels[c] for c in ids if c in labels], dtype=int))
+
+
+@dataclass
+class LearnReport:
+    """What :func:`learn_weights` found: weights, the fit, and the holdout comparison."""
+
+    model: Any
+    horizon: str
+    fit_dates: list[dt.date]
+    holdout_date: dt.date
+    fit_customers: int
+    fit_churners: int
+    holdout_customers: int
+    holdout_churners: int
+    coefficients: dict[str, float]
+    weights: Any
+    learned: Any
+    aucs: dict[str, Interval] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "horizon": self.horizon,
+            "fit_dates": [d.isoformat() for d in self.fit_dates],
+            "holdout_date": self.holdout_date.isoformat(),
+            "fit": {"customers": self.fit_customers, "churners": self.fit_churners},
+            "holdout": {"customers": self.holdout_customers, "churners": self.holdout_churners},
+            "coefficients": self.coefficients,
+            "learned_weights": self.weights.overall(),
+            "auc": {k: {"value": v.value, "low": v.low, "high": v.high, "level": v.level}
+                    for k, v in self.aucs.items()},
+            "notes": self.notes,
+        }
+
+
+def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "90d", *,
+                  snapshots: int = 4, fit_as_of: Sequence[dt.date] | None = None,
+                  n_boot: int = 1000, seed: int = 0, l2: float = 1e-3, style: str = "keep",
+                  decimals: int = 0, max_rounds: int = 5) -> LearnReport:
+    """Learn non-negative weights summing to 100 from churn, and test them out of time.
+
+    Parameters
+    ----------
+    model
+        A loaded model (read from a file: the learned model is its rewritten text).
+    data
+        A data folder, DuckDB file or URL, or a loaded :class:`~crindex.data.Dataset`.
+    as_of
+        The holdout date: its customers are labelled by churn in ``(as_of, as_of + horizon]``
+        and never seen by the fit.
+    horizon
+        Length of the label window (``90d``, ``12w``, ``3m``, ``1y``).
+    snapshots
+        Fit on this many earlier dates, one horizon apart: ``as_of - horizon``,
+        ``as_of - 2 horizon``... Each fit label window ends by ``as_of``.
+    fit_as_of
+        Fit dates instead (each must be at least one horizon before ``as_of``).
+    n_boot, seed
+        Bootstrap resamples and seed for the AUC intervals.
+    style, decimals
+        How the learned model file writes its weights (see
+        :func:`~crindex.weights.rewrite.file_weights`); the holdout scores that file.
+
+    Raises
+    ------
+    DataError
+        Dates the data cannot label.
+    FitError
+        No churners, or no metric that lowers the risk.
+    """
+    from crindex.api import as_date, score
+    from crindex.weights.rewrite import WeightSet, resolve_style, rewritten_model
+
+    holdout_date = as_date(as_of)
+    horizon_end(holdout_date, horizon)  # checks the horizon's syntax first
+    if fit_as_of:
+        dates = sorted(as_date(d) for d in fit_as_of)
+    else:
+        if snapshots < 1:
+            raise FitError.single(Reason.BAD_PARAMETER, "at least one fit snapshot is needed",
+                                  "--snapshots")
+        dates, day = [], holdout_date
+        for _ in range(snapshots):
+            day = horizon_start(day, horizon)
+            dates.insert(0, day)
+    problems = [Problem(f"fit date {d} labels churn up to {horizon_end(d, horizon)}, after the "
+                        f"holdout date {holdout_date}: the holdout would not be out of time",
+                        "--fit-as-of", f"use dates on or before "
+                        f"{horizon_start(holdout_date, horizon)}", Reason.BAD_PARAMETER)
+                for d in dates if horizon_end(d, horizon) > holdout_date]
+    raise_if(problems, FitError)
+    data = as_dataset(data, model)
+
+    names = [m.id for _, m in model.metrics]
+    labeller = ChurnLabels(data.tables, model)
+    fits = [snapshot(model, data, d, horizon, labeller) for d in dates]
+    raw = np.vstack([f.scores for f in fits]) / 100.0
+    y = np.concatenate([f.churned for f in fits])
+    flat = resolve_style(model, style) == "flat"
+    # the engine fills a gap with the customer's weighted mean, which depends on the weights
+    # being learned: refit with the gaps filled by the last fit's weights until they settle
+    current = np.ones(len(names))
+    for _ in range(max_rounds):
+        logit = NonNegativeLogit(l2=l2).fit(engine_fill(model, raw, current, flat), y)
+        learned_w = logit.coef_ if logit.coef_.sum() > 0 else current
+        moved = float(np.abs(learned_w / learned_w.sum() - current / current.sum()).max())
+        current = learned_w
+        if moved < 1e-3:
+            break
+    overall = dict(zip(names, (float(w) for w in logit.weights_), strict=True))
+    weights = WeightSet.from_overall(model, overall)
+    learned = rewritten_model(model, weights, style, decimals, "<learned>")
+    uniform = rewritten_model(model, WeightSet.from_overall(model, dict.fromkeys(names, 1.0)),
+                              style, max(decimals, 1), "<uniform>")
+
+    holdout = snapshot(model, data, holdout_date, horizon, labeller)
+    labelled = dict(zip(holdout.customer_ids, holdout.churned, strict=True))
+    by_name: dict[str, dict[str, float]] = {
+        "current": {c: s for c, s in zip(holdout.customer_ids, holdout.total.tolist(),
+                                         strict=True) if s == s}}
+    for name, spec in (("uniform", uniform.model), ("learned", learned.model)):
+        table = score(spec, data, holdout_date).table
+        by_name[name] = {c: s for c, s in zip(table.column("customer_id").to_pylist(),
+                                              table.column("score").to_pylist(), strict=True)
+                         if s is not None and c in labelled}
+    common = sorted(set.intersection(*(set(v) for v in by_name.values())))
+    churned = np.array([labelled[c] for c in common], dtype=int)
+    notes = [f"labels: {labeller.source}"]
+    if len(common) < len(labelled):
+        notes.append(f"{len(labelled) - len(common)} holdout customer(s) without a score "
+                     "(no data for any metric) are left out of the AUCs")
+    if churned.sum() == 0 or churned.sum() == len(churned):
+        raise FitError.single(Reason.FIT, f"the holdout ({holdout_date}, {horizon}) has "
+                              f"{int(churned.sum())} churners of {len(churned)}: no AUC",
+                              "--as-of", "choose a holdout date with churn after it")
+    scores = {k: np.array([by_name[k][c] for c in common], dtype=float)
+              for k in ("current", "uniform", "learned")}
+    aucs = bootstrap_aucs(scores, churned, n_boot, seed,
+                          differences=[("learned", "current"), ("learned", "uniform")])
+    return LearnReport(model, horizon, dates, holdout_date, len(y), int(y.sum()), len(common),
+                       int(churned.sum()), dict(zip(names, map(float, logit.coef_), strict=True)),
+                       weights, learned, aucs, notes)
