@@ -244,6 +244,59 @@ def register(app: typer.Typer) -> None:
         show_proposal(spec, report.weights, write, style, decimals, as_json, report.to_dict())
 
 
+    @app.command("compare")
+    def compare_command(
+        models: list[Path] = typer.Option(..., "--model", "-m", help="the two model files: "
+                                          "--model A --model B"),
+        data: str = DataOpt,
+        as_of: str | None = AsOfOpt,
+        horizon: str = typer.Option("90d", "--horizon", help="churn window after --as-of for "
+                                    "the AUCs (when the data reach it)"),
+        n_boot: int = typer.Option(1000, "--bootstrap", min=100, help="bootstrap resamples "
+                                   "for the AUC intervals"),
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Two models on the same data: tier migration, rank correlation, AUC."""
+        from crindex.weights.compare import compare_models
+
+        if len(models) != 2:
+            raise typer.BadParameter(f"give exactly two models (--model A --model B), got "
+                                     f"{len(models)}", param_hint="--model")
+        with err.status("scoring both models…", spinner="dots"):
+            result = compare_models(models[0], models[1], data, as_of, horizon, n_boot=n_boot)
+        if as_json:
+            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2,
+                                        default=str) + "\n")
+            return
+        print_comparison(result)
+
+
+def print_comparison(result: Any) -> None:
+    """Tier migration matrix, rank correlation and AUCs of a comparison."""
+    a, b = result.model_a, result.model_b
+    out.print(f"A = {a.name} ({a.path}), B = {b.name} ({b.path}), as of {result.as_of}: "
+              f"{result.customers:,} customers", highlight=False)
+    table = Table(title="tier migration: rows A, columns B (customers, % of A's tier)")
+    table.add_column("A \\ B")
+    for tb in result.tiers_b:
+        table.add_column(tb, justify="right")
+    table.add_column("total", justify="right")
+    for ta in result.tiers_a:
+        row = result.migration[ta]
+        total = sum(row.values())
+        table.add_row(ta, *[f"{n:,} ({100 * n / total:.0f}%)" if total else "0"
+                            for n in row.values()], f"{total:,}")
+    out.print(table)
+    out.print(f"same tier id in both: {result.unchanged:,} of {result.customers:,}; Spearman "
+              f"rank correlation of the scores: {result.spearman:.3f} "
+              f"({result.both_scored:,} customers scored by both)", highlight=False)
+    if result.aucs:
+        print_aucs(f"AUC: churn in ({result.as_of}, +{result.horizon}] ({result.churners:,} "
+                   f"of {result.labelled:,}; 95% bootstrap)", "model", result.aucs)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
+
+
 def print_learn(report: Any) -> None:
     """The fit, the learned weights and the holdout AUCs."""
     dates = ", ".join(d.isoformat() for d in report.fit_dates)
@@ -262,11 +315,17 @@ def print_learn(report: Any) -> None:
     for name, coef in report.coefficients.items():
         table.add_row(name, f"{coef:.3f}", f"{overall[name]:.1f}")
     out.print(table)
-    aucs = Table(title=f"out-of-time AUC on {report.holdout_date} (95% bootstrap interval)")
-    aucs.add_column("weights")
-    aucs.add_column("AUC", justify="right")
-    aucs.add_column("interval", justify="right")
-    for name, iv in report.aucs.items():
-        aucs.add_row(name, f"{iv.value:+.3f}" if " - " in name else f"{iv.value:.3f}",
-                     f"[{iv.low:.3f}, {iv.high:.3f}]")
-    out.print(aucs)
+    print_aucs(f"out-of-time AUC on {report.holdout_date} (95% bootstrap interval)",
+               "weights", report.aucs)
+
+
+def print_aucs(title: str, what: str, intervals: dict[str, Any]) -> None:
+    """AUCs and AUC differences (``"a - b"``, signed) with their intervals."""
+    table = Table(title=title)
+    table.add_column(what)
+    table.add_column("AUC", justify="right")
+    table.add_column("interval", justify="right")
+    for name, iv in intervals.items():
+        table.add_row(name, f"{iv.value:+.3f}" if " - " in name else f"{iv.value:.3f}",
+                      f"[{iv.low:.3f}, {iv.high:.3f}]")
+    out.print(table)

@@ -354,14 +354,19 @@ def bootstrap_aucs(scores: dict[str, np.ndarray], churned: np.ndarray, n_boot: i
     draws_ok = {k: v[ok] for k, v in stacked.items()}
     tail = (1 - level) / 2 * 100
     out: dict[str, Interval] = {}
+
+    def bounds(values: np.ndarray) -> tuple[float, float]:
+        if not len(values):  # no resample held both classes (a handful of customers)
+            return float("nan"), float("nan")
+        low, high = np.percentile(values, [tail, 100 - tail])
+        return float(low), float(high)
+
     for name, s in scores.items():
-        low, high = np.percentile(draws_ok[name], [tail, 100 - tail])
-        out[name] = Interval(auc(s, y), float(low), float(high), level)
+        out[name] = Interval(auc(s, y), *bounds(draws_ok[name]), level)
     for a, b in differences:
         d = draws_ok[a] - draws_ok[b]
         value = out[a].value - out[b].value
-        low, high = np.percentile(d, [tail, 100 - tail])
-        out[f"{a} - {b}"] = Interval(value, float(low), float(high), level)
+        out[f"{a} - {b}"] = Interval(value, *bounds(d), level)
     return out
 
 
