@@ -353,3 +353,39 @@ def test_weightset_of_model_round_trips():
     weights = WeightSet.of_model(model)
     new = rewritten_model(model, weights)
     assert new.text == model.text
+
+
+def test_dimensions_without_metric_comparisons_keep_the_models_shares():
+    model = load_model(B2B)
+    text = ("dimensions:\n  comparisons: {value/depth: 2, value/activity: 2, "
+            "value/satisfaction: 2, depth/activity: 1, depth/satisfaction: 1, "
+            "activity/satisfaction: 1}\nmetrics:\n  value:\n"
+            "    comparisons: {annual_purchases/annual_profit: 3}\n")
+    weights, notes = model_weights(solve(parse_ahp(text)), model)
+    # value 2/5, the others 1/5 each (consistent); value's metrics 3/4, 1/4
+    assert weights.dimensions == pytest.approx({"value": 40, "depth": 20, "activity": 20,
+                                                "satisfaction": 20})
+    assert weights.shares["value"] == pytest.approx({"annual_purchases": 75,
+                                                     "annual_profit": 25})
+    assert weights.shares["depth"] == pytest.approx({"product_lines": 50, "tenure": 50})
+    assert len(notes) == 3
+
+
+def test_metric_comparisons_of_a_dimension_not_compared_are_an_error():
+    text = ("dimensions:\n  comparisons: {a/b: 2}\nmetrics:\n  c:\n"
+            "    comparisons: {x/y: 3}\n")
+    with pytest.raises(ModelError) as exc:
+        solve(parse_ahp(text, "h.yaml"))
+    (problem,) = exc.value.problems
+    assert "metrics of `c`" in problem.message and problem.where == "h.yaml:4"
+
+
+def test_one_level_over_every_metric_gives_shares_of_the_total():
+    model = load_model(ECOMMERCE)
+    # a consistent chain: each metric twice as important as the next -> 16:8:4:2:1 of 31
+    ids = ["annual_spend", "recency", "nps", "email_open_rate", "support_satisfaction"]
+    pairs = ", ".join(f"{a}/{b}: 2" for a, b in zip(ids, ids[1:], strict=False))
+    weights, notes = model_weights(solve(parse_ahp(f"comparisons: {{{pairs}}}\n")), model)
+    assert weights.overall() == pytest.approx(
+        {m: 100 * w / 31 for m, w in zip(ids, [16, 8, 4, 2, 1], strict=True)})
+    assert notes == []

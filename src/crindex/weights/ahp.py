@@ -258,10 +258,10 @@ def _check_matrix(matrix: np.ndarray, items: list[str], places: dict[tuple[int, 
         frontier = [0]
         while frontier:
             i = frontier.pop()
-            for j in np.flatnonzero(known[i]):
-                if int(j) not in reached:
-                    reached.add(int(j))
-                    frontier.append(int(j))
+            for j in np.flatnonzero(known[i]).tolist():
+                if j not in reached:
+                    reached.add(j)
+                    frontier.append(j)
         if len(reached) < n:
             apart = [items[k] for k in range(n) if k not in reached]
             problems.append(Problem(
@@ -628,6 +628,11 @@ def solve(file: AHPFile, max_cr: float = MAX_CR) -> AHPSolution:
             problems += exc.problems
     raise_if(problems, ModelError, f"AHP file {file.path} has {len(problems)} problem(s)")
     top = solved.pop("")
+    stray = [Problem(f"`metrics` compares the metrics of `{dim}`, which the dimension "
+                     "comparisons do not include", res.places.get((-1, -1), file.path),
+                     "dimensions compared: " + ", ".join(top.items), Reason.BAD_PARAMETER)
+             for dim, res in solved.items() if dim not in top.items]
+    raise_if(stray, ModelError, f"AHP file {file.path} has {len(stray)} problem(s)")
     solution = AHPSolution(file, top, solved)
     require_consistent(solution.results, max_cr)
     return solution

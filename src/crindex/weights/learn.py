@@ -513,7 +513,7 @@ class LearnReport:
 
 
 def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "90d", *,
-                  snapshots: int = 4, fit_as_of: Sequence[dt.date] | None = None,
+                  snapshots: int = 4, fit_as_of: Sequence[dt.date | str] | None = None,
                   n_boot: int = 1000, seed: int = 0, l2: float = 1e-3, style: str = "keep",
                   decimals: int = 0, max_rounds: int = 5) -> LearnReport:
     """Learn non-negative weights summing to 100 from churn, and test them out of time.
