@@ -145,7 +145,7 @@ def _fit(label: str, room: float) -> str:
     A Latin character takes ~6.5 px at 11 px type, a CJK one about twice that.
     """
     budget = max(3.0, room / 6.5)
-    used, out = 0.0, []
+    used, out = 0.0, list[str]()
     for ch in label:
         used += 2.0 if ord(ch) >= 0x2E80 else 1.0
         if used > budget:
