@@ -196,3 +196,24 @@ def test_unknown_language_is_a_clear_error(model):
         render_report(report_figures(score(model, shop(), T2)), "fr")
     assert exc.value.reason == Reason.BAD_PARAMETER and "en or zh" in str(exc.value)
 
+
+
+def test_every_backtest_finding_reads_in_both_languages():
+    import inspect
+
+    from crindex.backtest import run
+    from crindex.report.html import finding_text
+    from crindex.report.i18n import STRINGS, translator
+
+    codes = set(re.findall(r'add\("(?:ok|warn|fail)", "(\w+)"', inspect.getsource(run.checks)))
+    assert {"auc_ok", "tier_order", "tier_empty", "metric_reversed", "psi_shift"} <= codes
+    for code in codes:
+        assert f"check.{code}" in STRINGS, code
+    # a tier inversion, in each language, from the same params the JSON keeps
+    check = {"code": "tier_order", "message": "EN", "params": {
+        "tier": "core", "kind": "inversion", "next": "potential", "churn_rate": 0.1,
+        "next_churn_rate": 0.05}}
+    assert finding_text(check, translator("en")) == (
+        "tier core churns 10.0%, not less than the next tier potential (5.0%)")
+    assert finding_text(check, translator("zh")) == (
+        "等级 core 流失率 10.0%，不低于下一等级 potential（5.0%）")
