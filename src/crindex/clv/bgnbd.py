@@ -110,17 +110,21 @@ class BetaGeo(FittedModel):
         return np.array([1.0, 1.0 / rate, 1.0, 1.0])
 
     def _prepare(self, data: tuple[Array, ...]) -> tuple[Array, ...]:
-        x = data[0]
-        # the special functions depend on the customer only through x, which takes few values:
-        # they are evaluated once per distinct x and gathered
-        distinct, index = np.unique(x, return_inverse=True)
-        return (*data[:3], distinct, index.reshape(-1))
+        x, t_x, T = data[:3]
+        # the special functions depend on the customer only through x, and the logarithms
+        # through t_x or T, each taking few distinct values (days): they are evaluated once
+        # per distinct value and gathered
+        out: list[Array] = [x, t_x, T]
+        for values in (x, t_x, T):
+            distinct, index = np.unique(values, return_inverse=True)
+            out += [distinct, index.reshape(-1)]
+        return tuple(out)
 
     def _loglik(self, params: Array, data: tuple[Array, ...]) -> tuple[Array, Array]:
         r, alpha, a, b = params
         if len(data) == 3:
             data = self._prepare(data)
-        x, t_x, T, ux, index = data
+        x, t_x, T, ux, index, u_tx, i_tx, u_T, i_T = data
         k = self._shift
         u_second = ux > 0 if k == 0 else np.ones_like(ux, dtype=bool)
         uxs = np.where(u_second, ux, 1.0)  # keeps betaln(a + 1, b - 1) out of the masked rows
@@ -136,7 +140,8 @@ class BetaGeo(FittedModel):
             np.where(u_second, digamma(b + uxs + k - 1) - psi_abx, 0.0),
         ])[:, index]
         common, beta1, beta2, psi_rx, da1, da2, db1, db2 = per_x
-        log_alpha_T, log_alpha_tx = np.log(alpha + T), np.log(alpha + t_x)
+        log_alpha_T, log_alpha_tx = np.log(alpha + u_T)[i_T], np.log(alpha + u_tx)[i_tx]
+        inv_alpha_T, inv_alpha_tx = (1.0 / (alpha + u_T))[i_T], (1.0 / (alpha + u_tx))[i_tx]
         t1 = beta1 - (r + x) * log_alpha_T
         t2 = beta2 - (r + x) * log_alpha_tx  # -inf where there is no second term
         both = np.logaddexp(t1, t2)
@@ -145,7 +150,7 @@ class BetaGeo(FittedModel):
         w1 = 1.0 - w2
         grad = np.empty((x.shape[0], 4))
         grad[:, 0] = psi_rx - digamma(r) + np.log(alpha) - w1 * log_alpha_T - w2 * log_alpha_tx
-        grad[:, 1] = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + t_x))
+        grad[:, 1] = r / alpha - (r + x) * (w1 * inv_alpha_T + w2 * inv_alpha_tx)
         grad[:, 2] = -(digamma(a) - digamma(a + b)) + w1 * da1 + w2 * da2
         grad[:, 3] = -(digamma(b) - digamma(a + b)) + w1 * db1 + w2 * db2
         return ll, grad

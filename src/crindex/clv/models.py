@@ -5,8 +5,9 @@ Parameters are estimated in log space; standard errors come from the Hessian.
 A model subclass gives its parameter names, a starting point and ``_loglik(params, data)``
 returning the per-row log-likelihood and its gradient with respect to the (natural) parameters.
 The base class maximises the weighted sum over ``log(params)`` with scipy's BFGS (the analytic
-gradient, so no automatic differentiation), polishes the optimum with Newton steps on a
-finite-difference Hessian of that gradient, and derives standard errors from the same Hessian.
+gradient, so no automatic differentiation), finishes with Newton steps on a
+finite-difference Hessian of that gradient when BFGS stops early, and derives standard errors
+from the same Hessian.
 
 Settings go in ``__init__``; ``fit`` returns ``self`` and sets the learned attributes, all ending
 in ``_``: ``params_`` (dict), ``standard_errors_``, ``covariance_``, ``log_likelihood_``,
@@ -83,7 +84,7 @@ class FittedModel:
 
     param_names: tuple[str, ...] = ()
 
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-9, max_iter: int = 2000):
+    def __init__(self, penalizer: float = 0.0, tol: float = 1e-7, max_iter: int = 2000):
         self.penalizer = penalizer
         self.tol = tol
         self.max_iter = max_iter

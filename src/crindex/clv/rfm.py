@@ -93,16 +93,22 @@ def rfm_summary(
     t = t.filter(day <= ibis.literal(end))
     amount = t[amount_col].cast("float64") if amount_col else ibis.literal(0.0)
     # purchases on the same day are one purchase: their amounts are summed
-    daily = t.group_by(customer_id=t[customer_col].cast("string"), day=t[time_col].date()) \
+    daily = t.group_by(_cid=t[customer_col], day=t[time_col].date()) \
         .aggregate(spend=amount.sum())
-    daily = daily.mutate(first_day=daily.day.min().over(group_by=daily.customer_id))
-    repeat = daily.day > daily.first_day
-    per_customer = daily.group_by("customer_id").aggregate(
+    totals = daily.group_by("_cid").aggregate(
         n_days=daily.count(),
         first_purchase=daily.day.min(),
         last_purchase=daily.day.max(),
-        repeat_spend=daily.spend.sum(where=repeat),
+        total_spend=daily.spend.sum(),
     )
+    # the first day's spend by a join (no window, no ordered aggregate: both are slower and
+    # not available on every backend); repeat spend = total - first day's
+    first = daily.select(_fid=daily._cid, _fday=daily.day, first_spend=daily.spend)
+    per_customer = totals.inner_join(
+        first, (totals._cid == first._fid) & (totals.first_purchase == first._fday))
+    per_customer = per_customer.mutate(
+        customer_id=per_customer._cid.cast("string"),
+        repeat_spend=per_customer.total_spend - per_customer.first_spend)
     x = per_customer.n_days - 1
     recency_days = per_customer.last_purchase.delta(per_customer.first_purchase, unit="day")
     age_days = ibis.literal(end).delta(per_customer.first_purchase, unit="day")
