@@ -78,3 +78,16 @@ def test_a_killed_writer_leaves_no_partial_file(tmp_path):
 
     clean_stale_staging(out)
     assert list(out.iterdir()) == []
+
+
+def test_written_files_follow_the_umask_not_owner_only(tmp_path):
+    import os
+
+    from crindex.util import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "report.html", "<html></html>")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644
