@@ -1,0 +1,137 @@
+"""API tokens with scopes, kept hashed in the history store (table ``service_tokens``).
+
+A token reads ``cri_<token id>_<secret>``: the id (8 hex digits) names it in lists and logs,
+the secret is 32 random bytes (URL-safe base64). Only the SHA-256 of the whole token is stored,
+so a copy of the store gives no usable token; the token itself is printed once, on creation.
+A fast hash is enough here because the secret is random and 256 bits long (nothing to guess,
+unlike a password).
+
+Scopes nest: ``admin`` can do what ``write`` can, and ``write`` what ``read`` can.
+
+>>> from crindex.store import open_store                               # doctest: +SKIP
+>>> token, info = create_token(open_store("history.duckdb"), "crm-sync", ["read"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crindex.errors import Reason, StoreError
+
+if TYPE_CHECKING:
+    from crindex.store import Store
+
+#: every scope, weakest first; a scope grants the ones before it
+SCOPES = ("read", "write", "admin")
+
+TOKENS_TABLE = """CREATE TABLE IF NOT EXISTS service_tokens (
+    token_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP
+)"""
+
+PREFIX = "cri_"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One stored token (never the token itself)."""
+
+    token_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+    def allows(self, scope: str) -> bool:
+        """True when one of the token's scopes grants ``scope`` (admin > write > read)."""
+        need = SCOPES.index(scope)
+        return any(SCOPES.index(s) >= need for s in self.scopes if s in SCOPES)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token_id": self.token_id, "name": self.name, "scopes": list(self.scopes),
+                "created_at": self.created_at, "revoked_at": self.revoked_at}
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 (hex) of a token, as stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The scopes, validated and de-duplicated; a clear error naming the allowed ones."""
+    wrong = [s for s in scopes if s not in SCOPES]
+    if wrong or not scopes:
+        what = f"unknown scope `{wrong[0]}`" if wrong else "a token needs at least one scope"
+        raise StoreError.single(Reason.BAD_PARAMETER, what, "--scope",
+                                "scopes: " + ", ".join(SCOPES) + " (admin > write > read)")
+    return tuple(dict.fromkeys(scopes))
+
+
+def ensure_table(store: Store) -> None:
+    """Create the tokens table in the store when it is not there yet."""
+    with store.transaction() as tx:
+        tx.execute(TOKENS_TABLE)
+
+
+def create_token(store: Store, name: str, scopes: list[str] | tuple[str, ...],
+                 now: dt.datetime | None = None) -> tuple[str, TokenInfo]:
+    """Create a token; returns (the token, shown only now, and its stored description)."""
+    scopes = check_scopes(scopes)
+    if not name.strip():
+        raise StoreError.single(Reason.BAD_PARAMETER, "a token needs a name", "--name",
+                                "name who or what uses it, e.g. --name crm-sync")
+    ensure_table(store)
+    token_id = secrets.token_hex(4)
+    token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+    created = now or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO service_tokens (token_id, name, scopes, token_hash, created_at) "
+                   "VALUES (?, ?, ?, ?, ?)",
+                   (token_id, name.strip(), " ".join(scopes), hash_token(token), created))
+    return token, TokenInfo(token_id, name.strip(), scopes, created)
+
+
+def _info(row: tuple[Any, ...]) -> TokenInfo:
+    return TokenInfo(row[0], row[1], tuple(row[2].split()), row[3], row[4])
+
+
+def list_tokens(store: Store) -> list[TokenInfo]:
+    """Every token, revoked ones included, oldest first."""
+    ensure_table(store)
+    with store.reading() as tx:
+        rows = tx.execute("SELECT token_id, name, scopes, created_at, revoked_at "
+                          "FROM service_tokens ORDER BY created_at, token_id").rows()
+    return [_info(r) for r in rows]
+
+
+def revoke_token(store: Store, token_id: str, now: dt.datetime | None = None) -> TokenInfo:
+    """Revoke a token by its id (``crindex token list`` shows them)."""
+    ensure_table(store)
+    when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    with store.transaction() as tx:
+        found = tx.execute("SELECT token_id, name, scopes, created_at, revoked_at "
+                           "FROM service_tokens WHERE token_id = ?", (token_id,)).rows()
+        if not found:
+            raise StoreError.single(Reason.BAD_PARAMETER, f"there is no token `{token_id}`",
+                                    "TOKEN_ID", "`crindex token list` shows the ids")
+        if found[0][4] is None:
+            tx.execute("UPDATE service_tokens SET revoked_at = ? WHERE token_id = ?",
+                       (when, token_id))
+    return _info(found[0][:4] + (found[0][4] or when,))
+
+
+def active_tokens(store: Store) -> dict[str, TokenInfo]:
+    """Hash -> token, for the tokens not revoked (what the server checks against)."""
+    ensure_table(store)
+    with store.reading() as tx:
+        rows = tx.execute("SELECT token_id, name, scopes, created_at, revoked_at, token_hash "
+                          "FROM service_tokens WHERE revoked_at IS NULL").rows()
+    return {r[5]: _info(r[:5]) for r in rows}

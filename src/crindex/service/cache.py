@@ -1,0 +1,646 @@
+"""A compact in-memory index of a model's latest snapshot, served without a query per request.
+
+One million customers as Python dicts cost ~4 GB per worker, and a DuckDB query per request
+caps a worker near 900 req/s (../shared/ENGINEERING_FACTS.md, "Serving"). So the snapshot is
+held as numpy columns: customer ids as a sorted byte-string array (a lookup is a binary
+search), scores and coverage as float arrays, tiers, owners and segments as small integer
+codes, and per metric the raw value, score, weight, contribution and missing flag as
+``customers x metrics`` matrices. A customer's document is assembled from one row of each on
+request and encoded with orjson (tens of microseconds).
+
+What changes while the server runs (adjustments, alert statuses, tokens, a new snapshot) is
+reloaded when the store's *stamp* changes; see :meth:`ServiceCache.refresh`. Big reloads
+build a new :class:`SnapshotIndex` beside the one in use and swap it in one assignment, so a
+request always sees one consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from crindex.store.adjust import Adjustment, apply, in_force
+from crindex.store.base import ALERT_COLUMNS
+
+if TYPE_CHECKING:
+    from crindex.model.spec import CRIModel
+    from crindex.store import RunInfo, Store
+
+#: alert statuses that still need someone (shown with a customer)
+OPEN_STATUSES = ("open", "acknowledged")
+
+
+def read_arrow(store: Store, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+    """Run a read query on the store and return an Arrow table.
+
+    DuckDB hands Arrow over without building Python rows (a million rows in well under a
+    second); other stores go through their rows.
+    """
+    with store.reading() as tx:
+        con = getattr(tx, "con", None)
+        if getattr(store, "dialect", "") == "duckdb" and con is not None:
+            return con.sql(sql, params=list(params)).to_arrow_table()
+        tx.execute(sql, params)
+        names = tx.columns()
+        rows = tx.rows()
+    return pa.table({n: pa.array([r[i] for r in rows]) for i, n in enumerate(names)})
+
+
+def encode_ids(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Customer ids as a fixed-width UTF-8 byte array (sortable, searchable, compact)."""
+    values = ids.to_pylist()
+    return np.array([v.encode("utf-8") for v in values], dtype=bytes) if values else \
+        np.array([], dtype="S1")
+
+
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Dictionary codes (int32, -1 for null) and the categories of a text column."""
+    enc = pc.dictionary_encode(column.cast(pa.string()))
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks() if enc.num_chunks else pa.array([], pa.string()) \
+            .dictionary_encode()
+    cats = [str(c) for c in enc.dictionary.to_pylist()]
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+    return codes, cats
+
+
+def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return column.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
+@dataclass
+class SnapshotIndex:
+    """One snapshot of a model in numpy columns, sorted by customer id (UTF-8 bytes)."""
+
+    run: RunInfo
+    runs: list[RunInfo]
+    ids: np.ndarray
+    score: np.ndarray
+    tier: np.ndarray  # int8 codes into ``tiers``, -1 none
+    coverage: np.ndarray
+    owner: np.ndarray  # int32 codes into ``owners``
+    owners: list[str]
+    segment: np.ndarray
+    segments: list[str]
+    tiers: list[str]
+    dimensions: list[dict[str, Any]]
+    dim_score: np.ndarray  # customers x dimensions
+    metrics: list[dict[str, Any]]
+    raw: np.ndarray  # customers x metrics
+    raw_text: dict[int, tuple[np.ndarray, list[str]]]
+    metric_score: np.ndarray
+    weight: np.ndarray
+    contribution: np.ndarray
+    missing: np.ndarray
+    prev_contribution: np.ndarray | None
+    history: list[tuple[RunInfo, np.ndarray, np.ndarray]]  # (run, score, tier codes)
+    personal: list[str | None] | None
+    trend: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.shape[0])
+
+    def find(self, customer_id: str) -> int | None:
+        """Row of a customer id, or None."""
+        key = customer_id.encode("utf-8")
+        if self.size == 0 or len(key) > self.ids.dtype.itemsize:
+            return None
+        i = int(np.searchsorted(self.ids, key))
+        if i < self.size and self.ids[i] == key:
+            return i
+        return None
+
+    def id_at(self, row: int) -> str:
+        return bytes(self.ids[row]).decode("utf-8")
+
+    def tier_at(self, codes: np.ndarray, row: int) -> str | None:
+        code = int(codes[row])
+        return self.tiers[code] if code >= 0 else None
+
+    def align(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``ids`` in this index (positions, and which ids were found)."""
+        if self.size == 0 or ids.size == 0:
+            return np.zeros(ids.shape[0], np.int64), np.zeros(ids.shape[0], bool)
+        pos = np.searchsorted(self.ids, ids.astype(self.ids.dtype)).clip(0, self.size - 1)
+        found = self.ids[pos] == ids
+        return pos, found
+
+
+def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) -> \
+        SnapshotIndex | None:
+    """Build the index of ``model_name``'s latest snapshot (None when there is none yet).
+
+    ``model`` (the served model file) adds each metric's data source and the tiers'
+    strategies; labels come from the snapshot itself so an older model's snapshot still reads.
+    """
+    from crindex.api import describe_source
+    from crindex.store.history import trend
+
+    runs = store.runs(model_name)
+    if not runs:
+        return None
+    run = runs[-1]
+    info = run.model_info
+    tiers = list(run.tier_order)
+    for r in runs:
+        tiers += [t for t in r.tier_order if t not in tiers]
+    tier_pos = {t: i for i, t in enumerate(tiers)}
+    scores = read_arrow(store, "SELECT customer_id, score, tier, coverage, owner, segment, "
+                        "personal FROM scores WHERE run_id = ?", (run.run_id,))
+    ids = encode_ids(scores.column("customer_id"))
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    take = pa.array(order)
+    scores = scores.take(take)
+    n = ids.shape[0]
+
+    def tier_codes(col: pa.ChunkedArray) -> np.ndarray:
+        codes, cats = _codes(col)
+        remap = np.array([tier_pos.get(c, -1) for c in cats] + [-1], np.int8)
+        return remap[codes]  # -1 indexes the appended -1
+
+    owner, owners = _codes(scores.column("owner"))
+    segment, segments = _codes(scores.column("segment"))
+    personal_col = scores.column("personal")
+    personal = personal_col.to_pylist() if personal_col.null_count < n else None
+
+    sources: dict[str, str] = {}
+    if model is not None:
+        sources = {m.id: describe_source(m) for _, m in model.metrics}
+    metrics = [dict(m, source=sources.get(m["id"], "")) for m in info.get("metrics", [])]
+    dimensions = list(info.get("dimensions", []))
+    m_pos = {m["id"]: j for j, m in enumerate(metrics)}
+    d_pos = {d["id"]: j for j, d in enumerate(dimensions)}
+    shape = (n, len(metrics))
+    raw = np.full(shape, math.nan)
+    metric_score = np.full(shape, math.nan)
+    weight = np.full(shape, math.nan)
+    contribution = np.full(shape, math.nan)
+    missing = np.zeros(shape, bool)
+    dim_score = np.full((n, len(dimensions)), math.nan)
+    raw_text: dict[int, tuple[np.ndarray, list[str]]] = {}
+    index = SnapshotIndex(
+        run=run, runs=runs, ids=ids, score=_floats(scores.column("score")),
+        tier=tier_codes(scores.column("tier")), coverage=_floats(scores.column("coverage")),
+        owner=owner, owners=owners, segment=segment, segments=segments, tiers=tiers,
+        dimensions=dimensions, dim_score=dim_score, metrics=metrics, raw=raw,
+        raw_text=raw_text, metric_score=metric_score, weight=weight,
+        contribution=contribution, missing=missing, prev_contribution=None, history=[],
+        personal=personal)
+
+    long = read_arrow(store, "SELECT customer_id, kind, item, raw_num, raw_text, score, weight, "
+                      "contribution, missing FROM metric_scores WHERE run_id = ?", (run.run_id,))
+    rows, found = index.align(encode_ids(long.column("customer_id")))
+    items, item_names = _codes(long.column("item"))
+    kinds = long.column("kind").to_numpy(zero_copy_only=False)
+    is_dim = (kinds == "dimension") & found
+    is_metric = (kinds == "metric") & found
+    dim_map = np.array([d_pos.get(c, -1) for c in item_names] + [-1], np.int64)[items]
+    met_map = np.array([m_pos.get(c, -1) for c in item_names] + [-1], np.int64)[items]
+    sel = is_dim & (dim_map >= 0)
+    dim_score[rows[sel], dim_map[sel]] = _floats(long.column("score"))[sel]
+    sel = is_metric & (met_map >= 0)
+    r, c = rows[sel], met_map[sel]
+    raw[r, c] = _floats(long.column("raw_num"))[sel]
+    metric_score[r, c] = _floats(long.column("score"))[sel]
+    weight[r, c] = _floats(long.column("weight"))[sel]
+    contribution[r, c] = _floats(long.column("contribution"))[sel]
+    missing[r, c] = long.column("missing").fill_null(False).to_numpy(zero_copy_only=False)[sel]
+    text = long.column("raw_text")
+    if text.null_count < len(text):
+        codes, cats = _codes(text)
+        has_text = sel & (codes >= 0)
+        for j in np.unique(met_map[has_text]):
+            keep = has_text & (met_map == j)
+            col = np.full(n, -1, np.int32)
+            col[rows[keep]] = codes[keep]
+            raw_text[int(j)] = (col, cats)
+
+    for past in runs:
+        if past.run_id == run.run_id:
+            index.history.append((past, index.score, index.tier))
+            continue
+        part = read_arrow(store, "SELECT customer_id, score, tier FROM scores WHERE run_id = ?",
+                          (past.run_id,))
+        pos, hit = index.align(encode_ids(part.column("customer_id")))
+        sc = np.full(n, math.nan)
+        tc = np.full(n, -1, np.int8)
+        sc[pos[hit]] = _floats(part.column("score"))[hit]
+        tc[pos[hit]] = tier_codes(part.column("tier"))[hit]
+        index.history.append((past, sc, tc))
+    if len(runs) > 1:
+        prev = runs[-2]
+        long = read_arrow(store, "SELECT customer_id, item, contribution FROM metric_scores "
+                          "WHERE run_id = ? AND kind = 'metric'", (prev.run_id,))
+        pos, hit = index.align(encode_ids(long.column("customer_id")))
+        items, item_names = _codes(long.column("item"))
+        met_map = np.array([m_pos.get(c, -1) for c in item_names] + [-1], np.int64)[items]
+        keep = hit & (met_map >= 0)
+        prev_c = np.full(shape, math.nan)
+        prev_c[pos[keep], met_map[keep]] = _floats(long.column("contribution"))[keep]
+        index.prev_contribution = prev_c
+    frame = trend(store, model_name)
+    index.trend = [{k: _clean(_iso(v.item() if hasattr(v, "item") else v))
+                    for k, v in rec.items()} for rec in frame.to_dict("records")]
+    return index
+
+
+@dataclass
+class Adjusted:
+    """The adjusted score and tier of every customer of a snapshot, and the sort orders."""
+
+    score: np.ndarray
+    tier: np.ndarray
+    by_customer: dict[str, list[Adjustment]]
+    order_up: np.ndarray  # rows by adjusted score ascending, unscored last
+    order_down: np.ndarray  # rows by adjusted score descending, unscored last
+    customers_adjusted: int  # customers with an adjustment in force
+
+
+def adjust_snapshot(snap: SnapshotIndex, log: list[Adjustment]) -> Adjusted:
+    """Apply the adjustments in force at the snapshot's ``as_of`` to its scores and tiers."""
+    score, tier = snap.score.copy(), snap.tier.copy()
+    by_customer: dict[str, list[Adjustment]] = {}
+    for a in log:
+        by_customer.setdefault(a.customer_id, []).append(a)
+    tier_pos = {t: i for i, t in enumerate(snap.tiers)}
+    tiers_info = snap.run.model_info.get("tiers", {})
+    adjusted = 0
+    for cid, entries in by_customer.items():
+        row = snap.find(cid)
+        if row is None:
+            continue
+        force = in_force(entries, cid, snap.run.model_name, snap.run.as_of)
+        if not force:
+            continue
+        adjusted += 1
+        res = apply(_clean(float(snap.score[row])), snap.tier_at(snap.tier, row), force,
+                    tiers_info)
+        score[row] = math.nan if res.adjusted_score is None else res.adjusted_score
+        tier[row] = tier_pos.get(res.adjusted_tier, -1) if res.adjusted_tier else -1
+    key = np.where(np.isnan(score), math.inf, score)
+    order_up = np.argsort(key, kind="stable")
+    key_down = np.where(np.isnan(score), math.inf, -score)
+    order_down = np.argsort(key_down, kind="stable")
+    return Adjusted(score, tier, by_customer, order_up, order_down, adjusted)
+
+
+def _alert_dict(rec: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _clean(_iso(rec[k])) for k in ALERT_COLUMNS}
+    out["alert_id"] = int(out["alert_id"])
+    try:
+        out["details"] = json.loads(rec["details"]) if rec["details"] else {}
+    except (TypeError, ValueError):
+        out["details"] = {"text": rec["details"]}
+    return out
+
+
+@dataclass
+class AlertBook:
+    """Every alert of the served model, newest snapshot first, and the open ones by customer."""
+
+    items: list[dict[str, Any]]
+    open_by_customer: dict[str, list[dict[str, Any]]]
+    by_id: dict[int, dict[str, Any]]
+
+
+def load_alerts(store: Store, model_name: str) -> AlertBook:
+    frame = store.alerts(model_name=model_name)
+    items = [_alert_dict(r) for r in frame.to_dict("records")]
+    by_customer: dict[str, list[dict[str, Any]]] = {}
+    for a in items:
+        if a["status"] in OPEN_STATUSES:
+            by_customer.setdefault(a["customer_id"], []).append(a)
+    return AlertBook(items, by_customer, {a["alert_id"]: a for a in items})
+
+
+def store_stamp(store: Store, model_name: str) -> tuple[Any, ...]:
+    """What changes when the served data changes: runs, adjustments, alert events, tokens.
+
+    Cheap (five small aggregates); compared by the refresher to decide what to reload.
+    """
+    from crindex.service.auth import ensure_table
+
+    ensure_table(store)
+    with store.reading() as tx:
+        runs = tuple(tx.execute("SELECT COUNT(*), MAX(ran_at), MAX(run_id) FROM runs "
+                                "WHERE model_name = ?", (model_name,)).rows()[0])
+        adjustments = tuple(tx.execute(
+            "SELECT COUNT(*), MAX(adjustment_id) FROM adjustments").rows()[0])
+        alerts = tuple(tx.execute("SELECT COUNT(*) FROM alert_events").rows()[0])
+        tokens = tuple(tx.execute(
+            "SELECT COUNT(*), COUNT(revoked_at) FROM service_tokens").rows()[0])
+    return runs, adjustments, alerts, tokens
+
+
+class ServiceCache:
+    """What the server answers from: the snapshot index, adjustments, alerts and tokens.
+
+    Parameters
+    ----------
+    store
+        The history store.
+    model_name
+        The model whose latest snapshot is served.
+    model
+        The served model file (metric sources and tier strategies), optional.
+    """
+
+    def __init__(self, store: Store, model_name: str, model: CRIModel | None = None) -> None:
+        self.store = store
+        self.model_name = model_name
+        self.model = model
+        self.snap: SnapshotIndex | None = None
+        self.adjusted: Adjusted | None = None
+        self.alerts = AlertBook([], {}, {})
+        self.tokens: dict[str, Any] = {}
+        self.stamp: tuple[Any, ...] | None = None
+        self.strategies: dict[str, str] = {}
+        self.tier_labels: dict[str, str] = {}
+        if model is not None:
+            self.strategies = {lv.id: lv.strategy or "" for lv in model.tiers.levels}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------- loading
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reload what changed in the store since the last load; True when anything did.
+
+        Runs in a worker thread (it reads the store); only one refresh runs at a time.
+        """
+        from crindex.service.auth import active_tokens
+
+        with self._lock:
+            stamp = store_stamp(self.store, self.model_name)
+            old = self.stamp if not force else None
+            if old == stamp:
+                return False
+            snap = self.snap
+            if old is None or old[0] != stamp[0]:
+                snap = load_snapshot(self.store, self.model_name, self.model)
+            if old is None or old[0] != stamp[0] or old[1] != stamp[1]:
+                self.adjusted = adjust_snapshot(snap, self.store.adjustments()) if snap else None
+            self.snap = snap
+            if snap is not None:
+                self.tier_labels = {lv["id"]: lv["label"] for lv in
+                                    snap.run.model_info.get("tiers", {}).get("levels", [])}
+            if old is None or old[0] != stamp[0] or old[2] != stamp[2]:
+                self.alerts = load_alerts(self.store, self.model_name)
+            if old is None or old[3] != stamp[3]:
+                self.tokens = active_tokens(self.store)
+            self.stamp = stamp
+            return True
+
+    def reload_tokens(self) -> None:
+        from crindex.service.auth import active_tokens
+
+        self.tokens = active_tokens(self.store)
+
+    # ------------------------------------------------------------------------- one customer
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
+        """A customer's document: score, tier, evaluation table, history, alerts, adjustments.
+
+        None when the customer is not in the latest snapshot.
+        """
+        snap, adj = self.snap, self.adjusted
+        if snap is None or adj is None:
+            return None
+        row = snap.find(customer_id)
+        if row is None:
+            return None
+        tiers_info = snap.run.model_info.get("tiers", {})
+        tier = snap.tier_at(snap.tier, row)
+        log = adj.by_customer.get(customer_id, [])
+        force = in_force(log, customer_id, snap.run.model_name, snap.run.as_of) if log else []
+        steps = apply(_clean(float(snap.score[row])), tier, force, tiers_info).steps \
+            if force else []
+        after = {s["adjustment_id"]: s for s in steps}
+        raw = snap.raw[row].tolist()
+        for j, (codes, cats) in snap.raw_text.items():
+            if codes[row] >= 0:
+                raw[j] = cats[codes[row]]
+        m_score = snap.metric_score[row].tolist()
+        weight = snap.weight[row].tolist()
+        contrib = snap.contribution[row].tolist()
+        missing = snap.missing[row].tolist()
+        prev = snap.prev_contribution[row].tolist() if snap.prev_contribution is not None \
+            else None
+        dim_labels = {d["id"]: d["label"] for d in snap.dimensions}
+        explanation = []
+        for j, m in enumerate(snap.metrics):
+            change = None if prev is None or math.isnan(prev[j]) or math.isnan(contrib[j]) \
+                else contrib[j] - prev[j]
+            explanation.append({
+                "dimension": m["dimension"], "dimension_label": dim_labels.get(m["dimension"]),
+                "metric": m["id"], "label": m["label"], "source": m["source"], "raw": raw[j],
+                "score": m_score[j], "weight": weight[j], "contribution": contrib[j],
+                "missing": missing[j], "change": change,
+            })
+        history = []
+        for run, sc, tc in snap.history:
+            s = _clean(float(sc[row]))
+            t = snap.tier_at(tc, row)
+            if s is None and t is None and run.run_id != snap.run.run_id:
+                continue
+            point = {"as_of": run.as_of.isoformat(), "run_id": run.run_id, "score": s,
+                     "tier": t, "adjusted_score": s, "adjusted_tier": t}
+            if log:
+                past = in_force(log, customer_id, run.model_name, run.as_of)
+                if past:
+                    res = apply(s, t, past, run.model_info.get("tiers", {}))
+                    point.update(adjusted_score=res.adjusted_score,
+                                 adjusted_tier=res.adjusted_tier)
+            history.append(point)
+        adjustments = []
+        for a in log:
+            entry = {k: _iso(v) for k, v in a.to_dict().items()}
+            entry["in_force"] = a.adjustment_id in after
+            if a.adjustment_id in after:
+                entry.update(score_after=after[a.adjustment_id]["score_after"],
+                             tier_after=after[a.adjustment_id]["tier_after"])
+            adjustments.append(entry)
+        owner = int(snap.owner[row])
+        segment = int(snap.segment[row])
+        adj_tier = snap.tier_at(adj.tier, row)
+        doc: dict[str, Any] = {
+            "customer_id": customer_id,
+            "model": snap.run.model_name,
+            "as_of": snap.run.as_of.isoformat(),
+            "run_id": snap.run.run_id,
+            "score": _clean(float(snap.score[row])),
+            "tier": tier,
+            "tier_label": self.tier_labels.get(tier) if tier else None,
+            "adjusted_score": _clean(float(adj.score[row])),
+            "adjusted_tier": adj_tier,
+            "strategy": self.strategies.get(adj_tier or "") or None,
+            "coverage": _clean(float(snap.coverage[row])),
+            "owner": snap.owners[owner] if owner >= 0 else None,
+            "segment": snap.segments[segment] if segment >= 0 else None,
+            "dimensions": [{"id": d["id"], "label": d["label"],
+                            "score": _clean(float(snap.dim_score[row, k]))}
+                           for k, d in enumerate(snap.dimensions)],
+            "explanation": explanation,
+            "history": history,
+            "alerts": self.alerts.open_by_customer.get(customer_id, []),
+            "adjustments": adjustments,
+        }
+        personal = snap.personal[row] if snap.personal is not None else None
+        if personal:
+            doc["personal"] = json.loads(personal)
+        return doc
+
+    def customer_json(self, customer_id: str) -> bytes | None:
+        doc = self.customer(customer_id)
+        return None if doc is None else orjson.dumps(doc)
+
+    # ------------------------------------------------------------------------- lists
+
+    def customers(self, *, tiers: Sequence[str] = (), owners: Sequence[str] = (),
+                  segments: Sequence[str] = (), min_score: float | None = None,
+                  max_score: float | None = None, q: str | None = None,
+                  with_alerts: bool | None = None, sort: str = "-score", page: int = 1,
+                  per_page: int = 50) -> dict[str, Any]:
+        """One page of customers matching every filter given (adjusted score and tier)."""
+        snap, adj = self.snap, self.adjusted
+        if snap is None or adj is None:
+            return {"items": [], "total": 0, "page": page, "per_page": per_page, "pages": 0}
+        mask = np.ones(snap.size, bool)
+        if tiers:
+            codes = [snap.tiers.index(t) for t in tiers if t in snap.tiers]
+            mask &= np.isin(adj.tier, np.array(codes, np.int8))
+        if owners:
+            mask &= np.isin(snap.owner, [snap.owners.index(o) for o in owners
+                                         if o in snap.owners])
+        if segments:
+            mask &= np.isin(snap.segment, [snap.segments.index(s) for s in segments
+                                           if s in snap.segments])
+        if min_score is not None:
+            mask &= adj.score >= min_score
+        if max_score is not None:
+            mask &= adj.score <= max_score
+        if q:
+            needle = q.strip().lower().encode("utf-8")
+            hits = np.char.find(np.char.lower(snap.ids), needle) >= 0
+            if snap.personal is not None:
+                text = q.strip().lower()
+                hits |= np.array([p is not None and text in p.lower() for p in snap.personal])
+            mask &= hits
+        if with_alerts is not None:
+            flagged = np.zeros(snap.size, bool)
+            for cid in self.alerts.open_by_customer:
+                row = snap.find(cid)
+                if row is not None:
+                    flagged[row] = True
+            mask &= flagged if with_alerts else ~flagged
+        if sort in ("score", "-score"):
+            order = adj.order_up if sort == "score" else adj.order_down
+            rows = order[mask[order]]
+        else:
+            rows = np.flatnonzero(mask)
+            if sort == "-customer_id":
+                rows = rows[::-1]
+        total = int(rows.shape[0])
+        chunk = rows[(page - 1) * per_page: page * per_page]
+        items = []
+        for row in chunk.tolist():
+            cid = snap.id_at(row)
+            owner, segment = int(snap.owner[row]), int(snap.segment[row])
+            items.append({
+                "customer_id": cid,
+                "score": _clean(float(snap.score[row])),
+                "tier": snap.tier_at(snap.tier, row),
+                "adjusted_score": _clean(float(adj.score[row])),
+                "adjusted_tier": snap.tier_at(adj.tier, row),
+                "coverage": _clean(float(snap.coverage[row])),
+                "owner": snap.owners[owner] if owner >= 0 else None,
+                "segment": snap.segments[segment] if segment >= 0 else None,
+                "open_alerts": len(self.alerts.open_by_customer.get(cid, [])),
+            })
+        return {"items": items, "total": total, "page": page, "per_page": per_page,
+                "pages": -(-total // per_page)}
+
+    def alert_list(self, *, statuses: Sequence[str] = (), severities: Sequence[str] = (),
+                   owner: str | None = None, customer_id: str | None = None,
+                   rule_id: str | None = None, page: int = 1,
+                   per_page: int = 50) -> dict[str, Any]:
+        """One page of alerts (newest snapshot first) matching every filter given."""
+        found = [a for a in self.alerts.items
+                 if (not statuses or a["status"] in statuses)
+                 and (not severities or a["severity"] in severities)
+                 and (owner is None or a["owner"] == owner)
+                 and (customer_id is None or a["customer_id"] == customer_id)
+                 and (rule_id is None or a["rule_id"] == rule_id)]
+        total = len(found)
+        return {"items": found[(page - 1) * per_page: page * per_page], "total": total,
+                "page": page, "per_page": per_page, "pages": -(-total // per_page)}
+
+    # ------------------------------------------------------------------------- portfolio
+
+    def portfolio(self) -> dict[str, Any]:
+        """Tier shares, the average score trend and the portfolio's KPIs."""
+        snap, adj = self.snap, self.adjusted
+        if snap is None or adj is None:
+            return {"model": self.model_name, "as_of": None, "customers": 0, "tiers": [],
+                    "trend": [], "kpis": {}}
+        n = snap.size
+        tiers = []
+        for code, tier in enumerate(snap.tiers):
+            computed = int((snap.tier == code).sum())
+            adjusted = int((adj.tier == code).sum())
+            tiers.append({"tier": tier, "label": self.tier_labels.get(tier, tier),
+                          "customers": computed, "share": 100 * computed / n if n else None,
+                          "adjusted_customers": adjusted})
+        unscored = int((snap.tier < 0).sum())
+        if unscored:
+            tiers.append({"tier": None, "label": "(unscored)", "customers": unscored,
+                          "share": 100 * unscored / n, "adjusted_customers":
+                              int((adj.tier < 0).sum())})
+        scored = snap.score[~np.isnan(snap.score)]
+        mean = float(scored.mean()) if scored.size else None
+        kpis: dict[str, Any] = {
+            "customers": n,
+            "mean_score": mean,
+            "median_score": float(np.median(scored)) if scored.size else None,
+            "mean_coverage": _clean(float(np.nanmean(snap.coverage))) if n else None,
+            "adjusted_customers": adj.customers_adjusted,
+            "open_alerts": sum(a["status"] == "open" for a in self.alerts.items),
+            "acknowledged_alerts": sum(a["status"] == "acknowledged"
+                                       for a in self.alerts.items),
+        }
+        if len(snap.history) > 1:
+            prev_run, prev_score, prev_tier = snap.history[-2]
+            both = (prev_tier >= 0) & (snap.tier >= 0)
+            kpis["previous_as_of"] = prev_run.as_of.isoformat()
+            kpis["upgraded"] = int((both & (snap.tier < prev_tier)).sum())
+            kpis["downgraded"] = int((both & (snap.tier > prev_tier)).sum())
+            prev_scored = prev_score[~np.isnan(prev_score)]
+            past = [t for t in snap.trend if t.get("run_id") == prev_run.run_id]
+            prev_mean = past[0].get("mean_score") if past else (
+                float(prev_scored.mean()) if prev_scored.size else None)
+            kpis["mean_score_change"] = None if mean is None or prev_mean is None \
+                else mean - prev_mean
+        return {"model": snap.run.model_name, "as_of": snap.run.as_of.isoformat(),
+                "run_id": snap.run.run_id, "customers": n, "tiers": tiers,
+                "trend": snap.trend, "kpis": kpis}

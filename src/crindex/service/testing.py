@@ -1,0 +1,137 @@
+"""Test helpers: a small scored store and a real server (``crindex serve`` in a subprocess).
+
+The world (500 synthetic B2B customers, scored on two dates, three alerts, one token per
+scope) is built once per test session and shared by the API and dashboard tests; each test
+module starts its own server on a free loopback port on a copy of the store.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+AS_OF = dt.date(2025, 6, 30)
+PREVIOUS = dt.date(2025, 3, 31)
+
+
+@dataclass
+class World:
+    """A scored store and what the tests need to know about it."""
+
+    folder: Path
+    data: Path
+    store: Path
+    model: Path
+    tokens: dict[str, str]  # scope -> token
+    alert_ids: list[int]
+    alert_customers: list[str]
+    results: dict[dt.date, Any]  # as_of -> ScoreResult
+
+
+_WORLD: World | None = None
+
+
+def build_world() -> World:
+    """Generate, score (2025-03-31 and 2025-06-30), store, raise alerts, make tokens (once)."""
+    global _WORLD
+    if _WORLD is not None:
+        return _WORLD
+    from crindex.api import score
+    from crindex.examples import example_path
+    from crindex.service.auth import create_token
+    from crindex.store import fingerprint, open_store
+    from crindex.synth import generate
+
+    folder = Path(tempfile.mkdtemp(prefix="crindex-service-"))
+    atexit.register(shutil.rmtree, folder, True)
+    data = folder / "data"
+    generate("b2b", customers=500, start="2024-01-01", months=18, seed=7, out=data,
+             progress=False)
+    model = example_path("b2b")
+    store_path = folder / "history.duckdb"
+    store = open_store(store_path)
+    results = {}
+    for day in (PREVIOUS, AS_OF):
+        results[day] = score(model, str(data), day)
+        store.write_snapshot(results[day], fingerprint(str(data)))
+    run = store.latest_run()
+    latest = results[AS_OF].table.sort_by([("score", "ascending")]).to_pylist()
+    hits = [{"rule_id": "low_score", "label": "Low score", "severity": sev,
+             "customer_id": row["customer_id"], "owner": row["owner"],
+             "message": f"score {row['score']:.1f} is below 30",
+             "details": {"score": row["score"]}}
+            for row, sev in zip(latest[:3], ("critical", "warning", "warning"), strict=True)]
+    new_ids, _ = store.record_alerts(run, hits, {}, {r["customer_id"] for r in latest})
+    tokens = {scope: create_token(store, f"test-{scope}", [scope])[0]
+              for scope in ("read", "write", "admin")}
+    _WORLD = World(folder, data, store_path, model, tokens, new_ids,
+                   [h["customer_id"] for h in hits], results)
+    return _WORLD
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``crindex serve`` in a subprocess on a copy of the world's store."""
+
+    def __init__(self, world: World, name: str, data: bool = True,
+                 refresh: float = 0.5) -> None:
+        self.world = world
+        self.store = world.folder / f"{name}.duckdb"
+        shutil.copyfile(world.store, self.store)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, "-c", "from crindex.cli import main; main()", "serve",
+                "--store", str(self.store), "--model", str(world.model),
+                "--port", str(self.port), "--refresh", str(refresh)]
+        if data:
+            args += ["--data", str(world.data)]
+        self.log = open(world.folder / f"{name}.log", "w+b")  # noqa: SIM115
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start:\n" + self.output())
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        if self.log.closed:
+            return (self.world.folder / f"{self.store.stem}.log").read_text("utf-8", "replace")
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def client(self, scope: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.world.tokens[scope]}"} if scope else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()

@@ -1,0 +1,392 @@
+"""The HTTP API against a real server (``crindex serve`` in a subprocess, uvloop + httptools).
+
+The store holds 500 synthetic B2B customers scored on 2025-03-31 and 2025-06-30 (379 scored
+on the second date), three alerts and one token per scope (crindex.service.testing). Every
+answer is checked against the ScoreResult the engine computed, never against the server's
+own arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from crindex.cli import app as cli_app
+from crindex.errors import StoreError
+from crindex.service.app import ApiError, score_now
+from crindex.service.testing import AS_OF, PREVIOUS, Server, build_world
+from crindex.store import open_store
+
+ROUTES = [
+    ("GET", "/v1/customers/C0000001", None),
+    ("GET", "/v1/customers", None),
+    ("GET", "/v1/portfolio", None),
+    ("GET", "/v1/alerts", None),
+    ("POST", "/v1/alerts/1/ack", {}),
+    ("POST", "/v1/adjustments", {"customer_id": "C0000001", "points": 1, "reason": "test"}),
+    ("POST", "/v1/runs", {}),
+    ("GET", "/openapi.json", None),
+]
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def server(world):
+    srv = Server(world, "api")
+    yield srv
+    srv.stop()
+    assert "Traceback" not in srv.output()
+
+
+@pytest.fixture(scope="module")
+def latest(world):
+    """customer_id -> row of the engine's result on 2025-06-30."""
+    return {r["customer_id"]: r for r in world.results[AS_OF].table.to_pylist()}
+
+
+def no_trace(response) -> None:
+    assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+# ------------------------------------------------------------------------------ auth
+
+
+def test_healthz_is_open_and_says_what_is_served(server, world):
+    r = server.client().get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "model": "b2b", "as_of": "2025-06-30",
+                        "customers": world.results[AS_OF].table.num_rows}
+
+
+@pytest.mark.parametrize("method,path,body", ROUTES)
+def test_every_route_needs_a_token(server, method, path, body):
+    with server.client() as c:
+        none = c.request(method, path, json=body)
+        wrong = c.request(method, path, json=body, headers={"Authorization": "Bearer cri_x_y"})
+    for r in (none, wrong):
+        assert r.status_code == 401, r.text
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert r.json()["error"]["code"] == "unauthorized"
+        no_trace(r)
+    assert "crindex token create" in none.json()["error"]["hint"]
+
+
+@pytest.mark.parametrize("scope,method,path,body", [
+    ("read", *ROUTES[4]), ("read", *ROUTES[5]), ("read", *ROUTES[6]), ("write", *ROUTES[6])])
+def test_a_token_without_the_scope_is_403(server, scope, method, path, body):
+    r = server.client(scope).request(method, path, json=body)
+    assert r.status_code == 403, r.text
+    need = "admin" if path == "/v1/runs" else "write"
+    assert f"needs the `{need}` scope" in r.json()["error"]["message"]
+    assert f"test-{scope}" in r.json()["error"]["message"]
+
+
+def test_openapi_lists_every_route_with_the_bearer_scheme(server):
+    spec = server.client("read").get("/openapi.json").json()
+    assert set(spec["paths"]) >= {"/healthz", "/v1/customers/{customer_id}", "/v1/customers",
+                                  "/v1/portfolio", "/v1/alerts", "/v1/alerts/{alert_id}/ack",
+                                  "/v1/adjustments", "/v1/runs"}
+    assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+
+
+def test_tokens_from_the_cli_work_at_once_and_revoked_ones_stop(server):
+    runner = CliRunner()
+    made = runner.invoke(cli_app, ["token", "create", "--store", str(server.store),
+                                   "--name", "crm-sync", "--scope", "read"])
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip().splitlines()[-1]
+    assert token.startswith("cri_")
+    token_id = token.split("_")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert server.client().get("/v1/portfolio", headers=headers).status_code == 200
+    listed = runner.invoke(cli_app, ["token", "list", "--store", str(server.store)])
+    assert token_id in listed.stdout and "crm-sync" in listed.stdout
+    assert token.split("_", 2)[2] not in listed.stdout  # the secret is never shown again
+    bad = runner.invoke(cli_app, ["token", "create", "--store", str(server.store),
+                                  "--name", "x", "--scope", "owner"])
+    assert isinstance(bad.exception, StoreError)  # main() prints it and exits 2
+    assert "unknown scope `owner`" in str(bad.exception) and "read, write, admin" in str(
+        bad.exception)
+    revoked = runner.invoke(cli_app, ["token", "revoke", token_id, "--store",
+                                      str(server.store)])
+    assert revoked.exit_code == 0, revoked.output
+    deadline = time.monotonic() + 20  # the server polls the store every 0.5 s
+    while server.client().get("/v1/portfolio", headers=headers).status_code == 200:
+        assert time.monotonic() < deadline, "the revoked token was still accepted"
+        time.sleep(0.2)
+    assert server.client().get("/v1/portfolio", headers=headers).status_code == 401
+
+
+# ------------------------------------------------------------------------------ customers
+
+
+def test_customer_document_matches_the_engine(server, world, latest):
+    cid = "C0000198"
+    doc = server.client("read").get(f"/v1/customers/{cid}").json()
+    result = world.results[AS_OF]
+    ex = result.explain(cid)
+    assert (doc["score"], doc["tier"], doc["coverage"]) == (ex.score, ex.tier, ex.coverage)
+    assert doc["tier_label"] == ex.tier_label and doc["strategy"] == ex.strategy
+    assert doc["owner"] == latest[cid]["owner"]
+    assert [(r["label"], r["raw"], r["score"], r["weight"], r["contribution"], r["missing"])
+            for r in doc["explanation"]] == \
+        [(r.metric, r.raw, r.score, r.weight, r.weighted, r.missing) for r in ex.rows]
+    # the served text is the metric's definition; the file it was read from is not stored
+    assert [r["source"] for r in doc["explanation"]] == [r.source.split(", from ")[0]
+                                                         for r in ex.rows]
+    # the contributions add up to the score (the model's own arithmetic, shown)
+    assert sum(r["contribution"] for r in doc["explanation"]) == pytest.approx(doc["score"])
+    before = world.results[PREVIOUS].explain(cid)
+    assert [(h["as_of"], h["score"], h["tier"]) for h in doc["history"]] == [
+        ("2025-03-31", before.score, before.tier), ("2025-06-30", ex.score, ex.tier)]
+    for row, old in zip(doc["explanation"], before.rows, strict=True):
+        assert row["change"] == pytest.approx(row["contribution"] - old.weighted)
+    assert doc["alerts"] == [] and doc["adjustments"] == []
+
+
+def test_customer_with_an_alert_shows_it(server, world):
+    cid = world.alert_customers[1]
+    doc = server.client("read").get(f"/v1/customers/{cid}").json()
+    assert [(a["alert_id"], a["rule_id"], a["status"]) for a in doc["alerts"]] == [
+        (world.alert_ids[1], "low_score", "open")]
+
+
+def test_unknown_customer_is_404_with_a_hint(server):
+    r = server.client("read").get("/v1/customers/NOPE")
+    assert r.status_code == 404
+    err = r.json()["error"]
+    assert "`NOPE` is not in the latest snapshot" in err["message"]
+    assert "ids look like: C0000" in err["hint"]
+
+
+def all_pages(client, **params):
+    items, page = [], 1
+    while True:
+        body = client.get("/v1/customers", params={**params, "page": page}).json()
+        items += body["items"]
+        if page >= body["pages"]:
+            return items, body
+        page += 1
+
+
+def test_pagination_walks_every_customer_once_in_score_order(server, latest):
+    items, last = all_pages(server.client("read"), per_page=50)
+    assert last["total"] == len(latest) == 379 and last["pages"] == 8  # ceil(379 / 50)
+    assert len(last["items"]) == 379 - 7 * 50
+    ids = [i["customer_id"] for i in items]
+    assert len(set(ids)) == len(ids) == len(latest)
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+    r = server.client("read").get("/v1/customers", params={"page": 9, "per_page": 50})
+    assert r.status_code == 422 and "past the last page (8)" in r.json()["error"]["message"]
+
+
+def test_filters_match_the_engine(server, world, latest):
+    c = server.client("read")
+    good = [k for k, v in latest.items() if v["tier"] in ("core", "potential")]
+    items, body = all_pages(c, tier=["core", "potential"], per_page=500)
+    assert sorted(i["customer_id"] for i in items) == sorted(good) and body["total"] == len(good)
+    owner = latest["C0000198"]["owner"]
+    mine = sorted(k for k, v in latest.items() if v["owner"] == owner
+                  and 40 <= v["score"] <= 60)
+    items, _ = all_pages(c, owner=owner, min_score=40, max_score=60, sort="customer_id")
+    assert [i["customer_id"] for i in items] == mine and mine
+    items, _ = all_pages(c, q="c00001", sort="-customer_id", per_page=500)  # case-insensitive
+    assert [i["customer_id"] for i in items] == sorted(
+        (k for k in latest if "C00001" in k), reverse=True)
+    items, _ = all_pages(c, alerts="true")
+    assert sorted(i["customer_id"] for i in items) == sorted(world.alert_customers)
+    assert all(i["open_alerts"] == 1 for i in items)
+    items, _ = all_pages(c, sort="score", per_page=500)
+    assert [i["score"] for i in items] == sorted(v["score"] for v in latest.values())
+
+
+@pytest.mark.parametrize("params,where,words", [
+    ({"per_page": 0}, "query parameter `per_page`", "greater than or equal to 1"),
+    ({"per_page": 501}, "query parameter `per_page`", "less than or equal to 500"),
+    ({"page": "two"}, "query parameter `page`", "valid integer"),
+    ({"min_score": "high"}, "query parameter `min_score`", "valid number"),
+    ({"max_score": 101}, "query parameter `max_score`", "less than or equal to 100"),
+    ({"sort": "name"}, "query parameter `sort`", "-score, score, customer_id, -customer_id"),
+    ({"tier": "vip"}, "query parameter `tier`", "core, potential, ordinary, at_risk"),
+    ({"min_score": 60, "max_score": 40}, "query parameter `min_score`", "above max_score"),
+])
+def test_bad_list_parameters_are_422_naming_the_parameter(server, params, where, words):
+    r = server.client("read").get("/v1/customers", params=params)
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["problems"][0]["where"] == where
+    assert words in err["message"]
+    no_trace(r)
+
+
+def test_unknown_route_and_method_are_json(server):
+    c = server.client("read")
+    assert c.get("/v1/nothing").json()["error"]["code"] == "not_found"
+    r = c.delete("/v1/portfolio")
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+
+
+# ------------------------------------------------------------------------------ portfolio
+
+
+def test_portfolio_tiers_trend_and_kpis(server, world):
+    body = server.client("read").get("/v1/portfolio").json()
+    now, before = world.results[AS_OF], world.results[PREVIOUS]
+    assert {t["tier"]: t["customers"] for t in body["tiers"]} == now.tier_counts()
+    assert sum(t["share"] for t in body["tiers"]) == pytest.approx(100)
+    scores_now = now.table.column("score").to_pylist()
+    scores_before = before.table.column("score").to_pylist()
+    assert [(t["as_of"], t["customers"]) for t in body["trend"]] == [
+        ("2025-03-31", len(scores_before)), ("2025-06-30", len(scores_now))]
+    assert body["trend"][1]["mean_score"] == pytest.approx(sum(scores_now) / len(scores_now))
+    kpis = body["kpis"]
+    assert kpis["mean_score"] == pytest.approx(sum(scores_now) / len(scores_now))
+    assert kpis["mean_score_change"] == pytest.approx(
+        sum(scores_now) / len(scores_now) - sum(scores_before) / len(scores_before))
+    # tiers best first: a move to a smaller index is an upgrade
+    order = ["core", "potential", "ordinary", "at_risk"]
+    old = {r["customer_id"]: r["tier"] for r in before.table.to_pylist()}
+    moves = [(order.index(old[r["customer_id"]]), order.index(r["tier"]))
+             for r in now.table.to_pylist() if r["customer_id"] in old]
+    assert kpis["upgraded"] == sum(b < a for a, b in moves)
+    assert kpis["downgraded"] == sum(b > a for a, b in moves)
+    assert kpis["open_alerts"] + kpis["acknowledged_alerts"] == 3
+
+
+# ------------------------------------------------------------------------------ alerts
+
+
+def test_alerts_list_filter_and_ack(server, world):
+    read, write = server.client("read"), server.client("write")
+    body = read.get("/v1/alerts").json()
+    assert sorted(a["alert_id"] for a in body["items"]) == sorted(world.alert_ids)
+    crit = read.get("/v1/alerts", params={"severity": "critical"}).json()["items"]
+    assert [a["customer_id"] for a in crit] == [world.alert_customers[0]]
+    target = world.alert_ids[2]
+    r = write.post(f"/v1/alerts/{target}/ack", json={"note": "called the customer"})
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+    events = open_store(server.store).alert_events(target)
+    assert events.status.tolist() == ["open", "acknowledged"]
+    assert events.by_name.tolist()[-1] == "token:test-write"
+    assert events.note.tolist()[-1] == "called the customer"
+    again = write.post(f"/v1/alerts/{target}/ack")
+    assert again.status_code == 409 and "already acknowledged" in again.json()["error"]["message"]
+    acked = read.get("/v1/alerts", params={"status": "acknowledged"}).json()["items"]
+    assert target in [a["alert_id"] for a in acked]
+    assert write.post("/v1/alerts/999/ack").status_code == 404
+    r = write.post("/v1/alerts/0/ack")
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["where"] == \
+        "path parameter `alert_id`"
+    r = read.get("/v1/alerts", params={"status": "closed"})
+    assert r.status_code == 422 and "open, acknowledged, resolved" in r.json()["error"]["message"]
+
+
+# ------------------------------------------------------------------------------ adjustments
+
+
+def test_adjustment_moves_score_and_tier_then_revocation_restores(server, latest):
+    write, read = server.client("write"), server.client("read")
+    # a customer scoring 66-70 with +5 points crosses potential's bound (70)
+    cid = next(k for k, v in sorted(latest.items()) if 66 <= v["score"] < 70)
+    score = latest[cid]["score"]
+    r = write.post("/v1/adjustments", json={"customer_id": cid, "points": 5,
+                                            "reason": "signed a framework contract"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    entry = body["adjustment"]
+    assert (entry["points"], entry["made_by"], entry["effective"]) == \
+        (5.0, "token:test-write", "2025-06-30")
+    assert body["customer"]["adjusted_score"] == pytest.approx(score + 5)
+    assert (body["customer"]["tier"], body["customer"]["adjusted_tier"]) == \
+        ("ordinary", "potential")
+    doc = read.get(f"/v1/customers/{cid}").json()
+    assert doc["score"] == score  # the model's own score is never changed
+    assert doc["adjustments"][0]["in_force"] and doc["adjustments"][0]["score_after"] == \
+        pytest.approx(score + 5)
+    assert doc["history"][-1]["adjusted_tier"] == "potential"
+    found, _ = all_pages(read, tier="potential", per_page=500)
+    assert cid in [i["customer_id"] for i in found]  # filters read the adjusted tier
+    r = write.post("/v1/adjustments", json={"customer_id": cid, "revokes": entry[
+        "adjustment_id"], "reason": "contract fell through"})
+    assert r.status_code == 201, r.text
+    assert r.json()["customer"]["adjusted_score"] == score
+    assert [a.action for a in open_store(server.store).adjustments(cid)] == ["add", "revoke"]
+
+
+@pytest.mark.parametrize("body,where,words", [
+    ({"customer_id": "C0000198", "reason": "why not"}, "body", "give `points`"),
+    ({"customer_id": "C0000198", "points": 500, "reason": "why not"}, "body field `points`",
+     "less than or equal to 100"),
+    ({"customer_id": "C0000198", "points": 5, "reason": "x"}, "body field `reason`",
+     "at least 3 characters"),
+    ({"customer_id": "C0000198", "points": 5}, "body field `reason`", "Field required"),
+    ({"customer_id": "C0000198", "tier": "vip", "reason": "why not"}, "body field `tier`",
+     "core, potential, ordinary, at_risk"),
+    ({"customer_id": "C0000198", "points": 5, "reason": "why not", "effective": "2025-07-01",
+      "expires": "2025-06-01"}, "body", "must be after `effective`"),
+    ({"customer_id": "C0000198", "points": 5, "reason": "why not", "colour": "red"},
+     "body field `colour`", "Extra inputs are not permitted"),
+    ({"customer_id": "C0000198", "revokes": 12345, "reason": "why not"},
+     "body field `revokes`", "has no adjustment 12345"),
+])
+def test_bad_adjustments_are_422_naming_the_field(server, body, where, words):
+    r = server.client("write").post("/v1/adjustments", json=body)
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["problems"][0]["where"] == where
+    assert words in err["message"]
+    no_trace(r)
+
+
+def test_adjusting_an_unknown_customer_is_404(server):
+    r = server.client("write").post("/v1/adjustments", json={"customer_id": "NOPE",
+                                                             "points": 1, "reason": "why"})
+    assert r.status_code == 404 and "`NOPE`" in r.json()["error"]["message"]
+
+
+def test_malformed_json_is_422(server):
+    r = server.client("write").post("/v1/adjustments", content=b"{not json",
+                                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["where"].startswith("body")
+    no_trace(r)
+
+
+# ------------------------------------------------------------------------------ runs (last:
+# they change the latest snapshot)
+
+
+def test_runs_need_data_on_the_server():
+    app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(data=None),
+                                                cache=None))
+    with pytest.raises(ApiError) as info:
+        score_now(app, None)
+    assert info.value.status == 409 and "--data" in info.value.hint
+
+
+def test_run_scores_now_and_the_cache_serves_the_new_snapshot(server, world):
+    admin = server.client("admin")
+    r = admin.post("/v1/runs", json={"as_of": "not a date"})
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["where"] == \
+        "body field `as_of`"
+    r = admin.post("/v1/runs", json={"as_of": "2025-09-30"})
+    assert r.status_code == 201, r.text
+    summary = r.json()
+    from crindex.api import score
+
+    expected = score(world.model, str(world.data), dt.date(2025, 9, 30))
+    assert summary["as_of"] == "2025-09-30" and summary["tiers"] == expected.tier_counts()
+    assert server.client().get("/healthz").json()["as_of"] == "2025-09-30"
+    doc = server.client("read").get("/v1/customers/C0000198").json()
+    assert [h["as_of"] for h in doc["history"]] == ["2025-03-31", "2025-06-30", "2025-09-30"]
+    want = expected.explain("C0000198").score
+    assert doc["score"] == (None if want is None or math.isnan(want) else want)
