@@ -59,7 +59,7 @@ def generate(customers: int, seed: int = 11) -> pa.Table:
     first = rng.uniform(0, 365, customers)                     # first purchase, days from START
     T = horizon + 1 - first
     lam = rng.gamma(0.9, 1 / 24.0, customers)                  # purchases per day
-    p = rng.beta(1.4, 8.0, customers)                          # dropout after each purchase
+    p = rng.beta(1.4, 9.4, customers)                          # dropout after each purchase
     arrivals = rng.poisson(lam * T)
     repeats = np.minimum(rng.geometric(p), arrivals)
     # the first `repeats` of `arrivals` uniform arrival times in (first, first + T)
