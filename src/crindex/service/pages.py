@@ -1,9 +1,398 @@
-"""The dashboard (filled in by the next step)."""
+"""The dashboard: server-rendered pages (Jinja2, inline SVG charts, no script, no CDN), en/zh.
+
+Pages live under ``/ui``: the portfolio overview, the customer list (search, filter, sort),
+a customer's page (evaluation table, score history, alerts, adjustment form) and the model's
+dimensions and weights. People sign in with an API token, kept in an HttpOnly, SameSite=Strict
+cookie (a form on another site cannot post with it); each page checks the token's scope like
+the API does (read to look, write to adjust or acknowledge).
+
+The language is ``?lang=en|zh`` (remembered in a cookie), else the browser's
+``Accept-Language``.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import math
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from crindex.report.svg import bar_chart, line_chart
+from crindex.service.auth import TokenInfo
+
+TOKEN_COOKIE = "crindex_token"
+LANG_COOKIE = "crindex_lang"
+LANGS = ("en", "zh")
+PER_PAGE = 50
+
+#: key -> (English, Chinese)
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Customer Relationship Index", "客户关系指数"),
+    "portfolio": ("Portfolio", "客户组合"),
+    "customers": ("Customers", "客户"),
+    "model": ("Model", "模型"),
+    "login": ("Sign in", "登录"),
+    "logout": ("Sign out", "退出"),
+    "token": ("API token", "API 令牌"),
+    "login_hint": ("Paste a token made by `crindex token create`.",
+                   "粘贴由 `crindex token create` 生成的令牌。"),
+    "bad_token": ("This token is not valid (unknown or revoked).", "令牌无效（不存在或已撤销）。"),
+    "as_of": ("as of", "评估日"),
+    "no_snapshot": ("The store holds no snapshot of this model yet.", "存储中还没有该模型的快照。"),
+    "customers_n": ("Customers", "客户数"),
+    "mean_score": ("Mean CRI", "平均指数"),
+    "change": ("Change", "变化"),
+    "upgraded": ("Moved up a tier", "等级上升"),
+    "downgraded": ("Moved down a tier", "等级下降"),
+    "open_alerts": ("Open alerts", "未处理预警"),
+    "tier_distribution": ("Customers per tier", "各等级客户数"),
+    "mean_trend": ("Average CRI over time", "平均指数走势"),
+    "share_trend": ("Tier shares over time (%)", "各等级占比走势（%）"),
+    "alerts": ("Alerts", "预警"),
+    "no_alerts": ("No open alerts.", "没有未处理的预警。"),
+    "severity": ("Severity", "级别"),
+    "status": ("Status", "状态"),
+    "message": ("Message", "内容"),
+    "customer": ("Customer", "客户"),
+    "owner": ("Owner", "负责人"),
+    "segment": ("Segment", "细分"),
+    "ack": ("Acknowledge", "确认"),
+    "search": ("Search id", "搜索编号"),
+    "tier": ("Tier", "等级"),
+    "all": ("All", "全部"),
+    "min_score": ("Min score", "最低分"),
+    "max_score": ("Max score", "最高分"),
+    "sort": ("Sort", "排序"),
+    "sort_-score": ("Score, high to low", "得分从高到低"),
+    "sort_score": ("Score, low to high", "得分从低到高"),
+    "sort_customer_id": ("Id", "编号"),
+    "sort_-customer_id": ("Id, descending", "编号倒序"),
+    "apply": ("Apply", "筛选"),
+    "score": ("Score", "得分"),
+    "adjusted": ("Adjusted", "调整后"),
+    "coverage": ("Coverage", "数据覆盖"),
+    "found": ("{n} customers", "共 {n} 位客户"),
+    "page": ("Page {page} of {pages}", "第 {page} / {pages} 页"),
+    "previous": ("Previous", "上一页"),
+    "next": ("Next", "下一页"),
+    "strategy": ("Strategy", "策略"),
+    "dimensions": ("Dimensions", "维度"),
+    "evaluation": ("Evaluation table", "评价表"),
+    "dimension": ("Dimension", "维度"),
+    "metric": ("Metric", "指标"),
+    "source": ("Data source", "数据来源"),
+    "raw": ("Raw value", "原始值"),
+    "weight": ("Weight", "权重"),
+    "weighted": ("Weighted score", "加权得分"),
+    "since_last": ("Since last snapshot", "较上期"),
+    "total": ("Total", "合计"),
+    "missing": ("missing", "缺失"),
+    "history": ("Score history", "得分历史"),
+    "adjustments": ("Adjustments", "人工调整"),
+    "no_adjustments": ("No adjustments.", "没有人工调整。"),
+    "points": ("Points", "分数"),
+    "reason": ("Reason", "原因"),
+    "expires": ("Expires", "失效日"),
+    "made_by": ("By", "操作人"),
+    "made_at": ("When", "时间"),
+    "in_force": ("In force", "生效中"),
+    "revoked": ("revoked", "已撤销"),
+    "revoke": ("Revoke", "撤销"),
+    "add_adjustment": ("Adjust this score", "调整该客户得分"),
+    "keep_tier": ("(keep)", "（不变）"),
+    "save": ("Save", "保存"),
+    "saved": ("Saved.", "已保存。"),
+    "need_write": ("Adjusting needs a token with the write scope.",
+                   "调整需要具有 write 权限的令牌。"),
+    "not_found": ("Not found", "未找到"),
+    "model_page": ("Dimensions and weights", "维度与权重"),
+    "normalise": ("Normalisation", "标准化"),
+    "window": ("Window", "时间窗"),
+    "tiers": ("Tiers", "等级"),
+    "bound": ("From score", "分数线"),
+    "weights_chart": ("Weight of each metric in the total (%)", "各指标在总分中的权重（%）"),
+    "error": ("Something went wrong", "出错了"),
+}
+
+
+def translator(lang: str) -> Any:
+    index = LANGS.index(lang)
+
+    def t(key: str, **fields: Any) -> str:
+        text = WORDS[key][index]
+        return text.format(**fields) if fields else text
+
+    return t
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A number for people: ``-`` when missing, thousands separated, fixed decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+    return str(value)
+
+
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                   autoescape=select_autoescape(["html"]), trim_blocks=True,
+                   lstrip_blocks=True)
+_ENV.filters["num"] = fmt
+_ENV.filters["signed"] = lambda v, d=2: "-" if v is None else f"{v:+.{d}f}"
+
+
+def language(request: Request) -> str:
+    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if asked in LANGS:
+        return str(asked)
+    accept = request.headers.get("accept-language", "")
+    return "zh" if accept.lower().startswith("zh") else "en"
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    lang = language(request)
+    t = translator(lang)
+    other = "en" if lang == "zh" else "zh"
+    params = dict(request.query_params)
+    params["lang"] = other
+    body = _ENV.get_template(template).render(
+        t=t, lang=lang, other_lang=other, other_url=f"{request.url.path}?{urlencode(params)}",
+        cache=request.app.state.cache, path=request.url.path, **context)
+    response = HTMLResponse(body, status_code=status)
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict")
+    return response
+
+
+async def signed_in(request: Request, scope: str = "read") -> TokenInfo | Response:
+    """The token of the cookie (with ``scope``), or the response to send instead."""
+    from crindex.service.app import ApiError
+
+    token = request.cookies.get(TOKEN_COOKIE)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not token:
+        return RedirectResponse(f"/ui/login?next={quote(target)}", status_code=303)
+    try:
+        return await request.app.state.auth.check(token, scope)
+    except ApiError as exc:
+        if exc.status == 401:
+            return RedirectResponse(f"/ui/login?next={quote(target)}", status_code=303)
+        return render(request, "error.html", exc.status, message=exc.message, hint=exc.hint)
+
+
+async def form(request: Request) -> dict[str, str]:
+    """An urlencoded form body (the only kind these pages send)."""
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[-1].strip() for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/ui") and "//" not in target else "/ui/"
+
+
+def portfolio_charts(data: dict[str, Any], t: Any) -> dict[str, str]:
+    """The overview's SVG charts: tier distribution, mean CRI trend, tier shares trend."""
+    charts: dict[str, str] = {}
+    tiers = [x for x in data["tiers"] if x["tier"] is not None]
+    if tiers:
+        charts["tiers"] = bar_chart([x["label"] for x in tiers],
+                                    [float(x["customers"]) for x in tiers],
+                                    title=t("tier_distribution"), fmt=lambda v: f"{v:,.0f}")
+    trend = data["trend"]
+    if trend:
+        dates = [p["as_of"] for p in trend]
+        charts["mean"] = line_chart(dates, [(t("mean_score"), [p["mean_score"] for p in trend])],
+                                    title=t("mean_trend"), fmt=lambda v: f"{v:.1f}")
+        charts["shares"] = line_chart(
+            dates, [(x["label"], [p.get(x["tier"]) for p in trend]) for x in tiers],
+            title=t("share_trend"), fmt=lambda v: f"{v:.0f}")
+    return charts
 
 
 def install_pages(app: FastAPI) -> None:
-    """Add the dashboard's routes to ``app``."""
+    """Add the dashboard's routes to ``app`` (not in the OpenAPI description)."""
+    from crindex.service.app import AdjustmentBody, ApiError, ack, adjust
+
+    cache = app.state.cache
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> Response:
+        return RedirectResponse("/ui/", status_code=303)
+
+    @app.get("/ui/login", include_in_schema=False)
+    async def login_page(request: Request) -> Response:
+        return render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+
+    @app.post("/ui/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        fields = await form(request)
+        token = fields.get("token", "")
+        target = _safe_next(fields.get("next"))
+        if not token or await app.state.auth.lookup(token) is None:
+            return render(request, "login.html", 401, error=True, next=target)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
+                            max_age=12 * 3600)
+        return response
+
+    @app.post("/ui/logout", include_in_schema=False)
+    async def logout() -> Response:
+        response = RedirectResponse("/ui/login", status_code=303)
+        response.delete_cookie(TOKEN_COOKIE)
+        return response
+
+    @app.get("/ui/", include_in_schema=False)
+    async def overview(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        data = cache.portfolio()
+        t = translator(language(request))
+        open_alerts = cache.alert_list(statuses=("open", "acknowledged"), per_page=20)
+        return render(request, "portfolio.html", who=who, data=data,
+                      charts=portfolio_charts(data, t), alerts=open_alerts,
+                      can_write=who.allows("write"))
+
+    @app.get("/ui/customers", include_in_schema=False)
+    async def customer_list(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        qp = request.query_params
+        snap = cache.snap
+        tiers = snap.tiers if snap else []
+        owners = sorted(snap.owners) if snap else []
+        tier = qp.get("tier") if qp.get("tier") in tiers else ""
+        owner = qp.get("owner") if qp.get("owner") in owners else ""
+        sort = qp.get("sort") if qp.get("sort") in ("-score", "score", "customer_id",
+                                                     "-customer_id") else "-score"
+
+        def number(name: str) -> float | None:
+            try:
+                value = float(qp.get(name, ""))
+            except ValueError:
+                return None
+            return value if 0 <= value <= 100 else None
+
+        try:
+            page = max(1, int(qp.get("page", "1")))
+        except ValueError:
+            page = 1
+        filters = {"q": qp.get("q", "").strip(), "tier": tier, "owner": owner,
+                   "min_score": number("min_score"), "max_score": number("max_score"),
+                   "sort": sort}
+        result = cache.customers(tiers=[tier] if tier else (), owners=[owner] if owner else (),
+                                 min_score=filters["min_score"],
+                                 max_score=filters["max_score"], q=filters["q"] or None,
+                                 sort=sort, page=page, per_page=PER_PAGE)
+        if result["pages"] and page > result["pages"]:
+            page = result["pages"]
+            result = cache.customers(tiers=[tier] if tier else (),
+                                     owners=[owner] if owner else (),
+                                     min_score=filters["min_score"],
+                                     max_score=filters["max_score"], q=filters["q"] or None,
+                                     sort=sort, page=page, per_page=PER_PAGE)
+        keep = {k: ("" if v is None else v) for k, v in filters.items()}
+
+        def page_url(n: int) -> str:
+            return "/ui/customers?" + urlencode({**keep, "page": n})
+
+        return render(request, "customers.html", who=who, result=result, filters=filters,
+                      tiers=tiers, owners=owners, page_url=page_url)
+
+    @app.get("/ui/customers/{customer_id}", include_in_schema=False)
+    async def customer_page(request: Request, customer_id: str) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        return customer_view(request, who, customer_id)
+
+    def customer_view(request: Request, who: TokenInfo, customer_id: str, status: int = 200,
+                      error: str | None = None, values: dict[str, str] | None = None) -> Response:
+        doc = cache.customer(customer_id)
+        t = translator(language(request))
+        if doc is None:
+            return render(request, "error.html", 404, message=f"{t('not_found')}: "
+                          f"{customer_id}", hint="")
+        history = doc["history"]
+        chart = line_chart([h["as_of"] for h in history], [
+            (t("score"), [h["score"] for h in history]),
+            (t("adjusted"), [h["adjusted_score"] for h in history])],
+            title=t("history"), fmt=lambda v: f"{v:.0f}")
+        total = {k: sum(r[k] for r in doc["explanation"] if r[k] is not None)
+                 for k in ("weight", "contribution")}
+        return render(request, "customer.html", status, who=who, doc=doc, chart=chart,
+                      total=total, tiers=cache.snap.tiers if cache.snap else [],
+                      can_write=who.allows("write"), error=error, values=values or {},
+                      saved=request.query_params.get("saved") == "1")
+
+    @app.post("/ui/customers/{customer_id}/adjust", include_in_schema=False)
+    async def adjust_form(request: Request, customer_id: str) -> Response:
+        who = await signed_in(request, "write")
+        if isinstance(who, Response):
+            return who
+        fields = await form(request)
+        payload: dict[str, Any] = {"customer_id": customer_id, "reason": fields.get("reason")}
+        if fields.get("revokes"):
+            payload["revokes"] = fields["revokes"]
+        else:
+            for key in ("points", "tier", "expires"):
+                if fields.get(key):
+                    payload[key] = fields[key]
+        from pydantic import ValidationError
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            body = AdjustmentBody.model_validate(payload)
+            await run_in_threadpool(adjust, cache, body, who)
+        except ValidationError as exc:
+            message = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'form'}: "
+                                f"{str(e['msg']).removeprefix('Value error, ')}"
+                                for e in exc.errors())
+            return customer_view(request, who, customer_id, 422, message, fields)
+        except ApiError as exc:
+            return customer_view(request, who, customer_id, exc.status, exc.message, fields)
+        return RedirectResponse(f"/ui/customers/{quote(customer_id)}?saved=1", status_code=303)
+
+    @app.post("/ui/alerts/{alert_id}/ack", include_in_schema=False)
+    async def ack_form(request: Request, alert_id: int) -> Response:
+        who = await signed_in(request, "write")
+        if isinstance(who, Response):
+            return who
+        from starlette.concurrency import run_in_threadpool
+
+        fields = await form(request)
+        try:
+            await run_in_threadpool(ack, cache, alert_id, who, fields.get("note") or None)
+        except ApiError as exc:
+            return render(request, "error.html", exc.status, message=exc.message,
+                          hint=exc.hint)
+        return RedirectResponse(_safe_next(fields.get("next")), status_code=303)
+
+    @app.get("/ui/model", include_in_schema=False)
+    async def model_page(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        from crindex.api import describe_source
+
+        model = app.state.model
+        t = translator(language(request))
+        rows = []
+        for d in model.dimensions:
+            for m in d.metrics:
+                rows.append({"dimension": d.display, "dimension_weight": d.weight,
+                             "metric": m.display, "id": m.id, "weight": m.weight,
+                             "effective": model.effective_weight(d, m),
+                             "source": describe_source(m), "window": m.window or "all",
+                             "normalise": m.normalise.method})
+        chart = bar_chart([r["metric"] for r in rows], [r["effective"] for r in rows],
+                          title=t("weights_chart"), fmt=lambda v: f"{v:.3g}",
+                          width=max(530, 90 * len(rows)))
+        return render(request, "model.html", who=who, model=model, rows=rows, chart=chart)
