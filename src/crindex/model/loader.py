@@ -335,6 +335,12 @@ def check_model(model: CRIModel, where: Locator | None = None) -> list[Problem]:
                 "columns of customers: " + ", ".join(CONTRACT["customers"]),
                 Reason.UNKNOWN_COLUMN,
             ))
+
+    # alerts (rules are registered in crindex.alerts.rules) ------------------------------------
+    if model.alerts:
+        from crindex.alerts.rules import check_alerts
+
+        problems += check_alerts(model)
     return problems
 
 

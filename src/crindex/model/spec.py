@@ -11,14 +11,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    field_validator,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 #: the canonical tables of the data contract and their columns, with types
 CONTRACT: dict[str, dict[str, str]] = {
@@ -441,7 +434,6 @@ class ChurnRule(Spec):
     """How churn is read from data: ``customers.churned_at``, or inactivity for N days."""
 
     inactivity_days: int | None = Field(default=None, gt=0)
-
 
 
 # --------------------------------------------------------------------------------------------

@@ -448,11 +448,25 @@ class Store(ABC):
     def log_delivery(self, alert_id: int, channel: str, target: str, attempt: int, ok: bool,
                      status_code: int | None = None, error: str | None = None) -> None:
         """Log one delivery attempt (its own transaction: a crash keeps earlier attempts)."""
+        self.log_deliveries([(alert_id, channel, target, attempt, ok, status_code, error)])
+
+    def log_deliveries(self, attempts: Sequence[tuple[Any, ...]]) -> None:
+        """Log attempts ``(alert_id, channel, target, attempt, ok, status_code, error)``."""
+        if not attempts:
+            return
+        now = utc_now()
+        cols = list(zip(*attempts, strict=True))
         with self.transaction() as tx:
-            tx.execute("INSERT INTO deliveries (alert_id, channel, target, attempt, happened_at, "
-                       "ok, status_code, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (int(alert_id), channel, target, attempt, utc_now(), ok, status_code,
-                        error))
+            tx.insert("deliveries", pa.table({
+                "alert_id": pa.array([int(a) for a in cols[0]], pa.int64()),
+                "channel": pa.array(cols[1], pa.string()),
+                "target": pa.array(cols[2], pa.string()),
+                "attempt": pa.array(cols[3], pa.int32()),
+                "happened_at": pa.array([now] * len(attempts), pa.timestamp("us")),
+                "ok": pa.array(cols[4], pa.bool_()),
+                "status_code": pa.array(cols[5], pa.int32()),
+                "error": pa.array(cols[6], pa.string()),
+            }))
 
     def deliveries(self, alert_id: int | None = None, target: str | None = None) -> pd.DataFrame:
         """Delivery attempts in the order they were made."""

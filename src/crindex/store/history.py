@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 NEW, GONE, UNSCORED = "(new)", "(gone)", "(unscored)"
 
 
-def _model_for_customer(store: Store, customer_id: str, model_name: str | None) -> str:
+def model_for_customer(store: Store, customer_id: str, model_name: str | None) -> str:
     models = store.customer_models(customer_id)
     if not models:
         raise store_error(f"customer `{customer_id}` has no snapshot in the store "
@@ -71,7 +71,7 @@ def customer_history(store: Store, customer_id: str,
     changed most), ``adjustments`` (ids in force), ``model_changed`` (the model's content hash
     differs from the previous snapshot's).
     """
-    name = _model_for_customer(store, customer_id, model_name)
+    name = model_for_customer(store, customer_id, model_name)
     series = store.customer_scores(customer_id, name)
     runs = {r.run_id: r for r in store.runs(name)}
     log = store.adjustments(customer_id)

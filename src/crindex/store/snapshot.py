@@ -83,7 +83,7 @@ def new_run_id(as_of: dt.date) -> str:
 
 def utc_now() -> dt.datetime:
     """The current UTC time without a zone (stored as TIMESTAMP on both engines)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,192 @@
+"""History commands: backfill, history, trend, migration, adjust, adjustments.
+
+Every one takes ``--store`` (default ``$CRINDEX_STORE``, else ``crindex-history.duckdb``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = typer.Option(None, "--store", "-s", help="history store: a DuckDB file or a "
+                        "postgresql:// URL (default: $CRINDEX_STORE, else "
+                        "crindex-history.duckdb)")
+LockOpt = typer.Option(30.0, "--lock-timeout", help="seconds to wait for another run that "
+                       "holds the store")
+ModelNameOpt = typer.Option(None, "--model", "-m", help="model name (needed when the store "
+                            "holds several)")
+JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
+
+
+def open_cli_store(store: str | None, lock_timeout: float = 30.0) -> Any:
+    from crindex.store import open_store
+
+    return open_store(store, lock_timeout=lock_timeout)
+
+
+def parse_day(text: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD option value, or a clear error naming the option."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        from crindex.store.base import store_error
+
+        raise store_error(f"{option} {text!r} is not a date", "write it as YYYY-MM-DD",
+                          option) from None
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def print_frame(frame: Any, title: str, as_json: bool, index: bool = False) -> None:
+    """A DataFrame as a rich table, or as JSON records."""
+    if as_json:
+        data = frame.reset_index() if index else frame
+        sys.stdout.write(json.dumps(data.to_dict(orient="records"), ensure_ascii=False,
+                                    indent=2, default=str) + "\n")
+        return
+    table = Table(title=title)
+    if index:
+        table.add_column(str(frame.index.name or ""))
+    for col in frame.columns:
+        table.add_column(str(col), justify="right" if frame[col].dtype.kind in "if" else "left")
+    for key, row in frame.iterrows():
+        cells = [fmt(v) for v in row.tolist()]
+        table.add_row(*([str(key)] if index else []), *cells)
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the history commands to the ``crindex`` app."""
+
+    @app.command("backfill")
+    def backfill_command(
+        model: Path = typer.Option(..., "--model", "-m", help="the model file (YAML)"),
+        data: str = typer.Option(..., "--data", "-d", help="data folder, DuckDB file or URL"),
+        start: str = typer.Option(..., "--from", help="first as_of date, YYYY-MM-DD"),
+        end: str = typer.Option(..., "--to", help="last as_of date (included), YYYY-MM-DD"),
+        every: str = typer.Option("7d", "--every", help="step between dates: 7d, 2w, 1m"),
+        store: str | None = StoreOpt,
+        alerts: bool = typer.Option(True, "--alerts/--no-alerts", help="evaluate the "
+                                    "model's alerts on each snapshot"),
+        lock_timeout: float = LockOpt,
+    ) -> None:
+        """Write point-in-time snapshots for past dates (one transaction each)."""
+        from crindex.model.loader import load_model
+        from crindex.store.backfill import backfill, schedule
+
+        spec = load_model(model)
+        dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]
+                         every)
+        handle = open_cli_store(store, lock_timeout)
+        err.print(f"backfilling {len(dates)} snapshots of {spec.name} into {handle.describe()}",
+                  highlight=False)
+
+        def show(step: Any) -> None:
+            alerts_text = f", alerts +{len(step.raised)} / resolved {len(step.resolved)}" \
+                if spec.alerts and alerts else ""
+            err.print(f"  {step.as_of}: {step.customers:,} customers, mean score "
+                      f"{fmt(step.mean_score)}, run {step.run_id}{alerts_text}",
+                      highlight=False)
+
+        backfill(spec, data, dates, handle, alerts=alerts, on_step=show)
+
+    @app.command("history")
+    def history_command(
+        customer_id: str = typer.Argument(..., help="the customer"),
+        store: str | None = StoreOpt,
+        model: str | None = ModelNameOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """One customer's score series: adjusted score, tier changes and what moved it."""
+        from crindex.store.history import customer_history
+
+        frame = customer_history(open_cli_store(store), customer_id, model)
+        shown = frame[["as_of", "score", "tier", "adjusted_score", "adjusted_tier", "change",
+                       "tier_change", "moved_by", "adjustments"]] if not as_json else frame
+        print_frame(shown, f"customer {customer_id}", as_json)
+
+    @app.command("trend")
+    def trend_command(
+        store: str | None = StoreOpt,
+        model: str | None = ModelNameOpt,
+        by: str | None = typer.Option(None, "--by", help="break down by: owner"),
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Average score and tier shares (%) per snapshot (and per owner with --by owner)."""
+        from crindex.store.history import trend
+
+        frame = trend(open_cli_store(store), model, by)
+        print_frame(frame.drop(columns=["run_id"]) if not as_json else frame,
+                    "portfolio trend" + (f" by {by}" if by else ""), as_json)
+
+    @app.command("migration")
+    def migration_command(
+        from_run: str = typer.Option(..., "--from", help="run id or as_of date"),
+        to_run: str = typer.Option(..., "--to", help="run id or as_of date"),
+        store: str | None = StoreOpt,
+        model: str | None = ModelNameOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Tier migration matrix between two snapshots (rows: before, columns: after)."""
+        from crindex.store.history import migration
+
+        frame = migration(open_cli_store(store), from_run, to_run, model)
+        print_frame(frame, f"tier migration {frame.index.name}", as_json, index=True)
+
+    @app.command("adjust")
+    def adjust_command(
+        customer_id: str = typer.Argument(..., help="the customer"),
+        points: float | None = typer.Option(None, "--points", help="points to add (+5, -10)"),
+        tier: str | None = typer.Option(None, "--tier", help="set the tier (e.g. core)"),
+        revoke: int | None = typer.Option(None, "--revoke", help="withdraw adjustment ID"),
+        reason: str = typer.Option(..., "--reason", help="why (kept in the audit log)"),
+        by: str = typer.Option(..., "--by", help="who decides (kept in the audit log)"),
+        expires: str | None = typer.Option(None, "--expires", help="in force for snapshots "
+                                           "before this date, YYYY-MM-DD"),
+        effective: str | None = typer.Option(None, "--from", help="in force from this as_of "
+                                             "(default: the customer's latest snapshot)"),
+        store: str | None = StoreOpt,
+        model: str | None = ModelNameOpt,
+    ) -> None:
+        """Adjust a customer's score or tier by hand (an append-only audit log entry)."""
+        from crindex.store.manual import adjust
+
+        handle = open_cli_store(store)
+        entry, effect = adjust(handle, customer_id, points=points, tier=tier, revoke=revoke,
+                               reason=reason, by=by, expires=parse_day(expires, "--expires"),
+                               effective=parse_day(effective, "--from"), model_name=model)
+        err.print(f"adjustment {entry.adjustment_id} recorded: {effect}", highlight=False)
+
+    @app.command("adjustments")
+    def adjustments_command(
+        customer_id: str | None = typer.Argument(None, help="only this customer"),
+        store: str | None = StoreOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """The audit log of manual adjustments, oldest first."""
+        import pandas as pd
+
+        log = open_cli_store(store).adjustments(customer_id)
+        frame = pd.DataFrame([a.to_dict() for a in log],
+                             columns=["adjustment_id", "action", "customer_id", "model_name",
+                                      "points", "tier", "reason", "made_by", "made_at",
+                                      "effective", "expires", "revokes"])
+        print_frame(frame, "adjustments (audit log)", as_json)
