@@ -40,7 +40,7 @@ def check_rfm(x: Array, t_x: Array, T: Array) -> list[Problem]:
         return [Problem(f"x, t_x and T differ in length ({x.size}, {t_x.size}, {T.size})",
                         "fit", "pass the three columns of one summary", Reason.FIT)]
 
-    def bad(mask: Array, what: str, hint: str) -> None:
+    def bad(mask: np.ndarray, what: str, hint: str) -> None:
         n = int(np.count_nonzero(mask))
         if n:
             first = int(np.flatnonzero(mask)[0])
@@ -114,7 +114,7 @@ class BetaGeo(FittedModel):
         # the special functions depend on the customer only through x, and the logarithms
         # through t_x or T, each taking few distinct values (days): they are evaluated once
         # per distinct value and gathered
-        out: list[Array] = [x, t_x, T]
+        out: list[np.ndarray] = [x, t_x, T]
         for values in (x, t_x, T):
             distinct, index = np.unique(values, return_inverse=True)
             out += [distinct, index.reshape(-1)]

@@ -55,6 +55,7 @@ class GammaGamma(FittedModel):
             cols = columns_of(x, ("x", "monetary"), ("weight",))
             x, monetary = cols["x"], cols["monetary"]
             weights = cols["weight"] if weights is None else weights
+        assert monetary is not None
         x, m = as_array(x, "x"), as_array(monetary, "monetary")
         w = np.ones_like(x) if weights is None else as_array(weights, "weights")
         if not (x.shape == m.shape == w.shape):

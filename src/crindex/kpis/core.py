@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import ibis
@@ -312,15 +313,14 @@ def kpis(
         for group, row in _customer_counts(ctx).items():
             found.setdefault(group, {}).update(row)
         steps: list[tuple[str, str, Callable[[], dict[str, float | None]]]] = [
-            ("repurchase_rate", "orders", lambda ctx=ctx: _repurchase(ctx)),
-            ("nps", "surveys", lambda ctx=ctx: _survey(ctx, "nps")),
-            ("csat", "surveys", lambda ctx=ctx: _survey(ctx, "csat")),
-            ("ces", "surveys", lambda ctx=ctx: _survey(ctx, "ces")),
-            ("first_response_hours", "interactions",
-             lambda ctx=ctx: _first_response(ctx, response_kind)),
-            ("top20_revenue_share", "orders", lambda ctx=ctx: _top_share(ctx)),
+            ("repurchase_rate", "orders", partial(_repurchase, ctx)),
+            ("nps", "surveys", partial(_survey, ctx, "nps")),
+            ("csat", "surveys", partial(_survey, ctx, "csat")),
+            ("ces", "surveys", partial(_survey, ctx, "ces")),
+            ("first_response_hours", "interactions", partial(_first_response, ctx, response_kind)),
+            ("top20_revenue_share", "orders", partial(_top_share, ctx)),
             ("mean_clv", "orders",
-             lambda ctx=ctx: _mean_clv(ctx, clv_models, clv_horizon, discount_rate)),
+             partial(_mean_clv, ctx, clv_models, clv_horizon, discount_rate)),
         ]
         for kpi, table, compute in steps:
             if table not in cut:
