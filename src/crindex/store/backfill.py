@@ -41,7 +41,7 @@ def schedule(start: dt.date, end: dt.date, every: str) -> list[dt.date]:
     raise_if(problems, StoreError, "cannot plan the backfill")
     assert step is not None
     count, unit = step
-    dates = []
+    dates: list[dt.date] = []
     i = 0
     while True:
         if unit in "dw":

@@ -398,7 +398,8 @@ class Store(ABC):
     def alerts(self, status: str | None = None, model_name: str | None = None,
                owner: str | None = None, ids: Sequence[int] | None = None) -> pd.DataFrame:
         """Alerts, newest snapshot first, filtered by status, model, owner or ids."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         for col, value in (("status", status), ("model_name", model_name), ("owner", owner)):
             if value is not None:
                 where.append(f"{col} = ?")
@@ -470,7 +471,8 @@ class Store(ABC):
 
     def deliveries(self, alert_id: int | None = None, target: str | None = None) -> pd.DataFrame:
         """Delivery attempts in the order they were made."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if alert_id is not None:
             where.append("alert_id = ?")
             params.append(int(alert_id))
