@@ -63,7 +63,9 @@ def no_trace(response) -> None:
 def test_healthz_is_open_and_says_what_is_served(server, world):
     r = server.client().get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "model": "b2b", "as_of": "2025-06-30",
+    body = r.json()
+    assert body.pop("worker") == server.proc.pid  # one worker: the serve process itself
+    assert body == {"status": "ok", "model": "b2b", "as_of": "2025-06-30",
                         "customers": world.results[AS_OF].table.num_rows}
 
 
@@ -158,6 +160,17 @@ def test_customer_with_an_alert_shows_it(server, world):
     doc = server.client("read").get(f"/v1/customers/{cid}").json()
     assert [(a["alert_id"], a["rule_id"], a["status"]) for a in doc["alerts"]] == [
         (world.alert_ids[1], "low_score", "open")]
+
+
+def test_any_bearer_spelling_and_a_wider_scope_read_a_customer(server, world, latest):
+    token = world.tokens["write"]  # write grants read
+    for header in (f"Bearer {token}", f"bearer {token}", f"BEARER  {token}"):
+        r = server.client().get("/v1/customers/C0000198", headers={"Authorization": header})
+        assert r.status_code == 200, header
+        assert r.headers["content-type"] == "application/json"
+        assert r.json()["score"] == latest["C0000198"]["score"]
+    r = server.client().get("/v1/customers/C0000198", headers={"Authorization": f"Basic {token}"})
+    assert r.status_code == 401
 
 
 def test_unknown_customer_is_404_with_a_hint(server):
@@ -270,7 +283,7 @@ def test_alerts_list_filter_and_ack(server, world):
     read, write = server.client("read"), server.client("write")
     body = read.get("/v1/alerts").json()
     assert sorted(a["alert_id"] for a in body["items"]) == sorted(world.alert_ids)
-    crit = read.get("/v1/alerts", params={"severity": "critical"}).json()["items"]
+    crit = read.get("/v1/alerts", params={"severity": "high"}).json()["items"]
     assert [a["customer_id"] for a in crit] == [world.alert_customers[0]]
     target = world.alert_ids[2]
     r = write.post(f"/v1/alerts/{target}/ack", json={"note": "called the customer"})
@@ -385,6 +398,13 @@ def test_run_scores_now_and_the_cache_serves_the_new_snapshot(server, world):
 
     expected = score(world.model, str(world.data), dt.date(2025, 9, 30))
     assert summary["as_of"] == "2025-09-30" and summary["tiers"] == expected.tier_counts()
+    # the model's rule (score below 25) was evaluated on the new snapshot
+    low = sorted(r["customer_id"] for r in expected.table.to_pylist()
+                 if r["score"] is not None and r["score"] < 25)
+    assert len(summary["alerts"]["raised"]) == len(low) > 0
+    raised = server.client("read").get("/v1/alerts", params={"rule_id": "below_25",
+                                                             "per_page": 500}).json()
+    assert sorted(a["customer_id"] for a in raised["items"]) == low
     assert server.client().get("/healthz").json()["as_of"] == "2025-09-30"
     doc = server.client("read").get("/v1/customers/C0000198").json()
     assert [h["as_of"] for h in doc["history"]] == ["2025-03-31", "2025-06-30", "2025-09-30"]

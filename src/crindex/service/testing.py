@@ -42,6 +42,15 @@ class World:
 
 _WORLD: World | None = None
 
+ALERT_RULE = """
+alerts:
+  - id: below_25
+    label: Score below 25
+    rule: score_below
+    threshold: 25
+    severity: high
+"""
+
 
 def build_world() -> World:
     """Generate, score (2025-03-31 and 2025-06-30), store, raise alerts, make tokens (once)."""
@@ -59,7 +68,11 @@ def build_world() -> World:
     data = folder / "data"
     generate("b2b", customers=500, start="2024-01-01", months=18, seed=7, out=data,
              progress=False)
-    model = example_path("b2b")
+    # the shipped b2b model plus one alert rule, so that POST /v1/runs has rules to evaluate
+    # (alerts are not part of the model's hash: snapshots of both read as the same model)
+    model = folder / "b2b.yaml"
+    model.write_text(example_path("b2b").read_text(encoding="utf-8") + ALERT_RULE,
+                     encoding="utf-8")
     store_path = folder / "history.duckdb"
     store = open_store(store_path)
     results = {}
@@ -72,7 +85,7 @@ def build_world() -> World:
              "customer_id": row["customer_id"], "owner": row["owner"],
              "message": f"score {row['score']:.1f} is below 30",
              "details": {"score": row["score"]}}
-            for row, sev in zip(latest[:3], ("critical", "warning", "warning"), strict=True)]
+            for row, sev in zip(latest[:3], ("high", "medium", "medium"), strict=True)]
     new_ids, _ = store.record_alerts(run, hits, {}, {r["customer_id"] for r in latest})
     tokens = {scope: create_token(store, f"test-{scope}", [scope])[0]
               for scope in ("read", "write", "admin")}
