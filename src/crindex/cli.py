@@ -87,6 +87,9 @@ def score_command(
     fmt: str = typer.Option("parquet,csv", "--format", help="comma-separated: parquet, csv"),
     duckdb_file: Path | None = typer.Option(None, "--duckdb", help="also write table `scores` "
                                             "into this DuckDB file"),
+    store: str | None = typer.Option(None, "--store", help="also keep this run as a snapshot "
+                                     "in a history store (DuckDB file or postgresql:// URL) "
+                                     "and evaluate the model's alerts on it"),
 ) -> None:
     """Score every customer and write scores, the SQL and the data-quality report."""
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
@@ -102,6 +105,23 @@ def score_command(
         for line in quality.summary_lines():
             err.print(line, highlight=False)
     err.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
+    if store:
+        _keep_in_store(result, data, store)
+
+
+def _keep_in_store(result: object, data: str, location: str) -> None:
+    """Write ``result`` as a snapshot, then raise and resolve the model's alerts on it."""
+    from crindex.alerts import evaluate_run
+    from crindex.store import fingerprint, open_store
+
+    st = open_store(location)
+    try:
+        run_id = st.write_snapshot(result, fingerprint(data))  # type: ignore[arg-type]
+        ev = evaluate_run(st, result.model, run_id)  # type: ignore[attr-defined]
+        err.print(f"snapshot {run_id} in {st.describe()}; alerts: {len(ev.raised)} raised, "
+                  f"{len(ev.resolved)} resolved", highlight=False)
+    finally:
+        st.close()
 
 
 @app.command("explain")
@@ -111,14 +131,27 @@ def explain_command(
     data: str = DataOpt,
     as_of: str | None = AsOfOpt,
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    store: str | None = typer.Option(None, "--store", help="history store whose manual "
+                                     "adjustments to show (default: crindex-history.duckdb "
+                                     "or $CRINDEX_STORE, when it exists)"),
 ) -> None:
-    """Print the evaluation table of one customer's score."""
+    """Print the evaluation table of one customer's score, and adjustments in force."""
     from rich.table import Table
 
     from crindex.api import dumps
 
     result = _run_score(model, data, as_of)
-    ex = result.explain(customer_id)  # type: ignore[attr-defined]
+    location = store or _existing_default_store()
+    if location:
+        from crindex.store import explain_adjusted, open_store
+
+        st = open_store(location)
+        try:
+            ex = explain_adjusted(result, customer_id, st)  # type: ignore[arg-type]
+        finally:
+            st.close()
+    else:
+        ex = result.explain(customer_id)  # type: ignore[attr-defined]
     if as_json:
         sys.stdout.write(dumps(ex.to_dict()) + "\n")
         return
@@ -138,6 +171,26 @@ def explain_command(
     out.print(table)
     if ex.strategy:
         out.print(f"[bold]strategy[/] ({ex.tier_label}): {ex.strategy}")
+    for a in ex.adjustments:
+        out.print(f"[bold]adjustment[/] {_adjustment_text(a)}")
+
+
+def _adjustment_text(a: dict[str, object]) -> str:
+    change = f"{a['points']:+g} points" if a.get("points") is not None else f"tier {a.get('tier')}"
+    until = f" until {a['expires']}" if a.get("expires") else ""
+    return (f"{change} by {a.get('made_by')} ({a.get('reason')}){until} -> score "
+            f"{_fmt(a.get('score_after'))}, tier {a.get('tier_after')}")
+
+
+def _existing_default_store() -> str | None:
+    from pathlib import Path as _P
+
+    from crindex.store import default_store
+
+    where = default_store()
+    if where.startswith(("postgresql://", "postgres://")) or _P(where).exists():
+        return where
+    return None
 
 
 def _fmt(value: object) -> str:
