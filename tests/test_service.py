@@ -410,3 +410,79 @@ def test_run_scores_now_and_the_cache_serves_the_new_snapshot(server, world):
     assert [h["as_of"] for h in doc["history"]] == ["2025-03-31", "2025-06-30", "2025-09-30"]
     want = expected.explain("C0000198").score
     assert doc["score"] == (None if want is None or math.isnan(want) else want)
+
+
+# ------------------------------------------------------------------------------ the cache on
+# both stores, and the 500 handler (no server needed)
+
+from crindex.store.testing import fake_result, watch_model  # noqa: E402
+
+pytest_plugins = ["crindex.store.pytest_plugin"]  # store_url: DuckDB, then PostgreSQL
+
+
+def test_cache_reads_both_stores_with_hand_computed_values(store_url):
+    from crindex.service.auth import create_token, hash_token
+    from crindex.service.cache import ServiceCache
+
+    store = open_store(store_url)
+    model = watch_model()
+    # watch model: spend is 60% of the total (value 60 x spend 100%), e-mail recency 40%
+    store.write_snapshot(fake_result(model, "2025-05-31", {
+        "A1": {"score": 50.0, "owner": "x", "spend": (500.0, 50.0), "email_recency": (30, 50.0)},
+        "B2": {"score": 20.0, "owner": "y", "spend": (200.0, 20.0), "email_recency": (48, 20.0)},
+    }))
+    store.write_snapshot(fake_result(model, "2025-06-30", {
+        "A1": {"score": 80.0, "owner": "x", "spend": (800.0, 80.0), "email_recency": (12, 80.0)},
+        "C3": {"score": 95.0, "owner": "y", "spend": (950.0, 95.0), "email_recency": (3, 95.0)},
+    }))
+    token, _ = create_token(store, "t", ["write"])
+    store.add_adjustment("A1", reason="big deal", made_by="me", points=15.0,
+                         model_name="watch", effective=dt.date(2025, 6, 1))
+    cache = ServiceCache(store, "watch", model)
+    assert cache.refresh() and not cache.refresh()  # nothing changed the second time
+    assert cache.tokens[hash_token(token)].allows("read")
+    doc = cache.customer("A1")
+    # contributions: spend 60 x 80 / 100 = 48, e-mail 40 x 80 / 100 = 32 -> 80 (potential)
+    assert [(r["metric"], r["raw"], r["contribution"]) for r in doc["explanation"]] == [
+        ("spend", 800.0, 48.0), ("email_recency", 12.0, 32.0)]
+    # change since 2025-05-31: spend 48 - 60 x 50 / 100 = +18, e-mail 32 - 20 = +12
+    assert [r["change"] for r in doc["explanation"]] == [18.0, 12.0]
+    # +15 points in force from 2025-06-01: 80 + 15 = 95 -> core (>= 90); not on 2025-05-31
+    assert (doc["score"], doc["tier"], doc["adjusted_score"], doc["adjusted_tier"]) == \
+        (80.0, "potential", 95.0, "core")
+    assert [(h["as_of"], h["score"], h["adjusted_score"]) for h in doc["history"]] == [
+        ("2025-05-31", 50.0, 50.0), ("2025-06-30", 80.0, 95.0)]
+    assert cache.customer("B2") is None  # gone from the latest snapshot
+    listed = cache.customers(tiers=["core"])
+    assert [i["customer_id"] for i in listed["items"]] == ["A1", "C3"]  # both 95: id order
+    port = cache.portfolio()
+    # A1 went from 50 (ordinary) to 80 (potential): up; C3 is new, B2 gone (neither counted)
+    assert (port["kpis"]["upgraded"], port["kpis"]["downgraded"]) == (1, 0)
+    assert port["kpis"]["mean_score"] == (80.0 + 95.0) / 2
+
+
+def test_unexpected_errors_are_500_with_an_incident_and_no_trace():
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+
+    from crindex.service.app import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail in a traceback")
+
+    async def get():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            return await client.get("/boom")
+
+    r = asyncio.run(get())
+    assert r.status_code == 500
+    err = r.json()["error"]
+    assert err["code"] == "internal" and "incident" in err["message"]
+    assert "secret" not in r.text and "Traceback" not in r.text
