@@ -116,6 +116,14 @@ class SnapshotIndex:
     history: list[tuple[RunInfo, np.ndarray, np.ndarray]]  # (run, score, tier codes)
     personal: list[str | None] | None
     trend: list[dict[str, Any]] = field(default_factory=list)
+    _ids_lower: np.ndarray | None = None
+
+    @property
+    def ids_lower(self) -> np.ndarray:
+        """The ids in lower case (for case-insensitive search), made on first use."""
+        if self._ids_lower is None:
+            self._ids_lower = np.char.lower(self.ids)
+        return self._ids_lower
 
     @property
     def size(self) -> int:
@@ -542,7 +550,7 @@ class ServiceCache:
             mask &= adj.score <= max_score
         if q:
             needle = q.strip().lower().encode("utf-8")
-            hits = np.char.find(np.char.lower(snap.ids), needle) >= 0
+            hits = np.char.find(snap.ids_lower, needle) >= 0
             if snap.personal is not None:
                 text = q.strip().lower()
                 hits |= np.array([p is not None and text in p.lower() for p in snap.personal])
