@@ -86,3 +86,43 @@ def five_frames() -> dict[str, pd.DataFrame]:
     })
     return {"customers": customers, "orders": orders, "interactions": pd.DataFrame(inter),
             "surveys": surveys}
+
+
+# --- engines -----------------------------------------------------------------------------------
+
+def _spark_or_skip() -> object:
+    """One Ibis PySpark backend on local[2] for the whole run, or a skip with a reason.
+
+    Spark needs pyspark (the ``spark`` extra, in ``dev``) and a Java runtime; without them the
+    Spark tests skip on a user's machine and fail when CI=true.
+    """
+    from crindex.engine import spark
+
+    reason = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        reason = "pyspark is not installed (pip install 'crindex[spark]')"
+    if reason is None and not spark.java_available():
+        reason = "no Java runtime (Spark needs Java 17)"
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Spark suite must run when CI=true: {reason}")
+        pytest.skip(reason)
+    from crindex.engine.connect import connect
+
+    return connect("spark", master="local[2]")
+
+
+@pytest.fixture(scope="session")
+def spark_con() -> object:
+    """A local[2] Spark session shared by every Spark test of the run (it takes ~10 s to start)."""
+    return _spark_or_skip()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def con(request: pytest.FixtureRequest) -> object:
+    """The engine a scoring test runs on: ``None`` (embedded DuckDB) or the Spark backend."""
+    if request.param == "duckdb":
+        return None
+    return request.getfixturevalue("spark_con")

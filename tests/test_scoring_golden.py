@@ -82,8 +82,8 @@ EXPECTED_RAW = {
 }
 
 
-def test_every_aggregate_on_the_five_customers(five):
-    result = score(parse_model(AGGREGATES_MODEL), five, AS_OF)
+def test_every_aggregate_on_the_five_customers(five, con):
+    result = score(parse_model(AGGREGATES_MODEL), five, AS_OF, con=con)
     assert sorted(result.table.column("customer_id").to_pylist()) == ["c1", "c2", "c3", "c4",
                                                                         "c5"]
     for metric, expected in EXPECTED_RAW.items():
@@ -115,8 +115,8 @@ dimensions:
 """
 
 
-def test_every_normaliser_by_hand(five):
-    result = score(parse_model(NORMALISERS_MODEL), five, AS_OF)
+def test_every_normaliser_by_hand(five, con):
+    result = score(parse_model(NORMALISERS_MODEL), five, AS_OF, con=con)
     # employees: c1 500, c2 120, c3 10, c4 none, c5 2000
     mean = (500 + 120 + 10 + 2000) / 4  # 657.5
     std = math.sqrt(((500 - mean) ** 2 + (120 - mean) ** 2 + (10 - mean) ** 2
@@ -166,8 +166,8 @@ dimensions:
 """
 
 
-def test_missing_value_policies_weights_and_coverage(five):
-    result = score(parse_model(POLICY_MODEL), five, AS_OF)
+def test_missing_value_policies_weights_and_coverage(five, con):
+    result = score(parse_model(POLICY_MODEL), five, AS_OF, con=con)
     scores = by_customer(result, "score")
     # c1: a = (50 + 100) / 2 = 75, b = nps 100 -> 100; 0.6 * 75 + 0.4 * 100
     assert scores["c1"] == pytest.approx(85.0)
@@ -192,7 +192,7 @@ def test_missing_value_policies_weights_and_coverage(five):
                      "c5": "core"}
 
 
-def test_flat_weights_and_the_variant_tiers(five):
+def test_flat_weights_and_the_variant_tiers(five, con):
     model = parse_model(POLICY_MODEL.replace("    weight: 60\n", "").replace("    weight: 40\n", "")
                         .replace("weight: 50", "weight: 30").replace("weight: 100", "weight: 40")
                         + """
@@ -202,7 +202,7 @@ tiers:
     - {id: mid, min: 50}
     - {id: low}
 """)
-    result = score(model, five, AS_OF)
+    result = score(model, five, AS_OF, con=con)
     scores = by_customer(result, "score")
     # flat: c1 = 0.3 * 50 + 0.3 * 100 + 0.4 * 100
     assert scores["c1"] == pytest.approx(85.0)
@@ -214,7 +214,7 @@ tiers:
                                            "c5": "high"}
 
 
-def test_tiers_by_rank_share(five):
+def test_tiers_by_rank_share(five, con):
     model = parse_model(POLICY_MODEL + """
 tiers:
   by: rank
@@ -223,22 +223,22 @@ tiers:
     - {id: middle}
     - {id: at_risk, bottom: 40}
 """)
-    tiers = by_customer(score(model, five, AS_OF), "tier")
+    tiers = by_customer(score(model, five, AS_OF, con=con), "tier")
     # scores: c5 100 > c1 85 > c2 31.6 > c3 26.3 > c4 20: top 20% = 1 of 5, bottom 40% = 2
     assert tiers == {"c5": "core", "c1": "middle", "c2": "middle", "c3": "at_risk",
                      "c4": "at_risk"}
 
 
-def test_rows_after_as_of_never_change_a_score(five):
+def test_rows_after_as_of_never_change_a_score(five, con):
     import pandas as pd
 
-    before = score(parse_model(AGGREGATES_MODEL), five, AS_OF).table
+    before = score(parse_model(AGGREGATES_MODEL), five, AS_OF, con=con).table
     later = {k: v.copy() for k, v in five.items()}
     extra = pd.DataFrame({"order_id": ["late"], "customer_id": ["c4"],
                           "ordered_at": [pd.Timestamp("2025-07-01")], "amount": [1e6],
                           "product_line": ["Z"], "status": ["paid"]})
     later["orders"] = pd.concat([later["orders"], extra], ignore_index=True)
-    after = score(parse_model(AGGREGATES_MODEL), later, AS_OF).table
+    after = score(parse_model(AGGREGATES_MODEL), later, AS_OF, con=con).table
     assert before.equals(after)
 
 
@@ -255,7 +255,7 @@ def test_worked_example_from_scores():
     assert tier_of(model, combined.score) == "potential"
 
 
-def test_worked_example_from_raw_data():
+def test_worked_example_from_raw_data(con):
     import pandas as pd
 
     model = load_model(example_path("ecommerce"))
@@ -282,7 +282,7 @@ def test_worked_example_from_raw_data():
         "occurred_at": [day - pd.Timedelta(days=i % 30) for i in range(len(rows))],
     })
     result = score(model, {"customers": customers, "orders": orders, "surveys": surveys,
-                           "interactions": interactions}, "2025-06-30")
+                           "interactions": interactions}, "2025-06-30", con=con)
     ex = result.explain("w1")
     assert [round(r.score, 9) for r in ex.rows] == [85, 90, 90, 70, 90]
     assert [r.weight for r in ex.rows] == pytest.approx([30, 25, 20, 15, 10])

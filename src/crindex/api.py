@@ -250,6 +250,12 @@ def score(
 
         backend = con or ibis.duckdb.connect()
         tables = canonical_tables(frames_on(backend, data))
+    elif getattr(con, "name", "") == "pyspark" and isinstance(data, str | Path):
+        from crindex.engine.spark import read_folder
+
+        # Spark reads the files itself; they must be clean canonical tables (docs/spark.md)
+        backend = con
+        tables, origins = read_folder(con, data, model)
     else:
         from crindex.data import load_dataset
 

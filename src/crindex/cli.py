@@ -71,11 +71,24 @@ def _tier_table(result: object) -> None:
     out.print(table)
 
 
-def _run_score(model: Path, data: str, as_of: str | None, quarantine: Path | None = None) -> object:
+def _run_score(model: Path, data: str, as_of: str | None, quarantine: Path | None = None,
+               engine: str = "duckdb", master: str | None = None) -> object:
     from crindex.api import score
 
+    con = None
+    if engine != "duckdb" or master:
+        from crindex.engine.connect import ENGINES, connect
+
+        if engine not in ENGINES:
+            raise typer.BadParameter(f"unknown engine `{engine}`; use {' or '.join(ENGINES)}",
+                                     param_hint="--engine")
+        if engine != "spark":
+            raise typer.BadParameter("--master only applies to --engine spark",
+                                     param_hint="--master")
+        with err.status("starting Spark…", spinner="dots"):
+            con = connect("spark", master=master)
     with err.status("scoring…", spinner="dots"):
-        return score(model, data, as_of, quarantine_dir=quarantine)
+        return score(model, data, as_of, quarantine_dir=quarantine, con=con)
 
 
 @app.command("score")
@@ -90,6 +103,12 @@ def score_command(
     store: str | None = typer.Option(None, "--store", help="also keep this run as a snapshot "
                                      "in a history store (DuckDB file or postgresql:// URL) "
                                      "and evaluate the model's alerts on it"),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (embedded, default) or spark "
+                               "(needs crindex[spark] and Java 17; reads a data folder of "
+                               "contract tables, see docs/spark.md)"),
+    master: str | None = typer.Option(None, "--master", help="Spark master: local[N], "
+                                      "spark://host:7077, yarn or sc://host:15002 (Spark "
+                                      "Connect); default: the active session, else local[2]"),
 ) -> None:
     """Score every customer and write scores, the SQL and the data-quality report."""
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
@@ -97,7 +116,7 @@ def score_command(
     if bad:
         raise typer.BadParameter(f"unknown format {', '.join(bad)}; use parquet and/or csv",
                                  param_hint="--format")
-    result = _run_score(model, data, as_of)
+    result = _run_score(model, data, as_of, engine=engine, master=master)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
     quality = result.quality  # type: ignore[attr-defined]

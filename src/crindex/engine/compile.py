@@ -45,6 +45,9 @@ class Compiled:
     engine: str = "duckdb"
 
     def sql(self, dialect: str | None = None, pretty: bool = True) -> str:
+        if dialect is None and self.engine == "pyspark":
+            # the SQL Spark runs comes from the backend's own compiler (crindex.engine.spark)
+            return str(ibis.to_sql(self.expr, pretty=pretty))
         return str(ibis.to_sql(self.expr, dialect=dialect or self.engine, pretty=pretty))
 
 

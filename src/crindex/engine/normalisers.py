@@ -137,7 +137,9 @@ def _map(spec: s.MapNorm, raw: ir.Value) -> ir.FloatingValue:
 def _zscore(spec: s.ZScoreNorm, raw: ir.Value,
             population: Population | None = None) -> ir.FloatingValue:
     x = raw.cast("float64")
-    if population is not None and population.mean is not None:
+    mean: Any
+    std: Any
+    if population is not None and population.mean is not None and population.std is not None:
         mean, std = population.mean, population.std
     else:
         mean = x.mean().over()

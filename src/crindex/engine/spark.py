@@ -85,7 +85,11 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
             )
         builder = SparkSession.builder.master(master)
         if master.startswith("local"):
-            settings = {**LOCAL_CONF, **settings}
+            import tempfile
+
+            # tables Ibis creates go to a temporary folder, not ./spark-warehouse
+            warehouse = Path(tempfile.gettempdir()) / "crindex-spark-warehouse"
+            settings = {**LOCAL_CONF, "spark.sql.warehouse.dir": str(warehouse), **settings}
     builder = builder.appName(app_name)
     for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
@@ -94,7 +98,7 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
     except Exception as exc:
         raise EngineError.single(
             Reason.ENGINE, f"could not start a Spark session on {master}: {exc}",
-            hint="check --spark-master (local[2], spark://host:7077 or sc://host:15002)",
+            hint="check --master (local[2], spark://host:7077 or sc://host:15002)",
         ) from exc
     # getOrCreate may hand back an existing session: pin the zone on it too
     for key, value in SESSION_CONF.items():
@@ -102,36 +106,98 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
     return session
 
 
+def _compiler() -> Any:
+    """Ibis's PySpark compiler, writing float literals as ``DOUBLE``.
+
+    Spark SQL reads ``6.0`` as ``DECIMAL(2,1)``, and arithmetic between decimals rounds each
+    quotient to as few as 6 places (``4 / 2.9568788501026693`` is ``1.352778``): a weight
+    share or a count per month would then differ from DuckDB's in the 7th digit. As
+    ``CAST(6.0 AS DOUBLE)`` every literal takes part in floating-point arithmetic, as on DuckDB.
+    """
+    global _COMPILER
+    if _COMPILER is None:
+        import sqlglot.expressions as sge
+        from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+        class DoubleLiteralCompiler(PySparkCompiler):
+            def visit_NonNullLiteral(self, op: Any, *, value: Any, dtype: Any) -> Any:
+                out = super().visit_NonNullLiteral(op, value=value, dtype=dtype)
+                if dtype.is_floating() and isinstance(out, sge.Literal):
+                    return sge.Cast(this=out, to=sge.DataType.build("DOUBLE"))
+                return out
+
+        _COMPILER = DoubleLiteralCompiler()
+    return _COMPILER
+
+
+_COMPILER: Any = None
+
+
 def connect_spark(master: str | None = None, session: Any = None, **conf: str) -> Any:
-    """An Ibis PySpark backend on ``session`` (or a new one for ``master``), zone pinned to UTC."""
+    """An Ibis PySpark backend on ``session`` (or a new one for ``master``), zone pinned to UTC.
+
+    The backend compiles float literals as ``DOUBLE`` (see :func:`_compiler`); other Ibis
+    PySpark backends in the process are left as they are.
+    """
     _pyspark()
     import ibis
 
     session = session if session is not None else spark_session(master, conf=conf or None)
     backend = ibis.pyspark.connect(session)
+    backend.compiler = _compiler()
     # Ibis sets UTC as well; pin it here so it does not rest on another project's default
     session.conf.set("spark.sql.session.timeZone", "UTC")
     return backend
 
 
-def find_tables(folder: str | Path) -> dict[str, tuple[str, Path]]:
-    """The contract tables in a data folder: ``{table: (format, path)}``."""
+def _is_url(folder: str | Path) -> bool:
+    """``hdfs://``, ``s3a://``, ``abfss://``, ``dbfs:/``, ``file:/``: a path Spark resolves."""
+    text = str(folder)
+    return isinstance(folder, str) and ":" in text.split("/", 1)[0] and len(
+        text.split(":", 1)[0]) > 1
+
+
+def _hadoop_exists(backend: Any, url: str) -> bool | None:
+    """Whether ``url`` exists, asked of the cluster's Hadoop file system (None: cannot ask)."""
+    session = getattr(backend, "_session", None)
+    jvm = getattr(session, "_jvm", None)
+    if session is None or jvm is None:  # Spark Connect has no JVM on the client
+        return None
+    path = jvm.org.apache.hadoop.fs.Path(url)
+    return bool(path.getFileSystem(session._jsc.hadoopConfiguration()).exists(path))
+
+
+def find_tables(folder: str | Path, backend: Any = None) -> dict[str, tuple[str, str]]:
+    """The contract tables in a data folder: ``{table: (format, path)}``.
+
+    ``folder`` is a local folder or a URL the cluster reads (``hdfs://``, ``s3a://``,
+    ``abfss://``, ``dbfs:/``), whose files are looked up through Spark's Hadoop file system.
+    """
     from crindex.model.spec import CONTRACT
 
-    root = Path(folder)
-    if not root.is_dir():
+    url = _is_url(folder)
+    root = str(folder).rstrip("/") if url else Path(folder)
+    if not url and not Path(root).is_dir():
         raise DataError.single(
             Reason.DATA_NOT_FOUND, f"data folder {root} does not exist", str(root),
             "the spark engine reads a folder holding <table>.parquet or <table>.csv files",
         )
-    found: dict[str, tuple[str, Path]] = {}
+
+    def exists(path: str) -> bool:
+        if not url:
+            return Path(path).exists()
+        known = _hadoop_exists(backend, path)
+        return True if known is None and path.endswith(".parquet") else bool(known)
+
+    found: dict[str, tuple[str, str]] = {}
     problems: list[Problem] = []
     for table in CONTRACT:
-        hits = [(fmt, root / f"{table}.{fmt}") for fmt in ("parquet", "csv")
-                if (root / f"{table}.{fmt}").exists()]
+        hits = [(fmt, f"{root}/{table}.{fmt}") for fmt in ("parquet", "csv")
+                if exists(f"{root}/{table}.{fmt}")]
         if len(hits) > 1:
+            names = ", ".join(p.rsplit("/", 1)[1] for _, p in hits)
             problems.append(Problem(
-                f"table `{table}` is there twice ({', '.join(p.name for _, p in hits)})",
+                f"table `{table}` is there twice ({names})",
                 str(root), "keep one of them", Reason.DATA_UNREADABLE))
         elif hits:
             found[table] = hits[0]
@@ -145,29 +211,44 @@ def find_tables(folder: str | Path) -> dict[str, tuple[str, Path]]:
     return found
 
 
-def read_folder(backend: Any, folder: str | Path) -> dict[str, Any]:
+def read_folder(backend: Any, folder: str | Path,
+                model: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
     """Read a data folder through Spark into canonical Ibis tables of the data contract.
 
-    CSV columns are read as text (no schema guessing, so ids like ``007`` keep their zeros) and
-    cast to the contract's types, as Parquet columns are.
+    Returns the tables and, per table, the file it came from. The files must already be in the
+    contract's layout and clean: the checks and the quality report of
+    :func:`crindex.data.load_dataset` (duplicate ids, orphans, unparseable values, negative
+    amounts, out-of-range answers) are not applied, and a model's ``sources:`` mapping is
+    refused (see docs/spark.md). CSV columns are read as text (no schema guessing, so ids like
+    ``007`` keep their zeros) and cast to the contract's types, as Parquet columns are.
     """
     from crindex.api import canonical_tables
 
+    if model is not None and getattr(model, "sources", None):
+        raise DataError.single(
+            Reason.DATA_UNREADABLE,
+            f"model `{model.name}` maps its data with sources: ({', '.join(model.sources)}), "
+            "which the spark engine does not apply", str(folder),
+            "write the tables in the data contract's layout first (score once on DuckDB, or "
+            "convert them), then score them on Spark without sources:",
+        )
     raw: dict[str, Any] = {}
-    for table, (fmt, path) in find_tables(folder).items():
+    origins: dict[str, str] = {}
+    for table, (fmt, path) in find_tables(folder, backend).items():
         name = f"crindex_{table}"
         try:
             if fmt == "parquet":
-                raw[table] = backend.read_parquet(str(path), table_name=name)
+                raw[table] = backend.read_parquet(path, table_name=name)
             else:
-                raw[table] = backend.read_csv(str(path), table_name=name, inferSchema=False,
+                raw[table] = backend.read_csv(path, table_name=name, inferSchema=False,
                                               header=True, encoding="UTF-8")
         except Exception as exc:
             raise DataError.single(
                 Reason.DATA_UNREADABLE, f"Spark could not read {path}: {exc}", str(path),
                 "check the file is valid Parquet or CSV with a header row",
             ) from exc
-    return canonical_tables(raw)
+        origins[table] = path.rsplit("/", 1)[1]
+    return canonical_tables(raw), origins
 
 
 # --- ranks and moments across customers, without a window over everyone ------------------------
@@ -217,6 +298,11 @@ def populations(t: Any, wanted: dict[str, str]) -> tuple[Any, dict[str, Any]]:
     """
     from crindex.engine.normalisers import Population
 
+    # computed once and kept (lazily, on first use) in executor memory: the joins and sorts
+    # below refer to ``t`` several times, and without the cache Spark would plan every
+    # aggregation under it again for each reference (a plan that grows with every step and
+    # ran out of driver memory on 3.6M interactions)
+    t = t.cache()
     out = t
     pops: dict[str, Population] = {}
     moments = [c for c, kind in wanted.items() if kind == "moments"]
@@ -240,7 +326,7 @@ def populations(t: Any, wanted: dict[str, str]) -> tuple[Any, dict[str, Any]]:
 
 
 def frames_to_spark(backend: Any, frames: Any) -> dict[str, Any]:
-    """pandas or pyarrow tables as Spark tables of ``backend`` (Ibis tables pass through).
+    """Pandas or pyarrow tables as Spark tables of ``backend`` (Ibis tables pass through).
 
     Goes through Arrow, so a NaN in a pandas float column arrives as null, as on DuckDB.
     """
