@@ -3,18 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BASE := $(VENV)/.installed-base
 
 .PHONY: demo test lint bench clean venv browser
 
 venv: $(STAMP)
 
+# the demo needs only crindex itself; the tests also need the dev extra (pytest, Spark,
+# PostgreSQL driver, Playwright, linters: about 1 GB more)
+$(BASE): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(BASE)
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(BASE) $(STAMP)
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(BIN)/crindex demo
 
 # Debian's chromium (and a CJK font for the Chinese pages) renders the HTML reports and the

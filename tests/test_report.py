@@ -217,3 +217,26 @@ def test_every_backtest_finding_reads_in_both_languages():
         "tier core churns 10.0%, not less than the next tier potential (5.0%)")
     assert finding_text(check, translator("zh")) == (
         "等级 core 流失率 10.0%，不低于下一等级 potential（5.0%）")
+
+
+def test_date_labels_of_a_long_line_chart_do_not_overlap():
+    import datetime as dt
+    import re
+
+    from crindex.report import svg
+
+    dates = [(dt.date(2025, 1, 5) + dt.timedelta(days=7 * i)).isoformat() for i in range(19)]
+    chart = svg.line_chart(dates, [("score", [50.0 + i for i in range(19)])], title="t")
+    shown = [(float(x), label) for x, label in
+             re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle"[^>]*>([\d-]+)</text>',
+                        chart)]
+    # 10 characters at ~6.5 px need ~65 px; the plot is 458 px wide for 19 points
+    assert 2 <= len(shown) < 19
+    assert shown[-1][1] == dates[-1]  # the latest date is always labelled
+    xs = [x for x, _ in shown]
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 65
+    # every point is still drawn
+    assert chart.count('class="point"') == 19
+    # few points: every date shown
+    few = svg.line_chart(dates[:4], [("score", [1.0, 2.0, 3.0, 4.0])], title="t")
+    assert all(d in few for d in dates[:4])

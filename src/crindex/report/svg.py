@@ -112,7 +112,12 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         x = left + (plot_w * (i + 0.5) / n if n else 0)
         return x, top + plot_h - plot_h * max(v, 0.0) / top_value
 
+    # as many labels as fit side by side, counted back from the latest (the one people look for)
+    widest = max((_width(label) for label in x_labels), default=0.0)
+    step = max(1, math.ceil((widest + 10) / (plot_w / n))) if n else 1
     for i, label in enumerate(x_labels):
+        if (n - 1 - i) % step:
+            continue
         x, _ = xy(i, 0.0)
         parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                      f'font-size="11" fill="#374151" {FONT}>{escape(label)}</text>')
@@ -137,6 +142,11 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
                      f'{FONT}>{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _width(label: str) -> float:
+    """About how many pixels ``label`` takes at 11 px type (see :func:`_fit`)."""
+    return sum(13.0 if ord(ch) >= 0x2E80 else 6.5 for ch in label)
 
 
 def _fit(label: str, room: float) -> str:
