@@ -227,3 +227,33 @@ def test_ibis_tables_on_another_backend_give_the_same_figures():
     tables = {name: con.create_table(name, ibis.memtable(frame)) for name, frame in world().items()}
     report = kpis(canonical_tables(tables), AS_OF, "90d", clv_models=(BG, GG))
     assert report.overall["top20_revenue_share"] == pytest.approx(46.875)
+
+
+def test_cli_warns_when_the_by_column_has_no_value(tmp_path):
+    from crindex.cli import app
+
+    tables = world()
+    tables["customers"]["owner"] = None  # e.g. a CRM export without owners
+    tables["customers"].loc[:, "segment"] = ["A", None, "B", "B", None, "B", "B", "A"]
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    args = ["kpis", "--data", str(tmp_path), "--as-of", AS_OF, "--period", "90d", "--json"]
+    result = CliRunner().invoke(app, [*args, "--by", "owner"])
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stderr.split()) == (
+        "warning: --by owner: no customer has a value in column `owner` (all 8 are null), so "
+        "every customer is in the group (none); check that the customers data has the column "
+        "`owner` (or map it in the model)")
+    assert list(json.loads(result.stdout)["values"]) == ["all", "(none)"]
+    # c2 and c5 have no segment: 2 of the 8 customers
+    result = CliRunner().invoke(app, [*args, "--by", "segment"])
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stderr.split()) == (
+        "warning: --by segment: 2 of 8 customers have no value in column `segment`; they are "
+        "counted in the group (none)")
+    assert list(json.loads(result.stdout)["values"]) == ["all", "(none)", "A", "B"]
+    # a column with a value for everyone: no warning
+    tables["customers"]["owner"] = "X"
+    tables["customers"].to_parquet(tmp_path / "customers.parquet")
+    result = CliRunner().invoke(app, [*args, "--by", "owner"])
+    assert result.exit_code == 0 and result.stderr.strip() == "", result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -14,6 +15,27 @@ def _fmt(value: float | None, unit: str) -> str:
     if unit == "customers":
         return f"{value:,.0f}"
     return f"{value:,.2f}" + ("%" if unit == "%" else "")
+
+
+def missing_group_warning(customers: Any, by: str) -> str | None:
+    """A warning when customers have no value in the ``--by`` column, else ``None``.
+
+    Such customers are counted in the group ``(none)``; a column that is empty for everyone
+    usually means the data's column mapping misses it.
+    """
+    from crindex.kpis.core import NO_GROUP
+
+    column = customers[by]
+    total, missing = (int(v) for v in customers.aggregate(
+        total=customers.count(), missing=column.isnull().sum()).execute().iloc[0])
+    if not missing:
+        return None
+    if missing == total:
+        return (f"warning: --by {by}: no customer has a value in column `{by}` (all "
+                f"{total:,} are null), so every customer is in the group {NO_GROUP}; check "
+                f"that the customers data has the column `{by}` (or map it in the model)")
+    return (f"warning: --by {by}: {missing:,} of {total:,} customers have no value in column "
+            f"`{by}`; they are counted in the group {NO_GROUP}")
 
 
 def register(app: typer.Typer) -> None:
@@ -54,6 +76,11 @@ def register(app: typer.Typer) -> None:
         scores = score(spec, ds, day).table if spec else None
         report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
                       discount_rate=discount_rate)
+        err = Console(stderr=True)
+        if by is not None:
+            warning = missing_group_warning(ds.tables["customers"], by)
+            if warning:
+                err.print(warning, highlight=False, soft_wrap=True)
         if as_json:
             sys.stdout.write(dumps(report.to_dict()) + "\n")
             return
@@ -66,6 +93,5 @@ def register(app: typer.Typer) -> None:
             table.add_row(k.label, *[_fmt(report.values[g].get(k.id), k.unit) for g in groups])
         out = Console()
         out.print(table)
-        err = Console(stderr=True)
         for kpi, note in report.notes.items():
             err.print(f"{kpi}: {note}", highlight=False)
