@@ -88,6 +88,38 @@ def five_frames() -> dict[str, pd.DataFrame]:
             "surveys": surveys}
 
 
+# --- the command line -------------------------------------------------------------------------
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run ``crindex ARGS`` through ``crindex.cli.main()`` in this process.
+
+    The console script's own code path (errors turned into one message and exit 2) without
+    a second interpreter start. Returns (exit code, stdout + stderr).
+    """
+    import sys
+
+    from crindex.cli import main
+
+    def run(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["crindex", *args])
+        with pytest.raises(SystemExit) as done:
+            main()
+        captured = capsys.readouterr()
+        return int(done.value.code or 0), captured.out + captured.err
+
+    return run
+
+
+def failed(code: int, text: str, *needles: str) -> None:
+    """Assert a clean failure: exit 2, no traceback, and every needle in the message."""
+    assert code == 2, text
+    assert "Traceback" not in text
+    flat = " ".join(text.split())  # rich may wrap a long message
+    for needle in needles:
+        assert needle in flat, (needle, text)
+
+
 # --- engines -----------------------------------------------------------------------------------
 
 def _spark_or_skip() -> object:

@@ -91,3 +91,93 @@ def test_written_files_follow_the_umask_not_owner_only(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644
+
+
+def _data_folder(folder, orphan: bool):
+    """The five-customer world as Parquet; ``orphan`` adds an order of an unknown customer."""
+    import pandas as pd
+
+    from tests.conftest import five_frames
+
+    folder.mkdir(exist_ok=True)
+    frames = five_frames()
+    if orphan:
+        orders = frames["orders"]
+        orders.loc[len(orders)] = ["o99", "zz", pd.Timestamp("2025-05-01"), 10.0, 0.0, "A",
+                                   "paid"]
+    for name, frame in frames.items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def test_a_rerun_leaves_only_this_runs_files_and_keeps_the_users(tmp_path):
+    import json
+
+    model = parse_model(POLICY_MODEL)
+    data = tmp_path / "data"
+    out = tmp_path / "out"
+    score(model, _data_folder(data, orphan=True), AS_OF).write(out, ("parquet", "csv"))
+    assert (out / "quarantine" / "orders.csv").exists()  # the orphan order of `zz`
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    (out / "quarantine" / "checked.txt").write_text("mine too", encoding="utf-8")
+
+    score(model, _data_folder(data, orphan=False), AS_OF).write(out, ("parquet",))
+    quality = json.loads((out / "quality.json").read_text(encoding="utf-8"))
+    assert quality["rows_quarantined"] == 0
+    # the previous run's quarantine/orders.csv and scores.csv are gone; the user's files stay
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "model.sql", "notes.txt", "quality.json", "quarantine/checked.txt", "scores.parquet",
+        "summary.json"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["files"] == ["model.sql", "quality.json", "scores.parquet", "summary.json"]
+
+    (out / "quarantine" / "checked.txt").unlink()
+    score(model, _data_folder(data, orphan=False), AS_OF).write(out, ("csv",))
+    assert sorted(p.name for p in out.iterdir()) == ["model.sql", "notes.txt", "quality.json",
+                                                      "scores.csv", "summary.json"]
+
+
+def test_bad_output_paths_fail_before_anything_is_written(tmp_path):
+    from crindex.errors import OutputError, Reason
+
+    result = score(parse_model(POLICY_MODEL), _data_folder(tmp_path / "data", False), AS_OF)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(OutputError) as exc:
+        result.write(a_file)
+    assert exc.value.reason == Reason.OUTPUT_PATH and "is a file, not a folder" in str(exc.value)
+    with pytest.raises(OutputError, match="a_file is a file, not a folder"):
+        result.write(a_file / "results")
+
+    out = tmp_path / "new" / "out"
+    with pytest.raises(OutputError, match="the folder .*missing does not exist"):
+        result.write(out, ("parquet",), tmp_path / "missing" / "x.duckdb")
+    with pytest.raises(OutputError, match="a_file: is not a DuckDB database"):
+        result.write(out, ("parquet",), a_file)
+    assert not (tmp_path / "new").exists() and not (tmp_path / "missing").exists()
+    assert a_file.read_text(encoding="utf-8") == "not a folder"
+
+    # a DuckDB file another process holds fails at the write: the previous results stay
+    import duckdb
+
+    result.write(out, ("parquet",))
+    before = (out / "scores.parquet").read_bytes()
+    held = tmp_path / "held.duckdb"
+    script = (f"import duckdb, sys; con = duckdb.connect({str(held)!r}); "
+              "print('ready', flush=True); sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(OutputError, match="held.duckdb: cannot open it: .*lock"):
+            result.write(out, ("parquet", "csv"), held)
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    assert (out / "scores.parquet").read_bytes() == before
+    assert not (out / "scores.csv").exists()
+    con = duckdb.connect(str(held))
+    try:
+        assert con.execute("SHOW TABLES").fetchall() == []  # no table `scores` was written
+    finally:
+        con.close()

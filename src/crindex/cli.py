@@ -1,7 +1,8 @@
 """The ``crindex`` command line: a thin typer app over the Python API.
 
 Every command turns a :class:`~crindex.errors.CrindexError` into one readable message on
-stderr and a non-zero exit, never a traceback.
+stderr and a non-zero exit, never a traceback. An ``OSError`` that no command foresaw gets the
+same treatment (one line naming the path), as a last resort.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from crindex.errors import CrindexError
 
@@ -116,6 +118,9 @@ def score_command(
     if bad:
         raise typer.BadParameter(f"unknown format {', '.join(bad)}; use parquet and/or csv",
                                  param_hint="--format")
+    from crindex.output import check_result_targets
+
+    check_result_targets(out_dir, duckdb_file)  # before scoring, which can take a while
     result = _run_score(model, data, as_of, engine=engine, master=master)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
@@ -164,7 +169,7 @@ def explain_command(
     if location:
         from crindex.store import explain_adjusted, open_store
 
-        st = open_store(location)
+        st = open_store(location, create=False)
         try:
             ex = explain_adjusted(result, customer_id, st)  # type: ignore[arg-type]
         finally:
@@ -253,13 +258,16 @@ def sql_command(
     data: str | None = typer.Option(None, "--data", "-d", help="compile against this data "
                                     "(default: the data contract's schema)"),
     dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect (duckdb, postgres, "
-                                "spark, ...)"),
+                                "spark, snowflake, bigquery, ...)"),
 ) -> None:
     """Print the SQL a model compiles to."""
+    from ibis.common.exceptions import IbisError
+
     from crindex.api import as_date
     from crindex.engine.compile import compile_model
     from crindex.model.loader import load_model
 
+    dialect = sql_dialect(dialect)
     spec = load_model(model)
     day = as_date(as_of, spec.as_of)
     if data:
@@ -268,7 +276,39 @@ def sql_command(
         tables = load_dataset(data, model=spec, as_of=day).tables
     else:
         tables = contract_tables()
-    sys.stdout.write(compile_model(spec, tables, day).sql(dialect=dialect) + "\n")
+    compiled = compile_model(spec, tables, day)
+    try:
+        text = compiled.sql(dialect=dialect)
+    except IbisError as exc:  # e.g. druid has no DATE()
+        raise typer.BadParameter(f"the {dialect} dialect cannot express this model: "
+                                 f"{str(exc).splitlines()[0]}; try another dialect",
+                                 param_hint="--dialect") from None
+    sys.stdout.write(text + "\n")
+
+
+#: dialect names people write that Ibis spells differently
+DIALECT_ALIASES = {"spark": "pyspark", "postgresql": "postgres", "sqlserver": "mssql"}
+
+
+def sql_dialect(name: str) -> str:
+    """The Ibis compiler name of dialect ``name``, or a clear error listing the dialects."""
+    import ibis.backends.sql.compilers as compilers
+
+    known = sorted(n for n in vars(compilers) if not n.startswith("_")
+                   and getattr(getattr(compilers, n), "compiler", None) is not None)
+    wanted = DIALECT_ALIASES.get(name.strip().lower(), name.strip().lower())
+    if wanted == "pyspark":
+        import ibis
+
+        try:  # loading the backend registers ibis.options.pyspark, which its compiler reads
+            ibis.pyspark  # noqa: B018
+        except (ImportError, AttributeError):
+            raise typer.BadParameter("the spark dialect needs pyspark: pip install "
+                                     "'crindex[spark]'", param_hint="--dialect") from None
+    if wanted in known:
+        return wanted
+    raise typer.BadParameter(f"unknown SQL dialect `{name}`; use one of "
+                             + ", ".join(sorted([*known, "spark"])), param_hint="--dialect")
 
 
 def contract_tables() -> dict[str, object]:
@@ -359,11 +399,18 @@ def main() -> None:
     try:
         app()
     except CrindexError as exc:
-        err.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error[/]: {escape(str(exc))}", markup=True, highlight=False,
+                  soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written")
         sys.exit(130)
+    except OSError as exc:  # last resort: commands raise OutputError/DataError for known cases
+        path = exc.filename if exc.filename is not None else "a file"
+        err.print(f"[bold red]error[/]: cannot read/write {escape(str(path))}: "
+                  f"{escape(str(exc.strerror or exc))}", markup=True, highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

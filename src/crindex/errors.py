@@ -11,7 +11,9 @@ are collected and raised once, so a file with five mistakes gets five lines.
     ├── DataError(ValueError)         the data cannot be read or does not fit the contract
     │   └── DataNotFoundError(FileNotFoundError)
     ├── EngineError(RuntimeError)     a backend failed while running a compiled model
+    ├── OutputError(OSError)          results cannot be written where the user asked
     ├── StoreError(RuntimeError)      the history store refused an operation
+    │   └── StoreNotFoundError(FileNotFoundError)
     └── FitError(ValueError)          a fitted model (weights, CLV) cannot be fitted or used
         └── NotFittedError            used before ``fit``
 """
@@ -41,6 +43,8 @@ class Reason(StrEnum):
     MISSING_TABLE = "missing_table"
     ENGINE = "engine"
     STORE = "store"
+    STORE_NOT_FOUND = "store_not_found"
+    OUTPUT_PATH = "output_path"
     NOT_FITTED = "not_fitted"
     FIT = "fit"
     INCONSISTENT = "inconsistent"
@@ -109,8 +113,16 @@ class EngineError(CrindexError, RuntimeError):
     """A backend failed while running a compiled model."""
 
 
+class OutputError(CrindexError, OSError):
+    """Results cannot be written where the user asked (a file where a folder must be, ...)."""
+
+
 class StoreError(CrindexError, RuntimeError):
     """The history store refused an operation."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """A command that only reads the history store was given a store that does not exist."""
 
 
 class FitError(CrindexError, ValueError):

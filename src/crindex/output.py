@@ -3,12 +3,17 @@
 All files of a run are first written into a hidden staging folder beside the results, then
 moved into place with ``os.replace`` (atomic per file). A run that fails or is killed before
 that leaves the previous results untouched; its staging folder is removed by the next run.
+
+The folder describes one run: files an earlier run wrote there (``scores.csv`` when only
+Parquet is asked for now, ``quarantine/<table>.csv`` of a table that is clean now) are removed
+when the new set is in place. Only names crindex writes are touched, never other files.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,12 +22,22 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from crindex.util import atomic_write_text
+from crindex.util import (
+    atomic_write_text,
+    check_file_target,
+    check_folder_target,
+    make_folder,
+    output_error,
+    remove_folders,
+)
 
 if TYPE_CHECKING:
     from crindex.api import ScoreResult
 
 STAGING_PREFIX = ".crindex-staging-"
+#: the files a scoring run writes in its folder, besides ``quarantine/<table>.csv``
+RESULT_FILES = ("scores.parquet", "scores.csv", "model.sql", "quality.json", "summary.json")
+_QUARANTINE_FILE = re.compile(r"quarantine/[A-Za-z0-9_]+\.csv")
 
 
 def write_csv_bom(table: pa.Table, path: Path) -> None:
@@ -50,61 +65,151 @@ def clean_stale_staging(out_dir: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def check_result_targets(out_dir: Path, duckdb_file: str | Path | None = None) -> None:
+    """Fail with an :class:`~crindex.errors.OutputError` if a result cannot go where asked.
+
+    Creates nothing; the CLI calls it before scoring and :func:`write_result` again before
+    writing.
+    """
+    check_folder_target(out_dir, "--out")
+    if duckdb_file is not None:
+        check_duckdb_target(Path(duckdb_file))
+
+
+def check_duckdb_target(path: Path, option: str = "--duckdb") -> None:
+    """``path`` is an existing DuckDB database, or a new file in an existing folder."""
+    hint = "give a DuckDB database file, or a new file name in an existing folder"
+    check_file_target(path, option, hint)
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise output_error(path, f"the folder {path.parent} does not exist",
+                               "create it first or choose another path", option)
+        return
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(12)
+    except OSError as exc:
+        raise output_error(path, f"cannot be read: {exc.strerror or exc}", hint, option) from None
+    if header[8:12] != b"DUCK":  # a DuckDB file starts with a checksum, then the magic "DUCK"
+        raise output_error(path, "is not a DuckDB database", hint, option)
+
+
+def _owned_files(out_dir: Path) -> set[str]:
+    """Names (relative to ``out_dir``) of files an earlier run may have left there."""
+    from crindex.model.spec import CONTRACT
+
+    names = set(RESULT_FILES) | {f"quarantine/{table}.csv" for table in CONTRACT}
+    try:
+        listed = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = []
+    if isinstance(listed, list):
+        names |= {f for f in listed if isinstance(f, str) and (
+            f in RESULT_FILES or _QUARANTINE_FILE.fullmatch(f))}
+    return names
+
+
 def write_result(result: ScoreResult, out_dir: Path, formats: tuple[str, ...],
                  duckdb_file: str | Path | None = None) -> list[Path]:
-    """Write ``scores.parquet`` / ``scores.csv``, ``model.sql``, ``summary.json`` and quality."""
-    from crindex.api import dumps, result_summary
+    """Write ``scores.parquet`` / ``scores.csv``, ``model.sql``, ``summary.json`` and quality.
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clean_stale_staging(out_dir)
+    Files of an earlier run in ``out_dir`` that this run does not write are removed, so the
+    folder describes this run only. A failure leaves no new folder or file behind.
+    """
+    check_result_targets(out_dir, duckdb_file)
+    created = make_folder(out_dir, "--out")
+    duck_path = Path(duckdb_file) if duckdb_file is not None else None
+    duck_is_new = duck_path is not None and not duck_path.exists()
     staging = out_dir / f"{STAGING_PREFIX}{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    done = False
     try:
-        table = result.table
-        for fmt in formats:
-            target = staging / f"scores.{fmt}"
-            if fmt == "parquet":
-                pq.write_table(table, target)
-            elif fmt == "csv":
-                write_csv_bom(table, target)
-            else:
-                raise ValueError(f"unknown output format {fmt}")
-        (staging / "model.sql").write_text(result.sql + "\n", encoding="utf-8")
-        if result.quality is not None:
-            result.quality.write(staging)
-        summary = result_summary(result)
-        summary["files"] = sorted(str(p.relative_to(staging)) for p in staging.rglob("*")
-                                  if p.is_file()) + ["summary.json"]
-        (staging / "summary.json").write_text(dumps(summary) + "\n", encoding="utf-8")
-        if duckdb_file is not None:
-            write_duckdb_table(table, Path(duckdb_file))
-        written = []
-        # summary.json last: its presence says the set is complete
-        files = sorted((p for p in staging.rglob("*") if p.is_file()),
-                       key=lambda p: p.name == "summary.json")
-        for src in files:
-            dest = out_dir / src.relative_to(staging)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest)
-            written.append(dest)
-        if duckdb_file is not None:
-            written.append(Path(duckdb_file))
+        clean_stale_staging(out_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        _stage(result, staging, formats)
+        if duck_path is not None:
+            write_duckdb_table(result.table, duck_path)
+        written = _move_into_place(staging, out_dir)
+        if duck_path is not None:
+            written.append(duck_path)
+        done = True
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            if duck_is_new and duck_path is not None:
+                for leftover in (duck_path, duck_path.with_name(duck_path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+            remove_folders(created)
+
+
+def _stage(result: ScoreResult, staging: Path, formats: tuple[str, ...]) -> None:
+    from crindex.api import dumps, result_summary
+
+    table = result.table
+    for fmt in formats:
+        target = staging / f"scores.{fmt}"
+        if fmt == "parquet":
+            pq.write_table(table, target)
+        elif fmt == "csv":
+            write_csv_bom(table, target)
+        else:
+            raise ValueError(f"unknown output format {fmt}")
+    (staging / "model.sql").write_text(result.sql + "\n", encoding="utf-8")
+    if result.quality is not None:
+        result.quality.write(staging)
+    summary = result_summary(result)
+    summary["files"] = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")
+                              if p.is_file()) + ["summary.json"]
+    (staging / "summary.json").write_text(dumps(summary) + "\n", encoding="utf-8")
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> list[Path]:
+    """Replace the previous run's files by the staged ones; ``summary.json`` goes last.
+
+    The old ``summary.json`` goes first: while files move, no summary claims a complete set.
+    """
+    owned = _owned_files(out_dir)
+    (out_dir / "summary.json").unlink(missing_ok=True)
+    files = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != "summary.json")
+    written = []
+
+    def move(src: Path) -> None:
+        dest = out_dir / src.relative_to(staging)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+        written.append(dest)
+
+    for src in files:
+        move(src)
+    new = {p.relative_to(out_dir).as_posix() for p in written} | {"summary.json"}
+    for name in sorted(owned - new):  # the earlier run's files this run did not write
+        (out_dir / name).unlink(missing_ok=True)
+    quarantine = out_dir / "quarantine"
+    if quarantine.is_dir() and not any(quarantine.iterdir()):
+        quarantine.rmdir()
+    move(staging / "summary.json")
+    return written
 
 
 def write_duckdb_table(table: pa.Table, path: Path, name: str = "scores") -> None:
     """Replace table ``name`` in a DuckDB file in one transaction."""
     import duckdb
 
-    con = duckdb.connect(str(path))
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.Error as exc:
+        raise output_error(path, f"cannot open it: {str(exc).splitlines()[0]}",
+                           "give a DuckDB database file that no other program has open",
+                           "--duckdb") from None
     try:
         con.execute("BEGIN")
         con.register("_crindex_scores", table)
         con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _crindex_scores')
         con.execute("COMMIT")
+    except duckdb.Error as exc:
+        raise output_error(path, f"cannot write table `{name}`: {str(exc).splitlines()[0]}",
+                           "", "--duckdb") from None
     finally:
         con.close()
 

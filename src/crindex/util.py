@@ -1,4 +1,4 @@
-"""Small shared helpers: atomic file writes."""
+"""Small shared helpers: atomic file writes and checks that a path can be written."""
 
 from __future__ import annotations
 
@@ -8,6 +8,86 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from crindex.errors import OutputError, Reason
+
+
+def output_error(path: str | Path, message: str, hint: str = "", option: str = "") -> OutputError:
+    """An :class:`OutputError` about ``path`` (named after ``option``, e.g. ``--out``)."""
+    where = f"{option} {path}" if option else str(path)
+    return OutputError.single(Reason.OUTPUT_PATH, message, where, hint)  # type: ignore[return-value]
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(path.anchor or ".")  # pragma: no cover - the root always exists
+
+
+def _check_creatable(path: Path, option: str, hint: str) -> None:
+    """``path`` does not exist: its nearest existing ancestor must be a writable folder."""
+    base = _nearest_existing(path)
+    if not base.is_dir():
+        raise output_error(path, f"cannot be created: {base} is a file, not a folder", hint,
+                           option)
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise output_error(path, f"cannot be created: no permission to write in {base}", hint,
+                           option)
+
+
+def check_folder_target(path: str | Path, option: str = "") -> None:
+    """Raise :class:`OutputError` unless ``path`` is a writable folder or can be created as one.
+
+    Nothing is created: call it before any work, so a wrong ``--out`` fails at once.
+    """
+    path = Path(path)
+    hint = "give a folder for the results (it is created when missing)"
+    if path.exists():
+        if not path.is_dir():
+            raise output_error(path, "is a file, not a folder", hint, option)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise output_error(path, "no permission to write in this folder", hint, option)
+        return
+    _check_creatable(path, option, hint)
+
+
+def check_file_target(path: str | Path, option: str = "", hint: str = "") -> None:
+    """Raise :class:`OutputError` unless ``path`` can be written (or replaced) as a file.
+
+    Nothing is created: call it for every output before writing the first one.
+    """
+    path = Path(path)
+    hint = hint or "give the path of a file"
+    if path.is_dir():
+        raise output_error(path, "is a folder, not a file", hint, option)
+    if path.exists():
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise output_error(path, f"cannot be replaced: no permission to write in "
+                               f"{path.parent}", hint, option)
+        return
+    _check_creatable(path.parent, option, hint)
+
+
+def make_folder(path: Path, option: str = "") -> list[Path]:
+    """``mkdir -p path``; returns the folders it created (deepest last), to undo on failure."""
+    missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        remove_folders(missing)
+        raise output_error(path, f"cannot create the folder: {exc.strerror or exc}",
+                           "give a folder you can write to", option) from None
+    return missing
+
+
+def remove_folders(created: list[Path]) -> None:
+    """Remove folders made by :func:`make_folder` again, deepest first, if they are empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -16,7 +96,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     A run that fails or is killed leaves either the old file or none, never a partial one.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise output_error(target, "is a folder, not a file", "give the path of a file")
+    make_folder(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)

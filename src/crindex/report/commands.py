@@ -28,9 +28,10 @@ def register(app: typer.Typer) -> None:
 
         from crindex.api import score
         from crindex.report.i18n import translator
-        from crindex.report.scoring import report_figures, write_report
+        from crindex.report.scoring import report_figures, report_paths, write_report
 
         translator(lang)
+        report_paths(out)  # a wrong --out fails now, not after scoring
         err = Console(stderr=True)
         with err.status("scoring…", spinner="dots"):
             result = score(model, data, as_of)

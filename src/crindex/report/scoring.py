@@ -142,15 +142,36 @@ def top_movers(result: ScoreResult, store: str | Path | None, n: int = 10) -> di
             "compared": int(len(both)), "risers": rows(risers), "fallers": rows(fallers)}
 
 
-def write_report(figures: dict[str, Any], out: str | Path, lang: str = "en") -> list[Path]:
-    """Write the report page to ``out`` and its figures as JSON beside it (``.json``)."""
-    from crindex.api import dumps
-    from crindex.report.html import render_report
-    from crindex.util import atomic_write_text
+def report_paths(out: str | Path) -> tuple[Path, Path]:
+    """The page and its JSON (``.json`` beside it), checked: nothing is written here.
+
+    Raises :class:`~crindex.errors.OutputError` when either cannot be written (``--out`` is a
+    folder, its folder cannot be created, ...), before any file is written.
+    """
+    from crindex.util import check_file_target
 
     path = Path(out)
-    html = render_report(figures, lang)
     json_path = path.with_suffix(".json")
-    atomic_write_text(json_path, dumps(figures) + "\n")
-    atomic_write_text(path, html)
+    example = path / "report.html" if path.is_dir() else "report.html"
+    check_file_target(path, "--out", f"give the HTML file to write, e.g. {example}")
+    check_file_target(json_path, "", "the report's JSON goes beside --out with the suffix "
+                      ".json; move that folder or choose another --out")
+    return path, json_path
+
+
+def write_report(figures: dict[str, Any], out: str | Path, lang: str = "en") -> list[Path]:
+    """Write the report page to ``out`` and its figures as JSON beside it (``.json``).
+
+    Both paths are checked first; both files are written under temporary names and renamed
+    into place only when both are complete.
+    """
+    from crindex.api import dumps
+    from crindex.report.html import render_report
+    from crindex.util import atomic_path
+
+    path, json_path = report_paths(out)
+    html = render_report(figures, lang)
+    with atomic_path(json_path) as json_tmp, atomic_path(path) as html_tmp:
+        json_tmp.write_text(dumps(figures) + "\n", encoding="utf-8")
+        html_tmp.write_text(html, encoding="utf-8")
     return [path, json_path]

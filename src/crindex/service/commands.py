@@ -35,10 +35,10 @@ def register(app: typer.Typer) -> None:
         """Serve the API (/v1, /healthz, /openapi.json) and the dashboard (/ui)."""
         from crindex.model.loader import load_model
         from crindex.service.app import Settings, serve
-        from crindex.store import default_store
+        from crindex.store import require_store
 
         load_model(model)  # a broken model file fails here, readably, before uvicorn starts
-        settings = Settings(store=store or default_store(), model=model, data=data,
+        settings = Settings(store=require_store(store), model=model, data=data,
                             refresh=refresh)
         typer.echo(f"crindex serving {model} from {settings.store} on http://{host}:{port} "
                    f"(dashboard /ui, API /v1)", err=True)
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         from crindex.service.auth import list_tokens
         from crindex.store import open_store
 
-        tokens = list_tokens(open_store(store))
+        tokens = list_tokens(open_store(store, create=False))
         if as_json:
             sys.stdout.write(json.dumps([t.to_dict() for t in tokens], default=str,
                                         ensure_ascii=False, indent=2) + "\n")
@@ -90,5 +90,5 @@ def register(app: typer.Typer) -> None:
         from crindex.service.auth import revoke_token
         from crindex.store import open_store
 
-        info = revoke_token(open_store(store), token_id)
+        info = revoke_token(open_store(store, create=False), token_id)
         typer.echo(f"revoked {info.token_id} ({info.name}) at {info.revoked_at}")

@@ -22,7 +22,7 @@ from crindex.store.snapshot import RunInfo, fingerprint, model_hash
 DEFAULT_STORE = "crindex-history.duckdb"
 
 __all__ = ["DEFAULT_STORE", "RunInfo", "Store", "default_store", "explain_adjusted",
-           "fingerprint", "model_hash", "open_store"]
+           "fingerprint", "model_hash", "open_store", "require_store"]
 
 
 def default_store() -> str:
@@ -30,8 +30,32 @@ def default_store() -> str:
     return os.environ.get("CRINDEX_STORE") or DEFAULT_STORE
 
 
-def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0) -> Store:
-    """Open (and create on first use) a history store.
+def _is_url(text: str) -> bool:
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def require_store(location: str | Path | None = None) -> str:
+    """``location`` (or :func:`default_store`) if the store exists; creates nothing.
+
+    A DuckDB store must be an existing file; a PostgreSQL URL is taken as it is (its tables
+    are created by the first write). Raises :class:`~crindex.errors.StoreNotFoundError`
+    otherwise, so a command that only reads the history fails on a mistyped ``--store``
+    instead of creating an empty store there.
+    """
+    from crindex.errors import Reason, StoreNotFoundError
+
+    text = str(location) if location is not None else default_store()
+    if _is_url(text) or "://" in text or Path(text).expanduser().exists():
+        return text
+    raise StoreNotFoundError.single(
+        Reason.STORE_NOT_FOUND, f"no history store at {text}", "--store",
+        "create one with `crindex score --store ...` or `crindex backfill`, or give the path "
+        "of an existing store")
+
+
+def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0,
+               create: bool = True) -> Store:
+    """Open (and, unless ``create=False``, create on first use) a history store.
 
     Parameters
     ----------
@@ -41,9 +65,15 @@ def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0
     lock_timeout
         Seconds a write (or, on DuckDB, any access) waits for another process that holds the
         store before failing with :class:`~crindex.errors.StoreError`.
+    create
+        ``False`` for reading: a DuckDB file that does not exist is a
+        :class:`~crindex.errors.StoreNotFoundError` (see :func:`require_store`), not a new
+        empty store.
     """
     text = str(location) if location is not None else default_store()
-    if text.startswith(("postgresql://", "postgres://")):
+    if not create:
+        require_store(text)
+    if _is_url(text):
         from crindex.store.postgres import PostgresStore
 
         return PostgresStore(text, lock_timeout=lock_timeout)

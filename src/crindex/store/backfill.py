@@ -20,8 +20,10 @@ from crindex.store.snapshot import fingerprint
 
 
 def schedule(start: dt.date, end: dt.date, every: str) -> list[dt.date]:
-    """``start``, ``start + every``, ... up to ``end`` (inclusive).
+    """``start``, ``start + every``, ... up to ``end``, and ``end`` itself.
 
+    ``end`` is always the last date, also when it is not on a step (2025-09-01 to 2025-12-31
+    every 7d ends ..., 12-22, 12-29, 12-31), so a backfill reaches the day asked for.
     ``every`` is ``7d``, ``2w``, ``1m`` (calendar months: the day is kept where the month
     has it, else the month's last day) or ``1y``.
     """
@@ -51,6 +53,8 @@ def schedule(start: dt.date, end: dt.date, every: str) -> list[dt.date]:
 
             day = add_months(start, i * count * (12 if unit == "y" else 1))
         if day > end:
+            if dates[-1] != end:  # --to is included even off the step
+                dates.append(end)
             return dates
         dates.append(day)
         i += 1

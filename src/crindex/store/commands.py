@@ -28,10 +28,16 @@ ModelNameOpt = typer.Option(None, "--model", "-m", help="model name (needed when
 JsonOpt = typer.Option(False, "--json", help="print JSON instead of a table")
 
 
-def open_cli_store(store: str | None, lock_timeout: float = 30.0) -> Any:
+def open_cli_store(store: str | None, lock_timeout: float = 30.0, *,
+                   create: bool = False) -> Any:
+    """The store of ``--store``; only commands that write history pass ``create=True``.
+
+    A reading command on a store that does not exist fails with a
+    :class:`~crindex.errors.StoreNotFoundError` and leaves no empty file behind.
+    """
     from crindex.store import open_store
 
-    return open_store(store, lock_timeout=lock_timeout)
+    return open_store(store, lock_timeout=lock_timeout, create=create)
 
 
 def parse_day(text: str | None, option: str) -> dt.date | None:
@@ -81,8 +87,11 @@ def register(app: typer.Typer) -> None:
         model: Path = typer.Option(..., "--model", "-m", help="the model file (YAML)"),
         data: str = typer.Option(..., "--data", "-d", help="data folder, DuckDB file or URL"),
         start: str = typer.Option(..., "--from", help="first as_of date, YYYY-MM-DD"),
-        end: str = typer.Option(..., "--to", help="last as_of date (included), YYYY-MM-DD"),
-        every: str = typer.Option("7d", "--every", help="step between dates: 7d, 2w, 1m"),
+        end: str = typer.Option(..., "--to", help="last as_of date, YYYY-MM-DD; always "
+                                "included, also when it is not a whole step after the "
+                                "previous date"),
+        every: str = typer.Option("7d", "--every", help="step between dates from --from: 7d, "
+                                  "2w, 1m"),
         store: str | None = StoreOpt,
         alerts: bool = typer.Option(True, "--alerts/--no-alerts", help="evaluate the "
                                     "model's alerts on each snapshot"),
@@ -95,7 +104,7 @@ def register(app: typer.Typer) -> None:
         spec = load_model(model)
         dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]
                          every)
-        handle = open_cli_store(store, lock_timeout)
+        handle = open_cli_store(store, lock_timeout, create=True)
         err.print(f"backfilling {len(dates)} snapshots of {spec.name} into {handle.describe()}",
                   highlight=False)
 
@@ -169,7 +178,7 @@ def register(app: typer.Typer) -> None:
         """Adjust a customer's score or tier by hand (an append-only audit log entry)."""
         from crindex.store.manual import adjust
 
-        handle = open_cli_store(store)
+        handle = open_cli_store(store, create=True)
         entry, effect = adjust(handle, customer_id, points=points, tier=tier, revoke=revoke,
                                reason=reason, by=by, expires=parse_day(expires, "--expires"),
                                effective=parse_day(effective, "--from"), model_name=model)
