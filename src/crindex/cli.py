@@ -346,6 +346,10 @@ def demo_command(
     written = result.write(out_dir / "results")  # type: ignore[attr-defined]
     _tier_table(result)
     table = result.table  # type: ignore[attr-defined]
+    gone = customers - table.num_rows
+    if gone > 0:
+        err.print(f"{table.num_rows:,} of the {customers:,} customers are scored: the other "
+                  f"{gone:,} churned before {as_of}", highlight=False, soft_wrap=True)
     at_risk = [c for c, t in zip(table.column("customer_id").to_pylist(),
                                  table.column("tier").to_pylist(), strict=True) if t == "at_risk"]
     example = at_risk[0] if at_risk else table.column("customer_id")[0].as_py()
