@@ -69,6 +69,8 @@ def test_score_store_adjust_explain(tmp_path: Path):
 READING_COMMANDS = [
     ["history", "c1"], ["trend"], ["migration", "--from", "2025-01-01", "--to", "2025-06-30"],
     ["adjustments"], ["alerts", "list"], ["alerts", "log", "1"], ["token", "list"],
+    # adjust writes, but only about a customer of an existing history
+    ["adjust", "c1", "--points", "5", "--reason", "typo", "--by", "me"],
 ]
 
 

@@ -178,7 +178,7 @@ def register(app: typer.Typer) -> None:
         """Adjust a customer's score or tier by hand (an append-only audit log entry)."""
         from crindex.store.manual import adjust
 
-        handle = open_cli_store(store, create=True)
+        handle = open_cli_store(store)  # adjusts a customer of an existing history
         entry, effect = adjust(handle, customer_id, points=points, tier=tier, revoke=revoke,
                                reason=reason, by=by, expires=parse_day(expires, "--expires"),
                                effective=parse_day(effective, "--from"), model_name=model)
