@@ -16,7 +16,7 @@ import pytest
 
 from crindex.api import score
 from crindex.data import load_dataset
-from crindex.errors import DataError, DataNotFoundError, Reason
+from crindex.errors import DataError, DataNotFoundError, ModelError, Reason
 from crindex.model.loader import parse_model
 
 from .conftest import AS_OF, five_frames
@@ -210,9 +210,15 @@ def test_quality_report_counts_and_quarantines_bad_rows(tmp_path: Path):
     assert report["rows_quarantined"] == 3 + 5 + 2
     lines = (out / "quarantine" / "orders.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == '"order_id","customer_id","ordered_at","amount","status",' \
-                       '"crindex_reason","crindex_line"'
+                       '"crindex_reason","crindex_line","crindex_column"'
     assert len(lines) == 1 + 5
     assert any('"zz"' in line and '"orphan"' in line for line in lines)
+    # the quarantine's crindex_line is the examples' "line" (and "row") in quality.json
+    orders_report = next(t for t in report["tables"] if t["table"] == "orders")
+    assert orders_report["location"] == "line"
+    orphan = next(i for i in orders_report["issues"] if i["reason"] == "orphan")
+    assert orphan["examples"][0]["line"] == orphan["examples"][0]["row"] == 6
+    assert '"o4","zz","2025-03-01","10","paid","orphan",6,"customer_id"' in lines
 
 
 def test_missing_column_names_the_columns_that_exist(tmp_path: Path):
@@ -344,5 +350,307 @@ def test_quality_examples_leave_personal_data_out(tmp_path: Path):
     ds = load_dataset(tmp_path, as_of=AS_OF)
     dup = ds.quality.table("customers").issues[0]
     assert dup.reason == "duplicate_id"
-    assert dup.examples == [{"row": 3, "values": {"customer_id": "c1"}}]
+    assert dup.examples == [{"row": 3, "line": 3, "where": "customers.csv line 3",
+                             "column": "customer_id", "value": "c1",
+                             "values": {"customer_id": "c1"}}]
     assert "李四" not in json.dumps(ds.quality.to_dict(), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------------------------
+# categorical values: sources.<table>.values and the contract's vocabularies
+
+# A Chinese export whose order status is written in Chinese: 已付款 / 已退款 / 已取消.
+STATUS_MODEL = """
+name: 状态映射
+sources:
+  customers:
+    path: 客户.csv
+    columns: {客户编号: customer_id}
+  orders:
+    path: 订单.csv
+    columns: {订单号: order_id, 客户编号: customer_id, 下单日期: ordered_at, 金额万元: amount,
+              状态: status}
+    units: {amount: 10000}
+    date_format: "%Y/%m/%d"
+    values:
+      status: {已付款: paid, 已退款: refunded, 已取消: cancelled}
+dimensions:
+  - id: value
+    metrics:
+      - {id: spend, aggregate: sum, column: amount, window: 365d, weight: 100,
+         normalise: {method: range, min: 0, max: 1000000}}
+"""
+
+
+@pytest.fixture
+def status_folder(tmp_path: Path) -> Path:
+    write_gb18030(tmp_path / "客户.csv", [["客户编号"], ["007"], ["008"]])
+    write_gb18030(tmp_path / "订单.csv", [
+        ["订单号", "客户编号", "下单日期", "金额万元", "状态"],
+        ["A1", "007", "2025/06/01", "12.5", "已付款"],
+        ["A2", "007", "2024/09/30", "-30", "已退款"],
+        ["A3", "008", "2025/01/20", "4.25", "已付款"],
+        ["A4", "008", "2025/03/01", "10", "已取消"],
+        ["A5", "007", "2025/05/05", "5", " 已付款 "],
+        ["A6", "008", "2025/05/06", "2", "PAID"],  # case is folded: paid
+        ["A7", "008", "2025/05/07", "1", "待发货"],  # not mapped, not a contract status
+        ["A8", "008", "30/01/2025", "1", "已付款"],  # day first: not the date_format
+        ["A9", "007", "2025/02/01", "3万", "已付款"],  # the unit belongs in units:
+    ])
+    return tmp_path
+
+
+def test_values_map_chinese_statuses_so_paid_orders_count(status_folder: Path):
+    model = parse_model(STATUS_MODEL, "status.yaml")
+    ds = load_dataset(status_folder, model=model, as_of=AS_OF)
+    orders = ds.table("orders").execute().sort_values("order_id")
+    assert orders.status.tolist() == ["paid", "refunded", "paid", "cancelled", "paid", "paid"]
+    # 待发货 is neither mapped nor a contract status: set aside, with where and how to fix
+    issue = ds.quality.table("orders").issues[0]
+    assert (issue.reason, issue.column, issue.source_column) == ("unknown_value", "status", "状态")
+    assert issue.quarantined and issue.count == 1
+    assert issue.bad_values == [{"value": "待发货", "count": 1}]
+    assert issue.examples[0]["line"] == 8 and issue.examples[0]["value"] == "待发货"
+    assert issue.hint == ("map them in the model: sources.orders.values: {status: {待发货: ?}}, "
+                          "? one of paid, refunded, cancelled")
+
+    rows = {r["customer_id"]: r for r in score(model, str(status_folder), AS_OF).table.to_pylist()}
+    # only paid orders count: 007 A1 12.5 + A5 5 = 17.5 万 = 175,000 -> 17.5 points (A2 is a
+    # refund; A9 set aside); 008 A3 4.25 + A6 2 = 6.25 万 -> 6.25 points (A4 cancelled,
+    # A7 and A8 set aside)
+    assert rows["007"]["spend__raw"] == pytest.approx(175_000)
+    assert rows["007"]["score"] == pytest.approx(17.5)
+    assert rows["008"]["score"] == pytest.approx(6.25)
+
+
+def test_unmapped_chinese_statuses_are_set_aside_and_reported(status_folder: Path):
+    model = parse_model(STATUS_MODEL.replace(
+        "    values:\n      status: {已付款: paid, 已退款: refunded, 已取消: cancelled}\n", ""),
+        "status.yaml")
+    ds = load_dataset(status_folder, model=model, as_of=AS_OF)
+    q = ds.quality
+    # 已付款 x3 (one with spaces around it), 已退款, 已取消, 待发货: none counts as unpaid
+    assert q.count("orders", "unknown_value") == 6
+    assert ds.table("orders").execute().order_id.tolist() == ["A6"]
+    issue = q.table("orders").issues[0]
+    # values as crindex reads them (trimmed): what a mapping must name
+    assert issue.bad_values == [{"value": "已付款", "count": 3}, {"value": "已取消", "count": 1},
+                                {"value": "已退款", "count": 1}, {"value": "待发货", "count": 1}]
+    assert issue.distinct_values == 4
+    assert issue.examples[0]["where"] == "订单.csv line 2"
+    assert issue.examples[4]["values"]["状态"] == " 已付款 "  # the row as written
+    assert q.summary_lines()[2:6] == [
+        "  6 rows: a value outside the data contract's vocabulary (unknown_value, set aside) "
+        "in column `状态` (orders.status)",
+        '    values: "已付款" (3), "已取消" (1), "已退款" (1), "待发货" (1)',
+        '    at: 订单.csv line 2 "已付款", line 3 "已退款", line 4 "已付款", line 5 "已取消", '
+        'line 6 "已付款"',
+        "    fix: map them in the model: sources.orders.values: {status: {已付款: ?, 已取消: ?, "
+        "已退款: ?, 待发货: ?}}, ? one of paid, refunded, cancelled",
+    ]
+
+
+def test_values_mapping_errors_give_file_and_line():
+    text = """name: x
+sources:
+  orders:
+    columns: {状态: status}
+    values:
+      status: {已付款: paid, 已退款: refund, 1: cancelled}
+      状态: {a: b}
+      amount: {a: b}
+      colour: {a: b}
+    constants: {product_line: x, status: 已付款}
+dimensions:
+  - id: d
+    metrics:
+      - {id: spend, aggregate: sum, column: amount, weight: 100,
+         normalise: {method: range, min: 0, max: 10}}
+"""
+    with pytest.raises(ModelError) as info:
+        parse_model(text, "m.yaml")
+    got = [(p.where, p.reason) for p in info.value.problems]
+    assert got == [("m.yaml:6", Reason.BAD_PARAMETER), ("m.yaml:7", Reason.UNKNOWN_COLUMN),
+                   ("m.yaml:8", Reason.UNKNOWN_COLUMN), ("m.yaml:9", Reason.UNKNOWN_COLUMN),
+                   ("m.yaml:10", Reason.BAD_PARAMETER)]
+    text_ = str(info.value)
+    assert ("sources.orders.values.status maps `已退款` to `refund`, which is not a value of "
+            "orders.status in the data contract (orders.status is one of: paid, refunded, "
+            "cancelled)") in text_
+    assert "`状态` is renamed to `status`, write values: {status: {...}}" in text_
+    assert "`amount`, a num column" in text_
+    # numbers written as keys are the text of the file; a good mapping loads
+    ok = parse_model(text.replace("refund,", "refunded,").split("      状态")[0]
+                     + "dimensions:" + text.split("dimensions:")[1], "m.yaml")
+    assert ok.sources["orders"].values["status"] == {"已付款": "paid", "已退款": "refunded",
+                                                      "1": "cancelled"}
+
+
+def test_unknown_values_of_soft_and_open_columns_are_kept_and_reported(tmp_path: Path):
+    pd.DataFrame({"customer_id": ["c1", "c2"], "lifecycle_stage": ["Mature", "成熟期"]}).to_csv(
+        tmp_path / "customers.csv", index=False)
+    pd.DataFrame({
+        "customer_id": ["c1", "c1", "c2", "c2", "c2"],
+        "occurred_at": ["2025-06-01"] * 5,
+        "channel": ["email", "微信", "微信", "phone", "web"],
+        "kind": ["email_opened", "邮件打开", "webinar", "call", "邮件打开"],
+    }).to_csv(tmp_path / "interactions.csv", index=False)
+    pd.DataFrame({"customer_id": ["c1", "c2", "c2"], "answered_at": ["2025-06-01"] * 3,
+                  "kind": ["NPS", "满意度", "csat"], "score": ["9", "4", "5"]}).to_csv(
+        tmp_path / "surveys.csv", index=False)
+    model = parse_model("""
+name: x
+dimensions:
+  - id: d
+    metrics:
+      - {id: webinars, aggregate: count, table: interactions, kind: webinar, weight: 100,
+         normalise: {method: range, min: 0, max: 3}}
+""", "x.yaml")
+    ds = load_dataset(tmp_path, model=model, as_of=AS_OF)
+    q = ds.quality
+    by = {(t.table, i.column): i for t in q.tables for i in t.issues}
+    # customers: Mature folds to mature; 成熟期 is reported, the customer kept
+    stage = by[("customers", "lifecycle_stage")]
+    assert (stage.count, stage.quarantined) == (1, False)
+    assert stage.bad_values == [{"value": "成熟期", "count": 1}]
+    assert sorted(ds.table("customers").lifecycle_stage.execute().tolist()) == ["mature", "成熟期"]
+    # interactions: 微信 is no contract channel (kept); 邮件打开 is no usual kind and no metric
+    # counts it (kept); webinar is counted by the model, so it is not reported
+    channel, kind = by[("interactions", "channel")], by[("interactions", "kind")]
+    assert (channel.count, kind.count, channel.quarantined, kind.quarantined) == (2, 2, False,
+                                                                                 False)
+    assert kind.bad_values == [{"value": "邮件打开", "count": 2}]
+    assert [e["line"] for e in kind.examples] == [3, 6]
+    assert kind.hint.startswith("if these are kinds a metric should count, map them in the "
+                                "model: sources.interactions.values: {kind: {邮件打开: ?}}")
+    assert q.table("interactions").rows_used == 5
+    # surveys: NPS folds to nps; 满意度 has no scale, so the answer is set aside
+    survey = by[("surveys", "kind")]
+    assert (survey.count, survey.quarantined) == (1, True)
+    assert sorted(ds.table("surveys").kind.execute().tolist()) == ["csat", "nps"]
+    assert q.table("surveys").rows_used == 2
+
+
+def test_quality_messages_name_column_value_place_and_fix(tmp_path: Path):
+    pd.DataFrame({"客户编号": ["c1", "c2"]}).to_csv(tmp_path / "customers.csv", index=False)
+    pd.DataFrame({
+        "订单号": ["o1", "o2", "o3", "o4"],
+        "客户编号": ["c1", "c1", "c2", "c2"],
+        "日期": ["2025-01-02", "13/01/2025", "25/02/2025", "2025-03-01"],
+        "金额": ["100", "5", "7", "12.5万"],
+    }).to_csv(tmp_path / "orders.csv", index=False)
+    model = parse_model("""
+name: x
+sources:
+  customers: {columns: {客户编号: customer_id}}
+  orders: {columns: {订单号: order_id, 客户编号: customer_id, 日期: ordered_at, 金额: amount}}
+dimensions:
+  - id: d
+    metrics:
+      - {id: spend, aggregate: sum, column: amount, weight: 100,
+         normalise: {method: range, min: 0, max: 10}}
+""", "x.yaml")
+    out = tmp_path / "out"
+    ds = load_dataset(tmp_path, model=model, as_of=AS_OF, quarantine_dir=out)
+    assert ds.quality.summary_lines()[1:] == [
+        "orders: 4 rows read from orders.csv (csv, utf-8), 1 used",
+        "  2 rows: a date that cannot be read (unparseable_date, set aside) in column `日期` "
+        "(orders.ordered_at)",
+        '    values: "13/01/2025" (1), "25/02/2025" (1)',
+        '    at: orders.csv line 3 "13/01/2025", line 4 "25/02/2025"',
+        '    fix: name their layout in the model: sources.orders.date_format: "%d/%m/%Y"',
+        "  1 row: a number that cannot be read (unparseable_number, set aside) in column `金额` "
+        "(orders.amount)",
+        '    values: "12.5万" (1)',
+        '    at: orders.csv line 5 "12.5万"',
+        "    fix: a number may carry thousands separators (1,200 or 1，200) but no currency "
+        "sign, unit or word: take them out of the values; for amounts in 万元 keep the bare "
+        "number and scale the column: sources.orders.units: {amount: 10000}",
+    ]
+    report = json.loads((out / "quality.json").read_text(encoding="utf-8"))
+    issue = report["tables"][1]["issues"][0]
+    # the keys quality.json had are all still there, the new ones beside them
+    assert {"table", "reason", "meaning", "count", "quarantined", "examples"} <= set(issue)
+    assert (issue["column"], issue["source_column"], issue["distinct_values"]) == (
+        "ordered_at", "日期", 2)
+    assert issue["examples"][0]["where"] == "orders.csv line 3"
+    quarantine = pd.read_csv(out / "quarantine" / "orders.csv", encoding="utf-8-sig")
+    assert quarantine.crindex_line.tolist() == [e["line"] for e in issue["examples"]] + [5]
+    assert quarantine.crindex_column.tolist() == ["日期", "日期", "金额"]
+
+
+def test_date_hints_say_when_day_and_month_are_both_possible():
+    from crindex.data.load import _date_hint
+
+    assert _date_hint("orders", ["03/04/2025"], None) == (
+        'name their layout in the model: sources.orders.date_format: "%d/%m/%Y" or '
+        '"%m/%d/%Y" (both read these values: is the day or the month first?)')
+    assert _date_hint("orders", ["2025-06-01 10:30"], "%Y/%m/%d") == (
+        'these do not match sources.orders.date_format "%Y/%m/%d" but read as '
+        '"%Y-%m-%d %H:%M"; fix the values or the format')
+    assert _date_hint("orders", ["2024-13-45"], None).startswith(
+        "write dates as YYYY-MM-DD, or name their layout")
+
+
+# --------------------------------------------------------------------------------------------
+# docs/data.md is true
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+
+
+def test_doc_lists_the_contract_as_the_code_has_it():
+    from crindex.data.contract import contract_markdown
+    from crindex.model.spec import CONTRACT, VOCABULARIES
+
+    text = DOC.read_text(encoding="utf-8")
+    assert contract_markdown() in text, "run: python -m crindex.data.contract docs/data.md"
+    for table, columns in CONTRACT.items():
+        assert f"**{table}**" in text
+        for col, kind in columns.items():
+            assert f"| {col} | {kind} |" in text
+    for cols in VOCABULARIES.values():
+        for words in cols.values():
+            assert ", ".join(f"`{w}`" for w in words) in text
+
+
+def test_doc_values_example_maps_what_it_says(tmp_path: Path):
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("### Mapping your words"):]
+    start = section.index("```yaml\n") + 8
+    block = section[start:section.index("\n```", start)]
+    model = parse_model("name: doc\n" + block + """
+dimensions:
+  - id: d
+    metrics:
+      - {id: paid, aggregate: count, weight: 100, normalise: {method: range, min: 0, max: 2}}
+""", "doc.yaml")
+    pd.DataFrame({"customer_id": ["c1"]}).to_csv(tmp_path / "customers.csv", index=False)
+    pd.DataFrame({"订单号": ["o1", "o2"], "客户编号": ["c1", "c1"],
+                  "下单日期": ["2025-06-01", "2025-06-02"], "金额": ["10", "-10"],
+                  "状态": ["已付款", "已退款"]}).to_csv(tmp_path / "订单.csv", index=False)
+    pd.DataFrame({"客户编号": ["c1", "c1"], "日期": ["2025-06-01"] * 2,
+                  "类型": ["净推荐值", "满意度"], "分数": ["9", "4"]}).to_csv(
+        tmp_path / "调查.csv", index=False)
+    pd.DataFrame({"客户编号": ["c1", "c1"], "时间": ["2025-06-01"] * 2,
+                  "渠道": ["微信", "上门拜访"], "类型": ["邮件打开", "登录"]}).to_csv(
+        tmp_path / "互动.csv", index=False)
+    ds = load_dataset(tmp_path, model=model, as_of=AS_OF,
+                      tables=["orders", "surveys", "interactions"])
+    assert ds.table("orders").status.execute().tolist() == ["paid", "refunded"]
+    assert ds.table("surveys").kind.execute().tolist() == ["nps", "csat"]
+    inter = ds.table("interactions").execute()
+    assert inter.channel.tolist() == ["social", "visit"]
+    assert inter.kind.tolist() == ["email_opened", "login"]
+    assert ds.quality.quarantined == 0
+    assert all(not t.issues for t in ds.quality.tables)
+
+
+def test_doc_summary_example_is_what_crindex_prints(status_folder: Path):
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("prints a summary on stderr"):]
+    start = section.index("```\n") + 4
+    shown = section[start:section.index("\n```", start)].splitlines()
+    model = parse_model(STATUS_MODEL, "status.yaml")
+    ds = load_dataset(status_folder, model=model, as_of=AS_OF)
+    assert ds.quality.summary_lines()[1:] == shown

@@ -19,6 +19,7 @@ REASONS: dict[str, str] = {
     "unparseable_date": "a date that cannot be read",
     "unparseable_number": "a number that cannot be read",
     "unparseable_bool": "a yes/no value that cannot be read",
+    "unknown_value": "a value outside the data contract's vocabulary",
     "duplicate_id": "an id seen before in the same table (the first row is kept)",
     "orphan": "a customer_id that is not in customers",
     "negative_amount": "a negative amount on an order that is not refunded",
@@ -33,20 +34,60 @@ INFORMATIONAL = frozenset({"after_as_of", "created_after_as_of"})
 
 @dataclass
 class Issue:
-    """One kind of problem in one table."""
+    """One kind of problem in one column of one table.
+
+    ``column`` is the contract's column and ``source_column`` the user's own name for it;
+    ``bad_values`` lists the distinct values at fault, most frequent first, with their counts
+    (``distinct_values`` says how many there are in all); each example gives the row's place in
+    the file (``row``, and ``line`` for CSV and text files), the column and the value.
+    """
 
     table: str
     reason: str
     count: int
     examples: list[dict[str, Any]]
+    column: str | None = None
+    source_column: str | None = None
+    bad_values: list[dict[str, Any]] = field(default_factory=list)
+    distinct_values: int = 0
+    hint: str = ""
+    #: what the problem means for this column, after the headline
+    detail: str = ""
+    #: rows kept although the reason usually sets them aside (unknown values of a column whose
+    #: vocabulary does not decide how a row is counted); None: as the reason says
+    kept: bool | None = None
 
     @property
     def quarantined(self) -> bool:
+        if self.kept is not None:
+            return not self.kept
         return self.reason not in INFORMATIONAL
+
+    @property
+    def column_text(self) -> str:
+        """``状态 (orders.status)``: the user's column and the contract's."""
+        if self.column is None:
+            return ""
+        canon = f"{self.table}.{self.column}"
+        if self.source_column and self.source_column != self.column:
+            return f"`{self.source_column}` ({canon})"
+        return f"`{self.source_column or self.column}` ({canon})"
+
+    def headline(self) -> str:
+        """One line: how many, what, whether the rows were kept, and in which column."""
+        kept = "set aside" if self.quarantined else "kept"
+        rows = "row" if self.count == 1 else "rows"
+        text = (f"{self.count:,} {rows}: {REASONS.get(self.reason, self.reason)} "
+                f"({self.reason}, {kept})")
+        text += f" in column {self.column_text}" if self.column else ""
+        return text + (f": {self.detail}" if self.detail else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "reason": self.reason, "meaning": REASONS.get(self.reason),
                 "count": self.count, "quarantined": self.quarantined,
+                "column": self.column, "source_column": self.source_column,
+                "summary": self.headline(), "bad_values": self.bad_values,
+                "distinct_values": self.distinct_values, "hint": self.hint,
                 "examples": self.examples}
 
 
@@ -66,7 +107,8 @@ class TableQuality:
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "source": self.origin, "format": self.fmt,
-                "encoding": self.encoding, "rows_read": self.rows_read,
+                "encoding": self.encoding, "location": self.row_label,
+                "rows_read": self.rows_read,
                 "rows_used": self.rows_used,
                 "rows_quarantined": self.quarantine.num_rows if self.quarantine is not None
                 else 0,
@@ -106,17 +148,37 @@ class QualityReport:
                 "tables": [t.to_dict() for t in self.tables]}
 
     def summary_lines(self) -> list[str]:
-        """One line per table, then one per problem with where to look."""
+        """Per table a line, then per issue: what, which column, the values, where, the fix.
+
+        ::
+
+            orders: 4 rows read from 订单.csv (csv, gb18030), 2 used
+              2 rows: a value outside the data contract's vocabulary (unknown_value, set
+              aside) in column `状态` (orders.status)
+                values: "已付款" (1), "已退款" (1)
+                at: 订单.csv line 2 "已付款", line 3 "已退款"
+                fix: map them in the model: sources.orders.values: {status: {已付款: ?, ...}}
+        """
         lines = []
         for t in self.tables:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "
                          f"{t.rows_used:,} used")
             for i in t.issues:
-                where = ", ".join(f"{t.row_label} {e['row']}" for e in i.examples)
-                kept = "kept" if not i.quarantined else "set aside"
-                lines.append(f"  {i.count:,} {REASONS.get(i.reason, i.reason)} ({i.reason}, "
-                             f"{kept}), e.g. {where}")
+                lines.append("  " + i.headline())
+                if i.bad_values:
+                    shown = ", ".join(f"{_shown(v['value'])} ({v['count']:,})"
+                                      for v in i.bad_values)
+                    more = i.distinct_values - len(i.bad_values)
+                    lines.append("    values: " + shown + (f" and {more:,} more" if more > 0
+                                                           else ""))
+                places = [f"{t.row_label} {e['row']}"
+                          + (f" {_shown(e['value'])}" if e.get("value") is not None else "")
+                          for e in i.examples]
+                if places:
+                    lines.append(f"    at: {t.origin} " + ", ".join(places))
+                if i.hint:
+                    lines.append("    fix: " + i.hint)
         return lines
 
     def write(self, folder: str | Path) -> list[Path]:
@@ -143,3 +205,8 @@ class QualityReport:
                 pacsv.write_csv(t.quarantine, fh)
             written.append(path)
         return written
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it, quoted so that spaces and empty text show."""
+    return json.dumps(str(value), ensure_ascii=False)

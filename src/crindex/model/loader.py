@@ -20,9 +20,11 @@ from crindex.model.spec import (
     CONTRACT,
     FILTER_OPS,
     NORMALISER_NAMES,
+    VOCABULARIES,
     CRIModel,
     DimensionSpec,
     MetricSpec,
+    SourceSpec,
     Spec,
     SubAggregate,
 )
@@ -321,6 +323,7 @@ def check_model(model: CRIModel, where: Locator | None = None) -> list[Problem]:
                     + ", ".join(c for c, t in CONTRACT[table].items() if t == "num"),
                     Reason.UNKNOWN_COLUMN,
                 ))
+        problems += _check_values(table, src, where, loc(src))
 
     # metrics --------------------------------------------------------------------------------
     for _, m in model.metrics:
@@ -341,6 +344,54 @@ def check_model(model: CRIModel, where: Locator | None = None) -> list[Problem]:
         from crindex.alerts.rules import check_alerts
 
         problems += check_alerts(model)
+    return problems
+
+
+def _check_values(table: str, src: SourceSpec, where: Locator | None,
+                  at: str) -> list[Problem]:
+    """``values:`` maps categorical contract columns onto words of the contract's vocabulary.
+
+    Constants of such a column must be in the vocabulary too.
+    """
+    problems: list[Problem] = []
+
+    def line(*path: str) -> str:
+        return where(("sources", table, *path)) if where is not None else at
+
+    categorical = [c for c, t in CONTRACT[table].items() if t == "cat"]
+    vocab = VOCABULARIES.get(table, {})
+    for col, mapping in src.values.items():
+        kind = CONTRACT[table].get(col)
+        if kind is None:
+            renamed = src.columns.get(col)
+            hint = (f"values are keyed by the contract's column: `{col}` is renamed to "
+                    f"`{renamed}`, write values: {{{renamed}: {{...}}}}" if renamed else
+                    f"categorical columns of {table}: " + ", ".join(categorical))
+            problems.append(Problem(
+                f"sources.{table}.values names `{col}`, which is not a column of {table}",
+                line("values", col), hint, Reason.UNKNOWN_COLUMN))
+            continue
+        if kind != "cat":
+            problems.append(Problem(
+                f"sources.{table}.values names `{col}`, a {kind} column; values maps the "
+                "words of categorical columns", line("values", col),
+                f"categorical columns of {table}: " + ", ".join(categorical),
+                Reason.UNKNOWN_COLUMN))
+            continue
+        allowed = vocab.get(col)
+        for given, target in mapping.items():
+            if allowed is not None and target not in allowed:
+                problems.append(Problem(
+                    f"sources.{table}.values.{col} maps `{given}` to `{target}`, which is not a "
+                    f"value of {table}.{col} in the data contract", line("values", col, given),
+                    f"{table}.{col} is one of: " + ", ".join(allowed), Reason.BAD_PARAMETER))
+    for col, value in src.constants.items():
+        allowed = vocab.get(col)
+        if allowed is not None and value is not None and str(value) not in allowed:
+            problems.append(Problem(
+                f"sources.{table}.constants gives {col} `{value}`, which is not a value of "
+                f"{table}.{col} in the data contract", line("constants", col),
+                f"{table}.{col} is one of: " + ", ".join(allowed), Reason.BAD_PARAMETER))
     return problems
 
 

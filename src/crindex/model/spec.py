@@ -96,6 +96,33 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "spend": ("period_start", "amount"),
 }
 
+#: the values a categorical column may take where the contract fixes them. A user's own words
+#: are mapped onto them with ``sources.<table>.values``; case is folded (``Paid`` is ``paid``).
+VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "customers": {"lifecycle_stage": ("new", "growth", "mature", "decline")},
+    "orders": {"status": ("paid", "refunded", "cancelled")},
+    "interactions": {
+        "channel": ("support", "email", "event", "social", "web", "app", "phone", "visit"),
+    },
+    "surveys": {"kind": ("nps", "csat", "ces")},
+}
+
+#: the usual values of an open categorical column: a model may count kinds of its own, so a
+#: value outside this list and the model's own filters is reported, never an error
+USUAL_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "interactions": {
+        "kind": ("ticket_opened", "ticket_resolved", "email_sent", "email_opened",
+                 "email_clicked", "event_attended", "content_downloaded", "like", "comment",
+                 "share", "follow", "login", "feature_used", "visit", "call"),
+    },
+}
+
+#: columns where a value outside the vocabulary makes the row unusable, so the row is set
+#: aside: an order whose status is unknown is neither a purchase nor a refund, and a survey
+#: answer of an unknown kind has no scale. Elsewhere the row is kept and the value reported.
+STRICT_VOCABULARIES: frozenset[tuple[str, str]] = frozenset({("orders", "status"),
+                                                             ("surveys", "kind")})
+
 #: personal data: never copied into outputs or stores unless the model asks for it
 PERSONAL_COLUMNS = frozenset({"name", "email"})
 
@@ -408,12 +435,23 @@ DEFAULT_TIERS = TiersSpec(
 # sources
 
 
+def _text_keys(value: Any) -> Any:
+    """Codes written as numbers (``1: paid``) are the text a file holds (``"1"``)."""
+    if isinstance(value, dict):
+        return {(str(k) if isinstance(k, int | float) and not isinstance(k, bool) else k): v
+                for k, v in value.items()}
+    return value
+
+
 class SourceSpec(Spec):
     """Where a canonical table comes from and how the user's columns map onto it.
 
     ``columns`` maps the user's column name to the contract's (``客户编号: customer_id``);
     ``units`` multiplies numeric columns after renaming (``amount: 10000`` for 万元);
-    ``date_format`` is a strptime format for every date column (``"%Y/%m/%d"``).
+    ``date_format`` is a strptime format for every date column (``"%Y/%m/%d"``);
+    ``values`` maps the user's words in a categorical column onto the contract's, keyed by the
+    contract's column (``status: {已付款: paid, 已退款: refunded}``); values it does not name
+    are kept as they are.
     """
 
     path: str | None = None
@@ -428,6 +466,8 @@ class SourceSpec(Spec):
     units: dict[str, float] = Field(default_factory=dict)
     date_format: str | None = None
     constants: dict[str, Scalar] = Field(default_factory=dict)
+    values: dict[str, Annotated[dict[str, str], BeforeValidator(_text_keys)]] = Field(
+        default_factory=dict)
 
 
 class ChurnRule(Spec):
