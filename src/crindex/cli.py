@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from crindex.errors import CrindexError
+from crindex.util import console
 
 app = typer.Typer(
     name="crindex",
@@ -27,8 +27,8 @@ app = typer.Typer(
 model_app = typer.Typer(help="Work with model files.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 
 @model_app.command("schema")

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from crindex.errors import OutputError, Reason
 
@@ -123,3 +124,17 @@ def atomic_write(target: str | Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp_path)`` and move the result onto ``target`` atomically."""
     with atomic_path(target) as tmp:
         write(tmp)
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console for the CLI: 160 columns wide when writing to a file or pipe.
+
+    Rich assumes 80 columns off a terminal, which cut tables ("Transac…") and broke log lines
+    mid-phrase in redirected output; ``COLUMNS`` still wins when set.
+    """
+    from rich.console import Console
+
+    plain = Console(stderr=stderr)
+    if plain.is_terminal or os.environ.get("COLUMNS"):
+        return plain
+    return Console(stderr=stderr, width=160)

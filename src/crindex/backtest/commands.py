@@ -26,11 +26,10 @@ def register(app: typer.Typer) -> None:
                                    "confidence interval"),
     ) -> None:
         """Backtest a model: churn AUC, lift, churn and revenue by tier and decile, PSI."""
-        from rich.console import Console
-
         from crindex.backtest.run import run_backtest, write_backtest
+        from crindex.util import console
 
-        err = Console(stderr=True)
+        err = console(stderr=True)
         with err.status("backtesting…", spinner="dots"):
             report = run_backtest(model, data, as_of, horizon, n_boot=n_boot, lang=lang)
             paths = write_backtest(report, out, lang)

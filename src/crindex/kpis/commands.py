@@ -62,13 +62,13 @@ def register(app: typer.Typer) -> None:
         Also repurchase, CSAT, CES, lead conversion, first-response time, revenue
         concentration and, with --model, the mean CRI.
         """
-        from rich.console import Console
         from rich.table import Table
 
         from crindex.api import as_date, dumps, score
         from crindex.data import load_dataset
         from crindex.kpis import DEFINITIONS, kpis
         from crindex.model.loader import load_model
+        from crindex.util import console
 
         spec = load_model(model) if model else None
         day = as_date(as_of, spec.as_of if spec else None)
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         scores = score(spec, ds, day).table if spec else None
         report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
                       discount_rate=discount_rate)
-        err = Console(stderr=True)
+        err = console(stderr=True)
         if by is not None:
             warning = missing_group_warning(ds.tables["customers"], by)
             if warning:
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
             table.add_column(g, justify="right")
         for k in DEFINITIONS:
             table.add_row(k.label, *[_fmt(report.values[g].get(k.id), k.unit) for g in groups])
-        out = Console()
+        out = console()
         out.print(table)
         for kpi, note in report.notes.items():
             err.print(f"{kpi}: {note}", highlight=False)

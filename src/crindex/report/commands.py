@@ -24,15 +24,14 @@ def register(app: typer.Typer) -> None:
                                          "postgresql:// URL) for the top movers"),
     ) -> None:
         """Write the report of a scoring run: tiers, histogram, dimensions, quality, model."""
-        from rich.console import Console
-
         from crindex.api import score
         from crindex.report.i18n import translator
         from crindex.report.scoring import report_figures, report_paths, write_report
+        from crindex.util import console
 
         translator(lang)
         report_paths(out)  # a wrong --out fails now, not after scoring
-        err = Console(stderr=True)
+        err = console(stderr=True)
         with err.status("scoring…", spinner="dots"):
             result = score(model, data, as_of)
             figures = report_figures(result, store)

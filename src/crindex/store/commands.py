@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
+from crindex.util import console
+
+out = console()
+err = console(stderr=True)
 
 StoreOpt = typer.Option(None, "--store", "-s", help="history store: a DuckDB file or a "
                         "postgresql:// URL (default: $CRINDEX_STORE, else "

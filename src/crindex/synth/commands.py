@@ -36,11 +36,10 @@ def register(app: typer.Typer) -> None:
                                    "to <out>/truth/ (never part of the contract tables)"),
     ) -> None:
         """Generate a synthetic CRM world whose churn has causes."""
-        from rich.console import Console
-
         from crindex.synth import generate
+        from crindex.util import console
 
-        err = Console(stderr=True)
+        err = console(stderr=True)
         info = generate(profile=profile, customers=customers, start=_date(start), months=months,
                         seed=seed, out=out, fmt=fmt, truth=truth, progress=sys.stderr.isatty())
         rows = ", ".join(f"{name} {n:,}" for name, n in info["rows"].items())

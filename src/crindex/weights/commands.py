@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
+from crindex.util import console
+
+out = console()
+err = console(stderr=True)
 
 WriteOpt = typer.Option(None, "--write", "-w", help="write a NEW model file with these weights "
                         "(comments and order kept); the --model file is never changed")
