@@ -85,11 +85,8 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
             )
         builder = SparkSession.builder.master(master)
         if master.startswith("local"):
-            import tempfile
-
-            # tables Ibis creates go to a temporary folder, not ./spark-warehouse
-            warehouse = Path(tempfile.gettempdir()) / "crindex-spark-warehouse"
-            settings = {**LOCAL_CONF, "spark.sql.warehouse.dir": str(warehouse), **settings}
+            # tables Ibis creates go to a folder of this process, not ./spark-warehouse
+            settings = {**LOCAL_CONF, "spark.sql.warehouse.dir": _local_warehouse(), **settings}
     builder = builder.appName(app_name)
     for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
@@ -104,6 +101,17 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
     for key, value in SESSION_CONF.items():
         session.conf.set(key, value)
     return session
+
+
+def _local_warehouse() -> str:
+    """A temporary warehouse folder for a local session, removed when the process exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="crindex-spark-warehouse-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _compiler() -> Any:
