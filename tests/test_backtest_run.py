@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -10,8 +9,8 @@ import pandas as pd
 import pytest
 
 from crindex.backtest import metrics as bm
-from crindex.backtest.run import horizon_end, run_backtest
-from crindex.errors import DataError, Reason
+from crindex.backtest.run import run_backtest
+from crindex.errors import DataError
 from crindex.model.loader import load_model
 from tests.conftest import ts
 
@@ -73,17 +72,6 @@ def spend_world() -> dict[str, pd.DataFrame]:
         "status": [r[3] for r in rows],
     })
     return {"customers": customers, "orders": orders}
-
-
-def test_horizon_end():
-    assert horizon_end(dt.date(2025, 6, 30), "90d") == dt.date(2025, 9, 28)
-    assert horizon_end(dt.date(2025, 6, 30), "2w") == dt.date(2025, 7, 14)
-    assert horizon_end(dt.date(2025, 1, 31), "1m") == dt.date(2025, 2, 28)  # clamped
-    assert horizon_end(dt.date(2024, 2, 29), "1y") == dt.date(2025, 2, 28)
-    for bad in ("all", "0d", "ninety days"):
-        with pytest.raises(DataError) as exc:
-            horizon_end(dt.date(2025, 6, 30), bad)
-        assert exc.value.reason == Reason.BAD_PARAMETER
 
 
 def test_backtest_figures_by_hand(tmp_path):

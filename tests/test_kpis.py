@@ -24,8 +24,8 @@ import pytest
 from typer.testing import CliRunner
 
 from crindex.api import canonical_tables
+from crindex.calendar import WEEKS_PER_MONTH
 from crindex.clv import BetaGeo, GammaGamma, customer_lifetime_value
-from crindex.clv.metrics import WEEKS_PER_MONTH
 from crindex.errors import DataError, Reason
 from crindex.kpis import kpis
 

@@ -25,7 +25,6 @@ from crindex.weights.learn import (
     auc,
     bootstrap_aucs,
     engine_fill,
-    horizon_end,
     learn_weights,
 )
 from tests.test_weights_ahp import cli
@@ -34,16 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ECOMMERCE = ROOT / "examples" / "ecommerce.yaml"
 B2B = ROOT / "examples" / "b2b.yaml"
 D = dt.date
-
-
-def test_horizon_end():
-    assert horizon_end(D(2025, 6, 30), "90d") == D(2025, 9, 28)
-    assert horizon_end(D(2025, 6, 30), "2w") == D(2025, 7, 14)
-    assert horizon_end(D(2025, 1, 31), "1m") == D(2025, 2, 28)  # clamped to the month's end
-    assert horizon_end(D(2024, 2, 29), "1y") == D(2025, 2, 28)
-    with pytest.raises(DataError) as exc:
-        horizon_end(D(2025, 6, 30), "ninety days")
-    assert exc.value.problems[0].where == "--horizon"
 
 
 def world(churned: list[str | None]) -> dict:

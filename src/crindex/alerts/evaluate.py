@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from crindex.alerts.rules import RULES, Situation
-from crindex.model.spec import CRIModel, window_start
+from crindex.calendar import window_start
+from crindex.model.spec import CRIModel
 from crindex.store.base import Store, store_error
 from crindex.store.snapshot import RunInfo
 

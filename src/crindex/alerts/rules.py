@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crindex.calendar import window_start
 from crindex.errors import Problem, Reason
-from crindex.model.spec import AlertSpec, CRIModel, window_start
+from crindex.model.spec import AlertSpec, CRIModel
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -30,42 +30,15 @@ import pandas as pd
 
 from crindex.api import ScoreResult, as_date, canonical_tables, score
 from crindex.backtest import metrics as bm
+from crindex.calendar import horizon_end
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
-from crindex.model.spec import CRIModel, parse_window
+from crindex.model.spec import CRIModel
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
 WEAK_AUC = 0.6
 #: a metric whose own churn AUC is below this works against the score.
 REVERSED_METRIC_AUC = 0.45
-
-
-def horizon_end(as_of: dt.date, horizon: str) -> dt.date:
-    """Last day of the horizon ``(as_of, end]``: ``90d`` from 2025-06-30 ends 2025-09-28.
-
-    Days and weeks count days; months and years are calendar months (the day is clamped to
-    the month's end, as for model windows).
-    """
-    try:
-        parsed = parse_window(horizon)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed[0] <= 0:
-        raise DataError.single(
-            Reason.BAD_PARAMETER, f"horizon {horizon!r} is not a length of time", "--horizon",
-            "write a number and a unit: 90d, 12w, 6m or 1y",
-        )
-    count, unit = parsed
-    if unit in ("d", "w"):
-        return as_of + dt.timedelta(days=count * (7 if unit == "w" else 1))
-    months = count if unit == "m" else 12 * count
-    year, month = divmod(as_of.year * 12 + as_of.month - 1 + months, 12)
-    for day in (as_of.day, 30, 29, 28):
-        try:
-            return dt.date(year, month + 1, min(day, as_of.day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass

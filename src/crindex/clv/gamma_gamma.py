@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
+from crindex.calendar import WEEKS_PER_MONTH
 from crindex.clv.bgnbd import BetaGeo
 from crindex.clv.models import Array, FittedModel, as_array, check_problems, columns_of
 from crindex.errors import FitError, Problem, Reason
@@ -119,7 +120,7 @@ def customer_lifetime_value(
     T: ArrayLike,
     monetary: ArrayLike,
     periods: int = 12,
-    period_length: float = 365.25 / 12 / 7,
+    period_length: float = WEEKS_PER_MONTH,
     discount_rate: float = 0.01,
     margin: float = 1.0,
 ) -> Array:

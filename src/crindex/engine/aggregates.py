@@ -16,6 +16,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from crindex.calendar import DAYS_PER_MONTH
 from crindex.model.registry import AGGREGATES as AGGREGATE_INFO
 from crindex.model.spec import TIME_COLUMN, MetricSpec, SubAggregate
 
@@ -162,7 +163,7 @@ def _monthly_count(ctx: Context, m: MetricSpec) -> Plan:
     days = (ctx.as_of - ctx.start).days if ctx.start else None
     if days is None:
         raise ValueError(f"metric {m.id}: monthly_count needs a window (e.g. 90d)")
-    months = days / (365.25 / 12)
+    months = days / DAYS_PER_MONTH
     return Plan({key: ctx.table.customer_id.count(where=ctx.condition(m))},
                 lambda get: get(key) / months, True)
 

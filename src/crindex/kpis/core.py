@@ -19,8 +19,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from crindex.calendar import window_start, window_weeks
 from crindex.errors import CrindexError, DataError, Reason
-from crindex.model.spec import CONTRACT, parse_window, window_start
+from crindex.model.spec import CONTRACT
 
 ALL = "all"
 NO_GROUP = "(none)"
@@ -217,7 +218,7 @@ def _spend(ctx: _Ctx) -> float:
 def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float
               ) -> dict[str, float | None]:
     from crindex.clv import rfm_summary
-    from crindex.clv.metrics import WEEKS_PER_MONTH, Settings, predict
+    from crindex.clv.metrics import Settings, predict
 
     c = ctx.tables["customers"]
     at_end = c.filter(_active(c, ctx.as_of)).select("customer_id")
@@ -225,12 +226,10 @@ def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float
     o = o.filter(o.status == "paid")
     o = o.semi_join(at_end, "customer_id")
     summary = rfm_summary(o, ctx.as_of, unit="weeks", paid_only=False)
-    parsed = parse_window(horizon)
-    if parsed is None:
+    weeks = window_weeks(horizon)
+    if weeks is None:
         raise DataError.single(Reason.BAD_PARAMETER, f"CLV horizon {horizon!r}", "clv_horizon",
                                "e.g. 12m, 52w")
-    count, unit = parsed
-    weeks = count * {"d": 1 / 7, "w": 1.0, "m": WEEKS_PER_MONTH, "y": 12 * WEEKS_PER_MONTH}[unit]
     settings = Settings("bgnbd", 0.0, weeks, discount_rate, 1.0)
     values = ibis.memtable(predict("clv", summary, settings, clv_models))
     joined = values.inner_join(ctx.groups, "customer_id")

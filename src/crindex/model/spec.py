@@ -8,10 +8,12 @@ came from in ``.at`` so that errors can point at it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+
+from crindex.calendar import parse_window
+from crindex.calendar import window_start as window_start  # its former home; use crindex.calendar
 
 #: the canonical tables of the data contract and their columns, with types
 CONTRACT: dict[str, dict[str, str]] = {
@@ -139,51 +141,6 @@ class Spec(BaseModel):
     def at(self) -> str:
         """``file:line`` this object came from (empty when built in code)."""
         return self._where
-
-
-# --------------------------------------------------------------------------------------------
-# windows
-
-
-_WINDOW = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
-
-
-def parse_window(text: str | None) -> tuple[int, str] | None:
-    """Parse ``"90d"``, ``"12w"``, ``"6m"``, ``"1y"`` or ``"all"`` into (count, unit)."""
-    if text is None or str(text).strip().lower() in {"all", ""}:
-        return None
-    m = _WINDOW.match(str(text).lower())
-    if not m:
-        raise ValueError(
-            f"window {text!r} is not understood; write a number and a unit: 90d, 12w, 6m, 1y, "
-            "or 'all'"
-        )
-    return int(m.group(1)), m.group(2)
-
-
-def window_start(as_of: dt.date, window: str | None) -> dt.date | None:
-    """First day *excluded* from a window ending on ``as_of``: rows count when day > start.
-
-    ``90d`` ending 2026-06-30 keeps days 2026-04-02 .. 2026-06-30 (90 days). Months and years
-    are calendar months (the day is clamped to the month's end).
-    """
-    parsed = parse_window(window)
-    if parsed is None:
-        return None
-    count, unit = parsed
-    if unit == "d":
-        return as_of - dt.timedelta(days=count)
-    if unit == "w":
-        return as_of - dt.timedelta(weeks=count)
-    months = count if unit == "m" else 12 * count
-    year, month = divmod(as_of.year * 12 + (as_of.month - 1) - months, 12)
-    month += 1
-    for day in (as_of.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day, as_of.day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------------------------

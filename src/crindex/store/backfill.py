@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crindex.calendar import parse_window, shift
 from crindex.errors import Problem, Reason, StoreError, raise_if
-from crindex.model.spec import CRIModel, parse_window
+from crindex.model.spec import CRIModel
 from crindex.store.base import Store
 from crindex.store.snapshot import fingerprint
 
@@ -46,12 +47,7 @@ def schedule(start: dt.date, end: dt.date, every: str) -> list[dt.date]:
     dates: list[dt.date] = []
     i = 0
     while True:
-        if unit in "dw":
-            day = start + dt.timedelta(days=i * count * (7 if unit == "w" else 1))
-        else:
-            from crindex.synth.build import add_months
-
-            day = add_months(start, i * count * (12 if unit == "y" else 1))
+        day = shift(start, i * count, unit)
         if day > end:
             if dates[-1] != end:  # --to is included even off the step
                 dates.append(end)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from crindex.calendar import add_months
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.synth.profiles import PROFILES, Profile
 from crindex.synth.tables import TRUTH_SCHEMA, BlockTables, Sink, schemas
@@ -21,13 +21,6 @@ from crindex.synth.world import DAY, BlockSimulator
 BLOCK = 10_000
 _LEADS_STREAM = 1 << 40
 _OWNER_STREAM = (1 << 40) + 1
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` plus ``months`` calendar months (the day is clamped to the month's length)."""
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def month_grid(start: dt.date, months: int) -> np.ndarray:

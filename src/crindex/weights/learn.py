@@ -27,48 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from crindex.calendar import horizon_end, horizon_start
 from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
 
 # --------------------------------------------------------------------------------------------
 # dates and labels
-
-
-def horizon_end(as_of: dt.date, horizon: str) -> dt.date:
-    """The last day of the label window ``(as_of, as_of + horizon]``.
-
-    ``90d`` and ``12w`` are days; ``3m`` and ``1y`` are calendar months (the day is clamped to
-    the month's end): 2025-01-31 + 1m = 2025-02-28.
-    """
-    from crindex.model.spec import parse_window
-
-    try:
-        parsed = parse_window(horizon)
-    except ValueError as exc:
-        raise DataError.single(Reason.BAD_PARAMETER, str(exc).replace("window", "horizon"),
-                               "--horizon", "e.g. --horizon 90d") from None
-    if parsed is None or parsed[0] <= 0:
-        raise DataError.single(Reason.BAD_PARAMETER, f"horizon {horizon!r} must be a positive "
-                               "length", "--horizon", "e.g. --horizon 90d, 12w, 3m, 1y")
-    count, unit = parsed
-    if unit in ("d", "w"):
-        return as_of + dt.timedelta(days=count * (7 if unit == "w" else 1))
-    months = count * (12 if unit == "y" else 1)
-    year, month = divmod(as_of.year * 12 + as_of.month - 1 + months, 12)
-    for day in (as_of.day, 31, 30, 29, 28):
-        try:
-            return dt.date(year, month + 1, min(day, as_of.day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def horizon_start(as_of: dt.date, horizon: str) -> dt.date:
-    """``as_of`` moved back by one horizon (the previous snapshot date)."""
-    from crindex.model.spec import window_start
-
-    start = window_start(as_of, horizon)
-    assert start is not None
-    return start
 
 
 _EVENT_TABLES = {"orders": "ordered_at", "interactions": "occurred_at",
