@@ -12,58 +12,6 @@ from hypothesis import strategies as st
 from crindex.backtest import metrics as bm
 
 # --------------------------------------------------------------------------------------------
-# AUC
-
-
-def test_auc_counts_pairs_and_half_ties():
-    # positives score 3 and 2, negatives 1, 2, 0: the 6 (positive, negative) pairs are
-    # (3,1) win, (3,2) win, (3,0) win, (2,1) win, (2,2) tie = 1/2, (2,0) win -> 5.5 / 6
-    assert bm.auc([3, 2, 1, 2, 0], [1, 1, 0, 0, 0]) == pytest.approx(5.5 / 6)
-
-
-def test_churn_auc_rewards_low_scores_for_churners():
-    # churners score 10, 20, 50; the others 20, 40, 60. A churner "wins" a pair when it scores
-    # lower: (10,20) (10,40) (10,60) (20,40) (20,60) (50,60) win = 6, (20,20) tie = 0.5,
-    # (50,20) (50,40) lose -> 6.5 / 9 = 0.7222...
-    scores = [10, 20, 20, 40, 50, 60]
-    churned = [True, False, True, False, True, False]
-    assert bm.churn_auc(scores, churned) == pytest.approx(6.5 / 9)
-
-
-def test_auc_is_undefined_with_one_class_and_ignores_nan():
-    assert bm.auc([1, 2, 3], [0, 0, 0]) is None
-    assert bm.auc([1, 2, 3], [1, 1, 1]) is None
-    # the NaN customer is left out: positives {3}, negatives {1} -> 1.0
-    assert bm.auc([3, float("nan"), 1], [1, 1, 0]) == 1.0
-    with pytest.raises(ValueError, match="equal length"):
-        bm.auc([1, 2], [1])
-
-
-def test_bootstrap_interval_is_seeded_and_matches_hanley_mcneil():
-    rng = np.random.default_rng(3)
-    n_pos, n_neg = 150, 250
-    scores = np.concatenate([rng.normal(1.0, 1.0, n_pos), rng.normal(0.0, 1.0, n_neg)])
-    labels = np.r_[np.ones(n_pos, bool), np.zeros(n_neg, bool)]
-    ci = bm.bootstrap_auc(scores, labels, n_boot=1000, seed=1)
-    assert ci == bm.bootstrap_auc(scores, labels, n_boot=1000, seed=1)
-    a = ci["auc"]
-    assert ci["low"] < a < ci["high"] and ci["used"] == 1000
-    # Hanley & McNeil (1982) standard error: Q1 = A/(2-A), Q2 = 2A^2/(1+A),
-    # SE^2 = (A(1-A) + (n1-1)(Q1-A^2) + (n2-1)(Q2-A^2)) / (n1 n2); a 95% interval is ~ +-1.96 SE
-    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
-    se = math.sqrt((a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a))
-                   / (n_pos * n_neg))
-    assert (ci["high"] - ci["low"]) == pytest.approx(2 * 1.96 * se, rel=0.2)
-
-
-def test_bootstrap_of_a_perfect_split_is_a_point():
-    ci = bm.bootstrap_auc([1, 2, 3, 4], [0, 0, 1, 1], n_boot=200, seed=0)
-    # every resample that has both classes still separates them perfectly: AUC 1.0 each time
-    assert ci["auc"] == 1.0 and ci["low"] == 1.0 and ci["high"] == 1.0
-    assert 0 < ci["used"] <= 200  # resamples with a single class are left out
-
-
-# --------------------------------------------------------------------------------------------
 # deciles and lift
 
 
@@ -190,32 +138,6 @@ def test_psi_floors_an_empty_bin():
 
 # --------------------------------------------------------------------------------------------
 # laws
-
-scores_labels = st.integers(2, 40).flatmap(lambda n: st.tuples(
-    st.lists(st.integers(0, 20), min_size=n, max_size=n),
-    st.lists(st.booleans(), min_size=n, max_size=n),
-).filter(lambda t: 0 < sum(t[1]) < len(t[1])))
-
-
-@settings(max_examples=100, deadline=None)
-@given(scores_labels)
-def test_auc_of_reversed_score_is_one_minus_auc(data):
-    scores, labels = data
-    a = bm.auc(scores, labels)
-    assert bm.auc([-s for s in scores], labels) == pytest.approx(1 - a)
-    assert 0.0 <= a <= 1.0
-
-
-@settings(max_examples=100, deadline=None)
-@given(scores_labels)
-def test_auc_equals_the_pair_count_and_ignores_monotone_transforms(data):
-    scores, labels = data
-    pos = [s for s, y in zip(scores, labels, strict=True) if y]
-    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
-    pairs = sum(1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg)
-    assert bm.auc(scores, labels) == pytest.approx(pairs / (len(pos) * len(neg)))
-    assert bm.auc([3 * s + 1 for s in scores], labels) == pytest.approx(bm.auc(scores, labels))
-
 
 score_lists = st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=60)
 

@@ -22,8 +22,6 @@ from crindex.synth import generate
 from crindex.weights.learn import (
     ChurnLabels,
     NonNegativeLogit,
-    auc,
-    bootstrap_aucs,
     engine_fill,
     learn_weights,
 )
@@ -103,39 +101,6 @@ def test_no_churn_dates_and_no_rule_is_a_clear_error():
         ChurnLabels(canonical_tables(world([None, None])), load_model(ECOMMERCE))
     assert exc.value.reason == Reason.MISSING_COLUMN
     assert "inactivity_days" in exc.value.problems[0].hint
-
-
-def test_auc_by_hand_and_ties():
-    # churners score 1 and 3, non-churners 2 and 4: of the 4 pairs the non-churner is higher
-    # in (1,2), (1,4), (3,4) and lower in (3,2) -> 3/4
-    assert auc([1, 2, 3, 4], [1, 0, 1, 0]) == pytest.approx(0.75)
-    assert auc([5, 5], [1, 0]) == pytest.approx(0.5)
-    assert np.isnan(auc([1, 2], [0, 0]))
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), min_size=2, max_size=40))
-def test_auc_is_the_mann_whitney_statistic(rows):
-    from scipy.stats import mannwhitneyu
-
-    s = np.array([r[0] for r in rows], dtype=float)
-    y = np.array([r[1] for r in rows])
-    if y.all() or not y.any():
-        return
-    u = mannwhitneyu(s[~y], s[y]).statistic / (y.sum() * (~y).sum())
-    assert auc(s, y) == pytest.approx(u)
-
-
-def test_bootstrap_interval_brackets_the_estimate_and_repeats_with_its_seed():
-    rng = np.random.default_rng(0)
-    y = rng.random(300) < 0.2
-    s = rng.normal(size=300) - y
-    first = bootstrap_aucs({"a": s, "b": -s}, y, 400, seed=5, differences=[("a", "b")])
-    again = bootstrap_aucs({"a": s, "b": -s}, y, 400, seed=5, differences=[("a", "b")])
-    assert first == again
-    assert first["a"].low < first["a"].value < first["a"].high
-    assert first["a"].value + first["b"].value == pytest.approx(1.0)
-    assert first["a - b"].low > 0  # a ranks churners low far better than its mirror
 
 
 def test_non_negative_logit_keeps_harmful_metrics_at_zero():

@@ -2,15 +2,12 @@
 
 Every function here is pure: arrays in, numbers or plain rows out. The convention throughout is
 that a *higher* score means a *better* relationship, so the score predicts churn when churners
-score *low*. ``churn_auc`` takes care of the sign; :func:`auc` is the textbook definition.
+score *low*. The churn AUC and its interval are :func:`crindex.stats.churn_auc` and
+:func:`crindex.stats.bootstrap_auc`, the AUC every part of crindex uses.
 
 References
 ----------
-.. [1] Hanley, J. A. and McNeil, B. J. (1982). The meaning and use of the area under a receiver
-   operating characteristic (ROC) curve. Radiology 143(1), 29-36 (AUC = Mann-Whitney U / n1 n0).
-.. [2] Efron, B. and Tibshirani, R. (1993). An Introduction to the Bootstrap, ch. 13
-   (percentile intervals).
-.. [3] Yurdakul, B. (2018). Statistical properties of population stability index. PhD thesis,
+.. [1] Yurdakul, B. (2018). Statistical properties of population stability index. PhD thesis,
    Western Michigan University (PSI = sum (a - e) ln(a / e)).
 """
 
@@ -23,79 +20,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from crindex.stats import scored_labels
+
 #: Score bands of the calibration table and of the PSI: [0, 10), [10, 20), ..., [90, 100].
 SCORE_EDGES: tuple[float, ...] = tuple(float(x) for x in range(0, 101, 10))
 #: Share given to an empty PSI bin, so that ln(a / e) stays finite (a common convention).
 PSI_FLOOR = 1e-4
-
-
-def _arrays(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(scores, dtype=float)
-    y = np.asarray(labels, dtype=bool)
-    if s.shape != y.shape or s.ndim != 1:
-        raise ValueError("scores and labels must be 1-d and of equal length: "
-                         f"{s.shape} vs {y.shape}")
-    keep = ~np.isnan(s)
-    return s[keep], y[keep]
-
-
-def auc(scores: Any, labels: Any) -> float | None:
-    """Area under the ROC curve: P(score of a positive > score of a negative), ties count 1/2.
-
-    Computed from average ranks (the Mann-Whitney U statistic [1]_):
-    ``AUC = (R+ - n+ (n+ + 1) / 2) / (n+ n-)`` with ``R+`` the sum of the positives' ranks.
-    NaN scores are left out. ``None`` when either class is empty (the AUC is undefined).
-    """
-    s, y = _arrays(scores, labels)
-    n_pos = int(y.sum())
-    n_neg = int(y.size - n_pos)
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = rankdata(s)  # average ranks: tied scores share their mean rank
-    u = float(ranks[y].sum()) - n_pos * (n_pos + 1) / 2.0
-    return u / (n_pos * n_neg)
-
-
-def churn_auc(scores: Any, churned: Any) -> float | None:
-    """How well a low score predicts churn: :func:`auc` of ``-score`` for the churn label."""
-    return auc(-np.asarray(scores, dtype=float), churned)
-
-
-def bootstrap_auc(scores: Any, labels: Any, *, n_boot: int = 1000, level: float = 0.95,
-                  seed: int = 0) -> dict[str, Any]:
-    """Percentile bootstrap confidence interval of :func:`auc` [2]_.
-
-    Customers are resampled with replacement ``n_boot`` times; a resample with only one class
-    has no AUC and is left out (``used`` says how many counted). Seeded: same inputs, same
-    interval.
-
-    Returns
-    -------
-    dict
-        ``auc`` (on the full sample), ``low``, ``high``, ``level``, ``n_boot``, ``used``.
-    """
-    s, y = _arrays(scores, labels)
-    point = auc(s, y)
-    out: dict[str, Any] = {"auc": point, "low": None, "high": None, "level": level,
-                           "n_boot": n_boot, "used": 0}
-    if point is None or n_boot <= 0:
-        return out
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, s.size, size=(n_boot, s.size))
-    boot_s, boot_y = s[idx], y[idx]
-    n_pos = boot_y.sum(axis=1)
-    n_neg = s.size - n_pos
-    ranks = rankdata(boot_s, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = (ranks * boot_y).sum(axis=1) - n_pos * (n_pos + 1) / 2.0
-        values = u / (n_pos * n_neg)
-    values = values[(n_pos > 0) & (n_neg > 0)]
-    if values.size:
-        alpha = (1.0 - level) / 2.0
-        out["low"] = float(np.quantile(values, alpha))
-        out["high"] = float(np.quantile(values, 1.0 - alpha))
-    out["used"] = int(values.size)
-    return out
 
 
 def risk_deciles(scores: Any) -> np.ndarray:
@@ -122,7 +52,7 @@ def lift(scores: Any, churned: Any, share: float = 0.1) -> float | None:
     ``r <= share * n`` (ties stay together, as in :func:`risk_deciles`: with ``share = 0.1``
     this is exactly decile 1). ``None`` when nobody churned.
     """
-    s, y = _arrays(scores, churned)
+    s, y = scored_labels(scores, churned)
     base = _rate(y)
     if not base:
         return None
@@ -268,7 +198,7 @@ def band_shares(scores: Any, edges: Sequence[float] = SCORE_EDGES) -> np.ndarray
 
 
 def psi_from_shares(expected: Any, actual: Any, floor: float = PSI_FLOOR) -> float:
-    """Population stability index of two distributions over the same bins [3]_.
+    """Population stability index of two distributions over the same bins [1]_.
 
     ``PSI = sum_i (a_i - e_i) ln(a_i / e_i)``; a share below ``floor`` is raised to it so an
     empty bin does not make the index infinite. Each term is >= 0, so PSI >= 0, and PSI is 0

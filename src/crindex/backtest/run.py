@@ -34,6 +34,7 @@ from crindex.calendar import horizon_end
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
 from crindex.model.spec import CRIModel
+from crindex.stats import bootstrap_auc, churn_auc
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
 WEAK_AUC = 0.6
@@ -163,7 +164,7 @@ def signal_rows(frame: pd.DataFrame, model: CRIModel) -> tuple[list[dict[str, An
         metric_rows.append({
             "id": m.id, "label": m.display, "dimension": d.display,
             "weight": model.effective_weight(d, m),
-            "auc": bm.churn_auc(values[has], churned[has]),
+            "auc": churn_auc(values[has], churned[has]),
             "customers": int(has.sum()), "coverage": float(has.mean()) if has.size else None,
         })
     dim_rows = []
@@ -171,9 +172,17 @@ def signal_rows(frame: pd.DataFrame, model: CRIModel) -> tuple[list[dict[str, An
         values = frame[f"dim__{d.id}"].to_numpy(float)
         has = ~np.isnan(values)
         dim_rows.append({"id": d.id, "label": d.display,
-                         "auc": bm.churn_auc(values[has], churned[has]),
+                         "auc": churn_auc(values[has], churned[has]),
                          "customers": int(has.sum())})
     return metric_rows, dim_rows
+
+
+def _auc_figures(scores: np.ndarray, churned: np.ndarray, n_boot: int, seed: int
+                 ) -> dict[str, Any]:
+    """The churn AUC with its bootstrap interval, as ``backtest.json`` keeps it."""
+    ci = bootstrap_auc({"auc": scores}, ~churned, n_boot=n_boot, seed=seed)["auc"]
+    return {"auc": ci.value, "low": ci.low, "high": ci.high, "level": ci.level,
+            "n_boot": ci.n_boot, "used": ci.used}
 
 
 def evaluate_period(result: ScoreResult, outcome: pd.DataFrame, end: dt.date, *,
@@ -207,7 +216,7 @@ def evaluate_period(result: ScoreResult, outcome: pd.DataFrame, end: dt.date, *,
         "churn_rate": float(churned.mean()) if churned.size else None,
         "revenue": float(revenue.sum()),
         "mean_score": float(scores.mean()) if scores.size else None,
-        "auc": bm.bootstrap_auc(-scores, churned, n_boot=n_boot, seed=seed),
+        "auc": _auc_figures(scores, churned, n_boot, seed),
         "lift_10": bm.lift(scores, churned, 0.1),
         "tiers": tiers,
         "tier_order": bm.tier_order(tiers),

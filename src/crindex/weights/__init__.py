@@ -5,10 +5,10 @@ model file that keeps the original's comments and order. See ``docs/weights.md``
 """
 
 from crindex.weights.ahp import AHPResult, ahp, load_ahp, parse_ahp, solve
-from crindex.weights.learn import NonNegativeLogit, auc, churn_labels, learn_weights
+from crindex.weights.learn import NonNegativeLogit, churn_labels, learn_weights
 from crindex.weights.objective import critic_weights, entropy_weights
 from crindex.weights.rewrite import WeightSet, round_preserving_sum, write_model
 
-__all__ = ["AHPResult", "NonNegativeLogit", "WeightSet", "ahp", "auc", "churn_labels",
+__all__ = ["AHPResult", "NonNegativeLogit", "WeightSet", "ahp", "churn_labels",
            "critic_weights", "entropy_weights", "learn_weights", "load_ahp", "parse_ahp",
            "round_preserving_sum", "solve", "write_model"]

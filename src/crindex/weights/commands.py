@@ -328,5 +328,5 @@ def print_aucs(title: str, what: str, intervals: dict[str, Any]) -> None:
     table.add_column("interval", justify="right")
     for name, iv in intervals.items():
         table.add_row(name, f"{iv.value:+.3f}" if " - " in name else f"{iv.value:.3f}",
-                      f"[{iv.low:.3f}, {iv.high:.3f}]")
+                      "-" if iv.low is None else f"[{iv.low:.3f}, {iv.high:.3f}]")
     out.print(table)

@@ -100,7 +100,8 @@ def compare_models(model_a: Any, model_b: Any, data: Any, as_of: dt.date | str |
 
     from crindex.api import as_date, score
     from crindex.model.loader import load_model
-    from crindex.weights.learn import ChurnLabels, as_dataset, bootstrap_aucs
+    from crindex.stats import bootstrap_auc
+    from crindex.weights.learn import ChurnLabels, as_dataset
 
     if not hasattr(model_a, "metrics"):
         model_a = load_model(model_a)
@@ -147,6 +148,7 @@ def compare_models(model_a: Any, model_b: Any, data: Any, as_of: dt.date | str |
         notes.append(f"no AUC: {int(churned.sum())} of {len(churned)} labelled customers "
                      f"churned in ({day}, +{horizon}]")
         return comparison
-    comparison.aucs = bootstrap_aucs({"A": score_a[labelled], "B": score_b[labelled]}, churned,
-                                     n_boot, seed, differences=[("B", "A")])
+    comparison.aucs = bootstrap_auc({"A": score_a[labelled], "B": score_b[labelled]},
+                                    churned == 0, n_boot=n_boot, seed=seed,
+                                    differences=[("B", "A")])
     return comparison

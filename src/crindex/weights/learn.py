@@ -29,6 +29,7 @@ import numpy as np
 
 from crindex.calendar import horizon_end, horizon_start
 from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
+from crindex.stats import Interval, bootstrap_auc
 
 # --------------------------------------------------------------------------------------------
 # dates and labels
@@ -240,97 +241,6 @@ class NonNegativeLogit:
                                   "weights can be learned", "",
                                   "check the labels (horizon, as_of) and the metrics' direction")
         return 100.0 * self.coef_ / total
-
-
-# --------------------------------------------------------------------------------------------
-# AUC with bootstrap intervals
-
-
-def auc(score: Any, churned: Any) -> float:
-    """Probability that a non-churner scores above a churner (ties count half).
-
-    The Mann-Whitney statistic (Hanley and McNeil, 1982): over every (churner, non-churner)
-    pair, 1 when the non-churner scores higher, 1/2 on a tie, divided by the number of pairs.
-    ``nan`` without both churners and non-churners.
-    """
-    y = np.asarray(churned, dtype=bool)
-    return float(_weighted_aucs(np.asarray(score, dtype=float), y,
-                                np.ones((1, len(y))))[0])
-
-
-def _weighted_aucs(score: np.ndarray, churned: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """AUC for each row of ``counts`` (how many times each customer is drawn).
-
-    Customers are grouped by equal score; with P_g and N_g the drawn churners and
-    non-churners of group g (ascending), AUC = sum_g P_g (N above g + N_g / 2) / (P N).
-    """
-    uniq, group = np.unique(score, return_inverse=True)
-    n_groups = len(uniq)
-    pos = np.zeros((counts.shape[0], n_groups))
-    neg = np.zeros((counts.shape[0], n_groups))
-    for target, mask in ((pos, churned), (neg, ~churned)):
-        if mask.any():
-            onehot = np.zeros((int(mask.sum()), n_groups))
-            onehot[np.arange(int(mask.sum())), group[mask]] = 1.0
-            target += counts[:, mask] @ onehot
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-    above = n_neg[:, None] - np.cumsum(neg, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (pos * (above + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
-
-
-@dataclass(frozen=True)
-class Interval:
-    """An estimate with a percentile bootstrap interval."""
-
-    value: float
-    low: float
-    high: float
-    level: float = 0.95
-
-    def __str__(self) -> str:
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
-
-
-def bootstrap_aucs(scores: dict[str, np.ndarray], churned: np.ndarray, n_boot: int = 1000,
-                   seed: int = 0, level: float = 0.95,
-                   differences: Sequence[tuple[str, str]] = ()) -> dict[str, Interval]:
-    """AUC of each score with paired percentile bootstrap intervals (same resamples for all).
-
-    ``differences`` adds ``"a - b"`` intervals of AUC differences.
-    """
-    rng = np.random.default_rng(seed)
-    y = np.asarray(churned, dtype=bool)
-    n = len(y)
-    batch = max(1, min(n_boot, 20_000_000 // max(n, 1)))  # bound the draws matrix's memory
-    draws: dict[str, list[np.ndarray]] = {k: [] for k in scores}
-    done = 0
-    while done < n_boot:
-        size = min(batch, n_boot - done)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
-        for name, s in scores.items():
-            draws[name].append(_weighted_aucs(np.asarray(s, dtype=float), y, counts))
-        done += size
-    # a resample without churners (or without non-churners) has no AUC: dropped
-    stacked = {k: np.concatenate(v) for k, v in draws.items()}
-    ok = np.logical_and.reduce([np.isfinite(v) for v in stacked.values()])
-    draws_ok = {k: v[ok] for k, v in stacked.items()}
-    tail = (1 - level) / 2 * 100
-    out: dict[str, Interval] = {}
-
-    def bounds(values: np.ndarray) -> tuple[float, float]:
-        if not len(values):  # no resample held both classes (a handful of customers)
-            return float("nan"), float("nan")
-        low, high = np.percentile(values, [tail, 100 - tail])
-        return float(low), float(high)
-
-    for name, s in scores.items():
-        out[name] = Interval(auc(s, y), *bounds(draws_ok[name]), level)
-    for a, b in differences:
-        d = draws_ok[a] - draws_ok[b]
-        value = out[a].value - out[b].value
-        out[f"{a} - {b}"] = Interval(value, *bounds(d), level)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -577,8 +487,8 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "9
                               "--as-of", "choose a holdout date with churn after it")
     scores = {k: np.array([by_name[k][c] for c in common], dtype=float)
               for k in ("current", "uniform", "learned")}
-    aucs = bootstrap_aucs(scores, churned, n_boot, seed,
-                          differences=[("learned", "current"), ("learned", "uniform")])
+    aucs = bootstrap_auc(scores, churned == 0, n_boot=n_boot, seed=seed,
+                         differences=[("learned", "current"), ("learned", "uniform")])
     return LearnReport(model, horizon, dates, holdout_date, len(y), int(y.sum()), len(common),
                        int(churned.sum()), dict(zip(names, map(float, logit.coef_), strict=True)),
                        weights, learned, aucs, notes)
