@@ -133,7 +133,7 @@ def test_inactivity_rule_by_hand(tmp_path):
     report = run_backtest(path, {"customers": customers, "orders": orders}, [AS_OF], "90d",
                           n_boot=0)
     (p,) = report["periods"]
-    assert report["churn_rule"] == {"kind": "inactivity", "days": 60}
+    assert report["churn_rule"] == {"kind": "inactivity", "days": 60, "lapse": "reached"}
     assert p["inactive_at_as_of"] == 1  # b3
     assert p["customers"] == 7
     assert p["churned"] == 4  # b2, b4, b6, b8
@@ -141,6 +141,27 @@ def test_inactivity_rule_by_hand(tmp_path):
     # b7; b8 never bought -> 0. Churners b2, b4, b6 (1) tie with each of the stayers b1, b5,
     # b7 (1) -> 3 x 3 x 1/2 = 4.5; b8 (0) scores below all three -> 3; AUC = 7.5 / 12
     assert p["auc"]["auc"] == pytest.approx(7.5 / 12)
+
+    # lapse: at_horizon_end also needs no activity in (09-28 - 60 = 07-30, 09-28]. b9 lapses on
+    # 07-14 and comes back on 08-01: churned when the lapse is reached, not at the horizon's
+    # end. b4 came back on 07-05 too, but lapsed again on 09-03: still lapsed at the end.
+    customers = pd.concat([customers, pd.DataFrame({
+        "customer_id": ["b9"], "created_at": ts("2024-01-01"), "churned_at": ts(None)})])
+    orders = pd.concat([orders, pd.DataFrame({
+        "order_id": ["o90", "o91"], "customer_id": ["b9", "b9"],
+        "ordered_at": ts("2025-05-15", "2025-08-01"), "amount": [10.0, 10.0],
+        "status": ["paid", "paid"]})])
+    world = {"customers": customers, "orders": orders}
+    reached = run_backtest(path, world, [AS_OF], "90d", n_boot=0)["periods"][0]
+    assert (reached["customers"], reached["churned"]) == (8, 5)  # b2, b4, b6, b8, b9
+    path = model_file(tmp_path, "churn: {inactivity_days: 60, lapse: at_horizon_end}\n")
+    report = run_backtest(path, world, [AS_OF], "90d", n_boot=0)
+    (p,) = report["periods"]
+    assert report["churn_rule"] == {"kind": "inactivity", "days": 60, "lapse": "at_horizon_end"}
+    assert (p["customers"], p["inactive_at_as_of"], p["churned"]) == (8, 1, 4)
+    # churners b2, b4, b6 (1) tie with stayers b1, b5, b7, b9 (1): 3 x 4 x 1/2 = 6; b8 (0)
+    # scores below the four -> 4; AUC = 10 / 16
+    assert p["auc"]["auc"] == pytest.approx(10 / 16)
 
 
 def test_rolling_psi_and_tier_series(tmp_path):

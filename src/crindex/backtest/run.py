@@ -2,11 +2,11 @@
 
 For every ``as_of`` the model scores the customers active on that day with
 :func:`crindex.api.score` (no row after ``as_of`` is read), and the outcome is read in the
-horizon ``(as_of, as_of + horizon]``:
+horizon ``(as_of, as_of + horizon]`` by :mod:`crindex.outcomes`, under the model's churn rule:
 
 - churn: ``customers.churned_at`` falls in the horizon, or, when the model sets
   ``churn.inactivity_days: N``, the customer's N-day inactivity (no paid order; joining counts as
-  activity) is reached in the horizon;
+  activity) is reached in the horizon (``lapse: at_horizon_end``: and still so at its end);
 - revenue: the amount of the customer's paid orders in the horizon.
 
 The figures (:mod:`crindex.backtest.metrics`) are kept per ``as_of`` and over time (core share,
@@ -33,7 +33,8 @@ from crindex.backtest import metrics as bm
 from crindex.calendar import horizon_end
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
-from crindex.model.spec import CRIModel
+from crindex.model.spec import ChurnRule, CRIModel
+from crindex.outcomes import outcomes, rule_summary
 from crindex.stats import bootstrap_auc, churn_auc
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
@@ -69,75 +70,14 @@ def open_data(data: Any, model: CRIModel) -> Source:
     return Source(ds, ds.con, ds.tables, ds.quality)
 
 
-def _day(col: ir.Value) -> ir.Value:
-    return col.cast("timestamp").date()
+def outcome_frame(source: Source, rule: ChurnRule | None, as_of: dt.date,
+                  end: dt.date) -> pd.DataFrame:
+    """What happened to every customer in ``(as_of, end]`` (:func:`crindex.outcomes.outcomes`).
 
-
-def outcomes(source: Source, as_of: dt.date, end: dt.date,
-             inactivity_days: int | None = None) -> pd.DataFrame:
-    """What happened to every customer in ``(as_of, end]``: churned, revenue, still active.
-
-    Returns one row per customer with ``churned`` (bool), ``revenue`` (paid orders in the
-    horizon, 0 when none) and ``active`` (False when the inactivity rule says the customer was
-    already lost on ``as_of``; always True under the ``churned_at`` rule).
+    One row per customer with ``active`` (on the books on ``as_of`` by the rule), ``churned``
+    and ``revenue`` (paid orders in the horizon; NaN without an orders table).
     """
-    customers = source.tables["customers"]
-    orders = source.tables.get("orders")
-    lo, hi = ibis.date(as_of), ibis.date(end)
-    if inactivity_days is None:
-        churn_day = _day(customers.churned_at)
-        churned = customers.select(
-            "customer_id",
-            churned=((churn_day > lo) & (churn_day <= hi)).fill_null(False),
-            active=ibis.literal(True),
-        )
-    else:
-        churned = _inactivity(customers, orders, as_of, end, inactivity_days)
-    frame = source.con.to_pyarrow(churned).to_pandas()
-    if orders is None:
-        frame["revenue"] = np.nan
-        return frame
-    day = _day(orders.ordered_at)
-    paid = orders.filter((orders.status == "paid") & (day > lo) & (day <= hi))
-    revenue = paid.group_by("customer_id").aggregate(revenue=paid.amount.sum())
-    rev = source.con.to_pyarrow(revenue).to_pandas()
-    frame = frame.merge(rev, on="customer_id", how="left")
-    frame["revenue"] = frame["revenue"].fillna(0.0)
-    return frame
-
-
-def _inactivity(customers: ir.Table, orders: ir.Table | None, as_of: dt.date, end: dt.date,
-                days: int) -> ir.Table:
-    """Churn by the inactivity rule.
-
-    A customer's activity days are the days of their paid orders and the day they joined. An
-    activity day ``a`` followed by no activity for ``days`` days makes the customer lost on
-    ``a + days``. The customer churns in ``(as_of, end]`` when some activity day
-    ``as_of - days < a <= end - days`` has its next activity more than ``days`` later (or none),
-    and was already lost on ``as_of`` when no activity day falls in ``(as_of - days, as_of]``.
-    """
-    gap = ibis.interval(days=days)
-    joined = customers.select("customer_id", day=_day(customers.created_at))
-    parts = [joined.filter(joined.day.notnull())]
-    if orders is not None:
-        paid = orders.filter(orders.status == "paid")
-        parts.append(paid.select("customer_id", day=_day(paid.ordered_at)))
-    acts = ibis.union(*parts, distinct=True)
-    acts = acts.filter(acts.day <= ibis.date(end))
-    w = ibis.window(group_by="customer_id", order_by="day")
-    acts = acts.mutate(next_day=acts.day.lead().over(w))
-    first, last = ibis.date(as_of) - gap, ibis.date(end) - gap
-    lost = (acts.day > first) & (acts.day <= last) & (
-        acts.next_day.isnull() | (acts.next_day > acts.day + gap))
-    alive = (acts.day > first) & (acts.day <= ibis.date(as_of))
-    per = acts.group_by("customer_id").aggregate(
-        churned=lost.any(), active=alive.any())
-    out = customers.select("customer_id").left_join(per, "customer_id")
-    return out.select(
-        out.customer_id,
-        churned=out.churned.fill_null(False),
-        active=out.active.fill_null(False),
-    )
+    return source.con.to_pyarrow(outcomes(source.tables, rule, as_of, end)).to_pandas()
 
 
 def _frame(result: ScoreResult) -> pd.DataFrame:
@@ -371,19 +311,17 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
     spec = model if isinstance(model, CRIModel) else load_model(model)
     ends = [horizon_end(d, horizon) for d in days]
     source = open_data(data, spec)
-    rule = spec.churn.inactivity_days
     periods = []
     for day, end in zip(days, ends, strict=True):
         result = score(spec, source.scoring, day)
-        outcome = outcomes(source, day, end, rule)
+        outcome = outcome_frame(source, spec.churn, day, end)
         periods.append(evaluate_period(result, outcome, end, n_boot=n_boot, seed=seed))
     roll = rolling(periods, spec)
     return {
         "kind": "backtest",
         "model": model_summary(spec),
         "horizon": horizon,
-        "churn_rule": ({"kind": "inactivity", "days": rule} if rule
-                       else {"kind": "churned_at"}),
+        "churn_rule": rule_summary(spec.churn),
         "periods": periods,
         "rolling": roll,
         "checks": checks(periods, roll, _data_end(source)),

@@ -51,7 +51,8 @@ def register(app: typer.Typer) -> None:
         by: str | None = typer.Option(None, "--by", help="break down by a customers column: "
                                       "segment, owner, region, ..."),
         model: Path | None = typer.Option(None, "--model", "-m", help="a model file: its "
-                                          "sources map the data, its scores give the mean CRI"),
+                                          "sources map the data, its churn rule says who "
+                                          "churned, its scores give the mean CRI"),
         clv_horizon: str = typer.Option("12m", "--clv-horizon", help="CLV horizon"),
         discount_rate: float = typer.Option(0.1, "--discount-rate", help="yearly CLV discount "
                                             "rate"),
@@ -75,7 +76,7 @@ def register(app: typer.Typer) -> None:
         ds = load_dataset(data, model=spec, as_of=day)
         scores = score(spec, ds, day).table if spec else None
         report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
-                      discount_rate=discount_rate)
+                      discount_rate=discount_rate, churn_rule=spec.churn if spec else None)
         err = console(stderr=True)
         if by is not None:
             warning = missing_group_warning(ds.tables["customers"], by)

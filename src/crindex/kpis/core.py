@@ -5,6 +5,10 @@ The period is the ``period`` (``90d``, ``3m``, ``1y``) ending on ``as_of``: the 
 are purchases. With ``by`` (``segment``, ``owner`` or another customers column) the customer
 KPIs are also given per group; the KPIs of leads and marketing spend, which belong to no
 customer, only for the whole portfolio.
+
+Churn is read as :mod:`crindex.outcomes` defines it for the horizon ``(start, as_of]``, under
+``customers.churned_at`` or a model's churn rule (``churn: {inactivity_days: N}``): the churn
+rate of a period is the churn rate a backtest from ``start`` over the period measures.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import ibis.expr.types as ir
 
 from crindex.calendar import window_start, window_weeks
 from crindex.errors import CrindexError, DataError, Reason
-from crindex.model.spec import CONTRACT
+from crindex.model.spec import CONTRACT, ChurnRule
+from crindex.outcomes import churn, on_books
 
 ALL = "all"
 NO_GROUP = "(none)"
@@ -40,12 +45,13 @@ class KpiDef:
 
 DEFINITIONS: tuple[KpiDef, ...] = (
     KpiDef("customers_start", "Customers at period start (S)", "customers",
-           "created on or before the start and not churned by then"),
+           "created on or before the start and not churned by then (by the churn rule)"),
     KpiDef("customers_end", "Customers at period end (E)", "customers",
-           "created on or before as_of and not churned by then"),
+           "created on or before as_of and not churned by then (by the churn rule)"),
     KpiDef("new_customers", "New customers (N)", "customers", "created during the period"),
     KpiDef("churn_rate", "Churn rate", "%",
-           "customers of S whose churned_at falls in the period / S x 100"),
+           "customers of S who churned in the period (customers.churned_at, or the model's "
+           "churn rule) / S x 100"),
     KpiDef("retention_rate", "Customer retention rate", "%", "(E - N) / S x 100"),
     KpiDef("repurchase_rate", "Repurchase rate", "%",
            "customers buying on 2+ days in the period / customers buying in it x 100"),
@@ -108,6 +114,7 @@ class _Ctx:
     as_of: dt.date
     start: dt.date
     groups: ir.Table  # customer_id, g
+    churn: ChurnRule | None = None
 
     def day_in_period(self, column: ir.TimestampValue) -> ir.BooleanValue:
         day = column.date()
@@ -125,19 +132,15 @@ def _by_group(expr: ir.Table) -> dict[str, float | None]:
             for g, v in zip(frame["g"], frame["v"], strict=True)}
 
 
-def _active(customers: ir.Table, day: dt.date) -> ir.BooleanValue:
-    d = ibis.literal(day)
-    return (customers.created_at.isnull() | (customers.created_at.date() <= d)) & \
-        (customers.churned_at.isnull() | (customers.churned_at.date() > d))
-
-
 def _customer_counts(ctx: _Ctx) -> dict[str, dict[str, float | None]]:
-    c = ctx.tables["customers"].inner_join(ctx.groups, "customer_id")
-    start_active = _active(c, ctx.start)
-    churned = start_active & c.churned_at.notnull() & ctx.day_in_period(c.churned_at)
+    # S and the churners are the horizon (start, as_of] of crindex.outcomes, E its last day
+    period = churn(ctx.tables, ctx.churn, ctx.start, ctx.as_of)
+    at_end = on_books(ctx.tables, ctx.churn, ctx.as_of).rename(end_active="active")
+    c = ctx.tables["customers"].inner_join(ctx.groups, "customer_id") \
+        .inner_join(period, "customer_id").inner_join(at_end, "customer_id")
     new = c.created_at.notnull() & ctx.day_in_period(c.created_at)
     frame = c.group_by("g").aggregate(
-        S=start_active.sum(), E=_active(c, ctx.as_of).sum(), N=new.sum(), churned=churned.sum(),
+        S=c.active.sum(), E=c.end_active.sum(), N=new.sum(), churned=c.churned.sum(),
     ).to_pandas()
     out: dict[str, dict[str, float | None]] = {}
     for row in frame.itertuples(index=False):
@@ -220,8 +223,8 @@ def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float
     from crindex.clv import rfm_summary
     from crindex.clv.metrics import Settings, predict
 
-    c = ctx.tables["customers"]
-    at_end = c.filter(_active(c, ctx.as_of)).select("customer_id")
+    books = on_books(ctx.tables, ctx.churn, ctx.as_of)
+    at_end = books.filter(books.active).select("customer_id")
     o = ctx.tables["orders"]
     o = o.filter(o.status == "paid")
     o = o.semi_join(at_end, "customer_id")
@@ -247,6 +250,7 @@ def kpis(
     clv_horizon: str = "12m",
     discount_rate: float = 0.1,
     response_kind: str = "ticket_resolved",
+    churn_rule: ChurnRule | None = None,
 ) -> KpiReport:
     """Compute every portfolio KPI (see :data:`DEFINITIONS`) over one period.
 
@@ -270,6 +274,10 @@ def kpis(
         CLV horizon and yearly discount rate.
     response_kind
         The interaction kind whose ``value`` is the hours to first response.
+    churn_rule
+        How churn is read (a model's ``churn``, see :mod:`crindex.outcomes`): who is a
+        customer at the start and end (S, E) and who churned in the period. Default:
+        ``customers.churned_at``.
     """
     day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
     try:
@@ -302,7 +310,7 @@ def kpis(
     for _, column in groupings:
         g = customers[column].cast("string").fill_null(NO_GROUP) if column \
             else ibis.literal(ALL)
-        ctx = _Ctx(cut, day, start, customers.select("customer_id", g=g))
+        ctx = _Ctx(cut, day, start, customers.select("customer_id", g=g), churn_rule)
         found: dict[str, dict[str, float | None]] = {}
 
         def put(kpi: str, per_group: dict[str, float | None], found=found) -> None:

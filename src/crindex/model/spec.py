@@ -427,10 +427,41 @@ class SourceSpec(Spec):
         default_factory=dict)
 
 
+#: when the inactivity rule counts a lapse as churn in a horizon; see :class:`ChurnRule`
+Lapse = Literal["reached", "at_horizon_end"]
+
+
 class ChurnRule(Spec):
-    """How churn is read from data: ``customers.churned_at``, or inactivity for N days."""
+    """How churn is read from data: ``customers.churned_at``, or inactivity for N days.
+
+    Without ``inactivity_days`` a customer churns in a horizon ``(as_of, end]`` when
+    ``customers.churned_at`` falls in it. With ``inactivity_days: N`` the data's churn dates
+    are not read: a customer's activity days are the days of their paid orders and the day they
+    joined, and N days after an activity day with no activity in between the customer lapses.
+    A customer is on the books on a day when they had activity in the N days up to it.
+    ``lapse`` says when a lapse counts as churn in the horizon (see docs/backtest.md):
+
+    - ``reached`` (default): the lapse is reached in the horizon (its N-th day without
+      activity falls in ``(as_of, end]``), whatever the customer does afterwards, just as a
+      ``churned_at`` date in the horizon counts;
+    - ``at_horizon_end``: the lapse is reached in the horizon *and* the customer is still
+      without activity on ``end``; a customer who came back before the horizon's end has not
+      churned.
+
+    ``crindex.outcomes`` computes both; backtests, learned weights, model comparisons and
+    KPIs all read churn through it.
+    """
 
     inactivity_days: int | None = Field(default=None, gt=0)
+    lapse: Lapse = "reached"
+
+    @field_validator("lapse")
+    @classmethod
+    def _lapse_needs_the_rule(cls, value: str, info: Any) -> str:
+        if value != "reached" and info.data.get("inactivity_days") is None:
+            raise ValueError("`lapse` applies to the inactivity rule: set `inactivity_days` too, "
+                             "or remove `lapse`")
+        return value
 
 
 # --------------------------------------------------------------------------------------------

@@ -182,7 +182,9 @@ def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
 
 def _rule_text(rule: dict[str, Any], t: T) -> str:
     if rule["kind"] == "inactivity":
-        return t("bt.rule.inactivity", days=rule["days"])
+        key = "bt.rule.inactivity_end" if rule.get("lapse") == "at_horizon_end" else \
+            "bt.rule.inactivity"
+        return t(key, days=rule["days"])
     return t("bt.rule.churned_at")
 
 

@@ -19,6 +19,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "流失 = 观察期内的 customers.churned_at"),
     "bt.rule.inactivity": ("churn = {days} days without a paid order, reached in the horizon",
                            "流失 = 观察期内出现连续 {days} 天无付款订单"),
+    "bt.rule.inactivity_end": ("churn = {days} days without a paid order, reached in the horizon "
+                               "and still so at its end",
+                               "流失 = 观察期内出现连续 {days} 天无付款订单，"
+                               "且到观察期结束时仍未恢复"),
     "bt.findings": ("Findings", "检查结论"),
     "bt.summary": ("Summary by date", "各评估日概览"),
     "bt.over_time": ("Over time", "随时间变化"),

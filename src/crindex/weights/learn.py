@@ -29,6 +29,7 @@ import numpy as np
 
 from crindex.calendar import horizon_end, horizon_start
 from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
+from crindex.outcomes import churn, describe
 from crindex.stats import Interval, bootstrap_auc
 
 # --------------------------------------------------------------------------------------------
@@ -61,47 +62,42 @@ def churn_labels(tables: dict[str, Any], model: Any, as_of: dt.date,
 
 
 class ChurnLabels:
-    """Churn labels of one dataset, for any date.
+    """Churn labels of one dataset under the model's churn rule, for any date.
 
-    ``customers.churned_at`` is used when the data keep any churn date; otherwise the model's
-    ``churn.inactivity_days`` N: a customer has churned on the day N days pass without a paid
-    order (counted from the last order, or from ``created_at`` if none), and customers already
-    churned by that rule on ``as_of`` get no label.
+    The label of a customer on the books on ``as_of`` is churn in ``(as_of, as_of + horizon]``
+    as :mod:`crindex.outcomes` defines it (the one definition backtests and KPIs use): from
+    ``customers.churned_at``, or under the model's ``churn: {inactivity_days: N}``. Customers
+    not on the books on ``as_of`` (not yet joined, churned, or lapsed by the rule) get no label.
 
     Raises
     ------
     DataError
-        When the data keep no churn dates and the model has no inactivity rule.
+        When the model reads ``churned_at`` but the data keep no churn date, or has an
+        inactivity rule but no orders table.
     """
 
     def __init__(self, tables: dict[str, Any], model: Any):
         self.tables = tables
         self.model = model
+        self.rule = model.churn
         self.last_day = data_end(tables)
-        customers = tables["customers"]
-        table = customers.select("customer_id", churned=customers.churned_at.date()) \
-            .to_pyarrow()
-        self.ids = np.asarray(table.column("customer_id").to_pylist(), dtype=object)
-        churned = table.column("churned").to_numpy(zero_copy_only=False)
-        self.churned = churned.astype("datetime64[D]")
-        self.rule = getattr(model.churn, "inactivity_days", None)
-        self.by_dates = bool((~np.isnat(self.churned)).any())
-        if not self.by_dates and not self.rule:
-            raise DataError.single(
-                Reason.MISSING_COLUMN, "no churn labels: customers.churned_at is empty and the "
-                "model has no inactivity rule", model.path or "--model",
-                "keep churn dates in customers.churned_at, or add `churn: {inactivity_days: "
-                "180}` to the model")
-        if not self.by_dates and "orders" not in tables:
+        if self.rule.inactivity_days is None:
+            customers = tables["customers"]
+            if not customers.churned_at.notnull().any().to_pyarrow().as_py():
+                raise DataError.single(
+                    Reason.MISSING_COLUMN, "no churn labels: customers.churned_at is empty and "
+                    "the model has no inactivity rule", model.path or "--model",
+                    "keep churn dates in customers.churned_at, or add `churn: "
+                    "{inactivity_days: 180}` to the model")
+        elif "orders" not in tables:
             raise DataError.single(Reason.MISSING_TABLE, "the inactivity rule needs the orders "
-                                   "table", "--data", "load orders, or keep customers.churned_at")
+                                   "table", "--data", "load orders, or keep customers.churned_at "
+                                   "and remove the model's inactivity rule")
 
     @property
     def source(self) -> str:
         """Where the labels come from, in words."""
-        if self.by_dates:
-            return "customers.churned_at"
-        return f"no paid order for {self.rule} days (model churn.inactivity_days)"
+        return describe(self.rule)
 
     def __call__(self, as_of: dt.date, horizon: str) -> dict[str, int]:
         """Labels for ``as_of``: 1 = churned in ``(as_of, as_of + horizon]``.
@@ -119,34 +115,10 @@ class ChurnLabels:
                 f"labels for as_of {as_of} need churn known up to {end} (as_of + {horizon}), "
                 f"but the data end on {self.last_day}", "--as-of",
                 f"choose an as_of on or before {latest}" if latest else "load data with events")
-        if self.by_dates:
-            inside = (self.churned > np.datetime64(as_of)) & (self.churned <= np.datetime64(end))
-            return dict(zip(self.ids.tolist(), inside.astype(int).tolist(), strict=True))
-        return self._inactivity(as_of, end)
-
-    def _inactivity(self, as_of: dt.date, end: dt.date) -> dict[str, int]:
-        import ibis
-
-        customers, orders = self.tables["customers"], self.tables["orders"]
-        paid = orders.filter((orders.status == "paid") & orders.ordered_at.notnull())
-        joined = customers.filter(customers.created_at.date() <= ibis.date(as_of)) \
-            .select("customer_id", created=customers.created_at.date())
-        for name, day in (("last_then", as_of), ("last_end", end)):
-            until = paid.filter(paid.ordered_at.date() <= ibis.date(day))
-            last = until.group_by("customer_id").agg(**{name: until.ordered_at.date().max()})
-            joined = joined.left_join(last, "customer_id").drop("customer_id_right")
-        last_then = joined.last_then.fill_null(joined.created)
-        last_end = joined.last_end.fill_null(joined.created)
-        alive = last_then + ibis.interval(days=self.rule) > ibis.date(as_of)
-        lapsed = last_end + ibis.interval(days=self.rule) <= ibis.date(end)
-        rows = joined.filter(alive).select("customer_id", label=lapsed.cast("int8"))
-        return dict(_pairs(rows))
-
-
-def _pairs(rows: Any) -> list[tuple[str, int]]:
-    table = rows.to_pyarrow()
-    return list(zip(table.column("customer_id").to_pylist(),
-                    (int(v) for v in table.column("label").to_pylist()), strict=True))
+        out = churn(self.tables, self.rule, as_of, end)
+        table = out.filter(out.active).select("customer_id", "churned").to_pyarrow()
+        return dict(zip(table.column("customer_id").to_pylist(),
+                        (int(v) for v in table.column("churned").to_pylist()), strict=True))
 
 
 # --------------------------------------------------------------------------------------------

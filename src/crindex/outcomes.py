@@ -1,0 +1,152 @@
+"""What happened to each customer in a horizon ``(as_of, end]``: churn and revenue.
+
+The one definition of churn of crindex, under a model's churn rule
+(:class:`~crindex.model.spec.ChurnRule`, ``churn:`` in the model file). Backtests, learned
+weights, model comparisons and portfolio KPIs all read churn here, so they count the same
+churners on the same data.
+
+- **On the books** on a day ``d``: under the ``churned_at`` rule, a customer who joined by ``d``
+  (or has no ``created_at``) and whose ``churned_at`` is empty or after ``d``; under
+  ``inactivity_days: N``, one who joined by ``d`` and had activity (a paid order, or joining)
+  in ``(d - N, d]``.
+- **Churned in** ``(as_of, end]``: on the books on ``as_of``, and
+
+  - ``churned_at`` rule: ``churned_at`` falls in ``(as_of, end]``;
+  - inactivity rule, ``lapse: reached`` (the default): the lapse is reached in the horizon:
+    some activity day ``a`` with ``as_of - N < a <= end - N`` is followed by no activity for
+    N days, so the customer is lost on ``a + N``, a day in the horizon;
+  - inactivity rule, ``lapse: at_horizon_end``: as ``reached``, and the customer has no
+    activity in ``(end - N, end]`` either (still lapsed at the horizon's end).
+
+- **Revenue**: the amount of the customer's paid orders with a day in ``(as_of, end]``.
+
+Days are compared as dates (a timestamp's time of day never moves a row across a boundary).
+Everything is an Ibis expression: nothing runs until the caller executes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import ibis
+import ibis.expr.types as ir
+
+from crindex.model.spec import ChurnRule
+
+#: the rule used when a model says nothing: ``customers.churned_at``
+CHURNED_AT = ChurnRule()
+
+
+def _day(col: ir.Value) -> ir.DateValue:
+    return col.cast("timestamp").date()
+
+
+def describe(rule: ChurnRule | None) -> str:
+    """The rule in words, e.g. ``no paid order for 180 days, reached in the horizon``."""
+    rule = rule or CHURNED_AT
+    if rule.inactivity_days is None:
+        return "customers.churned_at in the horizon"
+    end = (", and still so at the horizon's end" if rule.lapse == "at_horizon_end" else "")
+    return (f"no paid order for {rule.inactivity_days} days (model churn.inactivity_days), "
+            f"reached in the horizon{end}")
+
+
+def rule_summary(rule: ChurnRule | None) -> dict[str, object]:
+    """The rule as plain data: ``{"kind": "churned_at"}`` or ``{"kind": "inactivity", ...}``."""
+    rule = rule or CHURNED_AT
+    if rule.inactivity_days is None:
+        return {"kind": "churned_at"}
+    return {"kind": "inactivity", "days": rule.inactivity_days, "lapse": rule.lapse}
+
+
+def activity_days(tables: Mapping[str, ir.Table]) -> ir.Table:
+    """``customer_id, day``: each distinct day a customer joined or placed a paid order."""
+    customers = tables["customers"]
+    joined = customers.select("customer_id", day=_day(customers.created_at))
+    parts = [joined.filter(joined.day.notnull())]
+    orders = tables.get("orders")
+    if orders is not None:
+        paid = orders.filter((orders.status == "paid") & orders.ordered_at.notnull())
+        parts.append(paid.select("customer_id", day=_day(paid.ordered_at)))
+    return ibis.union(*parts, distinct=True)
+
+
+def _joined_by(customers: ir.Table, day: dt.date) -> ir.BooleanValue:
+    return customers.created_at.isnull() | (_day(customers.created_at) <= ibis.date(day))
+
+
+def on_books(tables: Mapping[str, ir.Table], rule: ChurnRule | None,
+             day: dt.date) -> ir.Table:
+    """``customer_id, active``: every customer, ``active`` when on the books on ``day``."""
+    return churn(tables, rule, day, day).select("customer_id", "active")
+
+
+def churn(tables: Mapping[str, ir.Table], rule: ChurnRule | None, as_of: dt.date,
+          end: dt.date) -> ir.Table:
+    """``customer_id, active, churned``: one row per customer of ``tables["customers"]``.
+
+    ``active``: on the books on ``as_of``; ``churned``: churned in ``(as_of, end]`` (never
+    True for a customer not active on ``as_of``). See the module's docstring for the rule.
+    """
+    rule = rule or CHURNED_AT
+    customers = tables["customers"]
+    lo, hi = ibis.date(as_of), ibis.date(end)
+    if rule.inactivity_days is None:
+        churn_day = _day(customers.churned_at)
+        active = _joined_by(customers, as_of) & (churn_day.isnull() | (churn_day > lo))
+        return customers.select(
+            "customer_id",
+            active=active,
+            churned=(active & (churn_day > lo) & (churn_day <= hi)).fill_null(False),
+        )
+    gap = ibis.interval(days=rule.inactivity_days)
+    acts = activity_days(tables)
+    acts = acts.filter(acts.day <= hi)
+    w = ibis.window(group_by="customer_id", order_by="day")
+    acts = acts.mutate(next_day=acts.day.lead().over(w))
+    first, last = lo - gap, hi - gap
+    lapses = (acts.day > first) & (acts.day <= last) & (
+        acts.next_day.isnull() | (acts.next_day > acts.day + gap))
+    per = acts.group_by("customer_id").aggregate(
+        alive=((acts.day > first) & (acts.day <= lo)).any(),
+        lapsed=lapses.any(),
+        latest=acts.day.max(),
+    )
+    out = customers.select("customer_id", joined=_joined_by(customers, as_of)) \
+        .left_join(per, "customer_id")
+    active = out.joined & out.alive.fill_null(False)
+    churned = active & out.lapsed.fill_null(False)
+    if rule.lapse == "at_horizon_end":
+        churned = churned & (out.latest <= last)
+    return out.select(out.customer_id, active=active, churned=churned.fill_null(False))
+
+
+def revenue(tables: Mapping[str, ir.Table], as_of: dt.date, end: dt.date) -> ir.Table | None:
+    """``customer_id, revenue``: paid orders in ``(as_of, end]``, for customers with any.
+
+    ``None`` without an orders table.
+    """
+    orders = tables.get("orders")
+    if orders is None:
+        return None
+    day = _day(orders.ordered_at)
+    paid = orders.filter((orders.status == "paid") & (day > ibis.date(as_of))
+                         & (day <= ibis.date(end)))
+    return paid.group_by("customer_id").aggregate(revenue=paid.amount.sum())
+
+
+def outcomes(tables: Mapping[str, ir.Table], rule: ChurnRule | None, as_of: dt.date,
+             end: dt.date) -> ir.Table:
+    """``customer_id, active, churned, revenue`` of every customer for ``(as_of, end]``.
+
+    ``revenue`` is 0 for a customer without paid orders in the horizon, and null for everyone
+    when there is no orders table.
+    """
+    out = churn(tables, rule, as_of, end)
+    money = revenue(tables, as_of, end)
+    if money is None:
+        return out.mutate(revenue=ibis.null("float64"))
+    joined = out.left_join(money, "customer_id")
+    return joined.select(joined.customer_id, joined.active, joined.churned,
+                         revenue=joined.revenue.fill_null(0.0).cast("float64"))
