@@ -1,8 +1,9 @@
 """Weights learned from churn history, validated out of time.
 
-The label of a customer scored on ``as_of`` is churn in ``(as_of, as_of + horizon]``: read
-from ``customers.churned_at``, or, where the data keep no churn dates, from the model's
-inactivity rule (``churn: {inactivity_days: N}``). On snapshots *before* the holdout date, a
+The label of a customer scored on ``as_of`` is churn in ``(as_of, as_of + horizon]`` under the
+model's churn rule, as :mod:`crindex.outcomes` defines it for every command: from
+``customers.churned_at``, or from the model's inactivity rule (``churn: {inactivity_days: N}``).
+The AUCs are :func:`crindex.stats.bootstrap_auc`'s. On snapshots *before* the holdout date, a
 logistic regression of churn on the metrics' normalised scores, with every coefficient held
 non-negative, finds how much each metric's score lowers the risk; the coefficients, scaled to
 sum to 100, are the weights. The holdout date's customers (whose labels the fit never saw)
