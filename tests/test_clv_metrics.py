@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import ibis
 import pandas as pd
@@ -157,3 +158,26 @@ def test_compile_runs_nothing_and_needs_the_fit(cdnow, tmp_path):
     with pytest.raises(FitError) as err:
         compile_model(model, tables, dt.date(1997, 12, 31), fitted=fitted)
     assert err.value.reason == Reason.INCONSISTENT
+
+
+def test_validate_with_data_and_score_print_the_fitted_figures(cdnow, tmp_path, cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in cdnow.items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    model = tmp_path / "clv.yaml"
+    model.write_text(MODEL, encoding="utf-8")
+    code, text = cli("validate", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF))
+    assert code == 0, text
+    flat = " ".join(text.split())
+    assert "metric `alive`: bgnbd fitted on 2,357 customers, r 0.2426, alpha 4.414, a 0.7929, " \
+           "b 2.426" in flat
+    assert "metric `clv`: bgnbd fitted on 2,357 customers" in flat
+    assert "gamma-gamma on 946 repeat buyers, p 6.2" in flat
+    code, text = cli("score", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF), "--out", str(tmp_path / "out"))
+    assert code == 0, text
+    assert "metric `next`: bgnbd fitted on 2,357 customers" in " ".join(text.split())
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["fitted"]["clv"]["spend"]["p"] == pytest.approx(6.249, rel=1e-3)
