@@ -249,7 +249,7 @@ def _ratio(ctx: Context, m: MetricSpec) -> Plan:
     return Plan({kn: num, kd: den}, finish)
 
 
-@aggregate("profit", "sum of amount - cost", fixed_table="orders")
+@aggregate("profit", "sum of amount - cost", fixed_table="orders", reads=("amount", "cost"))
 def _profit(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("profit")
     t = ctx.table
@@ -266,7 +266,7 @@ def _tenure(ctx: Context, m: MetricSpec) -> Plan:
 
 
 @aggregate("nps", "promoters % - detractors % of NPS answers (-100..100)",
-           fixed_table="surveys")
+           fixed_table="surveys", reads=("kind", "score"))
 def _nps(ctx: Context, m: MetricSpec) -> Plan:
     import ibis
 
@@ -289,7 +289,7 @@ def _nps(ctx: Context, m: MetricSpec) -> Plan:
 
 
 @aggregate("survey_mean", "mean survey score of a kind (csat, ces, nps)", fixed_table="surveys",
-           needs_kind=True)
+           needs_kind=True, reads=("kind", "score"))
 def _survey_mean(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("mean")
     return Plan({key: ctx.table.score.mean(where=ctx.condition(m))}, lambda get: get(key))

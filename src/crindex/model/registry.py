@@ -56,13 +56,17 @@ def discover() -> None:
     global _discovered
     if _discovered:
         return
-    _discovered = True
-    for name in PLUGINS:
-        importlib.import_module(name)
-    from importlib.metadata import entry_points
+    _discovered = True  # first, so a plug-in that reads a registry while loading is no loop
+    try:
+        for name in PLUGINS:
+            importlib.import_module(name)
+        from importlib.metadata import entry_points
 
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        importlib.import_module(point.value.split(":")[0])
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            importlib.import_module(point.value.split(":")[0])
+    except BaseException:
+        _discovered = False  # a plug-in that failed to load must not leave a partial registry
+        raise
 
 
 T = TypeVar("T")
@@ -135,6 +139,8 @@ class AggregateInfo:
     numeric: bool = True
     #: the aggregates allowed as the numerator and denominator (a ``ratio``)
     parts: tuple[str, ...] = ()
+    #: columns it always reads besides ``column``, ``kind`` and ``where`` (data checks need them)
+    reads: tuple[str, ...] = ()
     params: type[BaseModel] | None = None
     build: Callable[..., Any] | None = None
     fit: Callable[..., Any] | None = None
