@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import ibis
 import pandas as pd
 import pytest
 
-from crindex.api import score
+from crindex.api import canonical_tables, result_summary, score
 from crindex.cli import contract_tables
 from crindex.clv import BetaGeo, rfm_summary
 from crindex.clv.cdnow import read_cdnow
 from crindex.engine.compile import compile_model
-from crindex.errors import ModelError, Reason
+from crindex.errors import FitError, ModelError, NotFittedError, Reason
 from crindex.model import parse_model
 from tests.conftest import require_shared_data
 
@@ -81,10 +82,102 @@ def test_sql_without_data_names_the_prediction_table():
     assert "clv__clv" in sql and "clv__alive" in sql
 
 
-def test_bad_params_are_reported_together():
+def test_bad_params_are_reported_together_when_the_model_is_loaded():
     bad = MODEL.replace("{horizon: 39w, discount_rate: 0.0}",
                         "{horizon: soon, discount_rate: -1, colour: red, model: pareto}")
     with pytest.raises(ModelError) as err:
-        compile_model(parse_model(bad), contract_tables(), AS_OF)
+        parse_model(bad, "clv.yaml")
     assert len(err.value.problems) == 4
     assert err.value.reasons == {Reason.BAD_PARAMETER}
+    assert all(p.where == "clv.yaml:6" for p in err.value.problems)
+
+
+# --------------------------------------------------------------------------------------------
+# fit, then compile: the fit is explicit and reported, compile runs nothing
+
+
+def test_the_fitted_parameters_are_the_published_ones_and_are_reported(cdnow):
+    result = score(parse_model(MODEL), cdnow, as_of=AS_OF)
+    report = result.fitted.report()
+    assert set(report) == {"clv", "alive", "next"}
+    # BG/NBD on CDNOW (Fader, Hardie & Lee 2005): r 0.243, alpha 4.414, a 0.793, b 2.426
+    for metric in report.values():
+        assert metric["customers"] == 2357
+        assert metric["purchases"] == pytest.approx(
+            {"r": 0.2426, "alpha": 4.414, "a": 0.7929, "b": 2.426}, rel=1e-3)
+        assert metric["log_likelihood"] == pytest.approx(-9582.43, abs=0.01)
+    # Gamma-Gamma on the 946 repeat buyers (Fader, Hardie & Lee 2005, JMR)
+    assert report["clv"]["repeat_buyers"] == 946
+    assert report["clv"]["spend"] == pytest.approx({"p": 6.249, "q": 3.745, "gamma": 15.45},
+                                                   rel=1e-3)
+    assert result_summary(result)["fitted"] == report
+    assert "fitted" not in result_summary(score(parse_model(MODEL.replace(
+        "aggregate: clv", "aggregate: sum, column: amount").replace(
+        "aggregate: p_alive", "aggregate: count").replace(
+        "aggregate: expected_purchases", "aggregate: max, column: amount").replace(
+        ", params: {horizon: 39w, discount_rate: 0.0}", "").replace(
+        ", params: {horizon: 39w}", "")), cdnow, as_of=AS_OF))
+
+
+def test_result_sql_is_the_query_that_ran(cdnow):
+    con = ibis.duckdb.connect()
+    result = score(parse_model(MODEL), cdnow, as_of=AS_OF, con=con)
+    names = {m: f["table"] for m, f in result.fitted.report().items()}
+    assert all(name.startswith(f"clv__{m}_") for m, name in names.items())
+    assert all(f'"{name}"' in result.sql for name in names.values())
+    # the SQL text, run as it is on the same connection, gives the same scores
+    again = con.con.sql(result.sql).to_arrow_table()
+    assert again.sort_by("customer_id").equals(result.table.sort_by("customer_id"))
+    # the name follows the content: other orders, other predictions, another table
+    fewer = {**cdnow, "orders": cdnow["orders"].iloc[:-50]}
+    other = score(parse_model(MODEL), fewer, as_of=AS_OF, con=con).fitted.report()
+    assert other["clv"]["table"] != names["clv"]
+
+
+def test_compile_runs_nothing_and_needs_the_fit(cdnow, tmp_path):
+    from crindex.engine.fit import ModelFit, fit_model
+
+    con = ibis.duckdb.connect(str(tmp_path / "cdnow.duckdb"))
+    for name, frame in cdnow.items():
+        con.con.from_df(frame).create(name)
+    tables = canonical_tables({name: con.table(name) for name in cdnow})
+    model = parse_model(MODEL)
+    with pytest.raises(NotFittedError) as err:
+        compile_model(model, tables, AS_OF)
+    assert "metric `clv` (clv) needs its model fitted" in str(err.value)
+    with pytest.raises(NotFittedError):
+        ModelFit(model).report()
+    fitted = fit_model(model, tables, AS_OF)
+    assert all(k.endswith("_") for k in vars(fitted) if k != "model")
+    learned = fitted.get("clv")
+    assert {k for k in vars(learned) if k.endswith("_")} == {
+        "purchases_", "spend_", "predictions_", "table_"}
+    con.disconnect()  # compiling now would fail on any query: it runs none
+    compiled = compile_model(model, tables, AS_OF, fitted=fitted)
+    assert learned.table_.get_name() in compiled.sql()
+    with pytest.raises(FitError) as err:
+        compile_model(model, tables, dt.date(1997, 12, 31), fitted=fitted)
+    assert err.value.reason == Reason.INCONSISTENT
+
+
+def test_validate_with_data_and_score_print_the_fitted_figures(cdnow, tmp_path, cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in cdnow.items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    model = tmp_path / "clv.yaml"
+    model.write_text(MODEL, encoding="utf-8")
+    code, text = cli("validate", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF))
+    assert code == 0, text
+    flat = " ".join(text.split())
+    assert "metric `alive`: bgnbd fitted on 2,357 customers, r 0.2426, alpha 4.414, a 0.7929, " \
+           "b 2.426" in flat
+    assert "metric `clv`: bgnbd fitted on 2,357 customers" in flat
+    assert "gamma-gamma on 946 repeat buyers, p 6.2" in flat
+    code, text = cli("score", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF), "--out", str(tmp_path / "out"))
+    assert code == 0, text
+    assert "metric `next`: bgnbd fitted on 2,357 customers" in " ".join(text.split())
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["fitted"]["clv"]["spend"]["p"] == pytest.approx(6.249, rel=1e-3)

@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from crindex.engine.compile import Compiled, compile_model
+from crindex.engine.fit import ModelFit, fit_model
 from crindex.errors import DataError, Problem, Reason
 from crindex.model.loader import load_model, metric_table
 from crindex.model.registry import AGGREGATES as AGG_INFO
@@ -153,6 +154,11 @@ class ScoreResult:
     def sql(self) -> str:
         return self.compiled.sql()
 
+    @property
+    def fitted(self) -> ModelFit | None:
+        """What the model learned from the data before compiling (CLV parameters, ...)."""
+        return self.compiled.fitted
+
     def tier_counts(self) -> dict[str, int]:
         """Customers per tier, in the model's tier order (unscored last, if any)."""
         tiers = self.table.column("tier").to_pylist()
@@ -263,7 +269,9 @@ def score(
             data, model=model, as_of=day, quarantine_dir=quarantine_dir, con=con)
         tables, backend, quality = ds.tables, ds.con, ds.quality
         origins = dict(getattr(ds, "sources", {}) or {})
-    compiled = compile_model(model, tables, day, engine=getattr(backend, "name", "duckdb"))
+    fitted = fit_model(model, tables, day)
+    compiled = compile_model(model, tables, day, engine=getattr(backend, "name", "duckdb"),
+                             fitted=fitted)
     from crindex.engine.connect import execute
 
     table = execute(backend, compiled.expr)
@@ -275,7 +283,7 @@ def result_summary(result: ScoreResult) -> dict[str, Any]:
     import pyarrow.compute as pc
 
     scores = result.table.column("score")
-    return {
+    out = {
         "model": result.model.name,
         "as_of": result.as_of.isoformat(),
         "customers": result.table.num_rows,
@@ -283,6 +291,10 @@ def result_summary(result: ScoreResult) -> dict[str, Any]:
         "mean_score": pc.mean(scores).as_py(),
         "mean_coverage": pc.mean(result.table.column("coverage")).as_py(),
     }
+    fitted = result.fitted.report() if result.fitted is not None else {}
+    if fitted:
+        out["fitted"] = fitted
+    return out
 
 
 def dumps(obj: Any) -> str:

@@ -90,7 +90,11 @@ def _run_score(model: Path, data: str, as_of: str | None, quarantine: Path | Non
         with err.status("starting Spark…", spinner="dots"):
             con = connect("spark", master=master)
     with err.status("scoring…", spinner="dots"):
-        return score(model, data, as_of, quarantine_dir=quarantine, con=con)
+        result = score(model, data, as_of, quarantine_dir=quarantine, con=con)
+    _print_warnings(result.model)
+    for line in result.fitted.summary_lines() if result.fitted is not None else []:
+        err.print(line, highlight=False)
+    return result
 
 
 @app.command("score")
@@ -232,23 +236,33 @@ def validate_command(
     as_of: str | None = AsOfOpt,
 ) -> None:
     """Check a model (and data) without scoring: every problem at once."""
-    from crindex.api import as_date
-    from crindex.engine.compile import compile_model
     from crindex.model.loader import load_model
 
     spec = load_model(model)
     n_metrics = len(spec.metrics)
     out.print(f"model {model}: {len(spec.dimensions)} dimensions, {n_metrics} metrics, "
               f"{len(spec.tiers.levels)} tiers - ok")
+    _print_warnings(spec)
     if data:
+        from crindex.api import as_date
         from crindex.data import load_dataset
+        from crindex.engine.compile import compile_model
+        from crindex.engine.fit import fit_model
 
         day = as_date(as_of, spec.as_of)
         ds = load_dataset(data, model=spec, as_of=day)
-        compile_model(spec, ds.tables, day)
-        for line in ds.quality.summary_lines():
+        fitted = fit_model(spec, ds.tables, day)
+        compile_model(spec, ds.tables, day, fitted=fitted)
+        for line in ds.quality.summary_lines() + fitted.summary_lines():
             out.print(line, highlight=False)
         out.print(f"data {data}: tables {', '.join(sorted(ds.tables))} - ok")
+
+
+def _print_warnings(spec: object) -> None:
+    """The model's warnings (problems of warning-level rules), on stderr; they never fail."""
+    for problem in getattr(spec, "warnings", []):
+        err.print(f"[yellow]warning[/]: {escape(str(problem))}", markup=True, highlight=False,
+                  soft_wrap=True)
 
 
 @app.command("sql")
@@ -272,11 +286,13 @@ def sql_command(
     day = as_date(as_of, spec.as_of)
     if data:
         from crindex.data import load_dataset
+        from crindex.engine.fit import fit_model
 
         tables = load_dataset(data, model=spec, as_of=day).tables
+        fitted = fit_model(spec, tables, day)
     else:
-        tables = contract_tables()
-    compiled = compile_model(spec, tables, day)
+        tables, fitted = contract_tables(), None
+    compiled = compile_model(spec, tables, day, fitted=fitted)
     try:
         text = compiled.sql(dialect=dialect)
     except IbisError as exc:  # e.g. druid has no DATE()

@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from crindex.calendar import window_start
 from crindex.errors import Problem, Reason
+from crindex.model.registry import register_rule
 from crindex.model.spec import AlertSpec, CRIModel
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from crindex.model.rules import Checking
 
 #: the keys of an alert entry that configure its rule (the others: id, label, rule, severity,
 #: auto_resolve)
@@ -198,6 +201,11 @@ def metric_condition(spec: AlertSpec, s: Situation) -> list[Hit]:
 
 # --------------------------------------------------------------------------------------------
 # checks (called by the model loader)
+
+
+@register_rule("alerts fit their rule and name metrics of the model")
+def _alerts_rule(checking: Checking) -> list[Problem]:
+    return check_alerts(checking.model)
 
 
 def check_alerts(model: CRIModel) -> list[Problem]:

@@ -10,53 +10,98 @@ Three aggregates over ``orders`` (paid orders, the metric's ``where`` and ``wind
     - {id: alive, aggregate: p_alive, normalise: {method: range, min: 0, max: 1}}
     - {id: next_90d, aggregate: expected_purchases, params: {horizon: 90d}, ...}
 
-How they are computed: the RFM summary of the orders (:func:`crindex.clv.rfm_summary`, in weeks,
-calibration ending on ``as_of``) runs in the engine; its distinct ``(x, t_x, T)`` patterns are
-fitted by BG/NBD (or MBG/NBD), and for ``clv`` the repeat buyers' mean spend by Gamma-Gamma;
-each customer's prediction is joined back on ``customer_id``. Customers without a paid order
-have no value (the metric's ``missing`` policy applies). Compiled without data (``crindex sql``
-with no ``--data``) the predictions appear as a table named ``clv__<metric id>``.
+Everything about them lives here: their descriptions and params schemas (checked when a model
+is loaded, so ``crindex validate`` rejects a bad ``horizon`` or an unknown param with its
+file:line), their validation rule, their fit and their plan. Numpy, scipy and Ibis are imported
+inside the fit and the plan only.
+
+How they are computed, in the pipeline's two steps:
+
+1. **fit** (:func:`fit`, called by :mod:`crindex.engine.fit` before compiling; it runs queries):
+   the RFM summary of the orders (:func:`crindex.clv.rfm_summary`, in weeks, calibration ending
+   on ``as_of``) runs in the engine; its distinct ``(x, t_x, T)`` patterns are fitted by BG/NBD
+   (or MBG/NBD), and for ``clv`` the repeat buyers' mean spend by Gamma-Gamma; a model with
+   several CLV metrics over the same orders and settings fits once. Each buyer's prediction
+   is computed from the fitted parameters (the conditional expectation needs the Gaussian
+   hypergeometric function, which SQL does not have) into an in-memory table named
+   ``clv__<metric id>_<digest of its content>``. The fitted parameters are reported.
+2. **compile** (:func:`build`, pure): the plan left-joins that named table on
+   ``customer_id``. So the compiled SQL is the query that ran: it reads the predictions from
+   the named table, and the table's name changes whenever its content does.
+
+Compiled without data (``crindex sql`` with no ``--data``) nothing can be fitted, and the
+predictions appear as a table named ``clv__<metric id>``. Customers without a paid order have
+no value (the metric's ``missing`` policy applies).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
+from pydantic import AfterValidator, Field, ValidationError
 
-from crindex.calendar import WEEKS_PER_MONTH, parse_window
-from crindex.clv.bgnbd import BetaGeo, ModifiedBetaGeo
-from crindex.clv.gamma_gamma import GammaGamma, customer_lifetime_value
-from crindex.clv.rfm import pattern_counts, rfm_summary
-from crindex.errors import ModelError, Problem, Reason, raise_if
-from crindex.model.registry import AggregateInfo, register_aggregate
-from crindex.model.spec import CONTRACT
+from crindex.calendar import WEEKS_PER_MONTH, window_weeks
+from crindex.errors import ModelError, NotFittedError, Problem, Reason, raise_if
+from crindex.model.registry import (
+    AggregateInfo,
+    params_of,
+    register_aggregate,
+    register_rule,
+)
+from crindex.model.spec import CONTRACT, Spec
 
-#: the settings each aggregate takes, with defaults
-PARAMS: dict[str, dict[str, Any]] = {
-    "p_alive": {"model": "bgnbd", "penalizer": 0.0},
-    "expected_purchases": {"model": "bgnbd", "penalizer": 0.0, "horizon": "12m"},
-    "clv": {"model": "bgnbd", "penalizer": 0.0, "horizon": "12m", "discount_rate": 0.1,
-            "margin": 1.0},
-}
-MODELS: dict[str, type[BetaGeo]] = {"bgnbd": BetaGeo, "mbgnbd": ModifiedBetaGeo}
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
 
-for _info in (
-    AggregateInfo("p_alive", "probability the customer is still active (BG/NBD)", "orders"),
-    AggregateInfo("expected_purchases", "expected purchases over params.horizon (BG/NBD)",
-                  "orders"),
-    AggregateInfo("clv", "discounted expected spend over params.horizon (BG/NBD x Gamma-Gamma)",
-                  "orders"),
-):
-    register_aggregate(_info)
+    from crindex.clv.bgnbd import BetaGeo
+    from crindex.clv.gamma_gamma import GammaGamma
+    from crindex.model.rules import Checking
+
+#: the purchase models a metric may name, by ``params.model``
+MODELS = {"bgnbd": "BetaGeo", "mbgnbd": "ModifiedBetaGeo"}
+
+
+def horizon_weeks(text: str) -> float:
+    """A horizon (``90d``, ``26w``, ``12m``, ``1y``) in weeks; ``ValueError`` when it is none."""
+    weeks = window_weeks(str(text))
+    if weeks is None:
+        raise ValueError("a horizon is needed, e.g. 90d, 26w, 12m, 1y")
+    return weeks
+
+
+def _horizon(text: str) -> str:
+    horizon_weeks(text)
+    return text
+
+
+class PAliveParams(Spec):
+    """Params of ``p_alive``: the purchase model and its L2 penalty."""
+
+    model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
+    penalizer: float = Field(default=0.0, ge=0)
+
+
+class ExpectedPurchasesParams(PAliveParams):
+    """Params of ``expected_purchases``: also the horizon."""
+
+    horizon: Annotated[str, AfterValidator(_horizon)] = "12m"
+
+
+class ClvParams(ExpectedPurchasesParams):
+    """Params of ``clv``: also the yearly discount rate and the margin on spend."""
+
+    discount_rate: float = Field(default=0.1, ge=0)
+    margin: float = Field(default=1.0, ge=0)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """A CLV metric's checked settings."""
+    """A CLV metric's checked settings, with the horizon in weeks."""
 
     model: str
     penalizer: float
@@ -66,89 +111,65 @@ class Settings:
 
 
 def settings_of(metric: Any) -> Settings:
-    """Check a metric's ``params`` against its aggregate; one error listing every problem."""
-    allowed = PARAMS[metric.aggregate]
-    given = dict(getattr(metric, "params", None) or {})
+    """A metric's settings from its ``params``; one :class:`ModelError` listing every problem."""
+    from crindex.model.rules import param_problems
+
     where = getattr(metric, "at", "") or f"metric {metric.id}"
-    problems: list[Problem] = []
-    for key in given:
-        if key not in allowed:
-            problems.append(Problem(
-                f"metric `{metric.id}`: unknown param `{key}` for aggregate `{metric.aggregate}`",
-                where, "params: " + ", ".join(allowed), Reason.BAD_PARAMETER))
-    values = {**allowed, **{k: v for k, v in given.items() if k in allowed}}
-    if values["model"] not in MODELS:
-        problems.append(Problem(f"metric `{metric.id}`: unknown model `{values['model']}`",
-                                where, "models: " + ", ".join(MODELS), Reason.BAD_PARAMETER))
-    horizon = 0.0
-    if "horizon" in allowed:
-        try:
-            parsed = parse_window(str(values["horizon"]))
-        except ValueError as exc:
-            parsed, message = None, str(exc)
-        else:
-            message = "a horizon is needed"
-        if parsed is None:
-            problems.append(Problem(f"metric `{metric.id}`: horizon: {message}", where,
-                                    "e.g. 90d, 26w, 12m, 1y", Reason.BAD_PARAMETER))
-        else:
-            count, unit = parsed
-            horizon = count * {"d": 1 / 7, "w": 1.0, "m": WEEKS_PER_MONTH,
-                               "y": 12 * WEEKS_PER_MONTH}[unit]
-    numbers = {}
-    for key, low in (("penalizer", 0.0), ("discount_rate", 0.0), ("margin", 0.0)):
-        if key not in allowed:
-            numbers[key] = 0.0
-            continue
-        try:
-            numbers[key] = float(values[key])
-            ok = numbers[key] >= low
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            problems.append(Problem(f"metric `{metric.id}`: {key} must be a number >= {low:g}",
-                                    where, "discount_rate is yearly, e.g. 0.1 for 10%",
-                                    Reason.BAD_PARAMETER))
-    column = metric.column or "amount"
-    if metric.aggregate == "clv" and CONTRACT["orders"].get(column) != "num":
-        problems.append(Problem(f"metric `{metric.id}`: column `{column}` is not a numeric "
-                                "column of orders", where, "the spend column, e.g. amount",
-                                Reason.UNKNOWN_COLUMN))
-    raise_if(problems, ModelError, f"metric `{metric.id}` has bad params")
-    return Settings(str(values["model"]), numbers["penalizer"], horizon,
-                    numbers["discount_rate"], numbers["margin"])
+    try:
+        params: Any = params_of(metric)
+    except ValidationError:
+        raise_if(param_problems(metric.id, metric.aggregate, metric.params, lambda _: where),
+                 ModelError, f"metric `{metric.id}` has bad params")
+        raise  # pragma: no cover - param_problems reports what the schema refused
+    horizon = getattr(params, "horizon", None)
+    return Settings(params.model, params.penalizer, horizon_weeks(horizon) if horizon else 0.0,
+                    getattr(params, "discount_rate", 0.0), getattr(params, "margin", 0.0))
 
 
-# fitted models by (summary query, model, penalizer): a model with clv and p_alive fits once
-_FITS: OrderedDict[tuple[Any, ...], tuple[BetaGeo, GammaGamma | None]] = OrderedDict()
+# --------------------------------------------------------------------------------------------
+# fit: learn from the data before compiling
 
 
-def _fitted(summary: Any, settings: Settings, with_spend: bool) -> tuple[BetaGeo,
-                                                                         GammaGamma | None]:
-    key = (summary.op(), settings.model, settings.penalizer)
-    purchases, spend = _FITS.get(key, (None, None))
-    if purchases is None:
-        patterns = pattern_counts(summary).to_pyarrow()
-        purchases = MODELS[settings.model](penalizer=settings.penalizer).fit(patterns)
-    if with_spend and spend is None:
-        repeat = summary.filter(summary.x > 0)
-        spend = GammaGamma(penalizer=settings.penalizer).fit(
-            pattern_counts(repeat, with_monetary=True).to_pyarrow())
-    _FITS[key] = (purchases, spend)
-    while len(_FITS) > 8:
-        _FITS.popitem(last=False)
-    return purchases, spend
+def _purchase_model(name: str, penalizer: float) -> BetaGeo:
+    from crindex.clv import bgnbd
+
+    cls: type[BetaGeo] = getattr(bgnbd, MODELS[name])
+    return cls(penalizer=penalizer)
+
+
+def fit_purchases(summary: ir.Table, settings: Settings) -> BetaGeo:
+    """The purchase model fitted on an RFM summary's distinct ``(x, t_x, T)`` patterns."""
+    from crindex.clv.rfm import pattern_counts
+
+    return _purchase_model(settings.model, settings.penalizer).fit(
+        pattern_counts(summary).to_pyarrow())
+
+
+def fit_spend(summary: ir.Table, settings: Settings) -> GammaGamma:
+    """Gamma-Gamma fitted on the repeat buyers of an RFM summary."""
+    from crindex.clv.gamma_gamma import GammaGamma
+    from crindex.clv.rfm import pattern_counts
+
+    repeat = summary.filter(summary.x > 0)
+    return GammaGamma(penalizer=settings.penalizer).fit(
+        pattern_counts(repeat, with_monetary=True).to_pyarrow())
 
 
 def predict(aggregate: str, summary: Any, settings: Settings,
-            models: tuple[BetaGeo, GammaGamma | None] | None = None) -> Any:
+            models: tuple[BetaGeo, GammaGamma | None] | None = None) -> pa.Table:
     """Each customer's prediction as a pyarrow table ``customer_id``, ``value``.
 
     ``models``: fitted ``(purchases, spend)`` models to use instead of fitting on ``summary``.
     """
+    import numpy as np
     import pyarrow as pa
 
-    purchases, spend = models or _fitted(summary, settings, with_spend=aggregate == "clv")
+    from crindex.clv.gamma_gamma import customer_lifetime_value
+
+    if models is None:
+        models = (fit_purchases(summary, settings),
+                  fit_spend(summary, settings) if aggregate == "clv" else None)
+    purchases, spend = models
     rows = summary.select("customer_id", "x", "t_x", "T", "monetary").to_pyarrow()
     x, t_x, T = (np.asarray(rows.column(c).to_numpy(), dtype=np.float64)
                  for c in ("x", "t_x", "T"))
@@ -168,6 +189,121 @@ def predict(aggregate: str, summary: Any, settings: Settings,
     return pa.table({"customer_id": rows.column("customer_id"), "value": value})
 
 
+class MetricPredictions:
+    """What one CLV metric learns from the orders: fitted models and each buyer's prediction.
+
+    Follows scikit-learn: settings in ``__init__``, :meth:`fit` returns ``self``, learned
+    attributes end in ``_`` and using them before :meth:`fit` raises ``NotFittedError``.
+
+    Parameters
+    ----------
+    metric_id, aggregate
+        The metric and its aggregate (``p_alive``, ``expected_purchases`` or ``clv``).
+    settings
+        Its checked params (:func:`settings_of`).
+
+    Attributes
+    ----------
+    purchases_ : BetaGeo
+        The fitted purchase model (BG/NBD or MBG/NBD).
+    spend_ : GammaGamma or None
+        The fitted spend model (``clv`` only).
+    predictions_ : pyarrow.Table
+        ``customer_id`` and ``<metric id>__value`` for every buyer.
+    table_ : ibis Table
+        The predictions as the in-memory table the compiled query reads, named
+        ``clv__<metric id>_<digest>``.
+    """
+
+    def __init__(self, metric_id: str, aggregate: str, settings: Settings):
+        self.metric_id = metric_id
+        self.aggregate = aggregate
+        self.settings = settings
+
+    def fit(self, summary: ir.Table, shared: dict[Any, Any] | None = None) -> MetricPredictions:
+        """Fit on an RFM summary (weeks); ``shared`` reuses fits across metrics of one model."""
+        import pyarrow as pa
+
+        shared = {} if shared is None else shared
+        with_spend = self.aggregate == "clv"
+        key = (summary.op(), self.settings.model, self.settings.penalizer)
+        purchases, spend = shared.get(key, (None, None))
+        if purchases is None:
+            purchases = fit_purchases(summary, self.settings)
+        if with_spend and spend is None:
+            spend = fit_spend(summary, self.settings)
+        shared[key] = (purchases, spend)
+        column = f"{self.metric_id}__value"
+        values = predict(self.aggregate, summary, self.settings, (purchases, spend))
+        table = values.rename_columns(["customer_id", column])
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:12]
+        self.purchases_ = purchases
+        self.spend_ = spend if with_spend else None
+        self.predictions_ = table
+        self.table_ = _named_memtable(table, f"clv__{self.metric_id}_{digest}")
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "table_"):
+            raise NotFittedError.single(
+                Reason.NOT_FITTED, f"the predictions of metric `{self.metric_id}` are not "
+                "fitted yet", hint="call .fit(summary) first")
+
+    def report(self) -> dict[str, Any]:
+        """The fitted figures: model, parameters, log-likelihood, customers, table name."""
+        self._check()
+        out: dict[str, Any] = {
+            "aggregate": self.aggregate,
+            "model": self.settings.model,
+            "customers": int(getattr(self.purchases_, "n_obs_", 0)),
+            "purchases": dict(self.purchases_.params_),
+            "log_likelihood": getattr(self.purchases_, "log_likelihood_", None),
+            "table": self.table_.get_name(),
+        }
+        if self.spend_ is not None:
+            out["repeat_buyers"] = int(getattr(self.spend_, "n_obs_", 0))
+            out["spend"] = dict(self.spend_.params_)
+        return out
+
+    def describe(self) -> str:
+        """The fitted figures in one line."""
+        r = self.report()
+        text = (f"metric `{self.metric_id}`: {r['model']} fitted on {r['customers']:,} "
+                "customers, " + ", ".join(f"{k} {v:.4g}" for k, v in r["purchases"].items()))
+        if "spend" in r:
+            text += f"; gamma-gamma on {r['repeat_buyers']:,} repeat buyers, " + ", ".join(
+                f"{k} {v:.4g}" for k, v in r["spend"].items())
+        return text
+
+
+def _named_memtable(table: pa.Table, name: str) -> ir.Table:
+    """An in-memory table under a name of our choosing (``ibis.memtable`` draws a random one)."""
+    import ibis.expr.operations as ops
+    import ibis.expr.schema as sch
+    from ibis.formats.pyarrow import PyArrowTableProxy
+
+    return ops.InMemoryTable(name=name, schema=sch.infer(table),
+                             data=PyArrowTableProxy(table)).to_expr()
+
+
+def fit(ctx: Any, metric: Any, shared: dict[Any, Any]) -> MetricPredictions:
+    """The fit step of a CLV metric (see :mod:`crindex.engine.fit`): it runs the summary."""
+    from crindex.clv.rfm import rfm_summary
+
+    orders = ctx.table.filter(ctx.condition(metric))
+    summary = rfm_summary(orders, ctx.as_of, unit="weeks", amount_col=metric.column or "amount",
+                          paid_only=False)
+    return MetricPredictions(metric.id, metric.aggregate, settings_of(metric)).fit(summary,
+                                                                                    shared)
+
+
+# --------------------------------------------------------------------------------------------
+# compile: join the predictions (pure: runs nothing)
+
+
 def _unbound(table: Any) -> bool:
     from ibis.expr.operations import UnboundTable
 
@@ -175,35 +311,57 @@ def _unbound(table: Any) -> bool:
 
 
 def build(ctx: Any, metric: Any) -> Any:
-    """The engine plan of a CLV aggregate: predictions joined on ``customer_id``."""
+    """The engine plan of a CLV aggregate: the fitted predictions joined on ``customer_id``."""
     import ibis
 
     from crindex.engine.aggregates import Plan
 
-    settings = settings_of(metric)
     key = ctx.name("value")
-    orders = ctx.table.filter(ctx.condition(metric))
-    if _unbound(orders):
+    if ctx.fitted is not None:
+        table = ctx.fitted.table_
+    elif _unbound(ctx.table):
         table = ibis.table({"customer_id": "string", key: "float64"}, name=f"clv__{metric.id}")
     else:
-        summary = rfm_summary(orders, ctx.as_of, unit="weeks", amount_col=metric.column or
-                              "amount", paid_only=False)
-        table = ibis.memtable(predict(metric.aggregate, summary, settings)
-                              .rename_columns(["customer_id", key]))
+        raise NotFittedError.single(
+            Reason.NOT_FITTED, f"metric `{metric.id}` ({metric.aggregate}) needs its model "
+            "fitted on the data before it is compiled", metric.at,
+            "fit first: fitted = crindex.engine.fit.fit_model(model, tables, as_of), then "
+            "compile_model(..., fitted=fitted); crindex.api.score does both")
     return Plan({}, lambda get: get(key), table=table)
 
 
-#: the engine implementation of each aggregate registered here
-BUILDERS = {name: build for name in PARAMS}
+for _info in (
+    AggregateInfo("p_alive", "probability the customer is still active (BG/NBD)", "orders",
+                  params=PAliveParams, build=build, fit=fit, reads=("amount",)),
+    AggregateInfo("expected_purchases", "expected purchases over params.horizon (BG/NBD)",
+                  "orders", params=ExpectedPurchasesParams, build=build, fit=fit,
+                  reads=("amount",)),
+    AggregateInfo("clv", "discounted expected spend over params.horizon (BG/NBD x Gamma-Gamma)",
+                  "orders", params=ClvParams, build=build, fit=fit, reads=("amount",)),
+):
+    register_aggregate(_info)
 
 
-def clv_table(orders: Any, as_of: dt.date, aggregate: str = "clv",
-              **params: Any) -> Any:
+@register_rule("clv spend column is numeric")
+def _spend_column(checking: Checking) -> Iterable[Problem]:
+    for m in checking.metrics("clv"):
+        column = m.column or "amount"
+        if CONTRACT["orders"].get(column) != "num":
+            yield Problem(f"metric `{m.id}`: column `{column}` is not a numeric column of "
+                          "orders", checking.line(m, "column"),
+                          "the spend column, e.g. amount (numeric columns of orders: "
+                          + ", ".join(c for c, t in CONTRACT["orders"].items() if t == "num")
+                          + ")", Reason.UNKNOWN_COLUMN)
+
+
+def clv_table(orders: Any, as_of: dt.date, aggregate: str = "clv", **params: Any) -> pa.Table:
     """Predictions for every buyer of ``orders`` as of ``as_of``, outside a model file.
 
     ``clv_table(orders, date(2025, 12, 31), "clv", horizon="12m", discount_rate=0.1)``.
     """
     from types import SimpleNamespace
+
+    from crindex.clv.rfm import rfm_summary
 
     metric = SimpleNamespace(id=aggregate, aggregate=aggregate, params=params, column=None,
                              at="clv_table")

@@ -107,10 +107,7 @@ def model_columns(model: CRIModel | None) -> dict[str, set[str]]:
             if p.kind:
                 cols.add("kind")
             cols.update((p.where or {}).keys())
-        if info.name == "profit":
-            cols.update({"amount", "cost"})
-        if info.name in ("nps", "survey_mean"):
-            cols.update({"kind", "score"})
+        cols.update(info.reads)
     for table, cols in needed.items():
         cols &= set(CONTRACT[table])
     return needed

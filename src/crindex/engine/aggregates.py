@@ -1,26 +1,34 @@
-"""How each registered aggregate is computed, as Ibis expressions.
+"""Aggregates: one table's rows for a customer to one raw value, described and computed here.
+
+An aggregate turns one table's rows for a customer (inside the metric's window, through its
+filter, never after ``as_of``) into one raw value. Each registers itself here with its
+description (:class:`~crindex.model.registry.AggregateInfo`: table, keys, params) and its
+builder; adding one touches this module and its test. Ibis is imported inside the builders
+only, so loading a model never loads it.
 
 An aggregate is planned in two steps so one pass per table serves every metric: ``parts`` are
 grouped aggregates over the table (one ``GROUP BY customer_id`` per table, each part with its
-own ``where=``), and ``finish`` turns the joined parts into the raw value. The names and
-contracts live in :mod:`crindex.model.registry`; a test checks both registries agree.
+own ``where=``), and ``finish`` turns the joined parts into the raw value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Any
 
 from crindex.calendar import DAYS_PER_MONTH
-from crindex.model.registry import AGGREGATES as AGGREGATE_INFO
+from crindex.errors import Problem, Reason
+from crindex.model.registry import AggregateInfo, register_aggregate, register_rule
 from crindex.model.spec import TIME_COLUMN, MetricSpec, SubAggregate
 
-Getter = Callable[[str], ir.Value]
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from crindex.model.rules import Checking
+
+Getter = Callable[[str], "ir.Value"]
 
 
 @dataclass
@@ -38,13 +46,18 @@ class Plan:
 
 @dataclass
 class Context:
-    """What an aggregate sees: the table (already cut at ``as_of``), the window, the metric."""
+    """What an aggregate sees: the table (already cut at ``as_of``), the window, the metric.
+
+    ``fitted`` is what the fit step learned for this metric (see :mod:`crindex.engine.fit`),
+    ``None`` when nothing was fitted.
+    """
 
     table: ir.Table
     table_name: str
     as_of: dt.date
     start: dt.date | None
     prefix: str
+    fitted: Any = None
 
     @property
     def ts(self) -> ir.TimestampColumn:
@@ -60,6 +73,8 @@ class Context:
 
     def condition(self, spec: MetricSpec | SubAggregate) -> ir.BooleanValue:
         """Window and filter of a metric (or one side of a ratio) as one boolean."""
+        import ibis
+
         conds: list[ir.BooleanValue] = []
         if self.start is not None:
             conds.append(self.day > ibis.literal(self.start))
@@ -79,6 +94,8 @@ class Context:
 
 def filter_condition(column: ir.Column, cond: Any) -> ir.BooleanValue:
     """``{col: value}``, ``{col: [a, b]}`` or ``{col: {">=": 1, "not_in": [...]}}``."""
+    import ibis
+
     if isinstance(cond, list):
         return column.isin(cond)
     if isinstance(cond, dict):
@@ -112,17 +129,14 @@ def filter_condition(column: ir.Column, cond: Any) -> ir.BooleanValue:
 
 
 Builder = Callable[[Context, MetricSpec], Plan]
-AGGREGATES: dict[str, Builder] = {}
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
-    """Register the implementation of an aggregate described in the model registry."""
-    if name not in AGGREGATE_INFO:
-        raise KeyError(f"aggregate {name} is not described in crindex.model.registry")
+def aggregate(name: str, summary: str, **info: Any) -> Callable[[Builder], Builder]:
+    """Register the decorated builder as aggregate ``name`` with its description (``info``)."""
 
-    def deco(fn: Builder) -> Builder:
-        AGGREGATES[name] = fn
-        return fn
+    def deco(build: Builder) -> Builder:
+        register_aggregate(AggregateInfo(name, summary, build=build, **info))
+        return build
 
     return deco
 
@@ -153,41 +167,68 @@ def _single(ctx: Context, m: MetricSpec) -> Plan:
     return Plan({key: expr}, lambda get: get(key), zero)
 
 
-for _name in ("count", "sum", "mean", "min", "max", "distinct_count"):
-    register(_name)(_single)
+#: the aggregates that are one grouped aggregate, which may also be the sides of a ratio
+SIMPLE = {
+    "count": ("number of rows", "orders", False),
+    "sum": ("sum of a column", "orders", True),
+    "mean": ("mean of a column", "orders", True),
+    "min": ("minimum of a column", "orders", True),
+    "max": ("maximum of a column", "orders", True),
+    "distinct_count": ("number of distinct values (cross-sell breadth)", "orders", True),
+}
+for _name, (_summary, _table, _column) in SIMPLE.items():
+    aggregate(_name, _summary, default_table=_table, needs_column=_column)(_single)
 
 
-@register("monthly_count")
+@aggregate("monthly_count", "rows per month of the window (count / window months)",
+           default_table="interactions")
 def _monthly_count(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("n")
     days = (ctx.as_of - ctx.start).days if ctx.start else None
-    if days is None:
+    if days is None:  # pragma: no cover - rejected when the model is loaded
         raise ValueError(f"metric {m.id}: monthly_count needs a window (e.g. 90d)")
     months = days / DAYS_PER_MONTH
     return Plan({key: ctx.table.customer_id.count(where=ctx.condition(m))},
                 lambda get: get(key) / months, True)
 
 
+@register_rule("monthly_count needs a window")
+def _monthly_count_window(checking: Checking) -> Iterable[Problem]:
+    for m in checking.metrics("monthly_count"):
+        if m.window is None or str(m.window).strip().lower() in ("", "all"):
+            yield Problem(f"metric `{m.id}`: monthly_count needs a window", checking.at(m),
+                          "add e.g. window: 90d (the count is divided by the window's months)",
+                          Reason.BAD_PARAMETER)
+
+
 def _recency(ctx: Context, m: MetricSpec) -> Plan:
+    import ibis
+
     key = ctx.name("last_day")
     as_of = ibis.literal(ctx.as_of)
     return Plan({key: ctx.day.max(where=ctx.condition(m))},
                 lambda get: as_of.delta(get(key), unit="day"))
 
 
-register("recency_days")(_recency)
-register("days_since_last")(_recency)
+aggregate("recency_days", "days from the last row's date to as_of",
+          default_table="orders")(_recency)
+aggregate("days_since_last", "days since the last interaction of a kind",
+          default_table="interactions", needs_kind=True)(_recency)
 
 
-@register("latest")
+@aggregate("latest", "the column's value on the most recent row", default_table="orders",
+           needs_column=True)
 def _latest(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("latest")
     col = ctx.table[m.column]  # type: ignore[index]
     return Plan({key: col.argmax(ctx.ts, where=ctx.condition(m))}, lambda get: get(key))
 
 
-@register("ratio")
+@aggregate("ratio", "numerator aggregate / denominator aggregate (e.g. opens / sends)",
+           default_table="interactions", parts=tuple(SIMPLE))
 def _ratio(ctx: Context, m: MetricSpec) -> Plan:
+    import ibis
+
     assert m.numerator is not None and m.denominator is not None
 
     def side(part: SubAggregate) -> SubAggregate:
@@ -209,7 +250,7 @@ def _ratio(ctx: Context, m: MetricSpec) -> Plan:
     return Plan({kn: num, kd: den}, finish)
 
 
-@register("profit")
+@aggregate("profit", "sum of amount - cost", fixed_table="orders", reads=("amount", "cost"))
 def _profit(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("profit")
     t = ctx.table
@@ -217,8 +258,19 @@ def _profit(ctx: Context, m: MetricSpec) -> Plan:
                 lambda get: get(key), True)
 
 
-@register("nps")
+@aggregate("tenure_days", "days from customers.created_at to as_of", fixed_table="customers")
+def _tenure(ctx: Context, m: MetricSpec) -> Plan:
+    import ibis
+
+    as_of = ibis.literal(ctx.as_of)
+    return Plan({}, lambda get: as_of.delta(get("created_at").date(), unit="day"))
+
+
+@aggregate("nps", "promoters % - detractors % of NPS answers (-100..100)",
+           fixed_table="surveys", reads=("kind", "score"))
 def _nps(ctx: Context, m: MetricSpec) -> Plan:
+    import ibis
+
     t = ctx.table
     spec = m.model_copy(update={"kind": m.kind or "nps"})
     cond = ctx.condition(spec)
@@ -237,26 +289,15 @@ def _nps(ctx: Context, m: MetricSpec) -> Plan:
     return Plan(parts, finish)
 
 
-@register("survey_mean")
+@aggregate("survey_mean", "mean survey score of a kind (csat, ces, nps)", fixed_table="surveys",
+           needs_kind=True, reads=("kind", "score"))
 def _survey_mean(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("mean")
     return Plan({key: ctx.table.score.mean(where=ctx.condition(m))}, lambda get: get(key))
 
 
-@register("tenure_days")
-def _tenure(ctx: Context, m: MetricSpec) -> Plan:
-    as_of = ibis.literal(ctx.as_of)
-    return Plan({}, lambda get: as_of.delta(get("created_at").date(), unit="day"))
-
-
-@register("attribute")
+@aggregate("attribute", "a column of the customers table", fixed_table="customers",
+           needs_column=True, numeric=False)
 def _attribute(ctx: Context, m: MetricSpec) -> Plan:
     col = m.column or ""
     return Plan({}, lambda get: get(col))
-
-
-# aggregates contributed by other packages (crindex.clv: p_alive, expected_purchases, clv)
-from crindex.clv.metrics import BUILDERS as _CLV_BUILDERS  # noqa: E402
-
-for _name, _builder in _CLV_BUILDERS.items():
-    register(_name)(_builder)

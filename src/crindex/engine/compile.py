@@ -21,11 +21,12 @@ import ibis
 import ibis.expr.types as ir
 
 from crindex.calendar import window_start
-from crindex.engine.aggregates import AGGREGATES, Context, Plan
+from crindex.engine.aggregates import Context, Plan
+from crindex.engine.fit import ModelFit
 from crindex.engine.normalisers import LOOK_ACROSS, Population, normalise
 from crindex.errors import ModelError, Problem, Reason, raise_if
-from crindex.model.loader import metric_table
 from crindex.model.registry import AGGREGATES as AGG_INFO
+from crindex.model.registry import metric_table
 from crindex.model.spec import TIME_COLUMN, CRIModel, MetricSpec
 
 #: customer attributes carried into the output (never personal data)
@@ -44,6 +45,8 @@ class Compiled:
     as_of: dt.date
     #: the Ibis backend name the expression was planned for (``duckdb``, ``pyspark``, ...)
     engine: str = "duckdb"
+    #: what was learned from the data before compiling (``None`` when nothing was fitted)
+    fitted: ModelFit | None = None
 
     def sql(self, dialect: str | None = None, pretty: bool = True) -> str:
         if dialect is None and self.engine == "pyspark":
@@ -52,7 +55,8 @@ class Compiled:
         return str(ibis.to_sql(self.expr, dialect=dialect or self.engine, pretty=pretty))
 
 
-def _check_tables(model: CRIModel, tables: dict[str, ir.Table]) -> None:
+def check_tables(model: CRIModel, tables: dict[str, ir.Table]) -> None:
+    """Every table the model reads is in ``tables`` (``customers`` always), or a clear error."""
     problems = []
     if "customers" not in tables:
         problems.append(Problem("the customers table is missing", "", "", Reason.MISSING_TABLE))
@@ -67,6 +71,13 @@ def _check_tables(model: CRIModel, tables: dict[str, ir.Table]) -> None:
     raise_if(problems, ModelError, "the model needs tables the data does not have")
 
 
+def rows_up_to(table: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
+    """The rows of an event table up to ``as_of`` (its time column's day); customers as is."""
+    if table_name == "customers":
+        return table
+    return table.filter(table[TIME_COLUMN[table_name]].date() <= ibis.literal(as_of))
+
+
 def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
     """Customers that existed at ``as_of`` and had not churned by then."""
     day = ibis.literal(as_of)
@@ -76,13 +87,18 @@ def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
 
 
 def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
-                  engine: str = "duckdb") -> Compiled:
+                  engine: str = "duckdb", fitted: ModelFit | None = None) -> Compiled:
     """Compile ``model`` over canonical ``tables`` at ``as_of`` into one Ibis expression.
 
-    ``engine`` (an Ibis backend name) picks how values are ranked across customers: window
-    functions, or on ``pyspark`` a distributed sort (see :func:`_populations`).
+    Pure: builds expressions and runs nothing. ``fitted`` is what the model learned from the
+    same tables first (:func:`crindex.engine.fit.fit_model`); a model with metrics that learn
+    (CLV) needs it, except over unbound tables (``crindex sql`` without data). ``engine`` (an
+    Ibis backend name) picks how values are ranked across customers: window functions, or on
+    ``pyspark`` a distributed sort (see :func:`_populations`).
     """
-    _check_tables(model, tables)
+    check_tables(model, tables)
+    if fitted is not None:
+        fitted.check_for(model, as_of)
     base = active_customers(tables["customers"], as_of)
     keep = ["customer_id", "created_at", *CARRIED]
     attribute_cols = {m.column for _, m in model.metrics if m.aggregate == "attribute" and m.column}
@@ -95,9 +111,8 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     for _, m in model.metrics:
         by_table[metric_table(m)].append(m)
     for table_name, metrics in by_table.items():
-        t = tables[table_name]
+        t = rows_up_to(tables[table_name], table_name, as_of)
         if table_name != "customers":
-            t = t.filter(t[TIME_COLUMN[table_name]].date() <= ibis.literal(as_of))
             starts = [window_start(as_of, m.window) for m in metrics]
             if all(st is not None for st in starts):
                 # every metric has a window: read only the widest one
@@ -105,8 +120,11 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
                 t = t.filter(t[TIME_COLUMN[table_name]].date() > ibis.literal(widest))
         parts: dict[str, ir.Value] = {}
         for m in metrics:
-            ctx = Context(t, table_name, as_of, window_start(as_of, m.window), m.id)
-            plan = AGGREGATES[m.aggregate](ctx, m)
+            ctx = Context(t, table_name, as_of, window_start(as_of, m.window), m.id,
+                          fitted.get(m.id) if fitted is not None else None)
+            build = AGG_INFO[m.aggregate].build
+            assert build is not None
+            plan = build(ctx, m)
             plans[m.id] = plan
             parts.update(plan.parts)
             if plan.table is not None:
@@ -153,7 +171,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
         scored_cols[f"{m.id}__missing"] = missing
         scored_cols[f"{m.id}__score"] = score.cast("float64")
     scored = normed.mutate(**scored_cols).drop(*[f"{m.id}__norm" for _, m in model.metrics])
-    return Compiled(_weigh(model, scored, engine), model, as_of, engine)
+    return Compiled(_weigh(model, scored, engine), model, as_of, engine, fitted)
 
 
 def _populations(engine: str, t: ir.Table,

@@ -1,25 +1,30 @@
-"""Normalisers: a metric's raw value to a 0..100 score, as Ibis expressions.
+"""Normalisers: a metric's raw value to a 0..100 score.
 
-Each is registered under the ``method`` name of its spec in :mod:`crindex.model.spec`. A
-missing raw value stays missing (null) here; the metric's missing-value policy decides later.
+Each normaliser is one class here: its ``method`` name, its settings (the fields, checked when
+a model is loaded), what is wrong with them (:meth:`problems`) and its computation as an Ibis
+expression (:meth:`score`). It registers itself; adding one touches this module and its test.
+Ibis is imported inside the computations only, so loading a model never loads it.
+
+A missing raw value stays missing (null) here; the metric's missing-value policy decides later.
 Percentile and z-score look across customers (window functions over the scored population).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import ibis
-import ibis.expr.types as ir
+from pydantic import Field
 
-from crindex.model import spec as s
+from crindex.model.registry import NORMALISERS, register_normaliser
+from crindex.model.spec import NormaliserSpec, Spec
 
-Normalise = Callable[[Any, ir.Value], ir.FloatingValue]
-NORMALISERS: dict[str, Normalise] = {}
-#: normalisers that look across customers and can take precomputed :class:`Population` columns
-LOOK_ACROSS = {"percentile": "ranks", "zscore": "moments"}
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+Direction = Literal["higher", "lower"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Population:
 
     def percent_rank(self, descending: bool = False) -> ir.FloatingValue:
         """``percent_rank()``: customers before this one over (customers with a value - 1)."""
+        import ibis
+
         assert self.n is not None and self.below is not None and self.same is not None
         n = self.n.cast("float64")
         before = (n - self.below - self.same) if descending else self.below.cast("float64")
@@ -52,14 +59,6 @@ class Population:
         return upto / n
 
 
-def register(name: str) -> Callable[[Normalise], Normalise]:
-    def deco(fn: Normalise) -> Normalise:
-        NORMALISERS[name] = fn
-        return fn
-
-    return deco
-
-
 def _clip100(x: ir.FloatingValue) -> ir.FloatingValue:
     return x.clip(lower=0.0, upper=100.0)
 
@@ -68,99 +67,218 @@ def _oriented(score: ir.FloatingValue, direction: str) -> ir.FloatingValue:
     return score if direction == "higher" else 100.0 - score
 
 
-@register("range")
-def _range(spec: s.RangeNorm, raw: ir.Value) -> ir.FloatingValue:
-    x = raw.cast("float64")
-    score = _clip100((x - spec.min) / (spec.max - spec.min) * 100.0)
-    return _oriented(score, spec.direction)
+def _unless_null(x: ir.Value, score: ir.Value) -> ir.FloatingValue:
+    import ibis
+
+    return ibis.ifelse(x.isnull(), ibis.null("float64"), score)
 
 
-@register("log_range")
-def _log_range(spec: s.LogRangeNorm, raw: ir.Value) -> ir.FloatingValue:
-    import math
+@register_normaliser
+class RangeNorm(NormaliserSpec):
+    """Linear map of ``[min, max]`` onto 0..100, clipped; ``lower`` reverses it."""
 
-    x = raw.cast("float64").clip(lower=spec.min)
-    lo, hi = math.log1p(spec.min), math.log1p(spec.max)
-    score = _clip100(((x + 1.0).ln() - lo) / (hi - lo) * 100.0)
-    return _oriented(score, spec.direction)
+    method: Literal["range"]
+    min: float
+    max: float
+    direction: Direction = "higher"
 
+    def problems(self) -> list[str]:
+        return [] if self.max > self.min else ["range needs max > min"]
 
-@register("percentile")
-def _percentile(spec: s.PercentileNorm, raw: ir.Value,
-                population: Population | None = None) -> ir.FloatingValue:
-    x = raw.cast("float64")
-    if population is not None:
-        rank = population.percent_rank(descending=spec.direction != "higher")
-    else:
-        order = x if spec.direction == "higher" else x.desc()
-        # customers without a value form their own partition so they never take a rank
-        window = ibis.window(group_by=x.isnull(), order_by=order)
-        rank = ibis.percent_rank().over(window)
-    return ibis.ifelse(x.isnull(), ibis.null("float64"), rank * 100.0)
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        x = raw.cast("float64")
+        score = _clip100((x - self.min) / (self.max - self.min) * 100.0)
+        return _oriented(score, self.direction)
 
 
-@register("bins")
-def _bins(spec: s.BinsNorm, raw: ir.Value) -> ir.FloatingValue:
-    x = raw.cast("float64")
-    cases = []
-    for b in spec.bins:
-        cond: ir.BooleanValue = ibis.literal(True)
-        if b.min is not None:
-            cond = cond & (x >= b.min)
-        if b.max is not None:
-            cond = cond & (x < b.max)
-        cases.append((cond, ibis.literal(b.points / spec.out_of * 100.0)))
-    default = (spec.default or 0.0) / spec.out_of * 100.0
-    out = ibis.cases(*cases, else_=ibis.literal(default))
-    return ibis.ifelse(x.isnull(), ibis.null("float64"), _clip100(out.cast("float64")))
+@register_normaliser
+class LogRangeNorm(NormaliserSpec):
+    """Like ``range`` on ``log(1 + x)``: for amounts spanning orders of magnitude."""
+
+    method: Literal["log_range"]
+    min: float = 0.0
+    max: float
+    direction: Direction = "higher"
+
+    def problems(self) -> list[str]:
+        return [] if self.max > self.min else ["log_range needs max > min"]
+
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        x = raw.cast("float64").clip(lower=self.min)
+        lo, hi = math.log1p(self.min), math.log1p(self.max)
+        score = _clip100(((x + 1.0).ln() - lo) / (hi - lo) * 100.0)
+        return _oriented(score, self.direction)
 
 
-@register("points")
-def _points(spec: s.PointsNorm, raw: ir.Value) -> ir.FloatingValue:
-    x = raw.cast("float64")
-    pts = (spec.base + spec.points * x / spec.per).clip(lower=0.0, upper=spec.cap)
-    out_of = spec.out_of if spec.out_of is not None else spec.cap
-    return _clip100(pts * (100.0 / out_of))
+@register_normaliser
+class PercentileNorm(NormaliserSpec):
+    """Rank among customers with a value: ``percent_rank * 100`` (ties share the lowest)."""
+
+    method: Literal["percentile"]
+    direction: Direction = "higher"
+    looks_across: ClassVar[str | None] = "ranks"
+
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        import ibis
+
+        x = raw.cast("float64")
+        if population is not None:
+            rank = population.percent_rank(descending=self.direction != "higher")
+        else:
+            order = x if self.direction == "higher" else x.desc()
+            # customers without a value form their own partition so they never take a rank
+            window = ibis.window(group_by=x.isnull(), order_by=order)
+            rank = ibis.percent_rank().over(window)
+        return _unless_null(x, rank * 100.0)
 
 
-@register("map")
-def _map(spec: s.MapNorm, raw: ir.Value) -> ir.FloatingValue:
-    x = raw.cast("string")
-    cases = [(x == key, ibis.literal(float(v))) for key, v in spec.values.items()]
-    default = ibis.literal(spec.default, type="float64") if spec.default is not None \
-        else ibis.null("float64")
-    out = ibis.cases(*cases, else_=default) if cases else default
-    return ibis.ifelse(x.isnull(), ibis.null("float64"), _clip100(out.cast("float64")))
+class Bin(Spec):
+    """One bin: raw values ``>= min`` (and ``< max`` where given) get ``points``."""
+
+    min: float | None = None
+    max: float | None = None
+    points: float
 
 
-@register("zscore")
-def _zscore(spec: s.ZScoreNorm, raw: ir.Value,
-            population: Population | None = None) -> ir.FloatingValue:
-    x = raw.cast("float64")
-    mean: Any
-    std: Any
-    if population is not None and population.mean is not None and population.std is not None:
-        mean, std = population.mean, population.std
-    else:
-        mean = x.mean().over()
-        std = x.std(how="pop").over()
-    z = ibis.ifelse(std.isnull() | (std == 0), 0.0, (x - mean) / std)
-    z = z.clip(lower=-spec.clip, upper=spec.clip)
-    score = (z + spec.clip) / (2.0 * spec.clip) * 100.0
-    return ibis.ifelse(x.isnull(), ibis.null("float64"), _oriented(score, spec.direction))
+@register_normaliser
+class BinsNorm(NormaliserSpec):
+    """Thresholds to points: the first bin (in file order) whose bounds hold wins.
+
+    ``out_of`` is the top of the points scale (5 for a 1-5 scale): the score is
+    ``points / out_of * 100``.
+    """
+
+    method: Literal["bins"]
+    bins: list[Bin] = Field(min_length=1)
+    out_of: float = 100.0
+    default: float | None = None
+
+    def problems(self) -> list[str]:
+        return [] if self.out_of != 0 else ["bins needs out_of != 0"]
+
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        import ibis
+
+        x = raw.cast("float64")
+        cases = []
+        for b in self.bins:
+            cond: ir.BooleanValue = ibis.literal(True)
+            if b.min is not None:
+                cond = cond & (x >= b.min)
+            if b.max is not None:
+                cond = cond & (x < b.max)
+            cases.append((cond, ibis.literal(b.points / self.out_of * 100.0)))
+        default = (self.default or 0.0) / self.out_of * 100.0
+        out = ibis.cases(*cases, else_=ibis.literal(default))
+        return _unless_null(x, _clip100(out.cast("float64")))
 
 
-@register("identity")
-def _identity(spec: s.IdentityNorm, raw: ir.Value) -> ir.FloatingValue:
-    return _clip100(raw.cast("float64"))
+@register_normaliser
+class PointsNorm(NormaliserSpec):
+    """Points per unit: ``base + points * raw / per``, clipped to ``[0, cap]``, scaled to 100.
+
+    ``+1 per 1,000 spent, capped at 100`` is ``per: 1000, points: 1, cap: 100``.
+    """
+
+    method: Literal["points"]
+    per: float = 1.0
+    points: float = 1.0
+    base: float = 0.0
+    cap: float = 100.0
+    out_of: float | None = None
+
+    def problems(self) -> list[str]:
+        return [] if self.per != 0 else ["points needs per != 0"]
+
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        x = raw.cast("float64")
+        pts = (self.base + self.points * x / self.per).clip(lower=0.0, upper=self.cap)
+        out_of = self.out_of if self.out_of is not None else self.cap
+        return _clip100(pts * (100.0 / out_of))
+
+
+@register_normaliser
+class MapNorm(NormaliserSpec):
+    """Category to score: ``values: {大型: 100, 中型: 70}``; others get ``default``."""
+
+    method: Literal["map"]
+    values: dict[str, float]
+    default: float | None = None
+
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        import ibis
+
+        x = raw.cast("string")
+        cases = [(x == key, ibis.literal(float(v))) for key, v in self.values.items()]
+        default = ibis.literal(self.default, type="float64") if self.default is not None \
+            else ibis.null("float64")
+        out = ibis.cases(*cases, else_=default) if cases else default
+        return _unless_null(x, _clip100(out.cast("float64")))
+
+
+@register_normaliser
+class ZScoreNorm(NormaliserSpec):
+    """``(x - mean) / std`` across customers, clipped to ``[-clip, clip]``, mapped to 0..100."""
+
+    method: Literal["zscore"]
+    clip: float = 3.0
+    direction: Direction = "higher"
+    looks_across: ClassVar[str | None] = "moments"
+
+    def problems(self) -> list[str]:
+        return [] if self.clip > 0 else ["zscore needs clip > 0"]
+
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        import ibis
+
+        x = raw.cast("float64")
+        mean: Any
+        std: Any
+        if population is not None and population.mean is not None and population.std is not None:
+            mean, std = population.mean, population.std
+        else:
+            mean = x.mean().over()
+            std = x.std(how="pop").over()
+        z = ibis.ifelse(std.isnull() | (std == 0), 0.0, (x - mean) / std)
+        z = z.clip(lower=-self.clip, upper=self.clip)
+        score = (z + self.clip) / (2.0 * self.clip) * 100.0
+        return _unless_null(x, _oriented(score, self.direction))
+
+
+@register_normaliser
+class IdentityNorm(NormaliserSpec):
+    """The raw value is already a 0..100 score (clipped)."""
+
+    method: Literal["identity"]
+
+    def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
+        return _clip100(raw.cast("float64"))
+
+
+class _LookAcross(Mapping[str, str]):
+    """Normalisers that compare customers, by method: which :class:`Population` figures."""
+
+    def _known(self) -> dict[str, str]:
+        return {name: cls.looks_across for name, cls in NORMALISERS.items()  # type: ignore[attr-defined]
+                if getattr(cls, "looks_across", None)}
+
+    def __getitem__(self, method: str) -> str:
+        return self._known()[method]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known())
+
+    def __len__(self) -> int:
+        return len(self._known())
+
+
+LOOK_ACROSS: Mapping[str, str] = _LookAcross()
 
 
 def normalise(spec: Any, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
     """The 0..100 score of ``raw`` under the normaliser ``spec`` (null where raw is null).
 
     ``population`` (precomputed ranks or moments of ``raw``) replaces the windows over every
-    customer of the normalisers in :data:`LOOK_ACROSS`.
+    customer of the normalisers that look across customers (:data:`LOOK_ACROSS`).
     """
-    if population is not None and spec.method in LOOK_ACROSS:
-        return NORMALISERS[spec.method](spec, raw, population)  # type: ignore[call-arg]
-    return NORMALISERS[spec.method](spec, raw)
+    return spec.score(raw, population if spec.looks_across else None)  # type: ignore[no-any-return]

@@ -1,19 +1,134 @@
-"""What each registered aggregate means and needs (the engine registers how to compute it).
+"""Registries of the pluggable pieces of a model: aggregates, normalisers, validation rules.
 
-An aggregate turns one table's rows for a customer (inside the metric's window, through its
-filter, never after ``as_of``) into one raw value. Adding one: describe it here with
-:func:`register_aggregate`, then implement it in :mod:`crindex.engine.aggregates` under the same
-name; a test checks the two registries agree.
+The model package holds only the registry *types* and the descriptions' shapes. The pieces
+themselves register from their own modules, which carry their name, their parameters (a
+frozen pydantic schema checked when a model is loaded), their own error text and how they are
+computed:
+
+- aggregates: :mod:`crindex.engine.aggregates` (built in), :mod:`crindex.clv.metrics`
+  (``p_alive``, ``expected_purchases``, ``clv``);
+- normalisers: :mod:`crindex.engine.normalisers`;
+- validation rules: :mod:`crindex.model.rules` (built in), and the plug-ins above and
+  :mod:`crindex.alerts.rules` add their own.
+
+Plug-in modules are found by name, when a registry is first read (:func:`discover`): the
+modules of :data:`PLUGINS`, then any module named by an entry point of the group
+``crindex.plugins``. A plug-in module imports its engine (Ibis, numpy) only inside the
+functions that build or fit, so loading and checking a model never loads an engine.
+
+Adding an aggregate or a normaliser therefore touches its own module (and its test) only.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+if TYPE_CHECKING:
+    from crindex.errors import Problem
+    from crindex.model.rules import Checking
+
+#: modules that register built-in pieces, imported by name when a registry is first read
+PLUGINS: tuple[str, ...] = (
+    "crindex.model.rules",
+    "crindex.engine.aggregates",
+    "crindex.engine.normalisers",
+    "crindex.clv.metrics",
+    "crindex.alerts.rules",
+)
+#: entry point group through which other packages add plug-in modules
+ENTRY_POINT_GROUP = "crindex.plugins"
+
+_discovered = False
+
+
+def discover() -> None:
+    """Import every plug-in module once, so that each registers what it contributes.
+
+    Called by every registry read; registering never triggers it, so a plug-in module being
+    imported can register freely.
+    """
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True  # first, so a plug-in that reads a registry while loading is no loop
+    try:
+        for name in PLUGINS:
+            importlib.import_module(name)
+        from importlib.metadata import entry_points
+
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            importlib.import_module(point.value.split(":")[0])
+    except BaseException:
+        _discovered = False  # a plug-in that failed to load must not leave a partial registry
+        raise
+
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Named items registered by plug-in modules; read like a read-only mapping."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def add(self, name: str, item: T) -> T:
+        """Register ``item`` under ``name``; a second item with the same name is a bug."""
+        if name in self._items and self._items[name] is not item:
+            raise KeyError(f"{self.kind} `{name}` is registered twice")
+        self._items[name] = item
+        return item
+
+    def _all(self) -> dict[str, T]:
+        discover()
+        return self._items
+
+    def __getitem__(self, name: str) -> T:
+        return self._all()[name]
+
+    def get(self, name: str, default: T | None = None) -> T | None:
+        return self._all().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._all()))
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def names(self) -> list[str]:
+        """Registered names, in registration order."""
+        return list(self._all())
+
+    def items(self) -> list[tuple[str, T]]:
+        return list(self._all().items())
+
+    def values(self) -> list[T]:
+        return list(self._all().values())
+
+
+# --------------------------------------------------------------------------------------------
+# aggregates
 
 
 @dataclass(frozen=True)
 class AggregateInfo:
-    """The contract of one aggregate: which table, which parameters, what it returns."""
+    """One aggregate: which table it reads, which keys and params it takes, how it computes.
+
+    ``build(ctx, metric)`` returns the engine plan (see :mod:`crindex.engine.aggregates`);
+    ``fit(ctx, metric, shared)``, where given, learns from the data before compiling and
+    returns an object whose ``table`` the plan joins (see :mod:`crindex.engine.fit`).
+    ``params`` is the schema of the metric's ``params:`` (no params by default).
+    """
 
     name: str
     summary: str
@@ -21,51 +136,113 @@ class AggregateInfo:
     fixed_table: str | None = None
     needs_column: bool = False
     needs_kind: bool = False
-    ratio: bool = False
     numeric: bool = True
+    #: the aggregates allowed as the numerator and denominator (a ``ratio``)
+    parts: tuple[str, ...] = ()
+    #: columns it always reads besides ``column``, ``kind`` and ``where`` (data checks need them)
+    reads: tuple[str, ...] = ()
+    params: type[BaseModel] | None = None
+    build: Callable[..., Any] | None = None
+    fit: Callable[..., Any] | None = None
+
+    @property
+    def ratio(self) -> bool:
+        """True for an aggregate of two sides (``numerator`` / ``denominator``)."""
+        return bool(self.parts)
 
 
-AGGREGATES: dict[str, AggregateInfo] = {}
+AGGREGATES: Registry[AggregateInfo] = Registry("aggregate")
 
 
 def register_aggregate(info: AggregateInfo) -> AggregateInfo:
-    AGGREGATES[info.name] = info
-    return info
+    """Register an aggregate (from the module that implements it)."""
+    return AGGREGATES.add(info.name, info)
 
 
-for _info in (
-    AggregateInfo("recency_days", "days from the last row's date to as_of", "orders"),
-    AggregateInfo(
-        "days_since_last", "days since the last interaction of a kind", "interactions",
-        needs_kind=True,
-    ),
-    AggregateInfo("count", "number of rows", "orders"),
-    AggregateInfo("monthly_count", "rows per month of the window (count / window months)",
-                  "interactions"),
-    AggregateInfo("sum", "sum of a column", "orders", needs_column=True),
-    AggregateInfo("mean", "mean of a column", "orders", needs_column=True),
-    AggregateInfo("min", "minimum of a column", "orders", needs_column=True),
-    AggregateInfo("max", "maximum of a column", "orders", needs_column=True),
-    AggregateInfo("latest", "the column's value on the most recent row", "orders",
-                  needs_column=True),
-    AggregateInfo("distinct_count", "number of distinct values (cross-sell breadth)", "orders",
-                  needs_column=True),
-    AggregateInfo("ratio", "numerator aggregate / denominator aggregate (e.g. opens / sends)",
-                  "interactions", ratio=True),
-    AggregateInfo("profit", "sum of amount - cost", fixed_table="orders"),
-    AggregateInfo("tenure_days", "days from customers.created_at to as_of",
-                  fixed_table="customers"),
-    AggregateInfo("nps", "promoters % - detractors % of NPS answers (-100..100)",
-                  fixed_table="surveys"),
-    AggregateInfo("survey_mean", "mean survey score of a kind (csat, ces, nps)",
-                  fixed_table="surveys", needs_kind=True),
-    AggregateInfo("attribute", "a column of the customers table", fixed_table="customers",
-                  needs_column=True, numeric=False),
-):
-    register_aggregate(_info)
+def params_of(metric: Any) -> BaseModel:
+    """A metric's ``params`` checked against its aggregate's schema (already checked on load)."""
+    info = AGGREGATES[metric.aggregate]
+    schema = info.params or NoParams
+    return schema.model_validate(dict(getattr(metric, "params", None) or {}))
 
-#: aggregates allowed as the numerator or denominator of a ratio
-RATIO_PARTS = ("count", "sum", "mean", "min", "max", "distinct_count")
 
-# packages that contribute aggregates describe them on import (CLV: p_alive, clv, ...)
-import crindex.clv.metrics  # noqa: E402,F401
+class NoParams(BaseModel):
+    """The params of an aggregate that takes none: any key is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------
+# normalisers
+
+
+#: normaliser settings classes by ``method`` (subclasses of :class:`crindex.model.spec.Normaliser`)
+NORMALISERS: Registry[type[BaseModel]] = Registry("normaliser")
+
+
+def register_normaliser(cls: type[BaseModel]) -> type[BaseModel]:
+    """Register a normaliser's settings class under the one value of its ``method`` field."""
+    names: tuple[Any, ...] = getattr(cls.model_fields["method"].annotation, "__args__", ())
+    if len(names) != 1:
+        raise TypeError(f"{cls.__name__}.method must be a Literal of one name")
+    return NORMALISERS.add(str(names[0]), cls)
+
+
+class RegisteredUnion:
+    """``Annotated`` marker: validate as whichever registered class the ``method`` key names.
+
+    The union is built when the owning model's schema is first built (specs defer it), so
+    every plug-in has registered by then; errors keep their path (the tag is part of it) and
+    the JSON Schema lists every registered normaliser.
+    """
+
+    def __init__(self, registry: Registry[type[BaseModel]], key: str):
+        self.registry = registry
+        self.key = key
+
+    def __get_pydantic_core_schema__(self, source: Any,
+                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        choices: dict[Any, core_schema.CoreSchema] = {
+            name: handler.generate_schema(cls) for name, cls in self.registry.items()}
+        return core_schema.tagged_union_schema(choices, discriminator=self.key)
+
+
+# --------------------------------------------------------------------------------------------
+# validation rules
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    """A validation rule: a function returning every problem it finds, and their level.
+
+    Problems of an ``error`` rule stop the model from loading; ``warning`` problems are kept on
+    the model (``CRIModel.warnings``) and printed by ``validate`` and ``score``.
+    """
+
+    name: str
+    check: Callable[[Checking], Iterable[Problem]]
+    level: Level = "error"
+
+
+RULES: Registry[ModelRule] = Registry("validation rule")
+
+
+def register_rule(name: str, level: Level = "error"
+                  ) -> Callable[[Callable[[Checking], Iterable[Problem]]],
+                                Callable[[Checking], Iterable[Problem]]]:
+    """Register ``check(checking)`` as the validation rule ``name`` (decorator)."""
+
+    def wrap(check: Callable[[Checking], Iterable[Problem]]
+             ) -> Callable[[Checking], Iterable[Problem]]:
+        RULES.add(name, ModelRule(name, check, level))
+        return check
+
+    return wrap
+
+
+def metric_table(metric: Any) -> str:
+    """The canonical table a metric reads: its aggregate's fixed table, ``table``, or default."""
+    info = AGGREGATES[metric.aggregate]
+    return info.fixed_table or metric.table or info.default_table or "orders"

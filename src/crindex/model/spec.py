@@ -8,12 +8,13 @@ came from in ``.at`` so that errors can point at it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 from crindex.calendar import parse_window
-from crindex.calendar import window_start as window_start  # its former home; use crindex.calendar
+from crindex.errors import Problem
+from crindex.model.registry import NORMALISERS, RegisteredUnion
 
 #: the canonical tables of the data contract and their columns, with types
 CONTRACT: dict[str, dict[str, str]] = {
@@ -132,15 +133,25 @@ IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class Spec(BaseModel):
-    """Base of every spec: frozen, unknown keys forbidden, remembers file:line (``.at``)."""
+    """Base of every spec: frozen, unknown keys forbidden, remembers file:line (``.at``).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Schemas are built on first use, not when the class is defined: a metric's ``normalise``
+    is a union of the registered normalisers, known only once the plug-ins have registered.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     _where: str = PrivateAttr(default="")
+    _loc: tuple[str | int, ...] = PrivateAttr(default=())
 
     @property
     def at(self) -> str:
         """``file:line`` this object came from (empty when built in code)."""
         return self._where
+
+    @property
+    def loc(self) -> tuple[str | int, ...]:
+        """Path of this object inside the model document (empty when built in code)."""
+        return self._loc
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,114 +166,28 @@ FILTER_OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "is_null")
 
 
 # --------------------------------------------------------------------------------------------
-# normalisers (what they mean; engine/normalisers.py computes them)
-
-Direction = Literal["higher", "lower"]
+# normalisers (each registers its settings and computation in crindex.engine.normalisers)
 
 
-class RangeNorm(Spec):
-    """Linear map of ``[min, max]`` onto 0..100, clipped; ``lower`` reverses it."""
+class NormaliserSpec(Spec):
+    """Base of a normaliser's settings: ``method`` names it, the other fields are its params.
 
-    method: Literal["range"]
-    min: float
-    max: float
-    direction: Direction = "higher"
-
-
-class LogRangeNorm(Spec):
-    """Like ``range`` on ``log(1 + x)``: for amounts spanning orders of magnitude."""
-
-    method: Literal["log_range"]
-    min: float = 0.0
-    max: float
-    direction: Direction = "higher"
-
-
-class PercentileNorm(Spec):
-    """Rank among customers with a value: ``percent_rank * 100`` (ties share the lowest)."""
-
-    method: Literal["percentile"]
-    direction: Direction = "higher"
-
-
-class Bin(Spec):
-    """One bin: raw values ``>= min`` (and ``< max`` where given) get ``points``."""
-
-    min: float | None = None
-    max: float | None = None
-    points: float
-
-
-class BinsNorm(Spec):
-    """Thresholds to points: the first bin (in file order) whose bounds hold wins.
-
-    ``out_of`` is the top of the points scale (5 for a 1-5 scale): the score is
-    ``points / out_of * 100``.
+    A subclass fixes ``method`` to one ``Literal`` value, registers itself with
+    :func:`crindex.model.registry.register_normaliser` and says what is wrong with its
+    settings in :meth:`problems`; ``looks_across`` names the population figures it needs
+    (``ranks`` or ``moments``) when it compares customers with each other.
     """
 
-    method: Literal["bins"]
-    bins: list[Bin] = Field(min_length=1)
-    out_of: float = 100.0
-    default: float | None = None
+    method: str
+    looks_across: ClassVar[str | None] = None
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, beyond their types (empty when fine)."""
+        return []
 
 
-class PointsNorm(Spec):
-    """Points per unit: ``base + points * raw / per``, clipped to ``[0, cap]``, scaled to 100.
-
-    ``+1 per 1,000 spent, capped at 100`` is ``per: 1000, points: 1, cap: 100``.
-    """
-
-    method: Literal["points"]
-    per: float = 1.0
-    points: float = 1.0
-    base: float = 0.0
-    cap: float = 100.0
-    out_of: float | None = None
-
-
-class MapNorm(Spec):
-    """Category to score: ``values: {大型: 100, 中型: 70}``; others get ``default``."""
-
-    method: Literal["map"]
-    values: dict[str, float]
-    default: float | None = None
-
-
-class ZScoreNorm(Spec):
-    """``(x - mean) / std`` across customers, clipped to ``[-clip, clip]``, mapped to 0..100."""
-
-    method: Literal["zscore"]
-    clip: float = 3.0
-    direction: Direction = "higher"
-
-
-class IdentityNorm(Spec):
-    """The raw value is already a 0..100 score (clipped)."""
-
-    method: Literal["identity"]
-
-
-Normaliser = Annotated[
-    RangeNorm
-    | LogRangeNorm
-    | PercentileNorm
-    | BinsNorm
-    | PointsNorm
-    | MapNorm
-    | ZScoreNorm
-    | IdentityNorm,
-    Field(discriminator="method"),
-]
-NORMALISER_NAMES = (
-    "range",
-    "log_range",
-    "percentile",
-    "bins",
-    "points",
-    "map",
-    "zscore",
-    "identity",
-)
+#: a metric's ``normalise:``, validated as the registered class its ``method`` names
+Normaliser = Annotated[NormaliserSpec, RegisteredUnion(NORMALISERS, "method")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,7 +232,8 @@ class MetricSpec(Spec):
     weight: float = Field(ge=0, le=100)
     missing: MissingPolicy = MissingPolicy()
     #: settings of the aggregates that take some (clv, p_alive, expected_purchases: horizon,
-    #: discount_rate, ...; see docs/clv.md); checked by the aggregate
+    #: discount_rate, ...; see docs/clv.md); checked on load against the aggregate's schema
+    #: (:func:`crindex.model.registry.params_of` gives them typed)
     params: dict[str, Scalar] | None = None
 
     @field_validator("missing", mode="before")
@@ -526,6 +452,7 @@ class CRIModel(Spec):
     alerts: list[AlertSpec] = Field(default_factory=list)
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
+    _warnings: list[Problem] = PrivateAttr(default_factory=list)
 
     @property
     def metrics(self) -> list[tuple[DimensionSpec, MetricSpec]]:
@@ -557,3 +484,8 @@ class CRIModel(Spec):
     def text(self) -> str:
         """The model file's text as loaded (hashing, audit)."""
         return self._text
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems of the warning-level validation rules found when the model was loaded."""
+        return list(self._warnings)

@@ -1,0 +1,514 @@
+"""Validation of a parsed model as a list of rules, each returning every problem it finds.
+
+A rule is a function of a :class:`Checking` (the model, and where each key of the file is)
+registered with :func:`~crindex.model.registry.register_rule` and a level: ``error`` problems
+stop the model from loading, ``warning`` problems are kept on the model and printed by
+``crindex validate`` and ``crindex score``. The rules here are the built-in ones; plug-ins add
+theirs from their own modules (CLV params and spend column in :mod:`crindex.clv.metrics`,
+``monthly_count`` in :mod:`crindex.engine.aggregates`, alerts in :mod:`crindex.alerts.rules`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from crindex.errors import Problem, Reason
+from crindex.model.registry import (
+    AGGREGATES,
+    RULES,
+    NoParams,
+    metric_table,
+    register_rule,
+)
+from crindex.model.spec import (
+    CONTRACT,
+    FILTER_OPS,
+    VOCABULARIES,
+    CRIModel,
+    DimensionSpec,
+    MetricSpec,
+    SubAggregate,
+)
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Checking:
+    """What a rule sees: the model and a way to name the file:line of any key in it."""
+
+    model: CRIModel
+    #: ``file:line`` of a path inside the document (``None`` for a model built in code)
+    where: Callable[[Loc], str] | None = None
+
+    def at(self, obj: Any) -> str:
+        """``file:line`` of a spec object (the model's path when built in code)."""
+        return getattr(obj, "at", "") or self.model.path
+
+    def line(self, obj: Any, *keys: str | int) -> str:
+        """``file:line`` of a key under a spec object: ``line(metric, "params", "horizon")``."""
+        loc = getattr(obj, "loc", ())
+        if self.where is not None and loc:
+            return self.where((*loc, *keys))
+        return self.at(obj)
+
+    def metrics(self, *aggregates: str) -> list[MetricSpec]:
+        """The model's metrics (of the given aggregates only, when named)."""
+        return [m for _, m in self.model.metrics if not aggregates or m.aggregate in aggregates]
+
+
+def validate(model: CRIModel, where: Callable[[Loc], str] | None = None
+             ) -> tuple[list[Problem], list[Problem]]:
+    """Run every registered rule; return (errors, warnings), each in rule order."""
+    checking = Checking(model, where)
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for rule in RULES.values():
+        found = list(rule.check(checking))
+        (warnings if rule.level == "warning" else errors).extend(found)
+    return errors, warnings
+
+
+# --------------------------------------------------------------------------------------------
+# weights
+
+
+def _sum_is_100(values: list[float]) -> bool:
+    return math.isclose(sum(values), 100.0, abs_tol=1e-6)
+
+
+def weight_problems(
+    dims: list[tuple[str, float | None, str, list[tuple[str, float]]]],
+) -> list[Problem]:
+    """Weights must sum to 100: per dimension set and within each dimension, or flat.
+
+    ``dims`` holds (dimension id, its weight or None, file:line, [(metric id, weight)]).
+    """
+    problems: list[Problem] = []
+    if not dims:
+        return problems
+    weighted = [w is not None for _, w, _, _ in dims]
+    if any(weighted) and not all(weighted):
+        missing = [d for d, w, _, _ in dims if w is None]
+        problems.append(Problem(
+            f"dimensions {', '.join(missing)} have no weight while others do", dims[0][2],
+            "give every dimension a weight (they sum to 100), or none and make the metric "
+            "weights sum to 100 over the whole model", Reason.WEIGHTS_SUM,
+        ))
+    elif not any(weighted):
+        flat = [w for _, _, _, ms in dims for _, w in ms]
+        if not _sum_is_100(flat):
+            detail = ", ".join(f"`{d}` {sum(w for _, w in ms):g} ({at})" for d, _, at, ms in dims)
+            problems.append(Problem(
+                f"metric weights sum to {sum(flat):g}, they must sum to 100 (dimensions carry "
+                f"no weight, so metric weights are flat over the model; by dimension: {detail})",
+                dims[0][2],
+                "change the metric weights, or give each dimension a weight and make metric "
+                "weights sum to 100 within each dimension", Reason.WEIGHTS_SUM,
+            ))
+    else:
+        total = sum(w or 0.0 for _, w, _, _ in dims)
+        if not _sum_is_100([w or 0.0 for _, w, _, _ in dims]):
+            detail = ", ".join(f"`{d}` {w:g} ({at})" for d, w, at, _ in dims)
+            problems.append(Problem(
+                f"dimension weights sum to {total:g}, they must sum to 100: {detail}",
+                dims[0][2], "change the dimension weights so they add up to 100",
+                Reason.WEIGHTS_SUM,
+            ))
+        for d, _, at, ms in dims:
+            ws = [w for _, w in ms]
+            if not _sum_is_100(ws):
+                detail = ", ".join(f"`{m}` {w:g}" for m, w in ms)
+                problems.append(Problem(
+                    f"weights of dimension `{d}` sum to {sum(ws):g}, they must sum to 100 "
+                    f"({detail})", at, "metric weights within a dimension add up to 100",
+                    Reason.WEIGHTS_SUM,
+                ))
+    return problems
+
+
+@register_rule("weights sum to 100")
+def _weights(c: Checking) -> list[Problem]:
+    return weight_problems([
+        (d.id, d.weight, c.at(d), [(m.id, m.weight) for m in d.metrics])
+        for d in c.model.dimensions
+    ])
+
+
+@register_rule("weight 0 counts for nothing", level="warning")
+def _zero_weights(c: Checking) -> Iterable[Problem]:
+    for d in c.model.dimensions:
+        if d.weight == 0:
+            yield Problem(f"dimension `{d.id}` has weight 0: its metrics are computed but never "
+                          "count", c.line(d, "weight"), "give it a weight or remove it",
+                          Reason.WEIGHTS_SUM)
+        for m in d.metrics:
+            if m.weight == 0:
+                yield Problem(f"metric `{m.id}` has weight 0: it is computed but never counts",
+                              c.line(m, "weight"), "give it a weight or remove it",
+                              Reason.WEIGHTS_SUM)
+
+
+# --------------------------------------------------------------------------------------------
+# ids, sources, personal columns
+
+
+@register_rule("ids are unique")
+def _unique_ids(c: Checking) -> Iterable[Problem]:
+    seen: dict[str, str] = {}
+    objs: list[DimensionSpec | MetricSpec] = [*c.model.dimensions, *c.metrics()]
+    for obj in objs:
+        if obj.id in seen:
+            yield Problem(f"id `{obj.id}` is used twice (first at {seen[obj.id]})", c.at(obj),
+                          "dimension and metric ids must be unique", Reason.DUPLICATE_ID)
+        else:
+            seen[obj.id] = c.at(obj)
+
+
+@register_rule("sources name contract tables and columns")
+def _sources(c: Checking) -> Iterable[Problem]:
+    for table, src in c.model.sources.items():
+        if table not in CONTRACT:
+            yield Problem(f"unknown table `{table}` in sources", c.at(src),
+                          "canonical tables: " + ", ".join(CONTRACT), Reason.UNKNOWN_TABLE)
+            continue
+        for user_col, canon in src.columns.items():
+            if canon not in CONTRACT[table]:
+                yield Problem(
+                    f"sources.{table}.columns maps `{user_col}` to `{canon}`, which is not a "
+                    f"column of {table}", c.at(src),
+                    f"columns of {table}: " + ", ".join(CONTRACT[table]), Reason.UNKNOWN_COLUMN)
+        for col in src.units:
+            if CONTRACT[table].get(col) != "num":
+                yield Problem(
+                    f"sources.{table}.units names `{col}`, not a numeric column of {table}",
+                    c.at(src), "numeric columns: "
+                    + ", ".join(k for k, t in CONTRACT[table].items() if t == "num"),
+                    Reason.UNKNOWN_COLUMN)
+        yield from _source_values(c, table)
+
+
+def _source_values(c: Checking, table: str) -> Iterable[Problem]:
+    """``values:`` maps categorical contract columns onto words of the contract's vocabulary.
+
+    Constants of such a column must be in the vocabulary too.
+    """
+    src = c.model.sources[table]
+    categorical = [k for k, t in CONTRACT[table].items() if t == "cat"]
+    vocab = VOCABULARIES.get(table, {})
+    for col, mapping in src.values.items():
+        kind = CONTRACT[table].get(col)
+        if kind is None:
+            renamed = src.columns.get(col)
+            hint = (f"values are keyed by the contract's column: `{col}` is renamed to "
+                    f"`{renamed}`, write values: {{{renamed}: {{...}}}}" if renamed else
+                    f"categorical columns of {table}: " + ", ".join(categorical))
+            yield Problem(f"sources.{table}.values names `{col}`, which is not a column of "
+                          f"{table}", c.line(src, "values", col), hint, Reason.UNKNOWN_COLUMN)
+            continue
+        if kind != "cat":
+            yield Problem(f"sources.{table}.values names `{col}`, a {kind} column; values maps "
+                          "the words of categorical columns", c.line(src, "values", col),
+                          f"categorical columns of {table}: " + ", ".join(categorical),
+                          Reason.UNKNOWN_COLUMN)
+            continue
+        allowed = vocab.get(col)
+        for given, target in mapping.items():
+            if allowed is not None and target not in allowed:
+                yield Problem(
+                    f"sources.{table}.values.{col} maps `{given}` to `{target}`, which is not a "
+                    f"value of {table}.{col} in the data contract",
+                    c.line(src, "values", col, given),
+                    f"{table}.{col} is one of: " + ", ".join(allowed), Reason.BAD_PARAMETER)
+    for col, value in src.constants.items():
+        allowed = vocab.get(col)
+        if allowed is not None and value is not None and str(value) not in allowed:
+            yield Problem(
+                f"sources.{table}.constants gives {col} `{value}`, which is not a value of "
+                f"{table}.{col} in the data contract", c.line(src, "constants", col),
+                f"{table}.{col} is one of: " + ", ".join(allowed), Reason.BAD_PARAMETER)
+
+
+@register_rule("keep_personal names customers columns")
+def _keep_personal(c: Checking) -> Iterable[Problem]:
+    for col in c.model.keep_personal:
+        if col not in CONTRACT["customers"]:
+            yield Problem(f"keep_personal names `{col}`, not a customers column",
+                          c.at(c.model),
+                          "columns of customers: " + ", ".join(CONTRACT["customers"]),
+                          Reason.UNKNOWN_COLUMN)
+
+
+# --------------------------------------------------------------------------------------------
+# metrics: tables, columns, filters, params, normalisers
+
+
+def _where_problems(where_: dict[str, Any] | None, table: str, what: str,
+                    at: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for col, cond in (where_ or {}).items():
+        if col not in CONTRACT[table]:
+            problems.append(Problem(
+                f"{what}: filter column `{col}` is not a column of {table}", at,
+                f"columns of {table}: " + ", ".join(CONTRACT[table]), Reason.UNKNOWN_COLUMN,
+            ))
+            continue
+        problems += _condition_problems(cond, CONTRACT[table][col], f"{what}: filter on `{col}`",
+                                        at)
+    return problems
+
+
+def _fits(value: Any, kind: str) -> bool:
+    """A filter value can be compared with a contract column of type ``kind``."""
+    if value is None:
+        return True
+    if kind == "num":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _condition_problems(cond: Any, kind: str, what: str, at: str) -> list[Problem]:
+    """Operators are known, lists are lists, and values fit the column's type."""
+    expected = {"num": "a number", "bool": "true or false"}.get(kind, "text")
+    bad: list[Any] = []
+    problems: list[Problem] = []
+    if isinstance(cond, dict):
+        for op, value in cond.items():
+            if op not in FILTER_OPS:
+                problems.append(Problem(f"{what}: unknown filter operator `{op}`", at,
+                                        "operators: " + ", ".join(FILTER_OPS),
+                                        Reason.BAD_PARAMETER))
+            elif op in ("in", "not_in"):
+                if not isinstance(value, list):
+                    problems.append(Problem(f"{what}: `{op}` needs a list, found {value!r}", at,
+                                            f"write {op}: [a, b]", Reason.BAD_PARAMETER))
+                else:
+                    bad += [v for v in value if not _fits(v, kind)]
+            elif op == "is_null":
+                if not isinstance(value, bool):
+                    problems.append(Problem(f"{what}: `is_null` takes true or false, found "
+                                            f"{value!r}", at, "", Reason.BAD_PARAMETER))
+            elif isinstance(value, list):
+                problems.append(Problem(f"{what}: `{op}` compares with one value, found a list",
+                                        at, "use `in` for a list", Reason.BAD_PARAMETER))
+            elif not _fits(value, kind):
+                bad.append(value)
+    elif isinstance(cond, list):
+        bad += [v for v in cond if not _fits(v, kind)]
+    elif not _fits(cond, kind):
+        bad.append(cond)
+    if bad:
+        problems.append(Problem(f"{what}: {', '.join(repr(v) for v in bad)} cannot be compared "
+                                f"with a {kind} column", at, f"write {expected}",
+                                Reason.BAD_PARAMETER))
+    return problems
+
+
+def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
+                   at: str) -> list[Problem]:
+    problems: list[Problem] = []
+    info = AGGREGATES.get(part.aggregate)
+    if info is None:
+        return problems  # reported before the schema is checked
+    columns = CONTRACT[table]
+    if info.needs_column:
+        if not part.column:
+            problems.append(Problem(
+                f"{what}: aggregate `{part.aggregate}` needs a `column`", at,
+                f"columns of {table}: " + ", ".join(columns), Reason.BAD_PARAMETER,
+            ))
+        elif part.column not in columns:
+            problems.append(Problem(
+                f"{what}: column `{part.column}` is not a column of {table}", at,
+                f"columns of {table}: " + ", ".join(columns), Reason.UNKNOWN_COLUMN,
+            ))
+        elif info.numeric and part.aggregate not in ("latest", "distinct_count", "count") and \
+                columns[part.column] not in ("num",):
+            problems.append(Problem(
+                f"{what}: `{part.aggregate}` needs a numeric column, `{part.column}` is "
+                f"{columns[part.column]}", at,
+                "numeric columns of " + table + ": "
+                + ", ".join(k for k, t in columns.items() if t == "num"),
+                Reason.BAD_PARAMETER,
+            ))
+    if info.needs_kind and not part.kind and not (part.where or {}).get("kind"):
+        problems.append(Problem(
+            f"{what}: aggregate `{part.aggregate}` needs a `kind` (e.g. kind: email_opened)", at,
+            "", Reason.BAD_PARAMETER,
+        ))
+    if part.kind and "kind" not in columns:
+        problems.append(Problem(
+            f"{what}: `kind` filters need a table with a kind column, {table} has none", at,
+            "", Reason.BAD_PARAMETER,
+        ))
+    problems += _where_problems(part.where, table, what, at)
+    return problems
+
+
+@register_rule("metrics read contract tables and columns")
+def _metric_sources(c: Checking) -> Iterable[Problem]:
+    for m in c.metrics():
+        info = AGGREGATES.get(m.aggregate)
+        if info is None:
+            continue
+        what, at = f"metric `{m.id}`", c.at(m)
+        table = metric_table(m)
+        if info.fixed_table and m.table and m.table != info.fixed_table:
+            yield Problem(f"{what}: aggregate `{m.aggregate}` always reads {info.fixed_table}, "
+                          f"not {m.table}", at, "drop the `table` key", Reason.BAD_PARAMETER)
+        if table not in CONTRACT:
+            yield Problem(f"{what}: unknown table `{table}`", at,
+                          "canonical tables: " + ", ".join(CONTRACT), Reason.UNKNOWN_TABLE)
+            continue
+        if not info.ratio:
+            yield from _part_problems(m, table, what, at)
+            continue
+        if m.numerator is None or m.denominator is None:
+            yield Problem(f"{what}: a {m.aggregate} needs `numerator` and `denominator`", at,
+                          "e.g. numerator: {aggregate: count, kind: email_opened}, "
+                          "denominator: {aggregate: count, kind: email_sent}",
+                          Reason.BAD_PARAMETER)
+        for side, part in (("numerator", m.numerator), ("denominator", m.denominator)):
+            if part is None:
+                continue
+            if part.aggregate not in info.parts:
+                yield Problem(f"{what}: {side} aggregate `{part.aggregate}` cannot be part of a "
+                              f"{m.aggregate}", at, "allowed: " + ", ".join(info.parts),
+                              Reason.UNKNOWN_AGGREGATE)
+                continue
+            yield from _part_problems(part, table, f"{what} {side}", at)
+
+
+@register_rule("params fit the aggregate")
+def _params(c: Checking) -> Iterable[Problem]:
+    for m in c.metrics():
+        def line(key: str, m: MetricSpec = m) -> str:
+            return c.line(m, "params", key)
+
+        yield from param_problems(m.id, m.aggregate, m.params, line)
+
+
+def param_problems(metric_id: str, aggregate: str, params: Any,
+                   line: Callable[[str], str]) -> list[Problem]:
+    """One problem per wrong param, at its key's line (``line(key)``), naming what is allowed.
+
+    Also run on the raw document when the schema fails elsewhere.
+    """
+    info = AGGREGATES.get(aggregate)
+    if info is None or not isinstance(params, dict | None):
+        return []
+    schema: type[BaseModel] = info.params or NoParams
+    try:
+        schema.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        errors = exc.errors()
+    else:
+        return []
+    takes = [name if f.is_required() else f"{name} (default {f.default})"
+             for name, f in schema.model_fields.items()]
+    allowed = (f"params of `{aggregate}`: " + ", ".join(takes)) if takes else \
+        f"`{aggregate}` takes no params: remove them"
+    problems = []
+    for err in errors:
+        key = str(err["loc"][0]) if err["loc"] else "params"
+        if err["type"] == "extra_forbidden":
+            msg = f"metric `{metric_id}`: unknown param `{key}` of aggregate `{aggregate}`"
+        else:
+            detail = str(err["msg"]).removeprefix("Value error, ")
+            msg = f"metric `{metric_id}`: param `{key}` is {err.get('input')!r}: {detail}"
+        problems.append(Problem(msg, line(key), allowed, Reason.BAD_PARAMETER))
+    return problems
+
+
+@register_rule("normaliser settings hold")
+def _normalisers(c: Checking) -> Iterable[Problem]:
+    for m in c.metrics():
+        for text in m.normalise.problems():
+            yield Problem(f"metric `{m.id}`: {text}", c.line(m, "normalise"), "",
+                          Reason.BAD_PARAMETER)
+
+
+# --------------------------------------------------------------------------------------------
+# tiers
+
+
+@register_rule("tiers are ordered with one catch-all")
+def _tiers(c: Checking) -> list[Problem]:
+    model, loc = c.model, c.at
+    problems: list[Problem] = []
+    levels = model.tiers.levels
+    ids = [lv.id for lv in levels]
+    if len(set(ids)) != len(ids):
+        problems.append(Problem("tier ids must be unique", loc(model.tiers), "",
+                                Reason.BAD_TIERS))
+    catch_all = [lv for lv in levels if all(
+        v is None for v in (lv.min, lv.above, lv.top, lv.bottom))]
+    if len(catch_all) != 1:
+        problems.append(Problem(
+            f"exactly one tier must have no bound (it catches everyone else); found "
+            f"{len(catch_all)}", loc(model.tiers),
+            "remove the bound of the lowest tier, or add one catch-all tier", Reason.BAD_TIERS,
+        ))
+    if model.tiers.by == "score":
+        bounds: list[float] = []
+        for lv in levels:
+            if lv.top is not None or lv.bottom is not None:
+                problems.append(Problem(
+                    f"tier `{lv.id}`: top/bottom shares need `by: rank`", loc(lv),
+                    "use min (>=) or above (>) with score tiers", Reason.BAD_TIERS,
+                ))
+            if lv.min is not None and lv.above is not None:
+                problems.append(Problem(
+                    f"tier `{lv.id}` has both min and above", loc(lv), "keep one",
+                    Reason.BAD_TIERS,
+                ))
+            bound = lv.min if lv.min is not None else lv.above
+            if bound is not None:
+                bounds.append(bound)
+        if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
+            problems.append(Problem(
+                "score tiers must be listed best first with falling thresholds "
+                f"(found {bounds})", loc(model.tiers), "", Reason.BAD_TIERS,
+            ))
+        if catch_all and catch_all[0] is not levels[-1]:
+            problems.append(Problem(
+                "the tier without a threshold must come last", loc(catch_all[0]), "",
+                Reason.BAD_TIERS,
+            ))
+    else:
+        seen_catch = False
+        share = 0.0
+        for lv in levels:
+            if lv.min is not None or lv.above is not None:
+                problems.append(Problem(
+                    f"tier `{lv.id}`: min/above need `by: score`", loc(lv),
+                    "use top: 20 or bottom: 30 (percent of customers) with rank tiers",
+                    Reason.BAD_TIERS,
+                ))
+            if lv.top is not None and lv.bottom is not None:
+                problems.append(Problem(f"tier `{lv.id}` has both top and bottom", loc(lv),
+                                        "keep one", Reason.BAD_TIERS))
+            if lv.top is not None and seen_catch:
+                problems.append(Problem(
+                    f"tier `{lv.id}`: top tiers come before the catch-all tier", loc(lv), "",
+                    Reason.BAD_TIERS))
+            if lv.bottom is not None and not seen_catch:
+                problems.append(Problem(
+                    f"tier `{lv.id}`: bottom tiers come after the catch-all tier", loc(lv), "",
+                    Reason.BAD_TIERS))
+            if lv in catch_all:
+                seen_catch = True
+            share += (lv.top or 0.0) + (lv.bottom or 0.0)
+        if share >= 100:
+            problems.append(Problem(
+                f"rank shares sum to {share:g}%, they must leave room for the catch-all tier",
+                loc(model.tiers), "", Reason.BAD_TIERS,
+            ))
+    return problems
