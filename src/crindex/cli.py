@@ -134,16 +134,15 @@ def score_command(
 
 
 def _keep_in_store(result: object, data: str, location: str) -> None:
-    """Write ``result`` as a snapshot, then raise and resolve the model's alerts on it."""
-    from crindex.alerts import evaluate_run
+    """Record ``result`` (its snapshot and the alerts it raises and resolves) in the store."""
+    from crindex.record import record_run
     from crindex.store import fingerprint, open_store
 
     st = open_store(location)
     try:
-        run_id = st.write_snapshot(result, fingerprint(data))  # type: ignore[arg-type]
-        ev = evaluate_run(st, result.model, run_id)  # type: ignore[attr-defined]
-        err.print(f"snapshot {run_id} in {st.describe()}; alerts: {len(ev.raised)} raised, "
-                  f"{len(ev.resolved)} resolved", highlight=False)
+        done = record_run(st, result, fingerprint(data))  # type: ignore[arg-type]
+        err.print(f"snapshot {done.run_id} in {st.describe()}; alerts: {len(done.raised)} "
+                  f"raised, {len(done.resolved)} resolved", highlight=False)
     finally:
         st.close()
 

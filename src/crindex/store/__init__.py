@@ -1,10 +1,11 @@
 """The history store: immutable score snapshots, manual adjustments and alerts.
 
 >>> from crindex.api import score
+>>> from crindex.record import record_run
 >>> from crindex.store import open_store, fingerprint
 >>> store = open_store("history.duckdb")                 # or "postgresql://host/db?schema=x"
 >>> result = score("examples/ecommerce.yaml", "data/", as_of="2025-12-31")  # doctest: +SKIP
->>> run_id = store.write_snapshot(result, fingerprint("data/"))             # doctest: +SKIP
+>>> record = record_run(store, result, fingerprint("data/"))  # snapshot + alerts  # doctest: +SKIP
 
 See docs/history.md for the tables, the locking and what a snapshot holds.
 """
