@@ -7,17 +7,178 @@ same treatment (one line naming the path), as a last resort.
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
+import typer.core
+import typer.main
 from rich.markup import escape
 
 from crindex.errors import CrindexError
 from crindex.util import console
 
+
+def command_modules() -> list[str]:
+    """Modules that add commands: every ``crindex.<package>.commands``, in name order.
+
+    Each defines ``register(app: typer.Typer) -> None``; a package adds commands to the CLI by
+    shipping such a module, so no central list has to be edited. Found by their files, without
+    importing anything: importing a package can cost a second (ibis, scipy), and
+    ``crindex --help`` must not pay for commands it does not run.
+    """
+    import pkgutil
+
+    import crindex
+
+    names = []
+    for info in sorted(pkgutil.iter_modules(crindex.__path__), key=lambda i: i.name):
+        spec = info.module_finder.find_spec(f"crindex.{info.name}", None) if info.ispkg \
+            else None  # type: ignore[call-arg]
+        folders = (spec.submodule_search_locations or []) if spec is not None else []
+        if any((Path(folder) / "commands.py").is_file() for folder in folders):
+            names.append(f"crindex.{info.name}.commands")
+    return names
+
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """A top-level command (or command group) a commands module adds, read from its source."""
+
+    name: str
+    help: str
+    module: str
+    group: bool = False
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _keyword(call: ast.Call, name: str) -> str | None:
+    return next((_literal(k.value) for k in call.keywords if k.arg == name), None)
+
+
+def _read_commands(module: str) -> list[CommandEntry]:
+    """The commands ``module``'s ``register(app)`` adds to ``app``, read from its source.
+
+    Recognises what every commands module writes: ``@app.command("name")`` on a function
+    (help: its docstring, or ``help=``) and ``app.add_typer(group, name="name")`` (help: the
+    group's ``typer.Typer(help=...)``), where ``app`` is ``register``'s parameter. A module
+    written otherwise yields nothing here and is imported to list its commands instead.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(module.rsplit(".", 1)[0])
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        return []
+    tree = ast.parse((Path(folders[0]) / "commands.py").read_text(encoding="utf-8"))
+    register = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                     and n.name == "register" and n.args.args), None)
+    if register is None:
+        return []
+    app_name = register.args.args[0].arg
+    groups = {t.id: _keyword(n.value, "help") or "" for n in ast.walk(tree)
+              if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+              and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == "Typer"
+              for t in n.targets if isinstance(t, ast.Name)}
+    found: list[tuple[int, CommandEntry]] = []
+    for node in ast.walk(register):
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and \
+                        deco.func.attr == "command" and isinstance(deco.func.value, ast.Name) \
+                        and deco.func.value.id == app_name:
+                    name = _literal(deco.args[0]) if deco.args else _keyword(deco, "name")
+                    text = _keyword(deco, "help") or ast.get_docstring(node) or ""
+                    if name:
+                        found.append((node.lineno, CommandEntry(name, text, module)))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "add_typer" and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id == app_name and node.args:
+            name = _keyword(node, "name")
+            group = node.args[0]
+            text = _keyword(node, "help") or (groups.get(group.id, "")
+                                              if isinstance(group, ast.Name) else "")
+            if name:
+                found.append((node.lineno, CommandEntry(name, text, module, group=True)))
+    # typer's order: commands, then groups, each in the order they are added
+    return [entry for _, entry in sorted(found, key=lambda pair: (pair[1].group, pair[0]))]
+
+
+@functools.cache
+def command_index() -> dict[str, CommandEntry]:
+    """Every command the commands modules add, by name, read without importing them."""
+    index: dict[str, CommandEntry] = {}
+    for module in command_modules():
+        entries = _read_commands(module)
+        if not entries:  # written in a way the reader does not follow: ask the module itself
+            entries = _imported_commands(module)
+        for entry in entries:
+            index.setdefault(entry.name, entry)
+    return index
+
+
+def _imported_commands(module: str) -> list[CommandEntry]:
+    group = _load_group(module)
+    return [CommandEntry(name, cmd.help or "", module, isinstance(cmd, typer.core.TyperGroup))
+            for name, cmd in group.commands.items()]
+
+
+@functools.cache
+def _load_group(module: str) -> typer.core.TyperGroup:
+    """Import ``module`` and the click group of the commands its ``register`` adds."""
+    import importlib
+
+    sub = typer.Typer()
+    importlib.import_module(module).register(sub)
+    return typer.main.get_group(sub)
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The top-level group: a commands module is imported when one of its commands runs.
+
+    ``crindex --help`` lists every command from :func:`command_index` (names and help read
+    from the sources); running ``crindex weights learn ...`` imports ``crindex.weights``'s
+    commands module only.
+    """
+
+    listing = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        # typer's order: commands before groups, each as registered (this module's first)
+        own = super().list_commands(ctx)
+        lazy = [e for n, e in command_index().items() if n not in self.commands]
+        return ([n for n in own if not isinstance(self.commands[n], typer.core.TyperGroup)]
+                + [e.name for e in lazy if not e.group]
+                + [n for n in own if isinstance(self.commands[n], typer.core.TyperGroup)]
+                + [e.name for e in lazy if e.group])
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        entry = command_index().get(cmd_name)
+        if cmd_name not in self.commands and entry is not None:
+            if self.listing:  # the help text is all a listing shows
+                return typer.core.TyperCommand(name=entry.name, help=entry.help)
+            for name, command in _load_group(entry.module).commands.items():
+                self.commands.setdefault(name, command)
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="crindex",
     help="Customer Relationship Index: score, explain and track customer relationships.",
     no_args_is_help=True,
@@ -26,6 +187,34 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="Work with model files.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+
+
+def version() -> str:
+    """The installed crindex's version (from its package metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("crindex")
+    except PackageNotFoundError:  # a source tree on PYTHONPATH, never installed
+        import crindex
+
+        return crindex.__version__
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        sys.stdout.write(f"crindex {version()}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    show_version: bool = typer.Option(False, "--version", is_eager=True,
+                                      callback=_print_version,
+                                      help="Print crindex's version and exit."),
+) -> None:
+    pass
 
 out = console()
 err = console(stderr=True)
@@ -121,6 +310,10 @@ def score_command(
     from crindex.output import check_result_targets
 
     check_result_targets(out_dir, duckdb_file)  # before scoring, which can take a while
+    if store:
+        from crindex.store import check_location
+
+        check_location(store)
     result = _run_score(model, data, as_of, engine=engine, master=master)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
@@ -367,34 +560,6 @@ def _program() -> str:
         return "crindex"
     rel = os.path.relpath(argv0)
     return rel if not rel.startswith("..") else argv0
-
-
-def command_modules() -> list[str]:
-    """Modules that add commands: every ``crindex.<package>.commands``, in name order.
-
-    Each defines ``register(app: typer.Typer) -> None``; a package adds commands to the CLI by
-    shipping such a module, so no central list has to be edited.
-    """
-    import importlib.util
-    import pkgutil
-
-    import crindex
-
-    names = []
-    for info in sorted(pkgutil.iter_modules(crindex.__path__), key=lambda i: i.name):
-        if info.ispkg and importlib.util.find_spec(f"crindex.{info.name}.commands") is not None:
-            names.append(f"crindex.{info.name}.commands")
-    return names
-
-
-def _register_all() -> None:
-    import importlib
-
-    for name in command_modules():
-        importlib.import_module(name).register(app)
-
-
-_register_all()
 
 
 def main() -> None:
