@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 import typer
 import typer.core
 import typer.main
-from rich.markup import escape
 
 from crindex.errors import CrindexError
 from crindex.util import console
@@ -216,8 +214,24 @@ def _app_options(
 ) -> None:
     pass
 
-out = console()
-err = console(stderr=True)
+
+
+class _LazyConsole:
+    """A rich console made on first use: ``--help`` and ``--version`` never need one."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+
+    @functools.cached_property
+    def _console(self) -> Any:
+        return console(stderr=self._stderr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._console, name)
+
+
+out: Any = _LazyConsole(stderr=False)
+err: Any = _LazyConsole(stderr=True)
 
 
 @model_app.command("schema")
@@ -225,6 +239,8 @@ def model_schema(
     output: Path | None = typer.Option(None, "--out", "-o", help="write here (default stdout)"),
 ) -> None:
     """Write the JSON Schema of model files."""
+    import json
+
     from crindex.model.spec import CRIModel
     from crindex.util import atomic_write_text
 
@@ -562,23 +578,27 @@ def _program() -> str:
     return rel if not rel.startswith("..") else argv0
 
 
+def _fail(message: str) -> None:
+    """Print ``message`` as the one error line and exit 2."""
+    from rich.markup import escape
+
+    err.print(f"[bold red]error[/]: {escape(message)}", markup=True, highlight=False,
+              soft_wrap=True)
+    sys.exit(2)
+
+
 def main() -> None:
     """Entry point: run the app, turning crindex errors into a message and exit code 2."""
     try:
         app()
     except CrindexError as exc:
-        err.print(f"[bold red]error[/]: {escape(str(exc))}", markup=True, highlight=False,
-                  soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written")
         sys.exit(130)
     except OSError as exc:  # last resort: commands raise OutputError/DataError for known cases
         path = exc.filename if exc.filename is not None else "a file"
-        err.print(f"[bold red]error[/]: cannot read/write {escape(str(path))}: "
-                  f"{escape(str(exc.strerror or exc))}", markup=True, highlight=False,
-                  soft_wrap=True)
-        sys.exit(2)
+        _fail(f"cannot read/write {path}: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":  # pragma: no cover
