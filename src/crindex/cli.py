@@ -370,7 +370,7 @@ def explain_command(
     """Print the evaluation table of one customer's score, and adjustments in force."""
     from rich.table import Table
 
-    from crindex.api import dumps
+    from crindex.output import dumps
 
     result = _run_score(model, data, as_of)
     location = store or _existing_default_store()

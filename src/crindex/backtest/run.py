@@ -434,7 +434,7 @@ def model_summary(model: CRIModel) -> dict[str, Any]:
 
 def write_backtest(report: dict[str, Any], out_dir: str | Path, lang: str = "en") -> list[Path]:
     """Write ``backtest.json`` and the self-contained ``backtest.html`` into ``out_dir``."""
-    from crindex.api import dumps
+    from crindex.output import dumps
     from crindex.report.html import render_backtest
     from crindex.util import atomic_write_text
 

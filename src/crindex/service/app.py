@@ -605,7 +605,8 @@ def score_now(app: FastAPI, as_of: dt.date | None) -> dict[str, Any]:
         raise ApiError(409, "conflict", "a run is already in progress",
                        "wait for it to finish, then GET /v1/portfolio")
     try:
-        from crindex.api import result_summary, score
+        from crindex.api import score
+        from crindex.output import result_summary
         from crindex.record import record_run
         from crindex.store import fingerprint
 
