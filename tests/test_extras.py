@@ -7,13 +7,20 @@ does when they are not installed.
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import packages_distributions, requires
+from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from crindex.examples import example_path
 from crindex.extras import EXTRAS, missing_modules
+from crindex.synth import generate
 
 # an interpreter that cannot import the modules named in argv[1]
 NOT_INSTALLED = """
@@ -59,9 +66,7 @@ def says_install(code, text, extra, *needles):
 def world(tmp_path_factory):
     """A tiny data folder (the demo's generator) to point commands at."""
     folder = tmp_path_factory.mktemp("extras")
-    import datetime as dt
 
-    from crindex.synth import generate
 
     generate(profile="ecommerce", customers=40, start=dt.date(2024, 1, 1), months=12, seed=3,
              out=folder / "data", fmt="parquet", progress=False)
@@ -120,3 +125,23 @@ def test_the_blocker_is_what_missing_looks_like():
     done = subprocess.run([sys.executable, "-c", code, "psycopg"], capture_output=True,
                           text=True, timeout=60)
     assert done.stdout.strip() == "['psycopg']", done.stderr
+
+
+def test_extras_table_matches_pyproject():
+    """Each module of an extra comes from a distribution that extra installs, not the base."""
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml")
+                            .read_text(encoding="utf-8"))["project"]
+    base = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    distributions = packages_distributions()
+    for extra, modules in EXTRAS.items():
+        wanted = [Requirement(r) for r in project["optional-dependencies"][extra]]
+        installs = {canonicalize_name(r.name) for r in wanted}
+        for req in wanted:  # what a listed requirement's own extras bring (uvicorn[standard])
+            for dep in map(Requirement, requires(req.name) or []):
+                if dep.marker is not None and any(
+                        dep.marker.evaluate({"extra": e}) for e in req.extras):
+                    installs.add(canonicalize_name(dep.name))
+        for module in modules:
+            dist = canonicalize_name(distributions[module][0])
+            assert dist in installs, (extra, module, dist)
+            assert dist not in base, (extra, module, "is in the base install")
