@@ -22,6 +22,29 @@ from crindex.errors import CrindexError
 from crindex.util import console
 
 
+@functools.cache
+def _commands_files() -> dict[str, Path]:
+    """``crindex.<package>.commands`` -> its file, for every package that has one.
+
+    Found by looking at the package folders, without importing the packages.
+    """
+    import importlib.util
+    import pkgutil
+
+    import crindex
+
+    found = {}
+    for info in sorted(pkgutil.iter_modules(crindex.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        spec = importlib.util.find_spec(f"crindex.{info.name}")  # imports crindex alone
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            if (Path(folder) / "commands.py").is_file():
+                found[f"crindex.{info.name}.commands"] = Path(folder) / "commands.py"
+                break
+    return found
+
+
 def command_modules() -> list[str]:
     """Modules that add commands: every ``crindex.<package>.commands``, in name order.
 
@@ -30,18 +53,7 @@ def command_modules() -> list[str]:
     importing anything: importing a package can cost a second (ibis, scipy), and
     ``crindex --help`` must not pay for commands it does not run.
     """
-    import pkgutil
-
-    import crindex
-
-    names = []
-    for info in sorted(pkgutil.iter_modules(crindex.__path__), key=lambda i: i.name):
-        spec = info.module_finder.find_spec(f"crindex.{info.name}", None) if info.ispkg \
-            else None  # type: ignore[call-arg]
-        folders = (spec.submodule_search_locations or []) if spec is not None else []
-        if any((Path(folder) / "commands.py").is_file() for folder in folders):
-            names.append(f"crindex.{info.name}.commands")
-    return names
+    return list(_commands_files())
 
 
 @dataclass(frozen=True)
@@ -70,13 +82,7 @@ def _read_commands(module: str) -> list[CommandEntry]:
     group's ``typer.Typer(help=...)``), where ``app`` is ``register``'s parameter. A module
     written otherwise yields nothing here and is imported to list its commands instead.
     """
-    import importlib.util
-
-    spec = importlib.util.find_spec(module.rsplit(".", 1)[0])
-    folders = spec.submodule_search_locations if spec is not None else None
-    if not folders:
-        return []
-    tree = ast.parse((Path(folders[0]) / "commands.py").read_text(encoding="utf-8"))
+    tree = ast.parse(_commands_files()[module].read_text(encoding="utf-8"))
     register = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
                      and n.name == "register" and n.args.args), None)
     if register is None:
@@ -213,7 +219,6 @@ def _app_options(
                                       help="Print crindex's version and exit."),
 ) -> None:
     pass
-
 
 
 class _LazyConsole:
