@@ -81,7 +81,15 @@ def table(times: dict[str, list[float]]) -> str:
     return "\n".join(lines)
 
 
-def section(times: dict[str, list[float]], rounds: int) -> str:
+def load_average() -> str:
+    """The 1-minute load average (other work on this shared machine), if the OS says it."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
+def section(times: dict[str, list[float]], rounds: int, load: str) -> str:
     from importlib.metadata import version
 
     verdict = ", ".join(
@@ -97,7 +105,8 @@ run: `python -c pass` (the interpreter's start) and `python -c "import typer"` (
 any typer command line).
 
 Machine: {os.cpu_count()} cores ({platform.machine()}), Python {platform.python_version()},
-typer {version("typer")}, rich {version("rich")}.
+typer {version("typer")}, rich {version("rich")}; 1-minute load average {load} before and
+{load_average()} after the run (other work on the machine slows every row alike).
 
 {table(times)}
 
@@ -128,10 +137,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="update docs/BENCHMARKS.md")
     opts = parser.parse_args()
+    load = load_average()
     times = measure(opts.rounds, opts.warmup)
     print(table(times))
     if opts.write:
-        write(section(times, opts.rounds))
+        write(section(times, opts.rounds, load))
         print("wrote docs/BENCHMARKS.md")
 
 
