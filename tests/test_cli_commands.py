@@ -67,3 +67,21 @@ def test_a_lazy_command_runs_and_shows_its_own_help():
         assert sub in result.output
     result = CliRunner().invoke(app, ["nosuch"])
     assert result.exit_code == 2 and "No such command" in result.output
+
+
+def test_the_command_index_is_kept_and_read_again_when_a_file_changes(tmp_path, monkeypatch):
+    from crindex.cli import _cached_entries, _commands_files
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    files = dict(_commands_files())
+    cache = tmp_path / "commands-index.marshal"
+    first = _cached_entries(files, cache)
+    assert cache.exists() and first == list(command_index().values())
+    # a changed commands file (its size or time) makes the index be read again
+    changed = tmp_path / "commands.py"
+    changed.write_text(files["crindex.synth.commands"].read_text(encoding="utf-8").replace(
+        '@app.command("synth")', '@app.command("synthesise")'), encoding="utf-8")
+    monkeypatch.setitem(files, "crindex.synth.commands", changed)
+    monkeypatch.setattr("crindex.cli._commands_files", lambda: files)
+    names = [e.name for e in _cached_entries(files, cache)]
+    assert "synthesise" in names and "synth" not in names

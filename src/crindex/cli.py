@@ -118,15 +118,46 @@ def _read_commands(module: str) -> list[CommandEntry]:
 
 @functools.cache
 def command_index() -> dict[str, CommandEntry]:
-    """Every command the commands modules add, by name, read without importing them."""
-    index: dict[str, CommandEntry] = {}
-    for module in command_modules():
-        entries = _read_commands(module)
-        if not entries:  # written in a way the reader does not follow: ask the module itself
-            entries = _imported_commands(module)
-        for entry in entries:
-            index.setdefault(entry.name, entry)
-    return index
+    """Every command the commands modules add, by name, read without importing them.
+
+    Kept like bytecode, in ``crindex/__pycache__``, and read again only when a commands
+    module's file changes (its size or modification time).
+    """
+    import crindex
+
+    cache = Path(crindex.__file__).parent / "__pycache__" / \
+        f"commands-index.{sys.implementation.cache_tag}.marshal"
+    return {entry.name: entry for entry in _cached_entries(_commands_files(), cache)}
+
+
+def _cached_entries(files: dict[str, Path], cache: Path) -> list[CommandEntry]:
+    import marshal
+    import os
+
+    stamp = [(module, str(path), path.stat().st_mtime_ns, path.stat().st_size)
+             for module, path in files.items()]
+    try:
+        saved, rows = marshal.loads(cache.read_bytes())
+        if saved == stamp:
+            return [CommandEntry(*row) for row in rows]
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # no cache yet, or one from another crindex: read the sources
+    entries: list[CommandEntry] = []
+    for module in files:
+        read = _read_commands(module)
+        if not read:  # written in a way the reader does not follow: ask the module itself
+            read = _imported_commands(module)
+        entries += [e for e in read if e.name not in {seen.name for seen in entries}]
+    if not sys.dont_write_bytecode:
+        rows = [(e.name, e.help, e.module, e.group) for e in entries]
+        try:
+            cache.parent.mkdir(exist_ok=True)
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps((stamp, rows)))
+            os.replace(tmp, cache)
+        except OSError:  # a read-only install: read the sources every time
+            pass
+    return entries
 
 
 def _imported_commands(module: str) -> list[CommandEntry]:
