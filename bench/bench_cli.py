@@ -151,7 +151,8 @@ typer {version("typer")}, rich {version("rich")}; 1-minute load average {load} b
 `--help` imports typer and rich but none of ibis, pandas, numpy, scipy, pyarrow or duckdb
 (tests/test_cli_commands.py checks that, without timing); a command imports its own module
 when it runs. What remains above `import typer` is typer's rich help renderer (it imports
-rich's Markdown and Traceback support) and reading the commands modules' sources.
+rich's Markdown and Traceback support) and reading the index of commands kept beside the
+bytecode (the sources are read again only when a commands module changes).
 """
     # one paragraph per line group, wrapped like the rest of the file; tables stay as they are
     return "\n\n".join(p if p.startswith(("|", "#")) else textwrap.fill(" ".join(p.split()), 96)
