@@ -15,28 +15,14 @@ the store as it was: no snapshot without its alerts, no alert without its snapsh
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
-from crindex.alerts.evaluate import evaluate_run
+from crindex.alerts.evaluate import Evaluation, evaluate_run
 from crindex.store.base import Store
-from crindex.store.snapshot import RunInfo, SnapshotSource
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What recording one run did: the snapshot written and the alert ids raised and resolved."""
-
-    run: RunInfo
-    raised: list[int] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)
-
-    @property
-    def run_id(self) -> str:
-        return self.run.run_id
+from crindex.store.snapshot import SnapshotSource
 
 
 def record_run(store: Store, result: SnapshotSource, data_fingerprint: str | None, *,
-               alerts: bool = True, ran_at: dt.datetime | None = None) -> RunRecord:
+               alerts: bool = True, ran_at: dt.datetime | None = None) -> Evaluation:
     """Write ``result`` as a snapshot and evaluate the model's alerts on it, in one transaction.
 
     Parameters
@@ -54,13 +40,12 @@ def record_run(store: Store, result: SnapshotSource, data_fingerprint: str | Non
 
     Returns
     -------
-    RunRecord
-        The snapshot's header row and the alert ids raised and resolved (empty when the model
-        declares no alerts or ``alerts`` is false).
+    Evaluation
+        The snapshot's header row (``.run``, ``.run_id``) and the alert ids raised and
+        resolved (empty when the model declares no alerts or ``alerts`` is false).
     """
     with store.transaction():
         run_id = store.write_snapshot(result, data_fingerprint, ran_at=ran_at)
         if alerts and result.model.alerts:
-            done = evaluate_run(store, result.model, run_id)
-            return RunRecord(done.run, done.raised, done.resolved)
-        return RunRecord(store.run(run_id))
+            return evaluate_run(store, result.model, run_id)
+        return Evaluation(store.run(run_id))
