@@ -204,6 +204,19 @@ class LazyGroup(typer.core.TyperGroup):
                 self.commands.setdefault(name, command)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:  # type: ignore[override]
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in self.commands and \
+                name not in command_index():
+            # typer suggests among the commands loaded so far: suggest among all of them
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx))
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean "
+                         + ", ".join(repr(c) for c in close) + "?")
+        return super().resolve_command(ctx, args)
+
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
         self.listing = True
         try:
