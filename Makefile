@@ -10,7 +10,7 @@ BASE := $(VENV)/.installed-base
 venv: $(STAMP)
 
 # the demo needs only crindex itself; the tests also need the dev extra (pytest, Spark,
-# PostgreSQL driver, Playwright, linters: about 1 GB more)
+# PostgreSQL driver, the service's web stack, Playwright, linters: about 1 GB more)
 $(BASE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -37,9 +37,11 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
+# lint-imports: the layers and forbidden imports of [tool.importlinter] in pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV) crindex-demo .pytest_cache build src/*.egg-info

@@ -9,6 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+# the store_url fixture (DuckDB, then PostgreSQL) for every module that asks for it
+pytest_plugins = ["tests.support.store_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 AS_OF = dt.date(2025, 6, 30)

@@ -15,10 +15,8 @@ from crindex.examples import example_path
 from crindex.store import explain_adjusted, open_store
 from crindex.store.history import customer_history
 from crindex.store.manual import adjust
-from crindex.store.testing import fake_result, watch_model
 from tests.conftest import AS_OF, five_frames
-
-pytest_plugins = ["crindex.store.pytest_plugin"]  # the store_url fixture: DuckDB and PostgreSQL
+from tests.support.store import fake_result, watch_model
 
 WEEKS = ["2025-06-02", "2025-06-09", "2025-06-16", "2025-06-23"]
 

@@ -13,9 +13,7 @@ from crindex.alerts import deliver_files, deliver_webhook, evaluate_run, sign, v
 from crindex.cli import app
 from crindex.errors import ModelError, Reason, StoreError
 from crindex.store import open_store
-from crindex.store.testing import fake_result, watch_model
-
-pytest_plugins = ["crindex.store.pytest_plugin"]  # the store_url fixture: DuckDB and PostgreSQL
+from tests.support.store import fake_result, watch_model
 
 ALERTS = """
 alerts:

@@ -102,7 +102,7 @@ def test_reading_commands_refuse_a_store_that_does_not_exist(tmp_path: Path, cli
 def test_backfill_creates_the_store_and_ends_on_to(tmp_path: Path, cli):
     import datetime as dt
 
-    from crindex.store.backfill import schedule
+    from crindex.backfill import schedule
 
     # every 7 days from 09-01 ends on 12-29; --to (12-31) is added as the last date
     dates = schedule(dt.date(2025, 9, 1), dt.date(2025, 12, 31), "7d")

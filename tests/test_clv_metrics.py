@@ -9,13 +9,14 @@ import ibis
 import pandas as pd
 import pytest
 
-from crindex.api import canonical_tables, result_summary, score
+from crindex.api import canonical_tables, score
 from crindex.cli import contract_tables
 from crindex.clv import BetaGeo, rfm_summary
 from crindex.clv.cdnow import read_cdnow
 from crindex.engine.compile import compile_model
 from crindex.errors import FitError, ModelError, NotFittedError, Reason
 from crindex.model import parse_model
+from crindex.output import result_summary
 from tests.conftest import require_shared_data
 
 MODEL = """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crindex.service.testing import AS_OF, PREVIOUS, Server, build_world
+from tests.support.service import AS_OF, PREVIOUS, Server, build_world
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 

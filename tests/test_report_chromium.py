@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from crindex.api import score
-from crindex.backtest.run import run_backtest, write_backtest
+from crindex.backtest.run import run_backtest
 from crindex.data import load_dataset
 from crindex.examples import example_path
 from crindex.model.loader import load_model
 from crindex.report import svg
+from crindex.report.html import write_backtest
 from crindex.report.scoring import report_figures, write_report
 from crindex.synth import generate
 

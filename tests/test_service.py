@@ -1,7 +1,7 @@
 """The HTTP API against a real server (``crindex serve`` in a subprocess, uvloop + httptools).
 
 The store holds 500 synthetic B2B customers scored on 2025-03-31 and 2025-06-30 (379 scored
-on the second date), three alerts and one token per scope (crindex.service.testing). Every
+on the second date), three alerts and one token per scope (tests/support/service.py). Every
 answer is checked against the ScoreResult the engine computed, never against the server's
 own arithmetic.
 """
@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from crindex.cli import app as cli_app
 from crindex.errors import StoreError
 from crindex.service.app import ApiError, score_now
-from crindex.service.testing import AS_OF, PREVIOUS, Server, build_world
 from crindex.store import open_store
+from tests.support.service import AS_OF, PREVIOUS, Server, build_world
 
 ROUTES = [
     ("GET", "/v1/customers/C0000001", None),
@@ -415,9 +415,7 @@ def test_run_scores_now_and_the_cache_serves_the_new_snapshot(server, world):
 # ------------------------------------------------------------------------------ the cache on
 # both stores, and the 500 handler (no server needed)
 
-from crindex.store.testing import fake_result, watch_model  # noqa: E402
-
-pytest_plugins = ["crindex.store.pytest_plugin"]  # store_url: DuckDB, then PostgreSQL
+from tests.support.store import fake_result, watch_model  # noqa: E402
 
 
 def test_cache_reads_both_stores_with_hand_computed_values(store_url):

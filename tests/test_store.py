@@ -21,10 +21,8 @@ from crindex.examples import example_path
 from crindex.model.loader import load_model
 from crindex.store import fingerprint, model_hash, open_store
 from crindex.store.history import customer_history, migration, trend
-from crindex.store.testing import big_result, fake_result, watch_model
 from tests.conftest import AS_OF, five_frames
-
-pytest_plugins = ["crindex.store.pytest_plugin"]  # the store_url fixture: DuckDB and PostgreSQL
+from tests.support.store import big_result, fake_result, watch_model
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -277,25 +276,3 @@ def score(
     table = execute(backend, compiled.expr)
     return ScoreResult(model, day, table, compiled, quality, origins)
 
-
-def result_summary(result: ScoreResult) -> dict[str, Any]:
-    """Figures for a run's summary: counts per tier, mean score, coverage."""
-    import pyarrow.compute as pc
-
-    scores = result.table.column("score")
-    out = {
-        "model": result.model.name,
-        "as_of": result.as_of.isoformat(),
-        "customers": result.table.num_rows,
-        "tiers": result.tier_counts(),
-        "mean_score": pc.mean(scores).as_py(),
-        "mean_coverage": pc.mean(result.table.column("coverage")).as_py(),
-    }
-    fitted = result.fitted.report() if result.fitted is not None else {}
-    if fitted:
-        out["fitted"] = fitted
-    return out
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)

@@ -7,17 +7,226 @@ same treatment (one line naming the path), as a last resort.
 
 from __future__ import annotations
 
-import json
+import ast
+import functools
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.markup import escape
+import typer.core
+import typer.main
 
 from crindex.errors import CrindexError
 from crindex.util import console
 
+
+@functools.cache
+def _commands_files() -> dict[str, Path]:
+    """``crindex.<package>.commands`` -> its file, for every package that has one.
+
+    Found by looking at the package folders, without importing the packages.
+    """
+    import importlib.util
+    import pkgutil
+
+    import crindex
+
+    found = {}
+    for info in sorted(pkgutil.iter_modules(crindex.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        spec = importlib.util.find_spec(f"crindex.{info.name}")  # imports crindex alone
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            if (Path(folder) / "commands.py").is_file():
+                found[f"crindex.{info.name}.commands"] = Path(folder) / "commands.py"
+                break
+    return found
+
+
+def command_modules() -> list[str]:
+    """Modules that add commands: every ``crindex.<package>.commands``, in name order.
+
+    Each defines ``register(app: typer.Typer) -> None``; a package adds commands to the CLI by
+    shipping such a module, so no central list has to be edited. Found by their files, without
+    importing anything: importing a package can cost a second (ibis, scipy), and
+    ``crindex --help`` must not pay for commands it does not run.
+    """
+    return list(_commands_files())
+
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """A top-level command (or command group) a commands module adds, read from its source."""
+
+    name: str
+    help: str
+    module: str
+    group: bool = False
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _keyword(call: ast.Call, name: str) -> str | None:
+    return next((_literal(k.value) for k in call.keywords if k.arg == name), None)
+
+
+def _read_commands(module: str) -> list[CommandEntry]:
+    """The commands ``module``'s ``register(app)`` adds to ``app``, read from its source.
+
+    Recognises what every commands module writes: ``@app.command("name")`` on a function
+    (help: its docstring, or ``help=``) and ``app.add_typer(group, name="name")`` (help: the
+    group's ``typer.Typer(help=...)``), where ``app`` is ``register``'s parameter. A module
+    written otherwise yields nothing here and is imported to list its commands instead.
+    """
+    tree = ast.parse(_commands_files()[module].read_text(encoding="utf-8"))
+    register = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                     and n.name == "register" and n.args.args), None)
+    if register is None:
+        return []
+    app_name = register.args.args[0].arg
+    groups = {t.id: _keyword(n.value, "help") or "" for n in ast.walk(tree)
+              if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+              and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == "Typer"
+              for t in n.targets if isinstance(t, ast.Name)}
+    found: list[tuple[int, CommandEntry]] = []
+    for node in ast.walk(register):
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and \
+                        deco.func.attr == "command" and isinstance(deco.func.value, ast.Name) \
+                        and deco.func.value.id == app_name:
+                    name = _literal(deco.args[0]) if deco.args else _keyword(deco, "name")
+                    text = _keyword(deco, "help") or ast.get_docstring(node) or ""
+                    if name:
+                        found.append((node.lineno, CommandEntry(name, text, module)))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "add_typer" and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id == app_name and node.args:
+            name = _keyword(node, "name")
+            group = node.args[0]
+            text = _keyword(node, "help") or (groups.get(group.id, "")
+                                              if isinstance(group, ast.Name) else "")
+            if name:
+                found.append((node.lineno, CommandEntry(name, text, module, group=True)))
+    # typer's order: commands, then groups, each in the order they are added
+    return [entry for _, entry in sorted(found, key=lambda pair: (pair[1].group, pair[0]))]
+
+
+@functools.cache
+def command_index() -> dict[str, CommandEntry]:
+    """Every command the commands modules add, by name, read without importing them.
+
+    Kept like bytecode, in ``crindex/__pycache__``, and read again only when a commands
+    module's file changes (its size or modification time).
+    """
+    import crindex
+
+    cache = Path(crindex.__file__).parent / "__pycache__" / \
+        f"commands-index.{sys.implementation.cache_tag}.marshal"
+    return {entry.name: entry for entry in _cached_entries(_commands_files(), cache)}
+
+
+def _cached_entries(files: dict[str, Path], cache: Path) -> list[CommandEntry]:
+    import marshal
+    import os
+
+    stamp = [(module, str(path), path.stat().st_mtime_ns, path.stat().st_size)
+             for module, path in files.items()]
+    try:
+        saved, rows = marshal.loads(cache.read_bytes())
+        if saved == stamp:
+            return [CommandEntry(*row) for row in rows]
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # no cache yet, or one from another crindex: read the sources
+    entries: list[CommandEntry] = []
+    for module in files:
+        read = _read_commands(module)
+        if not read:  # written in a way the reader does not follow: ask the module itself
+            read = _imported_commands(module)
+        entries += [e for e in read if e.name not in {seen.name for seen in entries}]
+    if not sys.dont_write_bytecode:
+        rows = [(e.name, e.help, e.module, e.group) for e in entries]
+        try:
+            cache.parent.mkdir(exist_ok=True)
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps((stamp, rows)))
+            os.replace(tmp, cache)
+        except OSError:  # a read-only install: read the sources every time
+            pass
+    return entries
+
+
+def _imported_commands(module: str) -> list[CommandEntry]:
+    group = _load_group(module)
+    return [CommandEntry(name, cmd.help or "", module, isinstance(cmd, typer.core.TyperGroup))
+            for name, cmd in group.commands.items()]
+
+
+@functools.cache
+def _load_group(module: str) -> typer.core.TyperGroup:
+    """Import ``module`` and the click group of the commands its ``register`` adds."""
+    import importlib
+
+    sub = typer.Typer()
+    importlib.import_module(module).register(sub)
+    return typer.main.get_group(sub)
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The top-level group: a commands module is imported when one of its commands runs.
+
+    ``crindex --help`` lists every command from :func:`command_index` (names and help read
+    from the sources); running ``crindex weights learn ...`` imports ``crindex.weights``'s
+    commands module only.
+    """
+
+    listing = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        # typer's order: commands before groups, each as registered (this module's first)
+        own = super().list_commands(ctx)
+        lazy = [e for n, e in command_index().items() if n not in self.commands]
+        return ([n for n in own if not isinstance(self.commands[n], typer.core.TyperGroup)]
+                + [e.name for e in lazy if not e.group]
+                + [n for n in own if isinstance(self.commands[n], typer.core.TyperGroup)]
+                + [e.name for e in lazy if e.group])
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        entry = command_index().get(cmd_name)
+        if cmd_name not in self.commands and entry is not None:
+            if self.listing:  # the help text is all a listing shows
+                return typer.core.TyperCommand(name=entry.name, help=entry.help)
+            for name, command in _load_group(entry.module).commands.items():
+                self.commands.setdefault(name, command)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:  # type: ignore[override]
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in self.commands and \
+                name not in command_index():
+            # typer suggests among the commands loaded so far: suggest among all of them
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx))
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean "
+                         + ", ".join(repr(c) for c in close) + "?")
+        return super().resolve_command(ctx, args)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="crindex",
     help="Customer Relationship Index: score, explain and track customer relationships.",
     no_args_is_help=True,
@@ -27,8 +236,51 @@ app = typer.Typer(
 model_app = typer.Typer(help="Work with model files.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
-out = console()
-err = console(stderr=True)
+
+def version() -> str:
+    """The installed crindex's version (from its package metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("crindex")
+    except PackageNotFoundError:  # a source tree on PYTHONPATH, never installed
+        import crindex
+
+        return crindex.__version__
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        sys.stdout.write(f"crindex {version()}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    show_version: bool = typer.Option(False, "--version", is_eager=True,
+                                      callback=_print_version,
+                                      help="Print crindex's version and exit."),
+) -> None:
+    pass
+
+
+class _LazyConsole:
+    """A rich console made on first use: ``--help`` and ``--version`` never need one."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+
+    @functools.cached_property
+    def _console(self) -> Any:
+        return console(stderr=self._stderr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._console, name)
+
+
+out: Any = _LazyConsole(stderr=False)
+err: Any = _LazyConsole(stderr=True)
 
 
 @model_app.command("schema")
@@ -36,6 +288,8 @@ def model_schema(
     output: Path | None = typer.Option(None, "--out", "-o", help="write here (default stdout)"),
 ) -> None:
     """Write the JSON Schema of model files."""
+    import json
+
     from crindex.model.spec import CRIModel
     from crindex.util import atomic_write_text
 
@@ -125,6 +379,10 @@ def score_command(
     from crindex.output import check_result_targets
 
     check_result_targets(out_dir, duckdb_file)  # before scoring, which can take a while
+    if store:
+        from crindex.store import check_location
+
+        check_location(store)
     result = _run_score(model, data, as_of, engine=engine, master=master)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
@@ -138,16 +396,15 @@ def score_command(
 
 
 def _keep_in_store(result: object, data: str, location: str) -> None:
-    """Write ``result`` as a snapshot, then raise and resolve the model's alerts on it."""
-    from crindex.alerts import evaluate_run
+    """Record ``result`` (its snapshot and the alerts it raises and resolves) in the store."""
+    from crindex.record import record_run
     from crindex.store import fingerprint, open_store
 
     st = open_store(location)
     try:
-        run_id = st.write_snapshot(result, fingerprint(data))  # type: ignore[arg-type]
-        ev = evaluate_run(st, result.model, run_id)  # type: ignore[attr-defined]
-        err.print(f"snapshot {run_id} in {st.describe()}; alerts: {len(ev.raised)} raised, "
-                  f"{len(ev.resolved)} resolved", highlight=False)
+        done = record_run(st, result, fingerprint(data))  # type: ignore[arg-type]
+        err.print(f"snapshot {done.run_id} in {st.describe()}; alerts: {len(done.raised)} "
+                  f"raised, {len(done.resolved)} resolved", highlight=False)
     finally:
         st.close()
 
@@ -166,7 +423,7 @@ def explain_command(
     """Print the evaluation table of one customer's score, and adjustments in force."""
     from rich.table import Table
 
-    from crindex.api import dumps
+    from crindex.output import dumps
 
     result = _run_score(model, data, as_of)
     location = store or _existing_default_store()
@@ -260,6 +517,8 @@ def validate_command(
 
 def _print_warnings(spec: object) -> None:
     """The model's warnings (problems of warning-level rules), on stderr; they never fail."""
+    from rich.markup import escape
+
     for problem in getattr(spec, "warnings", []):
         err.print(f"[yellow]warning[/]: {escape(str(problem))}", markup=True, highlight=False,
                   soft_wrap=True)
@@ -386,32 +645,13 @@ def _program() -> str:
     return rel if not rel.startswith("..") else argv0
 
 
-def command_modules() -> list[str]:
-    """Modules that add commands: every ``crindex.<package>.commands``, in name order.
+def _fail(message: str) -> None:
+    """Print ``message`` as the one error line and exit 2."""
+    from rich.markup import escape
 
-    Each defines ``register(app: typer.Typer) -> None``; a package adds commands to the CLI by
-    shipping such a module, so no central list has to be edited.
-    """
-    import importlib.util
-    import pkgutil
-
-    import crindex
-
-    names = []
-    for info in sorted(pkgutil.iter_modules(crindex.__path__), key=lambda i: i.name):
-        if info.ispkg and importlib.util.find_spec(f"crindex.{info.name}.commands") is not None:
-            names.append(f"crindex.{info.name}.commands")
-    return names
-
-
-def _register_all() -> None:
-    import importlib
-
-    for name in command_modules():
-        importlib.import_module(name).register(app)
-
-
-_register_all()
+    err.print(f"[bold red]error[/]: {escape(message)}", markup=True, highlight=False,
+              soft_wrap=True)
+    sys.exit(2)
 
 
 def main() -> None:
@@ -419,18 +659,13 @@ def main() -> None:
     try:
         app()
     except CrindexError as exc:
-        err.print(f"[bold red]error[/]: {escape(str(exc))}", markup=True, highlight=False,
-                  soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written")
         sys.exit(130)
     except OSError as exc:  # last resort: commands raise OutputError/DataError for known cases
         path = exc.filename if exc.filename is not None else "a file"
-        err.print(f"[bold red]error[/]: cannot read/write {escape(str(path))}: "
-                  f"{escape(str(exc.strerror or exc))}", markup=True, highlight=False,
-                  soft_wrap=True)
-        sys.exit(2)
+        _fail(f"cannot read/write {path}: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":  # pragma: no cover

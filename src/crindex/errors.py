@@ -14,6 +14,7 @@ are collected and raised once, so a file with five mistakes gets five lines.
     ├── OutputError(OSError)          results cannot be written where the user asked
     ├── StoreError(RuntimeError)      the history store refused an operation
     │   └── StoreNotFoundError(FileNotFoundError)
+    ├── MissingExtraError(ImportError) an install extra a command needs is not installed
     └── FitError(ValueError)          a fitted model (weights, CLV) cannot be fitted or used
         └── NotFittedError            used before ``fit``
 """
@@ -49,6 +50,7 @@ class Reason(StrEnum):
     FIT = "fit"
     INCONSISTENT = "inconsistent"
     UNKNOWN_CUSTOMER = "unknown_customer"
+    MISSING_EXTRA = "missing_extra"
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ class StoreError(CrindexError, RuntimeError):
 
 class StoreNotFoundError(StoreError, FileNotFoundError):
     """A command that only reads the history store was given a store that does not exist."""
+
+
+class MissingExtraError(CrindexError, ImportError):
+    """An install extra (``crindex[service]``, ``[postgres]``, ``[spark]``) is not installed."""
 
 
 class FitError(CrindexError, ValueError):

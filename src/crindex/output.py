@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -144,8 +144,6 @@ def write_result(result: ScoreResult, out_dir: Path, formats: tuple[str, ...],
 
 
 def _stage(result: ScoreResult, staging: Path, formats: tuple[str, ...]) -> None:
-    from crindex.api import dumps, result_summary
-
     table = result.table
     for fmt in formats:
         target = staging / f"scores.{fmt}"
@@ -214,5 +212,29 @@ def write_duckdb_table(table: pa.Table, path: Path, name: str = "scores") -> Non
         con.close()
 
 
+def dumps(obj: Any) -> str:
+    """JSON as crindex writes it: indented, UTF-8 text kept as is, dates as ISO strings."""
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
+
+
 def dump_json(path: Path, obj: object) -> None:
-    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+    atomic_write_text(path, dumps(obj) + "\n")
+
+
+def result_summary(result: ScoreResult) -> dict[str, Any]:
+    """Figures for a run's summary: counts per tier, mean score, coverage."""
+    import pyarrow.compute as pc
+
+    scores = result.table.column("score")
+    out: dict[str, Any] = {
+        "model": result.model.name,
+        "as_of": result.as_of.isoformat(),
+        "customers": result.table.num_rows,
+        "tiers": result.tier_counts(),
+        "mean_score": pc.mean(scores).as_py(),
+        "mean_coverage": pc.mean(result.table.column("coverage")).as_py(),
+    }
+    fitted = result.fitted.report() if result.fitted is not None else {}
+    if fitted:
+        out["fitted"] = fitted
+    return out

@@ -23,11 +23,15 @@ UNASSIGNED = "(unassigned)"
 
 @dataclass
 class Evaluation:
-    """What evaluating one snapshot did: alert ids raised and resolved."""
+    """What evaluating (or recording) a snapshot did: the snapshot, alerts raised and resolved."""
 
     run: RunInfo
     raised: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
 
 
 def _history_start(model: CRIModel, store: Store, run: RunInfo) -> dt.date | None:

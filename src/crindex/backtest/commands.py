@@ -26,12 +26,17 @@ def register(app: typer.Typer) -> None:
                                    "confidence interval"),
     ) -> None:
         """Backtest a model: churn AUC, lift, churn and revenue by tier and decile, PSI."""
-        from crindex.backtest.run import run_backtest, write_backtest
+        from functools import partial
+
+        from crindex.backtest.run import run_backtest
+        from crindex.report.html import write_backtest
+        from crindex.report.i18n import translator
         from crindex.util import console
 
         err = console(stderr=True)
         with err.status("backtesting…", spinner="dots"):
-            report = run_backtest(model, data, as_of, horizon, n_boot=n_boot, lang=lang)
+            report = run_backtest(model, data, as_of, horizon, n_boot=n_boot,
+                                  input_checks=[partial(translator, lang)])
             paths = write_backtest(report, out, lang)
         for p in report["periods"]:
             a = p["auc"]

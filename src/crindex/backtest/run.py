@@ -17,7 +17,7 @@ first: a weak AUC, tiers out of order, metrics that point the wrong way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -255,10 +255,13 @@ def _data_end(source: Source) -> dt.date | None:
 
 
 def check_inputs(as_of: Sequence[str | dt.date], horizon: str,
-                 lang: str | None = None) -> list[dt.date]:
-    """The sorted distinct ``as_of`` dates; every bad input is reported at once."""
+                 checks: Sequence[Callable[[], object]] = ()) -> list[dt.date]:
+    """The sorted distinct ``as_of`` dates; every bad input is reported at once.
+
+    ``checks``: the caller's own input checks (the command's page language), each raising a
+    :class:`~crindex.errors.CrindexError`, reported with the others.
+    """
     from crindex.errors import CrindexError
-    from crindex.report.i18n import translator
 
     problems: list[Problem] = []
 
@@ -271,8 +274,8 @@ def check_inputs(as_of: Sequence[str | dt.date], horizon: str,
 
     days = {attempt(as_date, a) for a in as_of} - {None}
     attempt(horizon_end, dt.date(2000, 1, 1), horizon)
-    if lang is not None:
-        attempt(translator, lang)
+    for check in checks:
+        attempt(check)
     if not as_of:
         problems.append(Problem("no as_of date given", "--as-of",
                                 "give one or more, e.g. --as-of 2025-03-31 --as-of 2025-06-30",
@@ -283,7 +286,7 @@ def check_inputs(as_of: Sequence[str | dt.date], horizon: str,
 
 def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | dt.date],
                  horizon: str = "90d", *, n_boot: int = 1000, seed: int = 0,
-                 lang: str | None = None) -> dict[str, Any]:
+                 input_checks: Sequence[Callable[[], object]] = ()) -> dict[str, Any]:
     """Backtest ``model`` on ``data`` at each ``as_of``.
 
     Parameters
@@ -298,8 +301,9 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
         How far to look after each ``as_of``: ``90d``, ``12w``, ``6m``, ``1y``.
     n_boot, seed
         Bootstrap resamples of the AUC's confidence interval, and their seed.
-    lang
-        The page language that will be asked for, checked here with the other inputs.
+    input_checks
+        The caller's own input checks (e.g. the page language), run with the others so that
+        every bad input is reported at once.
 
     Returns
     -------
@@ -307,7 +311,7 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
         ``model``, ``horizon``, ``churn_rule``, ``periods`` (one per ``as_of``), ``rolling``,
         ``checks``, ``quality``: the content of ``backtest.json``.
     """
-    days = check_inputs(as_of, horizon, lang)
+    days = check_inputs(as_of, horizon, input_checks)
     spec = model if isinstance(model, CRIModel) else load_model(model)
     ends = [horizon_end(d, horizon) for d in days]
     source = open_data(data, spec)
@@ -351,16 +355,3 @@ def model_summary(model: CRIModel) -> dict[str, Any]:
         "tiers_by": model.tiers.by,
     }
 
-
-def write_backtest(report: dict[str, Any], out_dir: str | Path, lang: str = "en") -> list[Path]:
-    """Write ``backtest.json`` and the self-contained ``backtest.html`` into ``out_dir``."""
-    from crindex.api import dumps
-    from crindex.report.html import render_backtest
-    from crindex.util import atomic_write_text
-
-    out = Path(out_dir)
-    html = render_backtest(report, lang)
-    paths = [out / "backtest.json", out / "backtest.html"]
-    atomic_write_text(paths[0], dumps(report) + "\n")
-    atomic_write_text(paths[1], html)
-    return paths

@@ -65,10 +65,11 @@ def register(app: typer.Typer) -> None:
         """
         from rich.table import Table
 
-        from crindex.api import as_date, dumps, score
+        from crindex.api import as_date, score
         from crindex.data import load_dataset
         from crindex.kpis import DEFINITIONS, kpis
         from crindex.model.loader import load_model
+        from crindex.output import dumps
         from crindex.util import console
 
         spec = load_model(model) if model else None

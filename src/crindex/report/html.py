@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from crindex.report import svg
@@ -363,3 +364,16 @@ def _movers(movers: dict[str, Any] | None, t: T) -> str:
                                     m["tier"] or "-", m["previous_tier"] or "-"]
                                    for m in movers[key]]))
     return "".join(parts)
+
+
+def write_backtest(report: dict[str, Any], out_dir: str | Path, lang: str = "en") -> list[Path]:
+    """Write ``backtest.json`` and the self-contained ``backtest.html`` into ``out_dir``."""
+    from crindex.output import dumps
+    from crindex.util import atomic_write_text
+
+    out = Path(out_dir)
+    html = render_backtest(report, lang)
+    paths = [out / "backtest.json", out / "backtest.html"]
+    atomic_write_text(paths[0], dumps(report) + "\n")
+    atomic_write_text(paths[1], html)
+    return paths

@@ -165,7 +165,7 @@ def write_report(figures: dict[str, Any], out: str | Path, lang: str = "en") -> 
     Both paths are checked first; both files are written under temporary names and renamed
     into place only when both are complete.
     """
-    from crindex.api import dumps
+    from crindex.output import dumps
     from crindex.report.html import render_report
     from crindex.util import atomic_path
 

@@ -605,19 +605,18 @@ def score_now(app: FastAPI, as_of: dt.date | None) -> dict[str, Any]:
         raise ApiError(409, "conflict", "a run is already in progress",
                        "wait for it to finish, then GET /v1/portfolio")
     try:
-        from crindex.api import result_summary, score
+        from crindex.api import score
+        from crindex.output import result_summary
+        from crindex.record import record_run
         from crindex.store import fingerprint
 
         model = app.state.model
         result = score(model, settings.data, as_of or dt.date.today())
-        run_id = cache.store.write_snapshot(result, fingerprint(settings.data))
+        done = record_run(cache.store, result, fingerprint(settings.data))
         summary = result_summary(result)
-        summary["run_id"] = run_id
+        summary["run_id"] = done.run_id
         if model.alerts:  # the model's alert rules watch every new snapshot
-            from crindex.alerts import evaluate_run
-
-            found = evaluate_run(cache.store, model, run_id)
-            summary["alerts"] = {"raised": found.raised, "resolved": found.resolved}
+            summary["alerts"] = {"raised": done.raised, "resolved": done.resolved}
         cache.refresh()
         return summary
     finally:

@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
         log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
     ) -> None:
         """Serve the API (/v1, /healthz, /openapi.json) and the dashboard (/ui)."""
+        from crindex.extras import require
+
+        require("service", "`crindex serve`")
         from crindex.model.loader import load_model
         from crindex.service.app import Settings, serve
         from crindex.store import require_store

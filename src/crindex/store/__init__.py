@@ -1,10 +1,11 @@
 """The history store: immutable score snapshots, manual adjustments and alerts.
 
 >>> from crindex.api import score
+>>> from crindex.record import record_run
 >>> from crindex.store import open_store, fingerprint
 >>> store = open_store("history.duckdb")                 # or "postgresql://host/db?schema=x"
 >>> result = score("examples/ecommerce.yaml", "data/", as_of="2025-12-31")  # doctest: +SKIP
->>> run_id = store.write_snapshot(result, fingerprint("data/"))             # doctest: +SKIP
+>>> record = record_run(store, result, fingerprint("data/"))  # snapshot + alerts  # doctest: +SKIP
 
 See docs/history.md for the tables, the locking and what a snapshot holds.
 """
@@ -21,8 +22,8 @@ from crindex.store.snapshot import RunInfo, fingerprint, model_hash
 #: where the history lives when ``--store`` is not given (``CRINDEX_STORE`` overrides it)
 DEFAULT_STORE = "crindex-history.duckdb"
 
-__all__ = ["DEFAULT_STORE", "RunInfo", "Store", "default_store", "explain_adjusted",
-           "fingerprint", "model_hash", "open_store", "require_store"]
+__all__ = ["DEFAULT_STORE", "RunInfo", "Store", "check_location", "default_store",
+           "explain_adjusted", "fingerprint", "model_hash", "open_store", "require_store"]
 
 
 def default_store() -> str:
@@ -53,6 +54,23 @@ def require_store(location: str | Path | None = None) -> str:
         "of an existing store")
 
 
+def check_location(location: str | Path) -> None:
+    """Fail now, before a long run, if ``location`` cannot be a store here; opens nothing.
+
+    A ``postgresql://`` URL needs the ``postgres`` extra; any other URL is not a store.
+    """
+    text = str(location)
+    if _is_url(text):
+        from crindex.extras import require
+
+        require("postgres", "a PostgreSQL history store", "--store")
+    elif "://" in text:
+        from crindex.store.base import store_error
+
+        raise store_error(f"unknown store `{text}`",
+                          "give a DuckDB file path or a postgresql:// URL", "--store")
+
+
 def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0,
                create: bool = True) -> Store:
     """Open (and, unless ``create=False``, create on first use) a history store.
@@ -73,15 +91,11 @@ def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0
     text = str(location) if location is not None else default_store()
     if not create:
         require_store(text)
+    check_location(text)
     if _is_url(text):
         from crindex.store.postgres import PostgresStore
 
         return PostgresStore(text, lock_timeout=lock_timeout)
-    if "://" in text:
-        from crindex.store.base import store_error
-
-        raise store_error(f"unknown store `{text}`",
-                          "give a DuckDB file path or a postgresql:// URL", "--store")
     from crindex.store.duck import DuckDBStore
 
     return DuckDBStore(text, lock_timeout=lock_timeout)

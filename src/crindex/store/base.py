@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pandas as pd
@@ -92,16 +93,48 @@ class Store(ABC):
 
     def __init__(self, lock_timeout: float = 30.0) -> None:
         self.lock_timeout = lock_timeout
+        # the write transaction this thread is inside, if any (see :meth:`transaction`)
+        self._active = threading.local()
 
     # ---------------------------------------------------------------------------- engine
 
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[Tx]:
-        """A write transaction: committed on success, rolled back on any error."""
+    def _begin(self) -> AbstractContextManager[Tx]:
+        """A new write transaction on its own connection (the engine's part)."""
 
     @abstractmethod
-    def reading(self) -> AbstractContextManager[Tx]:
-        """A connection for reads."""
+    def _read(self) -> AbstractContextManager[Tx]:
+        """A new connection for reads (the engine's part)."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction: committed on success, rolled back on any error.
+
+        Transactions nest: inside an open transaction of the same thread, ``transaction()``
+        and :meth:`reading` use that transaction, so several writes (a snapshot and the
+        alerts it raises, see :func:`crindex.record.record_run`) commit together or not at
+        all, and the reads between them see the writes before them.
+        """
+        active = getattr(self._active, "tx", None)
+        if active is not None:
+            yield active
+            return
+        with self._begin() as tx:
+            self._active.tx = tx
+            try:
+                yield tx
+            finally:
+                self._active.tx = None
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """A connection for reads (the open write transaction of this thread, if any)."""
+        active = getattr(self._active, "tx", None)
+        if active is not None:
+            yield active
+            return
+        with self._read() as tx:
+            yield tx
 
     @abstractmethod
     def describe(self) -> str:

@@ -99,8 +99,8 @@ def register(app: typer.Typer) -> None:
         lock_timeout: float = LockOpt,
     ) -> None:
         """Write point-in-time snapshots for past dates (one transaction each)."""
+        from crindex.backfill import backfill, schedule
         from crindex.model.loader import load_model
-        from crindex.store.backfill import backfill, schedule
 
         spec = load_model(model)
         dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]

@@ -109,7 +109,7 @@ class DuckDBStore(Store):
                                   "is it a DuckDB file?", "--store") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def _begin(self) -> Iterator[Tx]:
         import duckdb
 
         with self._lock:
@@ -128,7 +128,7 @@ class DuckDBStore(Store):
                 con.close()
 
     @contextmanager
-    def reading(self) -> Iterator[Tx]:
+    def _read(self) -> Iterator[Tx]:
         import duckdb
 
         with self._lock:

@@ -118,7 +118,7 @@ class PostgresStore(Store):
             con.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def _begin(self) -> Iterator[Tx]:
         import psycopg
 
         with self._connection() as con:
@@ -150,7 +150,7 @@ class PostgresStore(Store):
             pause = min(pause * 2, 0.5)
 
     @contextmanager
-    def reading(self) -> Iterator[Tx]:
+    def _read(self) -> Iterator[Tx]:
         import psycopg
 
         with self._connection() as con:

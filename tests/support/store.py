@@ -1,4 +1,4 @@
-"""Test helpers: snapshots built by hand (fixtures: :mod:`crindex.store.pytest_plugin`)."""
+"""Test helpers: snapshots built by hand (fixtures: ``tests/support/store_fixtures.py``)."""
 
 from __future__ import annotations
 

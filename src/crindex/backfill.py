@@ -2,8 +2,9 @@
 
 Scoring a past ``as_of`` reads no row dated after it (see docs/model.md), so a backfilled
 snapshot is what a run on that day would have written. The data is read once; each date is
-scored, written as its own transaction and, unless asked not to, its alerts are evaluated,
-oldest date first (so alerts open and resolve in the order they would have).
+scored and recorded with :func:`crindex.record.record_run` (its snapshot and, unless asked
+not to, the alerts it raises, in one transaction), oldest date first (so alerts open and
+resolve in the order they would have).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from crindex.calendar import parse_window, shift
 from crindex.errors import Problem, Reason, StoreError, raise_if
 from crindex.model.spec import CRIModel
+from crindex.record import record_run
 from crindex.store.base import Store
 from crindex.store.snapshot import fingerprint
 
@@ -92,14 +94,10 @@ def backfill(model: CRIModel, data: Any, dates: list[dt.date], store: Store, *,
     steps = []
     for day in sorted(dates):
         result = score(model, dataset, day)
-        run_id = store.write_snapshot(result, data_fp)
+        record = record_run(store, result, data_fp, alerts=alerts)
         mean = pc.mean(result.table.column("score")).as_py() if result.table.num_rows else None
-        step = Step(day, run_id, result.table.num_rows, mean)
-        if alerts and model.alerts:
-            from crindex.alerts.evaluate import evaluate_run
-
-            done = evaluate_run(store, model, run_id)
-            step.raised, step.resolved = done.raised, done.resolved
+        step = Step(day, record.run_id, result.table.num_rows, mean, record.raised,
+                    record.resolved)
         steps.append(step)
         report(step)
     return steps

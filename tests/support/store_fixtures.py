@@ -3,8 +3,8 @@
 ``store_url`` gives a fresh DuckDB file, then a fresh PostgreSQL schema (dropped afterwards)
 on the server at ``CRINDEX_TEST_POSTGRES`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``). Without a reachable server the PostgreSQL
-case skips with a one-line reason, unless ``CI=true``, where it fails. A test module uses it
-with ``pytest_plugins = ["crindex.store.pytest_plugin"]``.
+case skips with a one-line reason, unless ``CI=true``, where it fails. The fixture is
+registered for every test module by ``tests/conftest.py``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Helpers shared by several test modules (worlds, fake results, a running server)."""
