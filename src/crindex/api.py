@@ -20,14 +20,12 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from crindex.contract import CONTRACT, DEFAULTS, ibis_schema
 from crindex.engine.compile import Compiled, compile_model
 from crindex.errors import DataError, Problem, Reason
 from crindex.model.loader import load_model, metric_table
 from crindex.model.registry import AGGREGATES as AGG_INFO
-from crindex.model.spec import CONTRACT, CRIModel, MetricSpec
-
-IBIS_TYPES = {"id": "string", "cat": "string", "ts": "timestamp", "num": "float64",
-              "bool": "boolean"}
+from crindex.model.spec import CRIModel, MetricSpec
 
 
 def as_date(value: str | dt.date | dt.datetime | None, default: dt.date | None = None) -> dt.date:
@@ -61,12 +59,12 @@ def canonical_tables(frames: Mapping[str, Any]) -> dict[str, ir.Table]:
             continue
         t = frame if isinstance(frame, ir.Table) else ibis.memtable(frame)
         cols: dict[str, ir.Value] = {}
-        for col, kind in CONTRACT[name].items():
-            typ = IBIS_TYPES[kind]
+        for col, typ in ibis_schema(name).items():
             cols[col] = t[col].cast(typ) if col in t.columns else ibis.null(typ)
         out = t.select(**cols)
-        if name == "orders":
-            out = out.mutate(status=out.status.fill_null("paid"))
+        defaults = DEFAULTS.get(name, {})
+        if defaults:
+            out = out.mutate(**{c: out[c].fill_null(v) for c, v in defaults.items()})
         tables[name] = out
     if problems:
         raise DataError(Reason.UNKNOWN_TABLE, problems)

@@ -30,9 +30,10 @@ import numpy as np
 from crindex.clv.bgnbd import BetaGeo, ModifiedBetaGeo
 from crindex.clv.gamma_gamma import GammaGamma, customer_lifetime_value
 from crindex.clv.rfm import pattern_counts, rfm_summary
+from crindex.contract import CONTRACT
 from crindex.errors import ModelError, Problem, Reason, raise_if
 from crindex.model.registry import AggregateInfo, register_aggregate
-from crindex.model.spec import CONTRACT, parse_window
+from crindex.model.spec import parse_window
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7
 #: the settings each aggregate takes, with defaults

@@ -20,6 +20,17 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from crindex.contract import (
+    CONTRACT,
+    PERSONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    STRICT_VOCABULARIES,
+    SURVEY_SCALES,
+    TIME_COLUMN,
+    UNIQUE_ID,
+    USUAL_VALUES,
+    VOCABULARIES,
+)
 from crindex.data.quality import Issue, QualityReport, TableQuality
 from crindex.data.read import (
     RawTable,
@@ -34,27 +45,10 @@ from crindex.data.read import (
 )
 from crindex.errors import DataError, Problem, Reason
 from crindex.model.registry import AGGREGATES
-from crindex.model.spec import (
-    CONTRACT,
-    PERSONAL_COLUMNS,
-    REQUIRED_COLUMNS,
-    STRICT_VOCABULARIES,
-    TIME_COLUMN,
-    USUAL_VALUES,
-    VOCABULARIES,
-    CRIModel,
-    SourceSpec,
-)
+from crindex.model.spec import CRIModel, SourceSpec
 
 #: the order tables are checked in: orphans are judged against the cleaned customers
-ORDER = ("customers", "orders", "interactions", "surveys", "subscriptions", "leads", "spend")
-
-#: the id column that must be unique in each table that has one
-UNIQUE_ID = {"customers": "customer_id", "orders": "order_id",
-             "interactions": "interaction_id", "leads": "lead_id"}
-
-#: survey scales by kind, and the 1-5 satisfaction of interactions
-SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+ORDER = tuple(CONTRACT)
 
 #: date layouts tried after ISO when a model gives no date_format
 DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d",

@@ -16,8 +16,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from crindex.contract import TIME_COLUMN
 from crindex.model.registry import AGGREGATES as AGGREGATE_INFO
-from crindex.model.spec import TIME_COLUMN, MetricSpec, SubAggregate
+from crindex.model.spec import MetricSpec, SubAggregate
 
 Getter = Callable[[str], ir.Value]
 

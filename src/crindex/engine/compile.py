@@ -20,12 +20,13 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from crindex.contract import TIME_COLUMN
 from crindex.engine.aggregates import AGGREGATES, Context, Plan
 from crindex.engine.normalisers import LOOK_ACROSS, Population, normalise
 from crindex.errors import ModelError, Problem, Reason, raise_if
 from crindex.model.loader import metric_table
 from crindex.model.registry import AGGREGATES as AGG_INFO
-from crindex.model.spec import TIME_COLUMN, CRIModel, MetricSpec, window_start
+from crindex.model.spec import CRIModel, MetricSpec, window_start
 
 #: customer attributes carried into the output (never personal data)
 CARRIED = ("owner", "segment")

@@ -181,7 +181,7 @@ def find_tables(folder: str | Path, backend: Any = None) -> dict[str, tuple[str,
     ``folder`` is a local folder or a URL the cluster reads (``hdfs://``, ``s3a://``,
     ``abfss://``, ``dbfs:/``), whose files are looked up through Spark's Hadoop file system.
     """
-    from crindex.model.spec import CONTRACT
+    from crindex.contract import CONTRACT
 
     url = _is_url(folder)
     root = str(folder).rstrip("/") if url else Path(folder)

@@ -19,8 +19,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from crindex.contract import CONTRACT
 from crindex.errors import CrindexError, DataError, Reason
-from crindex.model.spec import CONTRACT, parse_window, window_start
+from crindex.model.spec import parse_window, window_start
 
 ALL = "all"
 NO_GROUP = "(none)"

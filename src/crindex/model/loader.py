@@ -14,13 +14,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from crindex.contract import CONTRACT, VOCABULARIES
 from crindex.errors import ModelError, Problem, Reason, raise_if
 from crindex.model.registry import AGGREGATES, RATIO_PARTS
 from crindex.model.spec import (
-    CONTRACT,
     FILTER_OPS,
     NORMALISER_NAMES,
-    VOCABULARIES,
     CRIModel,
     DimensionSpec,
     MetricSpec,
