@@ -580,7 +580,7 @@ dimensions:
 
 
 def test_date_hints_say_when_day_and_month_are_both_possible():
-    from crindex.data.load import _date_hint
+    from crindex.data.hints import date_hint as _date_hint
 
     assert _date_hint("orders", ["03/04/2025"], None) == (
         'name their layout in the model: sources.orders.date_format: "%d/%m/%Y" or '

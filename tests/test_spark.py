@@ -187,8 +187,8 @@ def test_a_folder_given_as_a_url_is_read_through_the_cluster_file_system(spark_c
 
 def test_scores_can_be_written_by_spark_itself(spark_con, tmp_path):
     """The docs/spark.md route that leaves the scores on the cluster."""
+    from crindex.data import open_dataset
     from crindex.engine.compile import compile_model
-    from crindex.engine.spark import read_folder
     from tests.conftest import AS_OF, five_frames
     from tests.test_scoring_golden import AGGREGATES_MODEL
 
@@ -197,9 +197,9 @@ def test_scores_can_be_written_by_spark_itself(spark_con, tmp_path):
     for name, df in five_frames().items():
         df.to_parquet(data / f"{name}.parquet", index=False)
     model = parse_model(AGGREGATES_MODEL)
-    tables, origins = read_folder(spark_con, str(data), model)
-    assert origins["orders"] == "orders.parquet"
-    compiled = compile_model(model, tables, AS_OF, engine="pyspark")
+    ds = open_dataset(str(data), model, AS_OF, con=spark_con)
+    assert ds.sources["orders"] == "orders.parquet"
+    compiled = compile_model(model, ds.tables, AS_OF, engine="pyspark")
     spark_con.to_parquet(compiled.expr, str(tmp_path / "scores"))
     written = pd.read_parquet(tmp_path / "scores").set_index("customer_id").sort_index()
     expected = frame(score(model, data, AS_OF))

@@ -17,10 +17,8 @@ first: a weak AUC, tiers out of order, metrics that point the wrong way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import ibis
@@ -28,8 +26,9 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from crindex.api import ScoreResult, as_date, canonical_tables, score
+from crindex.api import ScoreResult, as_date, score
 from crindex.backtest import metrics as bm
+from crindex.data import Dataset, open_dataset
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
 from crindex.model.spec import CRIModel, parse_window
@@ -68,38 +67,11 @@ def horizon_end(as_of: dt.date, horizon: str) -> dt.date:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@dataclass
-class Source:
-    """Data opened once for every ``as_of``: what :func:`score` reads, and the tables."""
-
-    scoring: Any
-    con: Any
-    tables: dict[str, ir.Table]
-    quality: Any = None
-
-
-def open_data(data: Any, model: CRIModel) -> Source:
-    """Open ``data`` once: a folder / DuckDB file / URL, a loaded dataset, or in-memory frames."""
-    if isinstance(data, Mapping):
-        from crindex.engine.connect import frames_on
-
-        con = ibis.duckdb.connect()
-        tables = canonical_tables(frames_on(con, data))
-        return Source(SimpleNamespace(con=con, tables=tables, quality=None, sources={}), con,
-                      tables)
-    if hasattr(data, "tables") and hasattr(data, "con"):
-        return Source(data, data.con, data.tables, getattr(data, "quality", None))
-    from crindex.data import load_dataset
-
-    ds = load_dataset(data, model=model)
-    return Source(ds, ds.con, ds.tables, ds.quality)
-
-
 def _day(col: ir.Value) -> ir.Value:
     return col.cast("timestamp").date()
 
 
-def outcomes(source: Source, as_of: dt.date, end: dt.date,
+def outcomes(source: Dataset, as_of: dt.date, end: dt.date,
              inactivity_days: int | None = None) -> pd.DataFrame:
     """What happened to every customer in ``(as_of, end]``: churned, revenue, still active.
 
@@ -324,7 +296,7 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
     return found
 
 
-def _data_end(source: Source) -> dt.date | None:
+def _data_end(source: Dataset) -> dt.date | None:
     orders = source.tables.get("orders")
     if orders is None:
         return None
@@ -388,11 +360,11 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
     days = check_inputs(as_of, horizon, lang)
     spec = model if isinstance(model, CRIModel) else load_model(model)
     ends = [horizon_end(d, horizon) for d in days]
-    source = open_data(data, spec)
+    source = open_dataset(data, model=spec)
     rule = spec.churn.inactivity_days
     periods = []
     for day, end in zip(days, ends, strict=True):
-        result = score(spec, source.scoring, day)
+        result = score(spec, source, day)
         outcome = outcomes(source, day, end, rule)
         periods.append(evaluate_period(result, outcome, end, n_boot=n_boot, seed=seed))
     roll = rolling(periods, spec)
