@@ -231,21 +231,36 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     typed = fold(t, known)
     joined, checks = row_checks(t, typed, customers)
     cases = [(cond, i) for i, (_, _, cond) in enumerate(checks)]
-    if cases:
-        first = ibis.cases(*cases, else_=ibis.null("int64"))
-        bad = joined.select("_row", _check=first).filter(ibis._._check.notnull())
-    else:
-        bad = typed.select("_row", _check=ibis.null("int64")).limit(0)
-    bad = _materialise(con, f"bad_{t.table}", bad)
-    n_bad = int(con.execute(bad.count()))
-    clean = typed.anti_join(bad, "_row") if n_bad else typed
-    rows_read = int(con.execute(t.raw.count()))
+    first = ibis.cases(*cases, else_=ibis.null("int64")) if cases else ibis.null("int64")
+    time = TIME_COLUMN[t.table]
+    end = None if as_of is None else ibis.timestamp(
+        dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    later = (joined[time] >= end).fill_null(False) if end is not None and time in t.mapping \
+        else ibis.literal(False)
+    marked = joined.select("_row", _check=first, _after=later)
+    # one pass counts the rows read, those failing each check and the clean ones after as_of
+    summary = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
+        _n=ibis._.count(), _first=ibis._._row.min())).to_pylist()
+    rows_read = sum(s["_n"] for s in summary)
+    groups: dict[int, dict[str, Any]] = {}
+    for s in summary:
+        if s["_check"] is not None:
+            g = groups.setdefault(s["_check"], {"_check": s["_check"], "_n": 0,
+                                                "_first": s["_first"]})
+            g["_n"] += s["_n"]
+            g["_first"] = min(g["_first"], s["_first"])
+    n_bad = sum(g["_n"] for g in groups.values())
+    n_after = sum(s["_n"] for s in summary if s["_check"] is None and s["_after"])
+    clean = typed
     tq = TableQuality(t.table, t.origin, t.fmt, t.encoding, rows_read, rows_read - n_bad,
                       t.row_label)
     if n_bad:
-        _collect(con, t, tq, bad, checks)
-    if as_of is not None:
-        _count_after(con, t, tq, clean, as_of)
+        bad = _materialise(con, f"bad_{t.table}",
+                           marked.filter(marked._check.notnull()).select("_row", "_check"))
+        clean = typed.anti_join(bad, "_row")
+        _collect(con, t, tq, bad, checks, list(groups.values()))
+    if n_after:
+        _count_after(con, t, tq, clean.filter(clean[time] >= end), n_after)
     _report_kept(con, t, tq, typed, known)
     return Checked(clean.select("_row", *t.present), tq)
 
@@ -275,10 +290,8 @@ def _value(t: Typed, column: str | None) -> ir.Value:
 
 
 def _collect(con: Any, t: Typed, tq: TableQuality, bad: ir.Table,
-             checks: list[tuple[str, str, Any]]) -> None:
+             checks: list[tuple[str, str, Any]], groups: list[dict[str, Any]]) -> None:
     """One issue per reason and column: counts, the values at fault, examples and a hint."""
-    groups = con.to_pyarrow(bad.group_by("_check").aggregate(
-        _n=bad.count(), _first=bad._row.min())).to_pylist()
     groups.sort(key=lambda g: (checks[g["_check"]][0], g["_first"]))
     for g in groups:
         i = g["_check"]
@@ -294,7 +307,8 @@ def _collect(con: Any, t: Typed, tq: TableQuality, bad: ir.Table,
             top = con.to_pyarrow(counted.order_by([ibis.desc("_n"), "_v"])
                                  .limit(VALUES_SHOWN)).to_pylist()
             values = [(r["_v"], int(r["_n"])) for r in top]
-            distinct = int(con.execute(counted.count())) if values else 0
+            distinct = (int(con.execute(counted.count())) if len(values) == VALUES_SHOWN
+                        else len(values))
         tq.issues.append(Issue(
             tq.table, reason, int(g["_n"]), examples, column=canon, source_column=user,
             bad_values=[{"value": v, "count": c} for v, c in values], distinct_values=distinct,
@@ -332,16 +346,9 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, int | float | str | bool) or value is None else str(value)
 
 
-def _count_after(con: Any, t: Typed, tq: TableQuality, clean: ir.Table, as_of: dt.date) -> None:
-    """Count (and keep) the clean rows dated after ``as_of``."""
+def _count_after(con: Any, t: Typed, tq: TableQuality, later: ir.Table, n: int) -> None:
+    """Report (and keep) the ``n`` clean rows dated after ``as_of``: ``later``."""
     col = TIME_COLUMN[t.table]
-    if col not in t.mapping:
-        return
-    end = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
-    later = clean.filter(clean[col] >= end)
-    n = int(con.execute(later.count()))
-    if not n:
-        return
     rows = con.to_pyarrow(later.select("_row", _t=later[col]).order_by("_row")
                           .limit(EXAMPLES)).to_pylist()
     examples = [{"row": r["_row"], t.row_label: r["_row"],
@@ -374,8 +381,11 @@ def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
                              .limit(VALUES_SHOWN)).to_pylist()
         if not top:
             continue
-        totals = con.to_pyarrow(counted.aggregate(_rows=counted._n.sum(),
-                                                  _distinct=counted.count())).to_pylist()[0]
+        if len(top) < VALUES_SHOWN:  # every value is listed: no need to count them again
+            totals = {"_rows": sum(r["_n"] for r in top), "_distinct": len(top)}
+        else:
+            totals = con.to_pyarrow(counted.aggregate(
+                _rows=counted._n.sum(), _distinct=counted.count())).to_pylist()[0]
         unknown = [(r["_v"], int(r["_n"])) for r in top]
         examples = _examples(con, t, col, outside.select("_row"))
         open_list = col in usual

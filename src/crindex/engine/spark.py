@@ -307,6 +307,12 @@ def _numbered(df: Any, first: int) -> Any:
     """
     from pyspark.sql import functions as F
 
+    try:
+        single = df.rdd.getNumPartitions() == 1
+    except Exception:  # Spark Connect has no RDDs: count the partitions' rows below
+        single = False
+    if single:  # a small file: its one partition is in file order
+        return df.withColumn("_row", F.monotonically_increasing_id() + first)
     df = df.withColumn("_mid", F.monotonically_increasing_id()) \
         .withColumn("_part", F.spark_partition_id())
     sizes = sorted((r["_part"], r["count"]) for r in df.groupBy("_part").count().collect())
