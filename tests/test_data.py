@@ -244,6 +244,21 @@ def test_missing_data_folder_is_a_clear_error(tmp_path: Path):
     assert info.value.reason == Reason.DATA_NOT_FOUND
 
 
+def test_a_tables_own_file_is_that_table(tmp_path: Path):
+    (tmp_path / "customers.csv").write_text("customer_id,created_at\na,2024-01-01\na,2024-02-01\n",
+                                            encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("x\n1\n", encoding="utf-8")
+    ds = load_dataset(tmp_path / "customers.csv", as_of=AS_OF)
+    assert list(ds.tables) == ["customers"]
+    # checked as in a folder: the repeated id is set aside, in line 3 of the file
+    issue = ds.quality.table("customers").issues[0]
+    assert (issue.reason, issue.count, issue.examples[0]["where"]) == \
+        ("duplicate_id", 1, "customers.csv line 3")
+    with pytest.raises(DataError) as info:
+        load_dataset(tmp_path / "notes.csv")
+    assert "not named after a table" in str(info.value)
+
+
 def test_cli_bad_data_one_message_no_traceback(tmp_path: Path, cn_folder: Path):
     model = tmp_path / "m.yaml"
     model.write_text(CN_MODEL.replace("金额万元: amount", "金额: amount"), encoding="utf-8")

@@ -362,6 +362,8 @@ def _missing_table(table: str, kind: str, where: Any, model: CRIModel | None) ->
                 f"model: sources.{table}.path; files here: " + (", ".join(names) or "(none)"))
     elif kind == "frames":
         hint = f"add a `{table}` frame to the mapping"
+    elif kind == "spark":
+        hint = f"add {table}.parquet or {table}.csv to the folder"
     elif kind == "file":
         hint = f"pass the folder holding {Path(where).name} and a {table} file"
     else:
