@@ -84,8 +84,11 @@ def model_columns(model: CRIModel | None) -> dict[str, set[str]]:
     for _, m in model.metrics:
         table = metric_table(m)
         cols = needed.setdefault(table, set(REQUIRED_COLUMNS.get(table, ())))
-        cols.add(TIME_COLUMN[table])
         info = AGGREGATES[m.aggregate]
+        # events are cut at as_of by their time; a customer without created_at is scored
+        # (active since ever), so customers need it only to count tenure
+        if table != "customers" or info.name == "tenure_days":
+            cols.add(TIME_COLUMN[table])
         parts: list[Any] = [m] + [p for p in (m.numerator, m.denominator) if p is not None]
         for p in parts:
             if p.column:
