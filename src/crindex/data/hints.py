@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from crindex.contract import UNIQUE_ID, USUAL_VALUES, VOCABULARIES
+from crindex.contract import TABLE, UNIQUE_ID, USUAL_VALUES, VOCABULARIES
 from crindex.model.spec import SourceSpec
 
 #: examples of values shown in a hint
@@ -46,10 +46,17 @@ def hint(reason: str, table: str, col: str, values: list[Any], src: SourceSpec |
         return ("only refunds may be negative: give these orders the status refunded (map your "
                 "own word for it with sources.orders.values: {status: {<your word>: refunded}})")
     if reason == "out_of_range":
-        if col == "satisfaction":
-            return "satisfaction is a 1-5 rating: rescale the column or leave it empty"
-        return ("nps answers are 0-10, csat 1-5, ces 1-7: check the answer's kind (map it with "
-                "sources.surveys.values: {kind: {...}}) or rescale the score")
+        spec = TABLE[table].column(col)
+        if spec.valid:
+            lo, hi = spec.valid
+            return f"{col} is a {lo:g}-{hi:g} rating: rescale the column or leave it empty"
+        if spec.valid_by:
+            by, scales = spec.valid_by
+            ranges = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in scales.items())
+            return (f"the {col} must be on the scale of its {by} ({ranges}): check the {by} "
+                    f"(map it with sources.{table}.values: {{{by}: {{...}}}}) or rescale the "
+                    f"{col}")
+        return ""
     if reason == "unknown_value":
         shown = texts[:EXAMPLES]
         mapping = ", ".join(f"{yaml_word(t)}: ?" for t in shown)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crindex.contract import scales_text
+
 #: what each reason means, for people
 REASONS: dict[str, str] = {
     "missing_value": "a required value is empty",
@@ -23,7 +25,7 @@ REASONS: dict[str, str] = {
     "duplicate_id": "an id seen before in the same table (the first row is kept)",
     "orphan": "a customer_id that is not in customers",
     "negative_amount": "a negative amount on an order that is not refunded",
-    "out_of_range": "a score outside its scale (nps 0-10, csat 1-5, ces 1-7, satisfaction 1-5)",
+    "out_of_range": f"a score outside its scale ({scales_text()})",
     "after_as_of": "dated after as_of: kept, but not used for this as_of",
     "created_after_as_of": "customer created after as_of: kept, not scored for this as_of",
 }
