@@ -116,10 +116,20 @@ def test_utf8_bom_and_plain_utf8_are_detected(tmp_path: Path):
 
 
 def test_every_format_gives_the_same_scores(tmp_path: Path):
-    """Parquet, CSV, Excel, a DuckDB file and in-memory frames score identically."""
+    """Parquet, CSV, Excel, a DuckDB file and in-memory frames score identically, dirt and all.
+
+    (tests/test_one_way_in.py checks the same on random dirty data, reports included.)
+    """
     frames = five_frames()
+    orders = frames["orders"]
+    # dirt every input must treat alike: a repeated order id (set aside) and PAID (paid)
+    repeat = orders.iloc[[0]].assign(amount=5000.0)
+    frames["orders"] = pd.concat([orders.assign(status=orders.status.replace({"paid": "PAID"})),
+                                  repeat], ignore_index=True)
     model = parse_model(_five_model(), "five.yaml")
     expected = score(model, frames, AS_OF).table.select(["customer_id", "score", "tier"])
+    assert expected.equals(score(model, five_frames(), AS_OF).table.select(
+        ["customer_id", "score", "tier"]))
     for fmt in ("parquet", "csv", "xlsx"):
         folder = tmp_path / fmt
         folder.mkdir()
