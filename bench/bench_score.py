@@ -121,15 +121,16 @@ def run_one(kind: str, d: Path, repeat: int) -> dict:
         elif kind in ("crindex_engine", "crindex_engine_3col"):
             import ibis
 
-            from crindex.api import canonical_tables
+            from crindex.data import open_dataset
             from crindex.engine.compile import compile_model
             from crindex.engine.connect import execute
             from crindex.examples import example_path
             from crindex.model import load_model
 
             con = ibis.duckdb.connect()
-            tables = canonical_tables({n: con.read_parquet(d / f"{n}.parquet") for n in
-                                       ("customers", "orders", "interactions", "surveys")})
+            # the engine alone: the files typed, without the data checks
+            tables = open_dataset(d, con=con, checks=False, tables=(
+                "customers", "orders", "interactions", "surveys")).tables
             import datetime as dt
 
             compiled = compile_model(load_model(example_path("ecommerce")), tables,

@@ -9,10 +9,11 @@ import ibis
 import pandas as pd
 import pytest
 
-from crindex.api import canonical_tables, score
+from crindex.api import score
 from crindex.cli import contract_tables
 from crindex.clv import BetaGeo, rfm_summary
 from crindex.clv.cdnow import read_cdnow
+from crindex.data import open_dataset
 from crindex.engine.compile import compile_model
 from crindex.errors import FitError, ModelError, NotFittedError, Reason
 from crindex.model import parse_model
@@ -138,10 +139,12 @@ def test_result_sql_is_the_query_that_ran(cdnow):
 def test_compile_runs_nothing_and_needs_the_fit(cdnow, tmp_path):
     from crindex.engine.fit import ModelFit, fit_model
 
-    con = ibis.duckdb.connect(str(tmp_path / "cdnow.duckdb"))
+    db = ibis.duckdb.connect(str(tmp_path / "cdnow.duckdb"))
     for name, frame in cdnow.items():
-        con.con.from_df(frame).create(name)
-    tables = canonical_tables({name: con.table(name) for name in cdnow})
+        db.con.from_df(frame).create(name)
+    db.disconnect()
+    dataset = open_dataset(str(tmp_path / "cdnow.duckdb"))
+    con, tables = dataset.con, dataset.tables
     model = parse_model(MODEL)
     with pytest.raises(NotFittedError) as err:
         compile_model(model, tables, AS_OF)

@@ -23,13 +23,18 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from crindex.api import canonical_tables
 from crindex.calendar import WEEKS_PER_MONTH
 from crindex.clv import BetaGeo, GammaGamma, customer_lifetime_value
+from crindex.data import open_dataset
 from crindex.errors import DataError, Reason
 from crindex.kpis import kpis
 
 AS_OF = "2025-06-30"
+
+
+def tables_of(frames):
+    """In-memory frames opened as any data is: checked, then the canonical tables."""
+    return open_dataset(frames).tables
 
 
 def ts(*values):
@@ -109,7 +114,7 @@ def expected_clv(x, t_x_days, T_days, m):
 def report():
     scores = pd.DataFrame({"customer_id": ["c1", "c3", "c4", "c8"],
                            "score": [80.0, 60.0, 40.0, 20.0]})
-    return kpis(canonical_tables(world()), AS_OF, "90d", by="segment", scores=scores,
+    return kpis(tables_of(world()), AS_OF, "90d", by="segment", scores=scores,
                 clv_models=(BG, GG))
 
 
@@ -185,7 +190,7 @@ def test_leads_spend_cac_and_clv(report):
 def test_mean_cri_by_owner():
     scores = pd.DataFrame({"customer_id": ["c1", "c3", "c4", "c8"],
                            "score": [80.0, 60.0, 40.0, 20.0]})
-    by_owner = kpis(canonical_tables(world()), AS_OF, "90d", by="owner", scores=scores,
+    by_owner = kpis(tables_of(world()), AS_OF, "90d", by="owner", scores=scores,
                     clv_models=(BG, GG))
     # all: (80 + 60 + 40 + 20) / 4 = 50; X: c1, c3, c8 = 160 / 3; Y: c4 = 40
     assert by_owner.overall["mean_cri"] == pytest.approx(50.0)
@@ -194,7 +199,7 @@ def test_mean_cri_by_owner():
 
 
 def test_missing_tables_and_bad_arguments():
-    tables = canonical_tables({"customers": world()["customers"]})
+    tables = tables_of({"customers": world()["customers"]})
     report = kpis(tables, AS_OF, "3m")
     assert report.overall["nps"] is None and "surveys" in report.notes["nps"]
     assert report.overall["customers_start"] == 4  # 3m: after 2025-03-30, same S
@@ -225,7 +230,7 @@ def test_cli_on_a_data_folder(tmp_path):
 def test_ibis_tables_on_another_backend_give_the_same_figures():
     con = ibis.duckdb.connect()
     tables = {name: con.create_table(name, ibis.memtable(frame)) for name, frame in world().items()}
-    report = kpis(canonical_tables(tables), AS_OF, "90d", clv_models=(BG, GG))
+    report = kpis(tables_of(tables), AS_OF, "90d", clv_models=(BG, GG))
     assert report.overall["top20_revenue_share"] == pytest.approx(46.875)
 
 

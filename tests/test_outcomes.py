@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crindex.api import canonical_tables
+from crindex.data import open_dataset
 from crindex.model.spec import ChurnRule
 from crindex.outcomes import churn, describe, on_books, outcomes, rule_summary
 from tests.conftest import require_shared_data, ts
@@ -51,6 +51,11 @@ def world() -> dict[str, pd.DataFrame]:
     return {"customers": customers, "orders": orders}
 
 
+def canonical(frames) -> dict:
+    """Frames as canonical tables, unchecked: these tests are about the outcome rules alone."""
+    return open_dataset(frames, checks=False).tables
+
+
 def run(expr) -> dict[str, dict]:
     frame = expr.to_pandas().set_index("customer_id")
     return frame.to_dict("index")
@@ -64,11 +69,11 @@ def test_inactivity_rule_by_hand():
     # f: 06-05 -> lost 07-05, back on 07-20: churned when reached, not at the horizon's end
     # g: no created_at, bought 06-29 -> lost 07-29; h: 06-10 (the refund is no activity) ->
     # lost 07-10; i: 06-30 23:00 -> lost 07-30, the horizon's last day
-    out = run(churn(canonical_tables(world()), RULE, AS_OF, END))
+    out = run(churn(canonical(world()), RULE, AS_OF, END))
     active = {k for k, v in out.items() if v["active"]}
     assert active == set("abdfghi")
     assert {k for k, v in out.items() if v["churned"]} == set("bdfghi")
-    at_end = run(churn(canonical_tables(world()), AT_END, AS_OF, END))
+    at_end = run(churn(canonical(world()), AT_END, AS_OF, END))
     assert {k for k, v in at_end.items() if v["active"]} == active
     assert {k for k, v in at_end.items() if v["churned"]} == set("bdghi")  # f came back
 
@@ -77,7 +82,7 @@ def test_churned_at_rule_by_hand():
     # on the books on 06-30: joined by then (or no created_at) and churned_at empty or later.
     # b left on 06-30 and e joined on 07-10: not customers. Churned in (06-30, 07-30]: a
     # (07-30 23:59 is on 07-30) and f (07-01); c (07-31) did not
-    out = run(churn(canonical_tables(world()), None, AS_OF, END))
+    out = run(churn(canonical(world()), None, AS_OF, END))
     assert {k for k, v in out.items() if v["active"]} == set("acdfghi")
     assert {k for k, v in out.items() if v["churned"]} == {"a", "f"}
     assert rule_summary(None) == {"kind": "churned_at"}
@@ -88,16 +93,16 @@ def test_churned_at_rule_by_hand():
 def test_revenue_and_on_books():
     # paid orders in (06-30, 07-30]: a 7 (07-31 is after), f 11; i's 06-30 order is before;
     # h's refund is not paid
-    out = run(outcomes(canonical_tables(world()), RULE, AS_OF, END))
+    out = run(outcomes(canonical(world()), RULE, AS_OF, END))
     assert {k: v["revenue"] for k, v in out.items()} == {
         "a": 7.0, "b": 0.0, "c": 0.0, "d": 0.0, "e": 0.0, "f": 11.0, "g": 0.0, "h": 0.0,
         "i": 0.0}
     # on the books on 07-30 by the rule: activity in (06-30, 07-30]: a (07-05), f (07-20),
     # e (joined 07-10); i's lapse is reached on 07-30, so i is no longer a customer
-    books = run(on_books(canonical_tables(world()), RULE, END))
+    books = run(on_books(canonical(world()), RULE, END))
     assert {k for k, v in books.items() if v["active"]} == {"a", "e", "f"}
     no_orders = {"customers": world()["customers"]}
-    out = run(outcomes(canonical_tables(no_orders), None, AS_OF, END))
+    out = run(outcomes(canonical(no_orders), None, AS_OF, END))
     assert all(pd.isna(v["revenue"]) for v in out.values())
 
 
@@ -175,7 +180,7 @@ def test_outcomes_equal_the_pandas_reference(frames, days, horizon, lapse):
     customers, orders = frames
     end = AS_OF + dt.timedelta(days=horizon)
     rule = ChurnRule(inactivity_days=days, lapse=lapse)
-    tables = canonical_tables({"customers": customers, "orders": orders})
+    tables = canonical({"customers": customers, "orders": orders})
     got = churn(tables, rule, AS_OF, end).to_pandas().set_index("customer_id").sort_index()
     ref = pandas_inactivity(customers, orders, days, AS_OF, end, lapse).sort_index()
     assert got["active"].astype(bool).to_dict() == ref["active"].astype(bool).to_dict()
@@ -221,7 +226,7 @@ def test_backtest_learn_compare_and_kpis_count_the_same_churners_on_cdnow(cdnow_
 
     model = parse_model(CDNOW_MODEL)
     horizon, end = "180d", D(1998, 6, 29)  # 1997-12-31 + 180 days
-    tables = canonical_tables(cdnow_frames)
+    tables = open_dataset(cdnow_frames).tables  # checked, as every caller opens them
 
     (bt,) = run_backtest(model, cdnow_frames, [CDNOW_AS_OF], horizon, n_boot=0)["periods"]
     assert bt["end"] == end.isoformat() and bt["unscored"] == 0

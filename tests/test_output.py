@@ -28,8 +28,9 @@ def test_a_failing_write_leaves_the_previous_results_untouched(five, tmp_path):
     with pytest.raises(ValueError):
         other.write(out, ("parquet", "xml"))  # the second format fails after the first is staged
     assert (out / "scores.parquet").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["model.sql", "scores.parquet",
-                                                      "summary.json"]
+    # frames are checked as files are, so their quality report is written too
+    assert sorted(p.name for p in out.iterdir()) == ["model.sql", "quality.json",
+                                                      "scores.parquet", "summary.json"]
 
 
 def test_csv_has_a_bom_and_chinese_labels_survive(five, tmp_path):

@@ -130,8 +130,10 @@ def test_engine_agrees_with_the_arithmetic_and_contributions_sum(case):
         "score": [r[2] for r in rows] or pd.Series([], dtype=float),
         "answered_at": [pd.Timestamp("2025-06-01")] * len(rows) or pd.Series([], dtype="M8[ns]"),
     })
+    # survey kinds k0, k1, ... and scores of 0-100 are not the data contract's (nps, csat,
+    # ces on their scales): this law is about the arithmetic, so the data checks are skipped
     result = score(model, {"customers": pd.DataFrame({"customer_id": customers}),
-                           "surveys": surveys}, AS_OF)
+                           "surveys": surveys}, AS_OF, checks=False)
     got = {r["customer_id"]: r for r in result.table.to_pylist()}
     metric_ids = [m.id for _, m in model.metrics]
     for j, cid in enumerate(customers):

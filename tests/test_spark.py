@@ -187,8 +187,8 @@ def test_a_folder_given_as_a_url_is_read_through_the_cluster_file_system(spark_c
 
 def test_scores_can_be_written_by_spark_itself(spark_con, tmp_path):
     """The docs/spark.md route that leaves the scores on the cluster."""
+    from crindex.data import open_dataset
     from crindex.engine.compile import compile_model
-    from crindex.engine.spark import read_folder
     from tests.conftest import AS_OF, five_frames
     from tests.test_scoring_golden import AGGREGATES_MODEL
 
@@ -197,11 +197,39 @@ def test_scores_can_be_written_by_spark_itself(spark_con, tmp_path):
     for name, df in five_frames().items():
         df.to_parquet(data / f"{name}.parquet", index=False)
     model = parse_model(AGGREGATES_MODEL)
-    tables, origins = read_folder(spark_con, str(data), model)
-    assert origins["orders"] == "orders.parquet"
-    compiled = compile_model(model, tables, AS_OF, engine="pyspark")
+    ds = open_dataset(str(data), model, AS_OF, con=spark_con)
+    assert ds.sources["orders"] == "orders.parquet"
+    compiled = compile_model(model, ds.tables, AS_OF, engine="pyspark")
     spark_con.to_parquet(compiled.expr, str(tmp_path / "scores"))
     written = pd.read_parquet(tmp_path / "scores").set_index("customer_id").sort_index()
     expected = frame(score(model, data, AS_OF))
     assert (written.score - expected.score).abs().max() <= 1e-9
     assert (written.tier == expected.tier).all()
+
+
+def test_rows_keep_their_place_in_a_file_spark_splits(spark_con, tmp_path):
+    """A file read in several partitions: lines numbered as on DuckDB, the first repeat kept."""
+    from crindex.data import open_dataset
+
+    n = 3000
+    ids = [f"c{i % 2500}" for i in range(n)]  # c0..c499 come twice: lines 2502.. repeat them
+    lines = ["customer_id,created_at,segment"] + [f"{c},2024-01-01,s{i}" for i, c in
+                                                  enumerate(ids)]
+    (tmp_path / "customers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    session = spark_con._session
+    before = session.conf.get("spark.sql.files.maxPartitionBytes")
+    session.conf.set("spark.sql.files.maxPartitionBytes", "8192")
+    try:
+        spark = open_dataset(tmp_path, as_of="2025-06-30", con=spark_con)
+        assert session.read.csv(str(tmp_path / "customers.csv")).rdd.getNumPartitions() > 3
+    finally:
+        session.conf.set("spark.sql.files.maxPartitionBytes", before)
+    duck = open_dataset(tmp_path, as_of="2025-06-30")
+    got = spark.quality.table("customers").quarantine.to_pylist()
+    want = duck.quality.table("customers").quarantine.to_pylist()
+    assert len(got) == 500
+    assert [r["crindex_line"] for r in got] == [r["crindex_line"] for r in want] == \
+        list(range(2502, 3002))
+    # the rows kept are the first of each id (segment s0..s2499)
+    kept = spark_con.to_pandas(spark.tables["customers"]).set_index("customer_id").segment
+    assert kept["c7"] == "s7" and kept["c499"] == "s499"

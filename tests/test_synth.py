@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from crindex.contract import CONTRACT
 from crindex.errors import DataError, Reason
-from crindex.model.spec import CONTRACT
 from crindex.synth import BLOCK, PROFILES, generate
 
 START = dt.date(2023, 1, 1)

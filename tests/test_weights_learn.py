@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from crindex.api import canonical_tables, score
+from crindex.api import score
+from crindex.data import open_dataset
 from crindex.errors import DataError, FitError, NotFittedError, Reason
 from crindex.model.arithmetic import combine
 from crindex.model.loader import load_model, parse_model
@@ -33,6 +34,11 @@ B2B = ROOT / "examples" / "b2b.yaml"
 D = dt.date
 
 
+def tables_of(frames):
+    """In-memory frames opened as any data is: checked, then the canonical tables."""
+    return open_dataset(frames).tables
+
+
 def world(churned: list[str | None]) -> dict:
     ids = [f"c{i}" for i in range(len(churned))]
     customers = pd.DataFrame({
@@ -49,14 +55,14 @@ def test_labels_are_churn_in_the_half_open_window():
     # as_of 2025-06-30, 30d -> window (06-30, 07-30]: 07-31 is after it; c0, gone on 06-30,
     # is no longer a customer on as_of and gets no label (the scorer never scores it either)
     tables = world(["2025-06-30", "2025-07-01 08:00", "2025-07-30 23:59", "2025-07-31", None])
-    labels = ChurnLabels(canonical_tables(tables), load_model(ECOMMERCE))(D(2025, 6, 30), "30d")
+    labels = ChurnLabels(tables_of(tables), load_model(ECOMMERCE))(D(2025, 6, 30), "30d")
     assert labels == {"c1": 1, "c2": 1, "c3": 0, "c4": 0}
 
 
 def test_labels_need_data_up_to_the_end_of_the_window():
     tables = world(["2025-07-01", None])  # the last event: the order of 2025-08-15
     with pytest.raises(DataError) as exc:
-        ChurnLabels(canonical_tables(tables), load_model(ECOMMERCE))(D(2025, 6, 30), "90d")
+        ChurnLabels(tables_of(tables), load_model(ECOMMERCE))(D(2025, 6, 30), "90d")
     problem = exc.value.problems[0]
     assert "need churn known up to 2025-09-28" in problem.message
     assert "on or before 2025-05-17" in problem.hint  # 2025-08-15 - 90 days
@@ -91,7 +97,7 @@ def test_labels_from_the_models_inactivity_rule():
                                       "2025-08-30"]),
         "amount": [1.0] * 5,
     })
-    tables = canonical_tables({"customers": customers, "orders": orders})
+    tables = tables_of({"customers": customers, "orders": orders})
     labeller = ChurnLabels(tables, parse_model(INACTIVE_MODEL))
     assert "inactivity_days" in labeller.source
     assert labeller(D(2025, 6, 30), "30d") == {"a": 0, "b": 1, "d": 1}
@@ -99,7 +105,7 @@ def test_labels_from_the_models_inactivity_rule():
 
 def test_no_churn_dates_and_no_rule_is_a_clear_error():
     with pytest.raises(DataError) as exc:
-        ChurnLabels(canonical_tables(world([None, None])), load_model(ECOMMERCE))
+        ChurnLabels(tables_of(world([None, None])), load_model(ECOMMERCE))
     assert exc.value.reason == Reason.MISSING_COLUMN
     assert "inactivity_days" in exc.value.problems[0].hint
 

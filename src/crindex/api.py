@@ -15,19 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 
 from crindex.engine.compile import Compiled, compile_model
 from crindex.engine.fit import ModelFit, fit_model
-from crindex.errors import DataError, Problem, Reason
+from crindex.errors import DataError, Reason
 from crindex.model.loader import load_model, metric_table
 from crindex.model.registry import AGGREGATES as AGG_INFO
-from crindex.model.spec import CONTRACT, CRIModel, MetricSpec
-
-IBIS_TYPES = {"id": "string", "cat": "string", "ts": "timestamp", "num": "float64",
-              "bool": "boolean"}
+from crindex.model.spec import CRIModel, MetricSpec
 
 
 def as_date(value: str | dt.date | dt.datetime | None, default: dt.date | None = None) -> dt.date:
@@ -45,32 +40,6 @@ def as_date(value: str | dt.date | dt.datetime | None, default: dt.date | None =
             Reason.BAD_PARAMETER, f"as_of {value!r} is not a date", "--as-of",
             "write it as YYYY-MM-DD, e.g. 2025-12-31",
         ) from None
-
-
-def canonical_tables(frames: Mapping[str, Any]) -> dict[str, ir.Table]:
-    """In-memory tables (pandas, pyarrow or Ibis) to canonical Ibis tables of the contract.
-
-    Absent contract columns become typed nulls; ``orders.status`` defaults to ``paid``.
-    """
-    tables: dict[str, ir.Table] = {}
-    problems: list[Problem] = []
-    for name, frame in frames.items():
-        if name not in CONTRACT:
-            problems.append(Problem(f"unknown table `{name}`", "", "tables: " + ", ".join(CONTRACT),
-                                    Reason.UNKNOWN_TABLE))
-            continue
-        t = frame if isinstance(frame, ir.Table) else ibis.memtable(frame)
-        cols: dict[str, ir.Value] = {}
-        for col, kind in CONTRACT[name].items():
-            typ = IBIS_TYPES[kind]
-            cols[col] = t[col].cast(typ) if col in t.columns else ibis.null(typ)
-        out = t.select(**cols)
-        if name == "orders":
-            out = out.mutate(status=out.status.fill_null("paid"))
-        tables[name] = out
-    if problems:
-        raise DataError(Reason.UNKNOWN_TABLE, problems)
-    return tables
 
 
 @dataclass
@@ -232,6 +201,7 @@ def score(
     *,
     con: Any = None,
     quarantine_dir: str | Path | None = None,
+    checks: bool = True,
 ) -> ScoreResult:
     """Score every customer active at ``as_of``.
 
@@ -240,34 +210,27 @@ def score(
     model
         A loaded :class:`CRIModel` or the path of a model file.
     data
-        A data folder, DuckDB file or database URL (see :func:`crindex.data.load_dataset`), a
-        loaded dataset, or a mapping of canonical table names to pandas/pyarrow/Ibis tables.
+        Whatever :func:`crindex.data.open_dataset` opens: a data folder, a table's file, a
+        DuckDB file, a database URL, a mapping of canonical table names to pandas/pyarrow/Ibis
+        tables, or an opened dataset. Every input takes the same checks.
     as_of
         The scoring date; no row after it is used. Defaults to the model's ``as_of``, then today.
+    con
+        The backend to open the data on (default: embedded DuckDB; a Spark backend scores on
+        Spark).
+    quarantine_dir
+        Also write the quality report and the rows set aside here.
+    checks
+        ``False`` skips the data checks (see :func:`crindex.data.open_dataset`).
     """
     if not isinstance(model, CRIModel):
         model = load_model(model)
     day = as_date(as_of, model.as_of)
-    quality = None
-    origins: dict[str, str] = {}
-    if isinstance(data, Mapping):
-        from crindex.engine.connect import frames_on
+    from crindex.data import open_dataset
 
-        backend = con or ibis.duckdb.connect()
-        tables = canonical_tables(frames_on(backend, data))
-    elif getattr(con, "name", "") == "pyspark" and isinstance(data, str | Path):
-        from crindex.engine.spark import read_folder
-
-        # Spark reads the files itself; they must be clean canonical tables (docs/spark.md)
-        backend = con
-        tables, origins = read_folder(con, data, model)
-    else:
-        from crindex.data import load_dataset
-
-        ds = data if hasattr(data, "tables") and hasattr(data, "con") else load_dataset(
-            data, model=model, as_of=day, quarantine_dir=quarantine_dir, con=con)
-        tables, backend, quality = ds.tables, ds.con, ds.quality
-        origins = dict(getattr(ds, "sources", {}) or {})
+    ds = open_dataset(data, model=model, as_of=day, quarantine_dir=quarantine_dir, con=con,
+                      checks=checks)
+    tables, backend, quality, origins = ds.tables, ds.con, ds.quality, dict(ds.sources)
     fitted = fit_model(model, tables, day)
     compiled = compile_model(model, tables, day, engine=getattr(backend, "name", "duckdb"),
                              fitted=fitted)

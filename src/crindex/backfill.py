@@ -74,23 +74,17 @@ def backfill(model: CRIModel, data: Any, dates: list[dt.date], store: Store, *,
              alerts: bool = True, on_step: Callable[[Step], None] | None = None) -> list[Step]:
     """Score ``data`` at every date of ``dates`` and write each snapshot to ``store``.
 
-    ``data`` is a data folder, DuckDB file or URL (read once with
-    :func:`crindex.data.load_dataset`), or a mapping of canonical tables.
+    ``data`` is anything :func:`crindex.data.open_dataset` opens (a data folder, DuckDB file or
+    URL, a mapping of canonical tables, ...); it is opened and checked once.
     """
-    from collections.abc import Mapping
-
     import pyarrow.compute as pc
 
     from crindex.api import score
+    from crindex.data import open_dataset
 
     report = on_step or (lambda _step: None)
     data_fp = fingerprint(data)
-    if isinstance(data, Mapping):
-        dataset: Any = data
-    else:
-        from crindex.data import load_dataset
-
-        dataset = load_dataset(data, model=model, as_of=max(dates) if dates else None)
+    dataset = open_dataset(data, model=model, as_of=max(dates) if dates else None)
     steps = []
     for day in sorted(dates):
         result = score(model, dataset, day)

@@ -590,11 +590,9 @@ def contract_tables() -> dict[str, object]:
     """Unbound Ibis tables with the data contract's schema."""
     import ibis
 
-    from crindex.api import IBIS_TYPES
-    from crindex.model.spec import CONTRACT
+    from crindex.contract import CONTRACT, ibis_schema
 
-    return {name: ibis.table({c: IBIS_TYPES[k] for c, k in cols.items()}, name=name)
-            for name, cols in CONTRACT.items()}
+    return {name: ibis.table(ibis_schema(name), name=name) for name in CONTRACT}
 
 
 @app.command("demo")

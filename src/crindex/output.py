@@ -96,7 +96,7 @@ def check_duckdb_target(path: Path, option: str = "--duckdb") -> None:
 
 def _owned_files(out_dir: Path) -> set[str]:
     """Names (relative to ``out_dir``) of files an earlier run may have left there."""
-    from crindex.model.spec import CONTRACT
+    from crindex.contract import CONTRACT
 
     names = set(RESULT_FILES) | {f"quarantine/{table}.csv" for table in CONTRACT}
     try:

@@ -17,20 +17,17 @@ first: a weak AUC, tiers out of order, metrics that point the wrong way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from crindex.api import ScoreResult, as_date, canonical_tables, score
+from crindex.api import ScoreResult, as_date, score
 from crindex.backtest import metrics as bm
 from crindex.calendar import horizon_end
+from crindex.data import Dataset, open_dataset
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
 from crindex.model.spec import ChurnRule, CRIModel
@@ -43,34 +40,7 @@ WEAK_AUC = 0.6
 REVERSED_METRIC_AUC = 0.45
 
 
-@dataclass
-class Source:
-    """Data opened once for every ``as_of``: what :func:`score` reads, and the tables."""
-
-    scoring: Any
-    con: Any
-    tables: dict[str, ir.Table]
-    quality: Any = None
-
-
-def open_data(data: Any, model: CRIModel) -> Source:
-    """Open ``data`` once: a folder / DuckDB file / URL, a loaded dataset, or in-memory frames."""
-    if isinstance(data, Mapping):
-        from crindex.engine.connect import frames_on
-
-        con = ibis.duckdb.connect()
-        tables = canonical_tables(frames_on(con, data))
-        return Source(SimpleNamespace(con=con, tables=tables, quality=None, sources={}), con,
-                      tables)
-    if hasattr(data, "tables") and hasattr(data, "con"):
-        return Source(data, data.con, data.tables, getattr(data, "quality", None))
-    from crindex.data import load_dataset
-
-    ds = load_dataset(data, model=model)
-    return Source(ds, ds.con, ds.tables, ds.quality)
-
-
-def outcome_frame(source: Source, rule: ChurnRule | None, as_of: dt.date,
+def outcome_frame(source: Dataset, rule: ChurnRule | None, as_of: dt.date,
                   end: dt.date) -> pd.DataFrame:
     """What happened to every customer in ``(as_of, end]`` (:func:`crindex.outcomes.outcomes`).
 
@@ -246,7 +216,7 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
     return found
 
 
-def _data_end(source: Source) -> dt.date | None:
+def _data_end(source: Dataset) -> dt.date | None:
     orders = source.tables.get("orders")
     if orders is None:
         return None
@@ -314,10 +284,10 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
     days = check_inputs(as_of, horizon, input_checks)
     spec = model if isinstance(model, CRIModel) else load_model(model)
     ends = [horizon_end(d, horizon) for d in days]
-    source = open_data(data, spec)
+    source = open_dataset(data, model=spec)
     periods = []
     for day, end in zip(days, ends, strict=True):
-        result = score(spec, source.scoring, day)
+        result = score(spec, source, day)
         outcome = outcome_frame(source, spec.churn, day, end)
         periods.append(evaluate_period(result, outcome, end, n_boot=n_boot, seed=seed))
     roll = rolling(periods, spec)

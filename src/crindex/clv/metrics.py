@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError
 
 from crindex.calendar import WEEKS_PER_MONTH, window_weeks
+from crindex.contract import CONTRACT
 from crindex.errors import ModelError, NotFittedError, Problem, Reason, raise_if
 from crindex.model.registry import (
     AggregateInfo,
@@ -52,7 +53,7 @@ from crindex.model.registry import (
     register_aggregate,
     register_rule,
 )
-from crindex.model.spec import CONTRACT, Spec
+from crindex.model.spec import Spec
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

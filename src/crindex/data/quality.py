@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crindex.contract import scales_text
+
 #: what each reason means, for people
 REASONS: dict[str, str] = {
     "missing_value": "a required value is empty",
@@ -23,7 +25,7 @@ REASONS: dict[str, str] = {
     "duplicate_id": "an id seen before in the same table (the first row is kept)",
     "orphan": "a customer_id that is not in customers",
     "negative_amount": "a negative amount on an order that is not refunded",
-    "out_of_range": "a score outside its scale (nps 0-10, csat 1-5, ces 1-7, satisfaction 1-5)",
+    "out_of_range": f"a score outside its scale ({scales_text()})",
     "after_as_of": "dated after as_of: kept, but not used for this as_of",
     "created_after_as_of": "customer created after as_of: kept, not scored for this as_of",
 }
@@ -121,6 +123,8 @@ class QualityReport:
 
     as_of: str | None
     tables: list[TableQuality] = field(default_factory=list)
+    #: False when the checks were skipped on purpose (``open_dataset(..., checks=False)``)
+    checked: bool = True
 
     def table(self, name: str) -> TableQuality:
         for t in self.tables:
@@ -144,7 +148,8 @@ class QualityReport:
         return sum(t.quarantine.num_rows for t in self.tables if t.quarantine is not None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "rows_quarantined": self.quarantined,
+        return {"as_of": self.as_of, "checked": self.checked,
+                "rows_quarantined": self.quarantined,
                 "tables": [t.to_dict() for t in self.tables]}
 
     def summary_lines(self) -> list[str]:
@@ -159,7 +164,7 @@ class QualityReport:
                 at: 订单.csv line 2 "已付款", line 3 "已退款"
                 fix: map them in the model: sources.orders.values: {status: {已付款: ?, ...}}
         """
-        lines = []
+        lines = [] if self.checked else ["data checks skipped (checks=False): rows used as read"]
         for t in self.tables:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "

@@ -284,6 +284,25 @@ def _add_row(raw: Any, rel: str, first: int) -> None:
     raw.execute(f"UPDATE {quote(rel)} SET _row = rowid + {first}")
 
 
+def read_frame(raw: Any, table: str, frame: Any) -> RawTable:
+    """An in-memory table (pandas, pyarrow or Ibis) registered in ``raw`` like a file.
+
+    The rows are numbered from 1 in the frame's order, so the checks and the quality report
+    treat it as they treat a Parquet file.
+    """
+    import pyarrow as pa
+
+    if isinstance(frame, pa.Table):
+        arrow = frame
+    elif hasattr(frame, "to_pyarrow"):  # an Ibis table, on whatever backend
+        arrow = frame.to_pyarrow()
+    else:
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    rel = f"raw_{table}"
+    _from_arrow(raw, rel, arrow, 1)
+    return RawTable(rel, f"frame {table}", "frame", None, _columns(raw, rel))
+
+
 def read_duckdb_table(raw: Any, table: str, db: Path, src: SourceSpec | None) -> RawTable | None:
     """A table of an attached DuckDB file (``src_db``), or None when it has no such table."""
     name = src.table if src and src.table else table
@@ -334,7 +353,10 @@ def column_types(raw: Any, rel: str) -> dict[str, str]:
 
 
 def open_source(data: str | os.PathLike[str]) -> tuple[str, Any]:
-    """Classify ``data``: ("folder", Path), ("duckdb", Path) or ("url", str)."""
+    """Classify ``data``: ("folder", Path), ("file", Path), ("duckdb", Path) or ("url", str).
+
+    A single file is one table, named by the file (``customers.csv``).
+    """
     text = str(data)
     if text.startswith(URL_PREFIXES):
         return "url", text
@@ -344,9 +366,14 @@ def open_source(data: str | os.PathLike[str]) -> tuple[str, Any]:
     if path.is_file() and path.suffix.lower() in DUCKDB_SUFFIXES:
         return "duckdb", path
     if path.is_file():
+        from crindex.contract import CONTRACT
+
+        if path.stem in CONTRACT and path.suffix.lower() in SUFFIXES:
+            return "file", path
         raise DataError.single(
-            Reason.DATA_NOT_FOUND, f"{path} is a single file; --data takes a folder, a DuckDB "
-            "file or a database URL", str(path),
+            Reason.DATA_NOT_FOUND, f"{path} is a single file not named after a table; --data "
+            "takes a folder, a table's own file (customers.csv, ...), a DuckDB file or a "
+            "database URL", str(path),
             f"put the tables (customers, orders, ...) in a folder and pass it: --data "
             f"{path.parent}",
         )

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crindex.calendar import DAYS_PER_MONTH
+from crindex.contract import TIME_COLUMN
 from crindex.errors import Problem, Reason
 from crindex.model.registry import AggregateInfo, register_aggregate, register_rule
-from crindex.model.spec import TIME_COLUMN, MetricSpec, SubAggregate
+from crindex.model.spec import MetricSpec, SubAggregate
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

@@ -21,13 +21,14 @@ import ibis
 import ibis.expr.types as ir
 
 from crindex.calendar import window_start
+from crindex.contract import TIME_COLUMN
 from crindex.engine.aggregates import Context, Plan
 from crindex.engine.fit import ModelFit
 from crindex.engine.normalisers import LOOK_ACROSS, Population, normalise
 from crindex.errors import ModelError, Problem, Reason, raise_if
 from crindex.model.registry import AGGREGATES as AGG_INFO
 from crindex.model.registry import metric_table
-from crindex.model.spec import TIME_COLUMN, CRIModel, MetricSpec
+from crindex.model.spec import CRIModel, MetricSpec
 
 #: customer attributes carried into the output (never personal data)
 CARRIED = ("owner", "segment")

@@ -34,15 +34,6 @@ def connect(engine: str = "duckdb", **options: Any) -> Any:
     )
 
 
-def frames_on(backend: Any, frames: Any) -> Any:
-    """In-memory tables made ready for ``backend`` (Spark gets them through Arrow)."""
-    if getattr(backend, "name", "") == "pyspark":
-        from crindex.engine.spark import frames_to_spark
-
-        return frames_to_spark(backend, frames)
-    return frames
-
-
 def execute(backend: Any, expr: Any) -> Any:
     """Run a compiled expression on ``backend`` and return a pyarrow Table."""
     try:

@@ -6,7 +6,9 @@ Nothing here is imported unless ``--engine spark`` (or :func:`connect_spark`) is
 - The session time zone is pinned to UTC (``spark.sql.session.timeZone``): timestamps without a
   zone are read, cut at ``as_of`` and turned into dates in UTC, as DuckDB does.
 - A data folder (``DIR/<table>.parquet`` or ``DIR/<table>.csv``, or a folder of part files under
-  either name) is read by Spark itself, so the data never passes through the driver.
+  either name) is read by Spark itself, so the data never passes through the driver; the
+  checks and the quality report of :func:`crindex.data.open_dataset` run on Spark (they are
+  written in Ibis, :mod:`crindex.data.checks`).
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ def find_tables(folder: str | Path, backend: Any = None) -> dict[str, tuple[str,
     ``folder`` is a local folder or a URL the cluster reads (``hdfs://``, ``s3a://``,
     ``abfss://``, ``dbfs:/``), whose files are looked up through Spark's Hadoop file system.
     """
-    from crindex.model.spec import CONTRACT
+    from crindex.contract import CONTRACT
 
     url = _is_url(folder)
     root = str(folder).rstrip("/") if url else Path(folder)
@@ -219,44 +221,109 @@ def find_tables(folder: str | Path, backend: Any = None) -> dict[str, tuple[str,
     return found
 
 
-def read_folder(backend: Any, folder: str | Path,
-                model: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Read a data folder through Spark into canonical Ibis tables of the data contract.
+def read_raw(backend: Any, data: Any, model: Any, wanted: list[str],
+             raw_table: Any) -> tuple[dict[str, tuple[Any, Any]], str, Any]:
+    """The wanted tables of ``data`` as found, on Spark, each with ``_row``.
 
-    Returns the tables and, per table, the file it came from. The files must already be in the
-    contract's layout and clean: the checks and the quality report of
-    :func:`crindex.data.load_dataset` (duplicate ids, orphans, unparseable values, negative
-    amounts, out-of-range answers) are not applied, and a model's ``sources:`` mapping is
-    refused (see docs/spark.md). CSV columns are read as text (no schema guessing, so ids like
-    ``007`` keep their zeros) and cast to the contract's types, as Parquet columns are.
+    ``data`` is a folder or URL the cluster reads (:func:`find_tables`) or a mapping of
+    in-memory frames (sent through Arrow, so a NaN in a pandas float column arrives as null, as
+    on DuckDB). The files are read by Spark itself, so the data never passes through the
+    driver; CSV columns are read as text (no schema guessing: ids like ``007`` keep their
+    zeros) and typed by :func:`crindex.data.checks.type_columns`. ``_row`` is the row's place
+    in its file (the CSV line, the Parquet row), as DuckDB numbers it. A model's ``sources:``
+    mapping is refused (see docs/spark.md). ``raw_table`` builds the data layer's description
+    of a table as found (:class:`crindex.data.read.RawTable`; passed in, so that the engine does
+    not import the data layer above it). Returns ``{table: (Ibis table, raw table)}``, and what
+    was read (its kind and place) for messages.
     """
-    from crindex.api import canonical_tables
+    from collections.abc import Mapping
 
     if model is not None and getattr(model, "sources", None):
         raise DataError.single(
             Reason.DATA_UNREADABLE,
             f"model `{model.name}` maps its data with sources: ({', '.join(model.sources)}), "
-            "which the spark engine does not apply", str(folder),
+            "which the spark engine does not apply", str(data),
             "write the tables in the data contract's layout first (score once on DuckDB, or "
             "convert them), then score them on Spark without sources:",
         )
-    raw: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for table, (fmt, path) in find_tables(folder, backend).items():
-        name = f"crindex_{table}"
+    session = backend._session
+    out: dict[str, tuple[Any, Any]] = {}
+    if isinstance(data, Mapping):
+        for table in [t for t in wanted if t in data]:
+            df = session.createDataFrame(_numbered_arrow(data[table]))
+            rt = raw_table(_view(df, table), f"frame {table}", "frame", None,
+                          [c for c in df.columns if c != "_row"])
+            out[table] = (backend.table(rt.name), rt)
+        return out, "frames", "in-memory frames"
+    for table, (fmt, path) in find_tables(data, backend).items():
+        if table not in wanted:
+            continue
         try:
             if fmt == "parquet":
-                raw[table] = backend.read_parquet(path, table_name=name)
+                df = session.read.parquet(path)
             else:
-                raw[table] = backend.read_csv(path, table_name=name, inferSchema=False,
-                                              header=True, encoding="UTF-8")
+                df = session.read.csv(path, header=True, inferSchema=False, encoding="UTF-8",
+                                      escape='"')
+            df = _numbered(df, 2 if fmt == "csv" else 1)
         except Exception as exc:
             raise DataError.single(
                 Reason.DATA_UNREADABLE, f"Spark could not read {path}: {exc}", str(path),
                 "check the file is valid Parquet or CSV with a header row",
             ) from exc
-        origins[table] = path.rsplit("/", 1)[1]
-    return canonical_tables(raw), origins
+        rt = raw_table(_view(df, table), path.rsplit("/", 1)[1], fmt, None,
+                      [c for c in df.columns if c != "_row"], "line" if fmt == "csv" else "row")
+        out[table] = (backend.table(rt.name), rt)
+    return out, "spark", str(data)
+
+
+def _view(df: Any, table: str) -> str:
+    import uuid
+
+    name = f"crindex_raw_{table}_{uuid.uuid4().hex[:8]}"
+    df.createOrReplaceTempView(name)
+    return name
+
+
+def _numbered_arrow(frame: Any) -> Any:
+    """A pandas, pyarrow or Ibis table as Arrow, with ``_row`` numbering its rows from 1."""
+    import pyarrow as pa
+
+    if isinstance(frame, pa.Table):
+        arrow = frame
+    elif hasattr(frame, "to_pyarrow"):
+        arrow = frame.to_pyarrow()
+    else:
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = arrow.combine_chunks()
+    return arrow.append_column("_row", pa.array(range(1, arrow.num_rows + 1), pa.int64()))
+
+
+def _numbered(df: Any, first: int) -> Any:
+    """``df`` with ``_row``: the row's place in its file, counted from ``first``.
+
+    A file is split into partitions in file order and each partition keeps its rows' order, so
+    a row's place is the rows of the partitions before it plus its place in its own partition
+    (the low 33 bits of ``monotonically_increasing_id``). One pass counts the partitions' rows.
+    """
+    from pyspark.sql import functions as F
+
+    try:
+        single = df.rdd.getNumPartitions() == 1
+    except Exception:  # Spark Connect has no RDDs: count the partitions' rows below
+        single = False
+    if single:  # a small file: its one partition is in file order
+        return df.withColumn("_row", F.monotonically_increasing_id() + first)
+    df = df.withColumn("_mid", F.monotonically_increasing_id()) \
+        .withColumn("_part", F.spark_partition_id())
+    sizes = sorted((r["_part"], r["count"]) for r in df.groupBy("_part").count().collect())
+    offsets: list[Any] = []
+    total = 0
+    for part, size in sizes:
+        offsets += [F.lit(part), F.lit(total)]
+        total += size
+    before = F.create_map(*offsets)[F.col("_part")] if offsets else F.lit(0)
+    within = F.col("_mid") - F.shiftleft(F.col("_part").cast("long"), 33)
+    return df.withColumn("_row", (before + within + first).cast("long")).drop("_mid", "_part")
 
 
 # --- ranks and moments across customers, without a window over everyone ------------------------
@@ -331,26 +398,3 @@ def populations(t: Any, wanted: dict[str, str]) -> tuple[Any, dict[str, Any]]:
         pops[c] = Population(n=out[f"_n__{c}"], below=out[f"_below__{c}"],
                              same=out[f"_same__{c}"])
     return out, pops
-
-
-def frames_to_spark(backend: Any, frames: Any) -> dict[str, Any]:
-    """Pandas or pyarrow tables as Spark tables of ``backend`` (Ibis tables pass through).
-
-    Goes through Arrow, so a NaN in a pandas float column arrives as null, as on DuckDB.
-    """
-    import uuid
-
-    import ibis.expr.types as ir
-    import pyarrow as pa
-
-    out: dict[str, Any] = {}
-    for name, frame in frames.items():
-        if isinstance(frame, ir.Table):
-            out[name] = frame
-            continue
-        table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(
-            frame, preserve_index=False)
-        view = f"crindex_{name}_{uuid.uuid4().hex[:8]}"
-        backend._session.createDataFrame(table.combine_chunks()).createOrReplaceTempView(view)
-        out[name] = backend.table(view)
-    return out

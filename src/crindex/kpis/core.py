@@ -24,8 +24,9 @@ import ibis
 import ibis.expr.types as ir
 
 from crindex.calendar import window_start, window_weeks
+from crindex.contract import CONTRACT
 from crindex.errors import CrindexError, DataError, Reason
-from crindex.model.spec import CONTRACT, ChurnRule
+from crindex.model.spec import ChurnRule
 from crindex.outcomes import churn, on_books
 
 ALL = "all"

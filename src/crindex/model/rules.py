@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from crindex.contract import CONTRACT, VOCABULARIES
 from crindex.errors import Problem, Reason
 from crindex.model.registry import (
     AGGREGATES,
@@ -26,9 +27,7 @@ from crindex.model.registry import (
     register_rule,
 )
 from crindex.model.spec import (
-    CONTRACT,
     FILTER_OPS,
-    VOCABULARIES,
     CRIModel,
     DimensionSpec,
     MetricSpec,

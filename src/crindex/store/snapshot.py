@@ -21,7 +21,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crindex.model.spec import PERSONAL_COLUMNS, CRIModel
+from crindex.contract import PERSONAL_COLUMNS
+from crindex.model.spec import CRIModel
 
 
 class SnapshotSource(Protocol):

@@ -99,20 +99,21 @@ def compare_models(model_a: Any, model_b: Any, data: Any, as_of: dt.date | str |
     from scipy.stats import spearmanr
 
     from crindex.api import as_date, score
+    from crindex.data import open_dataset
     from crindex.model.loader import load_model
     from crindex.stats import bootstrap_auc
-    from crindex.weights.learn import ChurnLabels, as_dataset
+    from crindex.weights.learn import ChurnLabels
 
     if not hasattr(model_a, "metrics"):
         model_a = load_model(model_a)
     if not hasattr(model_b, "metrics"):
         model_b = load_model(model_b)
     day = as_date(as_of, model_a.as_of)
-    data_a = as_dataset(data, model_a)
+    data_a = open_dataset(data, model=model_a)
     # a second load only when B maps the user's files differently and can be read again
     reusable = model_b.sources == model_a.sources or hasattr(data, "tables") or \
         isinstance(data, Mapping)
-    data_b = data_a if reusable else as_dataset(data, model_b)
+    data_b = data_a if reusable else open_dataset(data, model=model_b)
     results = []
     for spec, ds in ((model_a, data_a), (model_b, data_b)):
         table = score(spec, ds, day).table

@@ -22,7 +22,7 @@ References
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,27 +273,6 @@ def engine_fill(model: Any, scores: np.ndarray, overall: np.ndarray,
     return filled
 
 
-def as_dataset(data: Any, model: Any) -> Any:
-    """A loaded dataset (``.con``, ``.tables``) from a path, a dataset, or in-memory frames.
-
-    Loading once lets every snapshot and candidate model reuse the same tables.
-    """
-    if hasattr(data, "tables") and hasattr(data, "con"):
-        return data
-    if isinstance(data, Mapping):
-        from types import SimpleNamespace
-
-        import ibis
-
-        from crindex.api import canonical_tables
-
-        return SimpleNamespace(con=ibis.duckdb.connect(), tables=canonical_tables(data),
-                               quality=None, sources={})
-    from crindex.data import load_dataset
-
-    return load_dataset(data, model=model)
-
-
 @dataclass
 class Snapshot:
     """Scores and labels on one date: the customers scored then, with a label."""
@@ -414,7 +393,9 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "9
                         f"{horizon_start(holdout_date, horizon)}", Reason.BAD_PARAMETER)
                 for d in dates if horizon_end(d, horizon) > holdout_date]
     raise_if(problems, FitError)
-    data = as_dataset(data, model)
+    from crindex.data import open_dataset
+
+    data = open_dataset(data, model=model)
 
     names = [m.id for _, m in model.metrics]
     labeller = ChurnLabels(data.tables, model)

@@ -1,0 +1,401 @@
+"""The row checks of the data contract, written in Ibis: the same code runs on DuckDB and Spark.
+
+A table arrives *typed* (:class:`Typed`): the user's columns converted to the contract's types
+by the engine's reader (DuckDB SQL for files, DuckDB files, databases and in-memory frames;
+Ibis casts on Spark), with ``_row`` (where the row is in the user's file) and, per column whose
+values may fail to convert, ``_given_<column>`` (a value was there). From there everything is
+Ibis, derived from :mod:`crindex.contract`:
+
+- the user's words mapped (``sources.<table>.values``) and case folded onto the contract's
+  vocabulary (``PAID`` is ``paid``);
+- the first failing check of each row, in this order: a required value missing, a value that
+  could not be read, a word outside a strict vocabulary, a ``customer_id`` not in customers,
+  a negative number where the contract forbids it, a value out of its valid range, an id
+  repeating one seen on an earlier row (the first row is kept);
+- the quality report: per reason and column the count, the values at fault, where the first
+  rows are, a hint; rows dated after ``as_of``; unknown words of columns whose rows are kept;
+  and the rows set aside (the quarantine) with their reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from crindex.contract import (
+    CONTRACT,
+    DEFAULTS,
+    PERSONAL_COLUMNS,
+    STRICT_VOCABULARIES,
+    TABLE,
+    TIME_COLUMN,
+    UNIQUE_ID,
+    USUAL_VALUES,
+    VOCABULARIES,
+)
+from crindex.data.hints import hint
+from crindex.data.quality import Issue, TableQuality
+from crindex.model.spec import SourceSpec
+
+EXAMPLES = 5
+#: distinct values at fault listed per issue, most frequent first
+VALUES_SHOWN = 10
+
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "真")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "假")
+
+
+@dataclass
+class Typed:
+    """One table as read (``raw``: the user's columns and ``_row``) and typed (``typed``).
+
+    ``typed`` holds ``_row``, the contract columns in ``present`` and ``_given_<column>`` for
+    each column of ``fails`` (column -> the reason when a given value could not be read).
+    """
+
+    table: str
+    raw: ir.Table
+    typed: ir.Table
+    origin: str
+    fmt: str
+    encoding: str | None
+    columns: list[str]
+    mapping: dict[str, str]
+    present: list[str]
+    fails: dict[str, str] = field(default_factory=dict)
+    row_label: str = "row"
+    src: SourceSpec | None = None
+
+
+@dataclass
+class Checked:
+    """A table after the checks: the clean rows (with ``_row``) and what was found."""
+
+    clean: ir.Table
+    quality: TableQuality
+
+
+# --------------------------------------------------------------------------------------------
+# typing in Ibis, for engines that read the files themselves (Spark)
+
+
+def type_columns(raw: ir.Table, table: str, mapping: dict[str, str]) -> tuple[ir.Table,
+                                                                               dict[str, str]]:
+    """The user's columns of ``raw`` as the contract's types, with ``_given_*`` flags.
+
+    Text is trimmed and empty text is missing; numbers may carry thousands separators; dates
+    are ISO dates or timestamps; yes/no words as on DuckDB. Returns the typed table and the
+    columns whose values may fail to convert, with the reason.
+    """
+    cols: dict[str, ir.Value] = {"_row": raw._row}
+    fails: dict[str, str] = {}
+    for canon, kind in CONTRACT[table].items():
+        if canon not in mapping:
+            continue
+        x = raw[mapping[canon]]
+        text = x.cast("string").strip().nullif("")
+        if kind in ("id", "cat"):
+            if x.type().is_floating() or x.type().is_decimal():
+                # 1001.0 read from a spreadsheet is the id 1001
+                whole = x == x.floor()
+                value = ibis.ifelse(whole, x.cast("int64").cast("string"), x.cast("string"))
+            else:
+                value = text
+        elif kind == "num":
+            if x.type().is_string():
+                value = text.re_replace("[,，]", "").try_cast("float64")
+                fails[canon] = "unparseable_number"
+            else:
+                value = x.cast("float64")
+        elif kind == "ts":
+            if x.type().is_timestamp() or x.type().is_date():
+                value = x.cast("timestamp")
+            else:
+                value = text.try_cast("timestamp")
+                fails[canon] = "unparseable_date"
+        else:
+            if x.type().is_boolean():
+                value = x
+            else:
+                low = text.lower()
+                value = ibis.cases((low.isin(TRUE_WORDS), True), (low.isin(FALSE_WORDS), False),
+                                   else_=ibis.null("boolean"))
+                fails[canon] = "unparseable_bool"
+        cols[canon] = value
+        if canon in fails:
+            cols[f"_given_{canon}"] = text.notnull()
+    return raw.select(**cols), fails
+
+
+# --------------------------------------------------------------------------------------------
+# folding and checks
+
+
+def fold(t: Typed, known: dict[str, set[str]] | None = None) -> ir.Table:
+    """The categorical columns with the user's words mapped and case folded onto the contract's.
+
+    ``sources.<table>.values`` maps first (``已付款`` -> ``paid``), then a word equal to a
+    contract word but for case is that word (``PAID`` -> ``paid``).
+    """
+    table, typed = t.table, t.typed
+    vocab, usual = VOCABULARIES.get(table, {}), USUAL_VALUES.get(table, {})
+    changes: dict[str, ir.Value] = {}
+    for col in t.present:
+        if TABLE[table].column(col).type != "cat":
+            continue
+        x = typed[col]
+        words = (t.src.values.get(col) if t.src else None) or {}
+        if words:
+            x = x.substitute(words)
+        folded = vocab.get(col, ()) + usual.get(col, ())
+        if folded:
+            x = ibis.ifelse(x.lower().isin(folded), x.lower(), x)
+        if words or folded:
+            changes[col] = x
+    return typed.mutate(**changes) if changes else typed
+
+
+def allowed_words(t: Typed, col: str, known: dict[str, set[str]] | None) -> tuple[str, ...]:
+    """The words ``col`` may hold: the contract's, and for an open column also the model's."""
+    vocab, usual = VOCABULARIES.get(t.table, {}), USUAL_VALUES.get(t.table, {})
+    allowed = set(vocab.get(col, ()) + usual.get(col, ()))
+    if col in usual:  # open: the model's own kinds and the mapping's targets are fine too
+        words = (t.src.values.get(col) if t.src else None) or {}
+        allowed |= (known or {}).get(col, set()) | set(words.values())
+    return tuple(sorted(allowed))
+
+
+def row_checks(t: Typed, typed: ir.Table,
+               customers: ir.Table | None) -> tuple[ir.Table, list[tuple[str, str, Any]]]:
+    """Every check of the table as (reason, column, condition), first failing one wins.
+
+    Returns the table the conditions refer to (``typed``, joined to the known customer ids
+    when the table refers to customers) and the checks.
+    """
+    spec = TABLE[t.table]
+    present = set(t.present)
+    checks: list[tuple[str, str, Any]] = []
+    for col in [c.name for c in spec.columns if c.required and c.name in present]:
+        missing = typed[col].isnull()
+        if col in t.fails:  # a value given but unreadable is reported as unreadable
+            missing = missing & ~typed[f"_given_{col}"]
+        checks.append(("missing_value", col, missing))
+    for col, reason in t.fails.items():
+        checks.append((reason, col, typed[f"_given_{col}"] & typed[col].isnull()))
+    for c in spec.columns:
+        if c.strict and c.name in present:
+            x = typed[c.name]
+            checks.append(("unknown_value", c.name, x.notnull() & ~x.isin(c.vocabulary)))
+    for c in spec.columns:
+        if c.references and c.name in present and customers is not None:
+            known = customers.select(_known_id=customers.customer_id).distinct()
+            typed = typed.left_join(known, typed[c.name] == known._known_id)
+            checks.append(("orphan", c.name,
+                           typed[c.name].notnull() & typed._known_id.isnull()))
+    for c in spec.columns:
+        if c.negative_only_when and c.name in present:
+            other, value = c.negative_only_when
+            default = DEFAULTS.get(t.table, {}).get(other)
+            then = (typed[other].fill_null(default) if default is not None else typed[other]) \
+                if other in present else ibis.literal(default, "string")
+            checks.append(("negative_amount", c.name,
+                           (typed[c.name] < 0) & (then != value).fill_null(True)))
+        if c.valid_by and c.name in present and c.valid_by[0] in present:
+            by = typed[c.valid_by[0]].lower()
+            x = typed[c.name]
+            conds = [(by == k) & ((x < lo) | (x > hi)) for k, (lo, hi) in c.valid_by[1].items()]
+            checks.append(("out_of_range", c.name, ibis.or_(*conds)))
+        if c.valid and c.name in present:
+            lo, hi = c.valid
+            checks.append(("out_of_range", c.name,
+                           (typed[c.name] < lo) | (typed[c.name] > hi)))
+    dup = UNIQUE_ID.get(t.table)
+    if dup and dup in present:
+        seen = ibis.row_number().over(group_by=typed[dup], order_by=typed._row)
+        typed = typed.mutate(_seen=seen)
+        checks.append(("duplicate_id", dup, typed[dup].notnull() & (typed._seen > 0)))
+    return typed, checks
+
+
+def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
+          known: dict[str, set[str]] | None = None) -> Checked:
+    """Fold and check one typed table; the clean rows and the table's quality report.
+
+    ``customers`` are the clean customers (orphans are judged against them); ``known`` adds
+    words of open categorical columns that the model counts (``interactions.kind``).
+    """
+    typed = fold(t, known)
+    joined, checks = row_checks(t, typed, customers)
+    cases = [(cond, i) for i, (_, _, cond) in enumerate(checks)]
+    first = ibis.cases(*cases, else_=ibis.null("int64")) if cases else ibis.null("int64")
+    time = TIME_COLUMN[t.table]
+    end = None if as_of is None else ibis.timestamp(
+        dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    later = (joined[time] >= end).fill_null(False) if end is not None and time in t.mapping \
+        else ibis.literal(False)
+    marked = joined.select("_row", _check=first, _after=later)
+    # one pass counts the rows read, those failing each check and the clean ones after as_of
+    summary = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
+        _n=ibis._.count(), _first=ibis._._row.min())).to_pylist()
+    rows_read = sum(s["_n"] for s in summary)
+    groups: dict[int, dict[str, Any]] = {}
+    for s in summary:
+        if s["_check"] is not None:
+            g = groups.setdefault(s["_check"], {"_check": s["_check"], "_n": 0,
+                                                "_first": s["_first"]})
+            g["_n"] += s["_n"]
+            g["_first"] = min(g["_first"], s["_first"])
+    n_bad = sum(g["_n"] for g in groups.values())
+    n_after = sum(s["_n"] for s in summary if s["_check"] is None and s["_after"])
+    clean = typed
+    tq = TableQuality(t.table, t.origin, t.fmt, t.encoding, rows_read, rows_read - n_bad,
+                      t.row_label)
+    if n_bad:
+        bad = _materialise(con, f"bad_{t.table}",
+                           marked.filter(marked._check.notnull()).select("_row", "_check"))
+        clean = typed.anti_join(bad, "_row")
+        _collect(con, t, tq, bad, checks, list(groups.values()))
+    if n_after:
+        _count_after(con, t, tq, clean.filter(clean[time] >= end), n_after)
+    _report_kept(con, t, tq, typed, known)
+    return Checked(clean.select("_row", *t.present), tq)
+
+
+def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:
+    """The few bad rows computed once: a temporary table on DuckDB, cached on Spark."""
+    if getattr(con, "name", "") == "duckdb":
+        con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
+        return con.table(name)
+    return expr.cache()
+
+
+# --------------------------------------------------------------------------------------------
+# the report
+
+
+def _personal(t: Typed) -> set[str]:
+    return {t.mapping[c] for c in PERSONAL_COLUMNS if c in t.mapping}
+
+
+def _value(t: Typed, column: str | None) -> ir.Value:
+    """The user's value of a contract column as crindex read it (trimmed), or null."""
+    user = t.mapping.get(column) if column else None
+    if user is None or user in _personal(t):
+        return ibis.null("string")
+    return t.raw[user].cast("string").strip()
+
+
+def _collect(con: Any, t: Typed, tq: TableQuality, bad: ir.Table,
+             checks: list[tuple[str, str, Any]], groups: list[dict[str, Any]]) -> None:
+    """One issue per reason and column: counts, the values at fault, examples and a hint."""
+    groups.sort(key=lambda g: (checks[g["_check"]][0], g["_first"]))
+    for g in groups:
+        i = g["_check"]
+        reason, canon, _ = checks[i]
+        user = t.mapping.get(canon)
+        rows = bad.filter(bad._check == i).select("_row")
+        examples = _examples(con, t, canon, rows)
+        values: list[tuple[Any, int]] = []
+        distinct = 0
+        if reason != "missing_value" and user and user not in _personal(t):
+            at = t.raw.semi_join(rows, "_row")
+            counted = at.group_by(_v=_value(t, canon)).aggregate(_n=ibis._.count())
+            top = con.to_pyarrow(counted.order_by([ibis.desc("_n"), "_v"])
+                                 .limit(VALUES_SHOWN)).to_pylist()
+            values = [(r["_v"], int(r["_n"])) for r in top]
+            distinct = (int(con.execute(counted.count())) if len(values) == VALUES_SHOWN
+                        else len(values))
+        tq.issues.append(Issue(
+            tq.table, reason, int(g["_n"]), examples, column=canon, source_column=user,
+            bad_values=[{"value": v, "count": c} for v, c in values], distinct_values=distinct,
+            hint=hint(reason, tq.table, canon, [v for v, _ in values], t.src)))
+    reasons = [(bad._check == i, reason) for i, (reason, _, _) in enumerate(checks)]
+    columns = [(bad._check == i, t.mapping.get(col, col)) for i, (_, col, _) in enumerate(checks)]
+    marked = bad.select("_row", _reason=ibis.cases(*reasons), _column=ibis.cases(*columns))
+    joined = t.raw.join(marked, "_row")
+    quarantine = joined.select(
+        *t.columns, crindex_reason=joined._reason, **{f"crindex_{t.row_label}": joined._row},
+        crindex_column=joined._column).order_by(f"crindex_{t.row_label}")
+    tq.quarantine = con.to_pyarrow(quarantine)
+
+
+def _examples(con: Any, t: Typed, canon: str | None, rows: ir.Table) -> list[dict[str, Any]]:
+    """The first few rows of ``rows`` (by ``_row``), as report examples."""
+    first = rows.order_by("_row").limit(EXAMPLES)
+    at = t.raw.semi_join(first, "_row")
+    found = con.to_pyarrow(at.select(*t.columns, "_row", _value=_value(t, canon))
+                           .order_by("_row")).to_pylist()
+    personal = _personal(t)
+    user = t.mapping.get(canon) if canon else None
+    out = []
+    for row in found:
+        place = row.pop("_row")
+        value = row.pop("_value")
+        out.append({"row": place, t.row_label: place,
+                    "where": f"{t.origin} {t.row_label} {place}", "column": user or canon,
+                    "value": value,
+                    "values": {k: _plain(v) for k, v in row.items() if k not in personal}})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, int | float | str | bool) or value is None else str(value)
+
+
+def _count_after(con: Any, t: Typed, tq: TableQuality, later: ir.Table, n: int) -> None:
+    """Report (and keep) the ``n`` clean rows dated after ``as_of``: ``later``."""
+    col = TIME_COLUMN[t.table]
+    rows = con.to_pyarrow(later.select("_row", _t=later[col]).order_by("_row")
+                          .limit(EXAMPLES)).to_pylist()
+    examples = [{"row": r["_row"], t.row_label: r["_row"],
+                 "where": f"{t.origin} {t.row_label} {r['_row']}", "column": t.mapping[col],
+                 "value": _when(r["_t"]), "values": {col: _when(r["_t"])}} for r in rows]
+    reason = "created_after_as_of" if t.table == "customers" else "after_as_of"
+    tq.issues.append(Issue(t.table, reason, n, examples, column=col,
+                           source_column=t.mapping[col]))
+
+
+def _when(value: Any) -> str:
+    """A timestamp as text, without a zone (Spark hands them back in UTC)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    return str(value)
+
+
+def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
+                 known: dict[str, set[str]] | None) -> None:
+    """Report the unknown words of columns whose rows are kept (counted over rows read)."""
+    table = t.table
+    vocab, usual = VOCABULARIES.get(table, {}), USUAL_VALUES.get(table, {})
+    for col in [c for c in t.present if (c in vocab or c in usual)
+                and (table, c) not in STRICT_VOCABULARIES]:
+        allowed = allowed_words(t, col, known)
+        x = typed[col]
+        outside = typed.filter(x.notnull() & ~x.isin(allowed))
+        counted = outside.group_by(_v=outside[col]).aggregate(_n=ibis._.count())
+        top = con.to_pyarrow(counted.order_by([ibis.desc("_n"), "_v"])
+                             .limit(VALUES_SHOWN)).to_pylist()
+        if not top:
+            continue
+        if len(top) < VALUES_SHOWN:  # every value is listed: no need to count them again
+            totals = {"_rows": sum(r["_n"] for r in top), "_distinct": len(top)}
+        else:
+            totals = con.to_pyarrow(counted.aggregate(
+                _rows=counted._n.sum(), _distinct=counted.count())).to_pylist()[0]
+        unknown = [(r["_v"], int(r["_n"])) for r in top]
+        examples = _examples(con, t, col, outside.select("_row"))
+        open_list = col in usual
+        tq.issues.append(Issue(
+            table, "unknown_value", int(totals["_rows"]), examples, column=col,
+            source_column=t.mapping[col],
+            bad_values=[{"value": v, "count": n} for v, n in unknown],
+            distinct_values=int(totals["_distinct"]),
+            hint=hint("unknown_value", table, col, [v for v, _ in unknown], None,
+                      open_list=open_list),
+            detail=(f"not a usual {col}, and no metric of the model counts it" if open_list
+                    else f"only a metric that reads {col} sees it"),
+            kept=True))
