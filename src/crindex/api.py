@@ -130,7 +130,7 @@ class ScoreResult:
     def tier_counts(self) -> dict[str, int]:
         """Customers per tier, in the model's tier order (unscored last, if any)."""
         tiers = self.table.column("tier").to_pylist()
-        counts = {lv.id: 0 for lv in self.model.tiers.levels}
+        counts = dict.fromkeys(self.model.tiers.order, 0)
         for t in tiers:
             key = t if t is not None else "unscored"
             counts[key] = counts.get(key, 0) + 1

@@ -109,7 +109,7 @@ def evaluate_period(result: ScoreResult, outcome: pd.DataFrame, end: dt.date, *,
     scores = frame["score"].to_numpy(float)
     churned = frame["churned"].to_numpy(bool)
     revenue = frame["revenue"].to_numpy(float)
-    tier_ids = [lv.id for lv in model.tiers.levels]
+    tier_ids = model.tiers.order
     labels = {lv.id: lv.display for lv in model.tiers.levels}
     tiers = bm.group_rows(frame["tier"].to_numpy(object), tier_ids, churned, revenue, scores)
     for row in tiers:

@@ -261,15 +261,12 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
 def _tier(model: CRIModel, score: ir.FloatingValue,
           population: Population | None = None) -> ir.StringValue:
     levels = model.tiers.levels
-    catch_all = next(lv for lv in levels if all(
-        v is None for v in (lv.min, lv.above, lv.top, lv.bottom)))
+    catch_all = model.tiers.catch_all
     cases = []
     if model.tiers.by == "score":
-        for lv in levels:
-            if lv.min is not None:
-                cases.append((score >= lv.min, ibis.literal(lv.id)))
-            elif lv.above is not None:
-                cases.append((score > lv.above, ibis.literal(lv.id)))
+        # the model's own rules, compared on the column (TiersSpec.tier_of does it in Python)
+        cases = [(rule.holds(score), ibis.literal(rule.tier))
+                 for rule in model.tiers.score_rules()]
     else:
         # share of customers scoring at least as high (ties share a tier)
         if population is not None:

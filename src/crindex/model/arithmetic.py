@@ -71,14 +71,8 @@ def combine(model: CRIModel, scores: Mapping[str, float | None]) -> Combined:
 
 
 def tier_of(model: CRIModel, score: float | None) -> str | None:
-    """The tier of a score under score thresholds (rank tiers need the whole population)."""
-    if score is None:
-        return None
-    if model.tiers.by != "score":
-        raise ValueError("rank tiers depend on every customer's score; use the engine")
-    for lv in model.tiers.levels:
-        if lv.min is not None and score >= lv.min:
-            return lv.id
-        if lv.above is not None and score > lv.above:
-            return lv.id
-    return next(lv.id for lv in model.tiers.levels if lv.min is None and lv.above is None)
+    """The tier of a score under score thresholds: :meth:`TiersSpec.tier_of`.
+
+    Rank tiers need the whole population and raise ``ValueError``.
+    """
+    return model.tiers.tier_of(score)

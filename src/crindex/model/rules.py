@@ -447,8 +447,7 @@ def _tiers(c: Checking) -> list[Problem]:
     if len(set(ids)) != len(ids):
         problems.append(Problem("tier ids must be unique", loc(model.tiers), "",
                                 Reason.BAD_TIERS))
-    catch_all = [lv for lv in levels if all(
-        v is None for v in (lv.min, lv.above, lv.top, lv.bottom))]
+    catch_all = [lv for lv in levels if lv.is_catch_all]
     if len(catch_all) != 1:
         problems.append(Problem(
             f"exactly one tier must have no bound (it catches everyone else); found "

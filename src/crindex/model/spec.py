@@ -8,7 +8,8 @@ came from in ``.at`` so that errors can point at it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar, Literal
+import operator
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -178,12 +179,87 @@ class TierLevel(Spec):
     def display(self) -> str:
         return self.label or self.id
 
+    @property
+    def is_catch_all(self) -> bool:
+        """True for the level with no bound, which takes every score no other level takes."""
+        return all(v is None for v in (self.min, self.above, self.top, self.bottom))
+
+
+#: how a score tier compares a score with its bound: ``min`` is >=, ``above`` is >
+_COMPARE = {">=": operator.ge, ">": operator.gt}
+
+
+class ScoreRule(NamedTuple):
+    """One bounded score tier: a score is in ``tier`` when ``score <op> bound`` holds."""
+
+    tier: str
+    op: Literal[">=", ">"]
+    bound: float
+
+    def holds(self, score: Any) -> Any:
+        """``score <op> bound`` for a number, or the same comparison as an engine expression.
+
+        The engine passes a column expression, plain Python a float: both go through this one
+        comparison, so the SQL and the Python arithmetic cannot disagree about a bound.
+        """
+        return _COMPARE[self.op](score, self.bound)
+
 
 class TiersSpec(Spec):
-    """Ordered tiers, best first: by score thresholds or by rank share."""
+    """Ordered tiers, best first: by score thresholds or by rank share.
+
+    Score tiers: the bounded levels are tried in the order written and the first that holds
+    wins; the catch-all level takes the rest, wherever it is written (validation asks for it
+    last). This is the one definition of the rule; the engine's SQL, the arithmetic and the
+    manual adjustments all use :meth:`score_rules` / :meth:`tier_of`.
+    """
 
     by: Literal["score", "rank"] = "score"
     levels: list[TierLevel] = Field(min_length=1)
+
+    @property
+    def order(self) -> list[str]:
+        """Tier ids as written: best first once the model passes validation."""
+        return [lv.id for lv in self.levels]
+
+    @property
+    def catch_all(self) -> TierLevel:
+        """The level without a bound (the first one, should validation have failed)."""
+        for lv in self.levels:
+            if lv.is_catch_all:
+                return lv
+        raise ValueError(f"tiers {self.order}: no tier without a bound to catch the other "
+                         "scores; remove the bound of the lowest tier")
+
+    def score_rules(self) -> list[ScoreRule]:
+        """The bounded score tiers in the order they are tried (as written).
+
+        ``min`` is used when a level has both ``min`` and ``above`` (validation rejects that).
+        """
+        rules = []
+        for lv in self.levels:
+            if lv.min is not None:
+                rules.append(ScoreRule(lv.id, ">=", lv.min))
+            elif lv.above is not None:
+                rules.append(ScoreRule(lv.id, ">", lv.above))
+        return rules
+
+    def tier_of(self, score: float | None) -> str | None:
+        """The tier of one score under score thresholds (``None`` for no score).
+
+        Raises
+        ------
+        ValueError
+            For rank tiers, which depend on every customer's score (use the engine).
+        """
+        if score is None:
+            return None
+        if self.by != "score":
+            raise ValueError("rank tiers depend on every customer's score; use the engine")
+        for rule in self.score_rules():
+            if rule.holds(score):
+                return rule.tier
+        return self.catch_all.id
 
 
 DEFAULT_TIERS = TiersSpec(

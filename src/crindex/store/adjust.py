@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from crindex.store.snapshot import stored_tiers
+
 
 @dataclass(frozen=True)
 class Adjustment:
@@ -59,16 +61,11 @@ def in_force(adjustments: Iterable[Adjustment], customer_id: str, model_name: st
 
 
 def tier_for_score(score: float | None, tiers: dict[str, Any]) -> str | None:
-    """The tier of ``score`` under score thresholds (``model_info['tiers']``), best first."""
-    if score is None:
-        return None
-    for level in tiers.get("levels", []):
-        low, above = level.get("min"), level.get("above")
-        if low is None and above is None:
-            return str(level["id"])
-        if (low is not None and score >= low) or (above is not None and score > above):
-            return str(level["id"])
-    return None
+    """The tier of ``score`` under the score thresholds recorded in ``model_info['tiers']``.
+
+    The model's own rule (:meth:`crindex.model.spec.TiersSpec.tier_of`) on the recorded tiers.
+    """
+    return stored_tiers(tiers).tier_of(score)
 
 
 @dataclass(frozen=True)

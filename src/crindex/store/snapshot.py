@@ -10,6 +10,7 @@ metric's raw value read from a personal column is dropped likewise.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crindex.contract import PERSONAL_COLUMNS
-from crindex.model.spec import CRIModel
+from crindex.model.spec import CRIModel, TierLevel, TiersSpec
 
 
 class SnapshotSource(Protocol):
@@ -49,7 +50,7 @@ class RunInfo:
     @property
     def tier_order(self) -> list[str]:
         """Tier ids, best first."""
-        return [lv["id"] for lv in self.model_info.get("tiers", {}).get("levels", [])]
+        return stored_tiers(self.model_info.get("tiers", {})).order
 
 
 def model_hash(model: CRIModel) -> str:
@@ -75,6 +76,26 @@ def model_info(model: CRIModel) -> dict[str, Any]:
                        for lv in model.tiers.levels],
         },
     }
+
+
+def stored_tiers(info: Mapping[str, Any]) -> TiersSpec:
+    """The tiers recorded in ``model_info['tiers']`` (see :func:`model_info`) as a spec.
+
+    Only the ids and the score bounds are recorded, so rank tiers come back without their
+    shares: enough for their order, while :meth:`TiersSpec.tier_of` serves score tiers. The
+    values were validated when the run was recorded and are not checked again, so a store
+    written by an older version still reads.
+    """
+    levels = tuple((str(lv["id"]), lv.get("min"), lv.get("above"))
+                   for lv in info.get("levels", []))
+    return _stored_tiers(str(info.get("by", "score")), levels)
+
+
+@functools.lru_cache(maxsize=256)
+def _stored_tiers(by: str, levels: tuple[tuple[str, float | None, float | None], ...],
+                  ) -> TiersSpec:
+    return TiersSpec.model_construct(by=by, levels=[
+        TierLevel.model_construct(id=id_, min=low, above=above) for id_, low, above in levels])
 
 
 def new_run_id(as_of: dt.date) -> str:

@@ -76,8 +76,7 @@ class Comparison:
 
 
 def _tier_order(model: Any, seen: set[Any]) -> list[str]:
-    order = [lv.id for lv in model.tiers.levels]
-    return order + ([UNSCORED] if None in seen else [])
+    return model.tiers.order + ([UNSCORED] if None in seen else [])
 
 
 def compare_models(model_a: Any, model_b: Any, data: Any, as_of: dt.date | str | None = None,
