@@ -18,7 +18,6 @@ from crindex.api import canonical_tables, score
 from crindex.errors import DataError, FitError, NotFittedError, Reason
 from crindex.model.arithmetic import combine
 from crindex.model.loader import load_model, parse_model
-from crindex.synth import generate
 from crindex.weights.learn import (
     ChurnLabels,
     NonNegativeLogit,
@@ -206,14 +205,11 @@ def test_fit_dates_must_leave_the_holdout_out_of_time():
 
 
 @pytest.fixture(scope="module")
-def learned(tmp_path_factory) -> tuple[dict, Path]:
+def learned(tmp_path_factory, ecommerce_world) -> tuple[dict, Path]:
     """`crindex weights learn` on the synthetic world of the issue, holdout 2025-09-30."""
-    root = tmp_path_factory.mktemp("learn")
-    generate("ecommerce", customers=2000, start=D(2023, 1, 1), months=36, seed=7,
-             out=root / "data", progress=False)
-    new = root / "learned.yaml"
+    new = tmp_path_factory.mktemp("learn") / "learned.yaml"
     result = CliRunner().invoke(cli(), [
-        "weights", "learn", "--model", str(ECOMMERCE), "--data", str(root / "data"),
+        "weights", "learn", "--model", str(ECOMMERCE), "--data", str(ecommerce_world),
         "--as-of", "2025-09-30", "--horizon", "90d", "--snapshots", "4", "--bootstrap", "500",
         "--json", "--write", str(new)])
     assert result.exit_code == 0, result.output
