@@ -229,7 +229,7 @@ def test_learned_weights_beat_uniform_weights_out_of_time(learned):
     assert sum(report["learned_weights"].values()) == pytest.approx(100.0)
 
 
-def test_learned_model_file_loads_scores_and_changes_only_weights(learned):
+def test_learned_model_file_loads_scores_and_changes_only_weights(learned, ecommerce_world):
     _, path = learned
     model = load_model(path)
     assert sum(m.weight for _, m in model.metrics) == 100
@@ -238,7 +238,6 @@ def test_learned_model_file_loads_scores_and_changes_only_weights(learned):
                                               path.read_text().splitlines())
                if line[:2] in ("- ", "+ ")]
     assert changed and all("weight:" in line for line in changed)
-    data = path.parent / "data"
-    result = score(model, str(data), "2025-09-30")
+    result = score(model, str(ecommerce_world), "2025-09-30")
     assert result.table.num_rows > 1000
     assert sum(result.tier_counts().values()) == result.table.num_rows
