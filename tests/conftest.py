@@ -36,16 +36,17 @@ def snapshot(request: pytest.FixtureRequest) -> Callable[[Path, str], None]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             return
+        name = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         if not path.exists():
-            pytest.fail(f"no snapshot {path.relative_to(ROOT)}: run pytest --update-snapshots "
-                        "and review the new file", pytrace=False)
+            pytest.fail(f"no snapshot {name}: run pytest --update-snapshots and review the new "
+                        "file", pytrace=False)
         expected = path.read_text(encoding="utf-8")
         if text != expected:
             diff = "".join(difflib.unified_diff(
                 expected.splitlines(keepends=True), text.splitlines(keepends=True),
-                fromfile=str(path.relative_to(ROOT)), tofile="now"))
-            pytest.fail(f"{path.relative_to(ROOT)} differs from what the code gives now "
-                        "(pytest --update-snapshots rewrites it; review the diff):\n" + diff,
+                fromfile=name, tofile="now"))
+            pytest.fail(f"{name} differs from what the code gives now (pytest "
+                        "--update-snapshots rewrites it; review the diff):\n" + diff,
                         pytrace=False)
 
     return check

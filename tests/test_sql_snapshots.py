@@ -46,6 +46,23 @@ def test_the_sql_of_each_example_matches_its_snapshot(example, dialect, cli, sna
     snapshot(SNAPSHOTS / f"{example}.{dialect}.sql", text)
 
 
+def test_a_changed_query_fails_with_a_unified_diff_and_a_missing_snapshot_fails(
+        snapshot, tmp_path, request):
+    if request.config.getoption("--update-snapshots"):
+        pytest.skip("--update-snapshots writes instead of comparing")
+    kept = tmp_path / "kept.sql"
+    kept.write_text("SELECT\n  1 AS a\nFROM t\n", encoding="utf-8")
+    snapshot(kept, "SELECT\n  1 AS a\nFROM t\n")
+    with pytest.raises(pytest.fail.Exception) as err:
+        snapshot(kept, "SELECT\n  2 AS a\nFROM t\n")
+    message = str(err.value)
+    assert "--update-snapshots" in message
+    assert "\n-  1 AS a\n+  2 AS a\n" in message and "@@ " in message
+    with pytest.raises(pytest.fail.Exception, match="no snapshot"):
+        snapshot(tmp_path / "absent.sql", "SELECT 1")
+    assert not (tmp_path / "absent.sql").exists()
+
+
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_the_sql_is_built_from_named_steps_with_each_metric_named(example, cli):
     model = load_model(example_path(example))
