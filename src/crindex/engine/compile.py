@@ -72,8 +72,8 @@ class Compiled:
         if dialect is None and self.engine == "pyspark":
             # the SQL Spark runs comes from the backend's own compiler (crindex.engine.spark)
             provider: Any = self.expr._find_backend(use_default=True)
-        else:
-            provider = getattr(compilers, dialect or self.engine)
+        elif (provider := getattr(compilers, dialect or self.engine, None)) is None:
+            raise ValueError(f"Unknown dialect {dialect or self.engine}")
         compiler = provider.compiler
         tree = compiler.to_sqlglot(self.expr.unbind())
         queries = tree if isinstance(tree, list) else [tree]
@@ -133,7 +133,7 @@ STEP_NOTES = {
 
 def _metric_note(step: str, m: MetricSpec, suffix: str) -> str | None:
     """The comment on metric ``m``'s column ``<id>__<suffix>`` in ``step``, if it gets one."""
-    if step in (STEP_AGG, STEP_RAW) and (step == STEP_AGG or suffix == "raw"):
+    if step == STEP_AGG or (step == STEP_RAW and suffix == "raw"):
         return describe_metric(m)
     if step == STEP_NORMALISED and suffix == "norm":
         params = m.normalise.model_dump(exclude={"method"}, exclude_none=True)
