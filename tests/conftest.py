@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,42 @@ pytest_plugins = ["tests.support.store_fixtures"]
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 AS_OF = dt.date(2025, 6, 30)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-snapshots", action="store_true", default=False,
+                     help="rewrite the files under tests/snapshots/ from what the code gives "
+                          "now; review them in the diff before committing")
+
+
+@pytest.fixture
+def snapshot(request: pytest.FixtureRequest) -> Callable[[Path, str], None]:
+    """Compare text with a file under tests/snapshots/; a mismatch fails with a unified diff.
+
+    ``pytest --update-snapshots`` writes the file instead (the change is then reviewed in the
+    diff). A missing snapshot fails: it is never created silently.
+    """
+    update = request.config.getoption("--update-snapshots")
+
+    def check(path: Path, text: str) -> None:
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        name = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        if not path.exists():
+            pytest.fail(f"no snapshot {name}: run pytest --update-snapshots and review the new "
+                        "file", pytrace=False)
+        expected = path.read_text(encoding="utf-8")
+        if text != expected:
+            diff = "".join(difflib.unified_diff(
+                expected.splitlines(keepends=True), text.splitlines(keepends=True),
+                fromfile=name, tofile="now"))
+            pytest.fail(f"{name} differs from what the code gives now (pytest "
+                        "--update-snapshots rewrites it; review the diff):\n" + diff,
+                        pytrace=False)
+
+    return check
 
 
 def require_shared_data() -> Path:
@@ -91,6 +129,45 @@ def five_frames() -> dict[str, pd.DataFrame]:
             "surveys": surveys}
 
 
+# --- synthetic worlds ---------------------------------------------------------------------------
+
+#: the settings every shared synthetic world is generated with (``crindex demo``'s, at 2,000
+#: customers): 36 months from 2023-01-01, seed 7, Parquet
+WORLD = {"customers": 2000, "start": dt.date(2023, 1, 1), "months": 36, "seed": 7}
+#: the day after a shared world's last day, the as_of ``generate`` reports
+WORLD_AS_OF = "2026-01-01"
+
+
+def _world(factory: pytest.TempPathFactory, profile: str) -> Path:
+    from crindex.synth import generate
+
+    folder = factory.mktemp(f"world-{profile}")
+    info = generate(profile=profile, **WORLD, out=folder, fmt="parquet", progress=False)
+    assert str(info["as_of"]) == WORLD_AS_OF
+    return folder
+
+
+# One session-scoped fixture per world: each is generated once for the whole run and shared by
+# every test file. They are read-only: a test that changes data copies the folder first.
+
+@pytest.fixture(scope="session")
+def ecommerce_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``ecommerce`` world (see :data:`WORLD`), a folder of Parquet tables."""
+    return _world(tmp_path_factory, "ecommerce")
+
+
+@pytest.fixture(scope="session")
+def b2b_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``b2b`` world (see :data:`WORLD`), a folder of Parquet tables."""
+    return _world(tmp_path_factory, "b2b")
+
+
+@pytest.fixture(scope="session")
+def saas_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``saas`` world (see :data:`WORLD`), a folder of Parquet tables."""
+    return _world(tmp_path_factory, "saas")
+
+
 # --- the command line -------------------------------------------------------------------------
 
 @pytest.fixture
@@ -155,9 +232,29 @@ def spark_con() -> object:
     return _spark_or_skip()
 
 
-@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+#: every engine a scoring test runs on through the ``con`` fixture
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "not_on(engine, reason): a known gap: the test, run through the `con` "
+                   "fixture, must fail on `engine` (strict xfail: a pass is reported as an error)")
+
+
+@pytest.fixture(params=ENGINES)
 def con(request: pytest.FixtureRequest) -> object:
-    """The engine a scoring test runs on: ``None`` (embedded DuckDB) or the Spark backend."""
-    if request.param == "duckdb":
+    """The engine a scoring test runs on: ``None`` (embedded DuckDB) or the Spark backend.
+
+    A test taking ``con`` runs once per engine. What an engine cannot do is declared on the
+    test with ``@pytest.mark.not_on("spark", reason="...")``: there the test is a strict xfail,
+    so the day the engine learns it, the suite says so.
+    """
+    engine = request.param
+    for mark in request.node.iter_markers("not_on"):
+        if engine in mark.args:
+            request.applymarker(pytest.mark.xfail(
+                strict=True, reason=f"not on {engine}: {mark.kwargs.get('reason', '')}"))
+    if engine == "duckdb":
         return None
     return request.getfixturevalue("spark_con")

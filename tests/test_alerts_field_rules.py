@@ -18,22 +18,18 @@ from crindex.cli import app
 from crindex.examples import example_path
 from crindex.model.loader import load_model
 from crindex.store import open_store
-from crindex.synth import generate
 
 DATES = [dt.date(2025, 1, 1) + dt.timedelta(weeks=i) for i in range(13)]  # to 2025-03-26
 
 
 @pytest.fixture(scope="module")
-def backfilled(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("b2b")
-    generate(profile="b2b", customers=300, start=dt.date(2024, 1, 1), months=15, seed=7,
-             out=folder / "data", fmt="parquet", progress=False)
-    store_path = str(folder / "history.duckdb")
+def backfilled(tmp_path_factory, b2b_world):
+    store_path = str(tmp_path_factory.mktemp("b2b") / "history.duckdb")
     done = CliRunner().invoke(app, [
-        "backfill", "--model", str(example_path("alerts")), "--data", str(folder / "data"),
+        "backfill", "--model", str(example_path("alerts")), "--data", str(b2b_world),
         "--from", "2025-01-01", "--to", "2025-03-26", "--every", "7d", "--store", store_path])
     assert done.exit_code == 0, done.output
-    return folder / "data", open_store(store_path)
+    return b2b_world, open_store(store_path)
 
 
 def replay(condition: dict[dt.date, dict[str, bool]]) -> set[tuple[str, dt.date]]:

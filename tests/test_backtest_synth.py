@@ -3,15 +3,12 @@ is caught."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from crindex.backtest.run import run_backtest
 from crindex.data import load_dataset
 from crindex.examples import example_path
 from crindex.model.loader import load_model
-from crindex.synth import generate
 
 AS_OF = "2025-06-30"
 QUARTERS = ["2024-12-31", "2025-03-31", AS_OF]
@@ -19,11 +16,8 @@ RECENCY_LOWER = "normalise: {method: range, min: 0, max: 360, direction: lower}"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ecommerce")
-    generate(profile="ecommerce", customers=2000, start=dt.date(2023, 1, 1), months=36, seed=7,
-             out=folder, progress=False)
-    return load_dataset(folder, model=load_model(example_path("ecommerce")))
+def world(ecommerce_world):
+    return load_dataset(ecommerce_world, model=load_model(example_path("ecommerce")))
 
 
 @pytest.fixture(scope="module")

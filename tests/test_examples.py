@@ -16,21 +16,15 @@ from scipy.stats import rankdata
 
 from crindex.api import score
 from crindex.examples import example_path
-from crindex.synth import generate
 
 AS_OF = dt.date(2025, 6, 30)
 HORIZON = dt.timedelta(days=90)
 
 
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory) -> dict[str, Path]:
-    out = {}
-    for profile in ("ecommerce", "b2b", "saas"):
-        folder = tmp_path_factory.mktemp(profile)
-        generate(profile=profile, customers=2000, start=dt.date(2023, 1, 1), months=36, seed=7,
-                 out=folder, fmt="parquet", progress=False)
-        out[profile] = folder
-    return out
+def worlds(ecommerce_world, b2b_world, saas_world) -> dict[str, Path]:
+    """The shared synthetic worlds (tests/conftest.py), by profile."""
+    return {"ecommerce": ecommerce_world, "b2b": b2b_world, "saas": saas_world}
 
 
 def auc_retained_over_churned(scores: np.ndarray, churned: np.ndarray) -> float:

@@ -6,7 +6,6 @@ Chromium is Debian's (``make browser`` installs it). Screenshots are kept in tes
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import shutil
@@ -23,7 +22,6 @@ from crindex.model.loader import load_model
 from crindex.report import svg
 from crindex.report.html import write_backtest
 from crindex.report.scoring import report_figures, write_report
-from crindex.synth import generate
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SIZE = (1200, 2000)
@@ -74,14 +72,11 @@ def colour_counts(shot: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory) -> dict[str, Path]:
+def pages(tmp_path_factory, ecommerce_world) -> dict[str, Path]:
     chromium()
-    folder = tmp_path_factory.mktemp("world")
-    generate(profile="ecommerce", customers=600, start=dt.date(2023, 1, 1), months=36, seed=7,
-             out=folder, progress=False)
     out = tmp_path_factory.mktemp("pages")
     model = load_model(example_path("ecommerce"))
-    data = load_dataset(folder, model=model)
+    data = load_dataset(ecommerce_world, model=model)
     report = run_backtest(model, data, ["2025-03-31", "2025-06-30"], "90d", n_boot=100)
     backtest_html = write_backtest(report, out / "backtest", "en")[1]
     figures = report_figures(score(model, data, "2025-06-30"))

@@ -9,64 +9,77 @@ or Java is missing, failed when CI=true).
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from crindex.api import score
 from crindex.cli import app
+from crindex.engine.compile import RAW_DECIMALS, SCORE_DECIMALS
 from crindex.errors import DataError
 from crindex.examples import example_path
-from crindex.model import parse_model
-from crindex.synth import generate
+from crindex.model import CRIModel, load_model, parse_model
+from tests.conftest import WORLD_AS_OF
 
 pytestmark = pytest.mark.spark
 
-#: `crindex demo`'s world: ecommerce, 5,000 customers from 2023-01-01 over 36 months, seed 7
-DEMO = {"profile": "ecommerce", "customers": 5000, "start": dt.date(2023, 1, 1),
-        "months": 36, "seed": 7}
-WORLDS = {
-    "ecommerce": (DEMO, "ecommerce"),
-    # smaller worlds of the other profiles, each scored with its own example model
-    "b2b": ({**DEMO, "profile": "b2b", "customers": 2000}, "b2b"),
-    "saas": ({**DEMO, "profile": "saas", "customers": 2000}, "saas_health"),
-}
+#: profile -> the example model that scores its world (the shared worlds of tests/conftest.py)
+WORLDS = {"ecommerce": "ecommerce", "b2b": "b2b", "saas": "saas_health"}
 
-
-@pytest.fixture(scope="module")
-def worlds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
-    root = tmp_path_factory.mktemp("worlds")
-    out = {}
-    for name, (params, _) in WORLDS.items():
-        info = generate(**params, out=root / name, fmt="parquet", progress=False)
-        out[name] = (root / name, str(info["as_of"]))
-    return out
+# How far the engines may differ. Both sum floats in their own order, so a sum can differ in
+# its last bits (~1e-13 here). The score, coverage and dimension scores are then rounded to
+# SCORE_DECIMALS: where the exact value sits on a rounding tie (x.xxxxxx5), that noise moves
+# the rounded value by one unit in the last place, 1e-6, which the float representation of
+# the two rounded values can make 1.00000000458e-06. So: one unit plus half a unit for float
+# noise, never less than a possible flip. Raw values are rounded to RAW_DECIMALS before any
+# ranking (a flip there is 1e-9); a metric score, weight or contribution follows from them by
+# a linear map of slope at most 100 per unit (a range of width 1), so 1e-9 x 100 = 1e-7 at
+# most, and the same 1.5e-6 covers them with room.
+TOLERANCE = 1.5 * 10.0 ** -SCORE_DECIMALS
+assert 100 * 10.0 ** -RAW_DECIMALS < TOLERANCE
 
 
 def frame(result) -> pd.DataFrame:
     return result.table.to_pandas().set_index("customer_id").sort_index()
 
 
-@pytest.mark.parametrize("world", list(WORLDS))
-def test_every_customer_scores_the_same_on_both_engines(worlds, spark_con, world):
-    folder, as_of = worlds[world]
-    model = example_path(WORLDS[world][1])
-    duck = frame(score(model, folder, as_of))
-    spark = frame(score(model, folder, as_of, con=spark_con))
-    assert len(duck) > 500
+def tier_edges(model: CRIModel, scores: pd.DataFrame) -> np.ndarray:
+    """The scores where one tier ends and the next begins: the model's thresholds, or (tiers
+    by rank) the lowest and highest score of each tier."""
+    if model.tiers.by == "score":
+        return np.array([lv.min if lv.min is not None else lv.above
+                         for lv in model.tiers.levels
+                         if lv.min is not None or lv.above is not None])
+    return scores.groupby("tier").score.agg(["min", "max"]).to_numpy().ravel()
+
+
+def assert_same_scores(duck: pd.DataFrame, spark: pd.DataFrame, model: CRIModel) -> None:
+    """Same customers and columns, numbers within TOLERANCE, the same tier for everyone whose
+    score is not within TOLERANCE of a tier edge (there a flip of the last place may cross it)."""
     assert list(spark.index) == list(duck.index)
     assert list(spark.columns) == list(duck.columns)
-    # every customer in the same tier, every score within 1e-6
-    assert (spark.tier == duck.tier).all()
-    assert (spark.score - duck.score).abs().max() <= 1e-6
-    # and so for every raw value, metric score, contribution and coverage
-    numeric = [c for c in duck.columns if duck[c].dtype.kind == "f"]
-    for column in numeric:
+    for column in [c for c in duck.columns if duck[c].dtype.kind == "f"]:
         assert (spark[column].isna() == duck[column].isna()).all(), column
-        assert (spark[column] - duck[column]).abs().max() <= 1e-6, column
+        assert (spark[column] - duck[column]).abs().max() <= TOLERANCE, column
+    edges = tier_edges(model, duck)
+    near = (np.abs(duck.score.to_numpy()[:, None] - edges[None, :]) <= TOLERANCE).any(axis=1)
+    same = spark.tier.fillna("") == duck.tier.fillna("")
+    assert (same | near).all(), duck.index[~(same | near)].tolist()
+    # the excuse must not swallow the comparison (by rank, the customers at each tier's lowest
+    # and highest score are always excused: a handful)
+    assert near.mean() < 0.05, near.sum()
+
+
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_every_customer_scores_the_same_on_both_engines(request, spark_con, world):
+    folder = request.getfixturevalue(f"{world}_world")
+    model = load_model(example_path(WORLDS[world]))
+    duck = frame(score(model, folder, WORLD_AS_OF))
+    spark = frame(score(model, folder, WORLD_AS_OF, con=spark_con))
+    assert len(duck) > 500
+    # every raw value, metric score, contribution, coverage and score, and every tier
+    assert_same_scores(duck, spark, model)
     # the tiers are not all one: equality above is not two empty answers
     assert duck.tier.nunique() >= 3
 
@@ -123,31 +136,29 @@ dimensions:
     assert got["recency__raw"].tolist() == [0.0, 2.0]
 
 
-def test_the_command_line_scores_on_spark(worlds, spark_con, tmp_path):
-    folder, as_of = worlds["ecommerce"]
+def test_the_command_line_scores_on_spark(ecommerce_world, spark_con, tmp_path):
     runner = CliRunner()
-    args = ["score", "--model", str(example_path("ecommerce")), "--data", str(folder),
-            "--as-of", as_of]
+    args = ["score", "--model", str(example_path("ecommerce")), "--data", str(ecommerce_world),
+            "--as-of", WORLD_AS_OF]
     on_duck = runner.invoke(app, [*args, "--out", str(tmp_path / "duck")])
     on_spark = runner.invoke(app, [*args, "--out", str(tmp_path / "spark"), "--engine", "spark",
                                    "--master", "local[2]"])
     assert on_duck.exit_code == 0, on_duck.output
     assert on_spark.exit_code == 0, on_spark.output
-    duck = pd.read_parquet(tmp_path / "duck" / "scores.parquet").set_index("customer_id")
-    spark = pd.read_parquet(tmp_path / "spark" / "scores.parquet").set_index("customer_id")
-    assert (spark.tier.sort_index() == duck.tier.sort_index()).all()
-    assert (spark.score.sort_index() - duck.score.sort_index()).abs().max() <= 1e-6
-    # the SQL written beside the scores is what Spark ran
+    duck, spark = (pd.read_parquet(tmp_path / side / "scores.parquet")
+                   .set_index("customer_id").sort_index() for side in ("duck", "spark"))
+    assert_same_scores(duck, spark, load_model(example_path("ecommerce")))
+    # the SQL written beside the scores is what Spark ran, step by step
     sql = (tmp_path / "spark" / "model.sql").read_text()
-    assert "SELECT" in sql.upper()
+    assert sql.startswith("WITH `active_customers` AS (")
+    assert "`tiered` AS (" in sql and "/* metric annual_spend: " in sql
 
 
-def test_a_mapped_model_is_refused_on_spark(worlds, spark_con):
-    folder, as_of = worlds["ecommerce"]
+def test_a_mapped_model_is_refused_on_spark(ecommerce_world, spark_con):
     text = example_path("ecommerce").read_text(encoding="utf-8")
     mapped = parse_model(text + "\nsources:\n  orders:\n    columns: {金额: amount}\n")
     with pytest.raises(DataError) as err:
-        score(mapped, folder, as_of, con=spark_con)
+        score(mapped, ecommerce_world, WORLD_AS_OF, con=spark_con)
     message = str(err.value)
     assert "sources:" in message and "spark" in message
 
@@ -178,8 +189,8 @@ def test_a_folder_given_as_a_url_is_read_through_the_cluster_file_system(spark_c
     model = parse_model(AGGREGATES_MODEL)
     local = frame(score(model, tmp_path, AS_OF))
     by_url = frame(score(model, f"file://{tmp_path}", AS_OF, con=spark_con))
-    assert list(by_url.index) == ["c1", "c2", "c3", "c4", "c5"] == list(local.index)
-    assert (by_url.score - local.score).abs().max() <= 1e-9
+    assert list(by_url.index) == ["c1", "c2", "c3", "c4", "c5"]
+    assert_same_scores(local, by_url, model)
     with pytest.raises(DataError) as err:
         score(model, f"file://{tmp_path}/nowhere", AS_OF, con=spark_con)
     assert "no customers table" in str(err.value)
@@ -203,8 +214,7 @@ def test_scores_can_be_written_by_spark_itself(spark_con, tmp_path):
     spark_con.to_parquet(compiled.expr, str(tmp_path / "scores"))
     written = pd.read_parquet(tmp_path / "scores").set_index("customer_id").sort_index()
     expected = frame(score(model, data, AS_OF))
-    assert (written.score - expected.score).abs().max() <= 1e-9
-    assert (written.tier == expected.tier).all()
+    assert_same_scores(expected, written, model)
 
 
 def test_rows_keep_their_place_in_a_file_spark_splits(spark_con, tmp_path):

@@ -13,7 +13,6 @@ from crindex.model.loader import parse_model
 from crindex.weights.compare import compare_models
 from tests.conftest import AS_OF, five_frames
 from tests.test_weights_ahp import cli
-from tests.test_weights_objective import small_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,8 +92,8 @@ def test_auc_of_each_model_when_labels_exist():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    return small_world(tmp_path_factory.mktemp("compare"))
+def world(ecommerce_world) -> Path:
+    return ecommerce_world
 
 
 def test_cli_compare_on_a_synthetic_world(world):

@@ -19,7 +19,6 @@ from crindex.data import open_dataset
 from crindex.errors import DataError, FitError, NotFittedError, Reason
 from crindex.model.arithmetic import combine
 from crindex.model.loader import load_model, parse_model
-from crindex.synth import generate
 from crindex.weights.learn import (
     ChurnLabels,
     NonNegativeLogit,
@@ -167,14 +166,11 @@ def test_fit_dates_must_leave_the_holdout_out_of_time():
 
 
 @pytest.fixture(scope="module")
-def learned(tmp_path_factory) -> tuple[dict, Path]:
+def learned(tmp_path_factory, ecommerce_world) -> tuple[dict, Path]:
     """`crindex weights learn` on the synthetic world of the issue, holdout 2025-09-30."""
-    root = tmp_path_factory.mktemp("learn")
-    generate("ecommerce", customers=2000, start=D(2023, 1, 1), months=36, seed=7,
-             out=root / "data", progress=False)
-    new = root / "learned.yaml"
+    new = tmp_path_factory.mktemp("learn") / "learned.yaml"
     result = CliRunner().invoke(cli(), [
-        "weights", "learn", "--model", str(ECOMMERCE), "--data", str(root / "data"),
+        "weights", "learn", "--model", str(ECOMMERCE), "--data", str(ecommerce_world),
         "--as-of", "2025-09-30", "--horizon", "90d", "--snapshots", "4", "--bootstrap", "500",
         "--json", "--write", str(new)])
     assert result.exit_code == 0, result.output
@@ -194,7 +190,7 @@ def test_learned_weights_beat_uniform_weights_out_of_time(learned):
     assert sum(report["learned_weights"].values()) == pytest.approx(100.0)
 
 
-def test_learned_model_file_loads_scores_and_changes_only_weights(learned):
+def test_learned_model_file_loads_scores_and_changes_only_weights(learned, ecommerce_world):
     _, path = learned
     model = load_model(path)
     assert sum(m.weight for _, m in model.metrics) == 100
@@ -203,7 +199,6 @@ def test_learned_model_file_loads_scores_and_changes_only_weights(learned):
                                               path.read_text().splitlines())
                if line[:2] in ("- ", "+ ")]
     assert changed and all("weight:" in line for line in changed)
-    data = path.parent / "data"
-    result = score(model, str(data), "2025-09-30")
+    result = score(model, str(ecommerce_world), "2025-09-30")
     assert result.table.num_rows > 1000
     assert sum(result.tier_counts().values()) == result.table.num_rows

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from typer.testing import CliRunner
 
 from crindex.errors import FitError, Reason
 from crindex.model.loader import load_model
-from crindex.synth import generate
 from crindex.weights.objective import critic_weights, entropy_weights
 from tests.test_weights_ahp import cli
 
@@ -119,16 +117,9 @@ def test_critic_ignores_shifts(x, shift):
     assert critic_weights(x + shift).weights == pytest.approx(before, abs=1e-9)
 
 
-def small_world(out: Path) -> Path:
-    """A 400-customer e-commerce world over 2024 (seed 3), written to ``out``."""
-    generate("ecommerce", customers=400, start=dt.date(2024, 1, 1), months=12, seed=3, out=out,
-             progress=False)
-    return out
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    return small_world(tmp_path_factory.mktemp("world"))
+def world(ecommerce_world) -> Path:
+    return ecommerce_world
 
 
 def test_cli_entropy_on_scores_writes_a_model_that_loads(world, tmp_path):

@@ -14,8 +14,10 @@ attributes (``owner``, ``segment``), ``dim__<dimension>`` and per metric ``<id>_
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -36,10 +38,25 @@ CARRIED = ("owner", "segment")
 RAW_DECIMALS = 9
 SCORE_DECIMALS = 6
 
+# The query's named steps, in order: each becomes one common table expression (``WITH name AS``)
+# in the SQL, so a reader follows the query step by step instead of one inlined formula.
+STEP_ACTIVE = "active_customers"
+#: one grouped pass per source table: ``agg_orders``, ``agg_interactions``, ...
+STEP_AGG = "agg_"
+STEP_RAW = "raw"
+STEP_NORMALISED = "normalised"
+STEP_SCORED = "scored"
+STEP_WEIGHTED = "weighted"
+STEP_TIERED = "tiered"
+
 
 @dataclass(frozen=True)
 class Compiled:
-    """A compiled model: the output expression and what went into it."""
+    """A compiled model: the output expression and what went into it.
+
+    :meth:`sql` shows the query ``expr`` stands for, step by step (see ``STEP_*``), with a
+    comment naming each metric where its columns are computed.
+    """
 
     expr: ir.Table
     model: CRIModel
@@ -50,10 +67,116 @@ class Compiled:
     fitted: ModelFit | None = None
 
     def sql(self, dialect: str | None = None, pretty: bool = True) -> str:
+        """The SQL of :attr:`expr` in ``dialect`` (an Ibis compiler name; default the engine's).
+
+        Comments name each step and, on the column where each metric's values are computed,
+        the metric and what it does (they change nothing the engine runs).
+        """
+        import ibis.backends.sql.compilers as compilers
+
         if dialect is None and self.engine == "pyspark":
             # the SQL Spark runs comes from the backend's own compiler (crindex.engine.spark)
-            return str(ibis.to_sql(self.expr, pretty=pretty))
-        return str(ibis.to_sql(self.expr, dialect=dialect or self.engine, pretty=pretty))
+            provider: Any = self.expr._find_backend(use_default=True)
+        elif (provider := getattr(compilers, dialect or self.engine, None)) is None:
+            raise ValueError(f"Unknown dialect {dialect or self.engine}")
+        compiler = provider.compiler
+        tree = compiler.to_sqlglot(self.expr.unbind())
+        queries = tree if isinstance(tree, list) else [tree]
+        for query in queries:
+            _annotate(query, self.model)
+        return ";\n".join(q.sql(dialect=compiler.dialect, pretty=pretty) for q in queries)
+
+
+def _comment(text: str) -> str:
+    # a value in a model (a map key, a filter) must not end the SQL comment early
+    return " " + text.replace("*/", "* /").replace("/*", "/ *") + " "
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def _filters(spec: MetricSpec | Any) -> str:
+    where_ = dict(spec.where or {})
+    if spec.kind is not None:
+        where_ = {"kind": spec.kind, **where_}
+    return "".join(f" {col}={_plain(cond)}" for col, cond in where_.items())
+
+
+def describe_metric(m: MetricSpec) -> str:
+    """What a metric reads, on one line.
+
+    For example ``interactions mean(satisfaction) channel=support, window 365d``.
+    """
+    if m.numerator is not None and m.denominator is not None:
+        sides = [f"{s.aggregate}({s.column or ''}){_filters(s)}"
+                 for s in (m.numerator, m.denominator)]
+        what = f"{m.aggregate}({sides[0]} / {sides[1]})"
+    else:
+        what = f"{m.aggregate}({m.column or ''})"
+    text = f"{metric_table(m)} {what}{_filters(m)}"
+    if m.params:
+        text += "".join(f" {k}={_plain(v)}" for k, v in sorted(m.params.items()))
+    return text + (f", window {m.window}" if m.window else ", all history")
+
+
+#: what each step does, written as a comment at the top of its common table expression
+STEP_NOTES = {
+    STEP_ACTIVE: "step {name}: customers that existed at as_of and had not churned by then",
+    STEP_AGG: "step {name}: one GROUP BY customer_id over {table}, rows up to as_of",
+    STEP_RAW: "step {name}: each metric's raw value per customer",
+    STEP_NORMALISED: "step {name}: raw values mapped onto 0..100",
+    STEP_SCORED: "step {name}: the missing-value policies",
+    STEP_WEIGHTED: "step {name}: weights, dimension scores, contributions, total and coverage",
+    STEP_TIERED: "step {name}: tiers by {tiers_by}",
+}
+
+
+def _metric_note(step: str, m: MetricSpec, suffix: str) -> str | None:
+    """The comment on metric ``m``'s column ``<id>__<suffix>`` in ``step``, if it gets one."""
+    if step == STEP_AGG or (step == STEP_RAW and suffix == "raw"):
+        return describe_metric(m)
+    if step == STEP_NORMALISED and suffix == "norm":
+        params = m.normalise.model_dump(exclude={"method"}, exclude_none=True)
+        return " ".join(["normalise", m.normalise.method,
+                         *(f"{k}={_plain(v)}" for k, v in params.items())])
+    if step == STEP_SCORED and suffix == "score":
+        if m.missing.policy == "neutral":
+            return f"missing -> neutral {_plain(m.missing.score)}"
+        return f"missing -> {m.missing.policy}"
+    if step == STEP_WEIGHTED and suffix == "weight":
+        return f"weight {_plain(m.weight)}"
+    return None
+
+
+def _annotate(query: Any, model: CRIModel) -> None:
+    """Comment the steps of ``query`` (a sqlglot tree) and each metric's first column in them."""
+    import sqlglot.expressions as sge
+
+    by_id = {m.id: m for _, m in model.metrics}
+    # longest first: a metric `nps` must not claim the columns of a metric `nps_b2b`
+    ids = sorted(by_id, key=len, reverse=True)
+    for cte in query.find_all(sge.CTE):
+        name = cte.alias
+        step = STEP_AGG if name.startswith(STEP_AGG) else name
+        if step not in STEP_NOTES:
+            continue
+        cte.this.add_comments([_comment(
+            STEP_NOTES[step].format(name=name, table=name.removeprefix(STEP_AGG),
+                                    tiers_by=model.tiers.by))])
+        noted: set[str] = set()
+        for column in cte.this.find_all(sge.Alias):
+            mid = next((i for i in ids if column.alias.startswith(f"{i}__")), None)
+            if mid is None or mid in noted:
+                continue
+            note = _metric_note(step, by_id[mid], column.alias[len(mid) + 2:])
+            if note is not None:
+                column.add_comments([_comment(f"metric {mid}: {note}")])
+                noted.add(mid)
 
 
 def check_tables(model: CRIModel, tables: dict[str, ir.Table]) -> None:
@@ -104,7 +227,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     keep = ["customer_id", "created_at", *CARRIED]
     attribute_cols = {m.column for _, m in model.metrics if m.aggregate == "attribute" and m.column}
     keep += [c for c in sorted(attribute_cols) if c not in keep]
-    joined = base.select(*keep)
+    joined = base.select(*keep).alias(STEP_ACTIVE)
 
     # one grouped pass per table ----------------------------------------------------------------
     plans: dict[str, Plan] = {}
@@ -132,7 +255,8 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
                 extra = plan.table.rename(_cid="customer_id")
                 joined = joined.left_join(extra, joined.customer_id == extra._cid).drop("_cid")
         if parts:
-            agg = t.group_by(t.customer_id.name("_cid")).aggregate(**parts)
+            agg = t.group_by(t.customer_id.name("_cid")).aggregate(**parts).alias(
+                f"{STEP_AGG}{table_name}")
             joined = joined.left_join(agg, joined.customer_id == agg._cid).drop("_cid")
 
     # raw values and normalised scores --------------------------------------------------------
@@ -146,7 +270,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
         if AGG_INFO[m.aggregate].numeric and m.normalise.method != "map":
             raw = raw.cast("float64").round(RAW_DECIMALS)
         cols[f"{m.id}__raw"] = raw
-    raw_table = joined.select("customer_id", *CARRIED, **cols)
+    raw_table = joined.select("customer_id", *CARRIED, **cols).alias(STEP_RAW)
     raw_table, pops = _populations(engine, raw_table, {
         f"{m.id}__raw": LOOK_ACROSS[m.normalise.method] for _, m in model.metrics
         if m.normalise.method in LOOK_ACROSS})
@@ -156,7 +280,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
         f"{m.id}__norm": normalise(m.normalise, raw_table[f"{m.id}__raw"],
                                    pops.get(f"{m.id}__raw")).cast("float64")
         for _, m in model.metrics
-    })
+    }).alias(STEP_NORMALISED)
     scored_cols: dict[str, ir.Value] = {}
     for _, m in model.metrics:
         norm = normed[f"{m.id}__norm"]
@@ -171,7 +295,11 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
             score = norm
         scored_cols[f"{m.id}__missing"] = missing
         scored_cols[f"{m.id}__score"] = score.cast("float64")
-    scored = normed.mutate(**scored_cols).drop(*[f"{m.id}__norm" for _, m in model.metrics])
+    scored = normed.mutate(**scored_cols)
+    # a select, not drop(): Ibis keeps dropped names in a set, whose order (and so the SQL's
+    # EXCLUDE list) changed from run to run
+    norm_cols = {f"{m.id}__norm" for _, m in model.metrics}
+    scored = scored.select(*[c for c in scored.columns if c not in norm_cols]).alias(STEP_SCORED)
     return Compiled(_weigh(model, scored, engine), model, as_of, engine, fitted)
 
 
@@ -249,8 +377,9 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
     )
     t = t.mutate(score=ibis.ifelse(t._any_w, t._total.clip(lower=0.0, upper=100.0)
                                    .round(SCORE_DECIMALS), ibis.null("float64")))
+    t = t.alias(STEP_WEIGHTED)
     t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
-    t = t.mutate(tier=_tier(model, t.score, pops.get("score")))
+    t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(STEP_TIERED)
     metric_cols = [f"{m.id}__{k}" for _, m in model.metrics
                    for k in ("raw", "score", "weight", "contribution", "missing")]
     out = t.select("customer_id", "score", "tier", "coverage", *CARRIED,
