@@ -196,3 +196,34 @@ def test_spark_gives_the_same_scores_and_report(frames, kind, spark_con, tmp_pat
     assert_same_scores(scores(got), scores(want), f"spark {kind}")
     assert report(got.quality) == report(want.quality), f"spark {kind}"
     assert quarantine(got.quality) == quarantine(want.quality), f"spark {kind}"
+
+
+def test_time_zone_aware_frames_score_as_the_same_times_written_in_a_file(tmp_path):
+    """A frame of Asia/Shanghai timestamps is read at the wall-clock time it shows, as a CSV
+    value with its offset is: recency counts the user's days, whatever the input."""
+    import pandas as pd
+
+    from crindex.api import score
+    from crindex.model.loader import parse_model
+
+    model = parse_model("""
+name: tz
+dimensions:
+  - id: value
+    metrics:
+      - {id: recency, aggregate: recency_days, table: orders, weight: 100,
+         normalise: {method: range, min: 0, max: 100, direction: lower}}
+""")
+    local = pd.to_datetime(["2025-06-01 00:30", "2025-06-20 07:00"]).tz_localize("Asia/Shanghai")
+    customers = pd.DataFrame({"customer_id": ["a", "b"]})
+    orders = pd.DataFrame({"order_id": ["o1", "o2"], "customer_id": ["a", "b"],
+                           "ordered_at": local, "amount": [10.0, 20.0]})
+    (tmp_path / "data").mkdir()
+    customers.to_csv(tmp_path / "data" / "customers.csv", index=False)
+    orders.assign(ordered_at=[t.isoformat() for t in local]).to_csv(
+        tmp_path / "data" / "orders.csv", index=False)
+    frames = score(model, {"customers": customers, "orders": orders}, "2025-06-30").table
+    files = score(model, tmp_path / "data", "2025-06-30").table
+    # 2025-06-01 00:30 in Shanghai: 29 days to 06-30 (UTC would say 2025-05-31, 30 days)
+    assert frames.column("recency__raw").to_pylist() == [29.0, 10.0]
+    assert frames.column("score").to_pylist() == files.column("score").to_pylist()

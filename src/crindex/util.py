@@ -138,3 +138,20 @@ def console(stderr: bool = False) -> Any:
     if plain.is_terminal or os.environ.get("COLUMNS"):
         return plain
     return Console(stderr=stderr, width=160)
+
+
+def wall_clock(arrow: Any) -> Any:
+    """An Arrow table whose time-zone-aware timestamps become the wall-clock time they show.
+
+    A CSV value ``2025-06-01T00:00:00+08:00`` is read as 2025-06-01 00:00, the time the user's
+    system wrote; an in-memory frame of ``Asia/Shanghai`` timestamps is read the same way (the
+    day counts of windows and recency follow the user's calendar, not UTC's), so a frame and
+    the same data in a file give the same scores.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(arrow.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            arrow = arrow.set_column(i, field.name, pc.local_timestamp(arrow.column(i)))
+    return arrow

@@ -17,6 +17,7 @@ from typing import Any
 
 from crindex.errors import DataError, DataNotFoundError, Problem, Reason
 from crindex.model.spec import SourceSpec
+from crindex.util import wall_clock
 
 #: file kinds a data folder may hold, in the order they are looked for
 SUFFIXES = (".csv", ".parquet", ".xlsx", ".txt")
@@ -299,7 +300,7 @@ def read_frame(raw: Any, table: str, frame: Any) -> RawTable:
     else:
         arrow = pa.Table.from_pandas(frame, preserve_index=False)
     rel = f"raw_{table}"
-    _from_arrow(raw, rel, arrow, 1)
+    _from_arrow(raw, rel, wall_clock(arrow), 1)
     return RawTable(rel, f"frame {table}", "frame", None, _columns(raw, rel))
 
 
@@ -338,7 +339,7 @@ def read_url_table(raw: Any, table: str, url: str, src: SourceSpec | None,
         return None
     arrow = remote.table(name).to_pyarrow()
     rel = f"raw_{table}"
-    _from_arrow(raw, rel, arrow, 1)
+    _from_arrow(raw, rel, wall_clock(arrow), 1)
     host = url.split("@")[-1]
     return RawTable(rel, f"{host}:{name}", "postgresql", None, _columns(raw, rel))
 

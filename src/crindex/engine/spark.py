@@ -294,7 +294,9 @@ def _numbered_arrow(frame: Any) -> Any:
         arrow = frame.to_pyarrow()
     else:
         arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    arrow = arrow.combine_chunks()
+    from crindex.util import wall_clock
+
+    arrow = wall_clock(arrow).combine_chunks()
     return arrow.append_column("_row", pa.array(range(1, arrow.num_rows + 1), pa.int64()))
 
 
