@@ -51,10 +51,6 @@ HEADERS = [
 ]
 
 
-class TooLarge(Exception):
-    """The body went past :data:`MAX_BODY` while it was being read."""
-
-
 def _refusal(status: int, message: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
     import orjson
 
@@ -74,12 +70,8 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
         async def send_with_headers(message: Any) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 names = {n for n, _ in message.get("headers", [])}
                 message = {**message, "headers": [
                     *message.get("headers", []), *(h for h in HEADERS if h[0] not in names)]}
@@ -92,31 +84,43 @@ class Guard:
                                      "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
+        declared = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = self.max_body + 1
-                if declared > self.max_body:
-                    await refuse()
-                    return
-        seen = 0
-
-        async def counted() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send_with_headers)
-        except TooLarge:
-            if not started:
+        if declared is not None:  # the HTTP parser stops a body at its declared length
+            if declared > self.max_body:
                 await refuse()
+                return
+            await self.app(scope, receive, send_with_headers)
+            return
+        # a body of unknown length (chunked): read it here, at most max_body bytes, then hand
+        # it on (the routes would read it anyway, so this costs no memory they would not)
+        chunks: list[bytes] = []
+        seen, more = 0, scope["method"] not in ("GET", "HEAD")
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.max_body:
+                await refuse()
+                return
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send_with_headers)
 
 
 class HttpToolsLimited(HttpToolsProtocol):
@@ -128,13 +132,13 @@ class HttpToolsLimited(HttpToolsProtocol):
         super().connection_made(transport)
         self._in_head, self._head_bytes = True, 0
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head, self._head_bytes = True, 0
-
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._in_head, self._head_bytes = False, 0
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head = True  # what comes next is the head of the next request
+        super().on_message_complete()
 
     def data_received(self, data: bytes) -> None:
         while data:
