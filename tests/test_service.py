@@ -743,6 +743,25 @@ def test_cache_reads_both_stores_with_hand_computed_values(store_url):
     assert port["kpis"]["mean_score"] == (80.0 + 95.0) / 2
 
 
+def test_sessions_expire_end_and_keep_only_a_hash_on_both_stores(store_url):
+    from crindex.service.auth import create_session, end_session, find_session, hash_token
+
+    store = open_store(store_url)
+    session_id, session = create_session(store, "abcd1234")
+    assert find_session(store, session_id) == session and session.token_id == "abcd1234"
+    with store.reading() as tx:
+        stored = tx.execute("SELECT session_hash FROM service_sessions").rows()
+    assert stored == [(hash_token(session_id),)]  # a copy of the store gives no cookie
+    gone, _ = create_session(store, "abcd1234", hours=-1)  # already past its expiry
+    assert find_session(store, gone) is None and find_session(store, "made-up") is None
+    end_session(store, session_id)
+    assert find_session(store, session_id) is None
+    create_session(store, "abcd1234")  # opening one deletes the expired ones
+    with store.reading() as tx:
+        assert tx.execute("SELECT COUNT(*) FROM service_sessions WHERE session_hash = ?",
+                          (hash_token(gone),)).rows() == [(0,)]
+
+
 def test_unexpected_errors_are_500_with_an_incident_and_no_trace():
     import asyncio
 
