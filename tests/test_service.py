@@ -615,8 +615,11 @@ def test_ids_with_any_character_are_served(odd):
     assert page.status_code == 200 and "<h1>A/1 " in page.text
     done = client.post("/ui/customers/A/1/adjust", data={"points": "7", "reason": "slash id",
                                                          "csrf": csrf})
-    assert done.status_code == 303 and done.headers["location"] == "/ui/customers/A/1?saved=1"
+    assert done.status_code == 303 and done.headers["location"] == "/ui/customers/A%2F1?saved=1"
     assert read.get("/v1/customers/A%2F1").json()["adjusted_score"] == 47.0
+    # the page's links and form keep `/` and `..` inside one segment (no browser resolves it)
+    page = client.get("/ui/customers/" + quote("D/../4", safe=""))
+    assert 'action="/ui/customers/D%2F..%2F4/adjust"' in page.text
 
 
 def test_unknown_token_flood_costs_few_reloads_and_no_write_waits_for_them(odd):

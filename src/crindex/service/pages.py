@@ -155,6 +155,8 @@ _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True,
                    lstrip_blocks=True)
 _ENV.filters["num"] = fmt
+# an id as one path segment: `/` encoded too, so that `a/../b` is not resolved by the browser
+_ENV.filters["segment"] = lambda v: quote(str(v), safe="")
 _ENV.filters["signed"] = lambda v, d=2: "-" if v is None else f"{v:+.{d}f}"
 
 
@@ -456,7 +458,8 @@ def install_pages(app: FastAPI) -> None:
             return customer_view(request, who, customer_id, 422, message, fields)
         except ApiError as exc:
             return customer_view(request, who, customer_id, exc.status, exc.message, fields)
-        return RedirectResponse(f"/ui/customers/{quote(customer_id)}?saved=1", status_code=303)
+        return RedirectResponse(f"/ui/customers/{quote(customer_id, safe='')}?saved=1",
+                                status_code=303)
 
     @app.post("/ui/alerts/{alert_id}/ack", include_in_schema=False)
     async def ack_form(request: Request, alert_id: int) -> Response:
