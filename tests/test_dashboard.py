@@ -60,8 +60,16 @@ def browser():
         b.close()
 
 
+CONSOLE_ERRORS: dict[int, list[str]] = {}
+
+
 def sign_in(browser, server, scope: str, target: str = "/ui/"):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    # a CSP violation (an inline style or script the policy blocks) is a console error
+    errors = CONSOLE_ERRORS.setdefault(id(page), [])
+    # (a status the test provokes, such as the form's 422, is logged too: not counted)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text
+            .startswith("Failed to load resource: the server responded") else None)
     page.goto(server.url + target)
     assert "/ui/login" in page.url  # no cookie yet: the login page, keeping the target
     page.fill("#token", server.world.tokens[scope])
@@ -71,6 +79,8 @@ def sign_in(browser, server, scope: str, target: str = "/ui/"):
 
 
 def shot(page, name: str) -> None:
+    """Keep the page's screenshot; the page drew without any console (CSP) error."""
+    assert CONSOLE_ERRORS.get(id(page)) == [], CONSOLE_ERRORS.get(id(page))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
 
@@ -92,8 +102,10 @@ def test_login_refuses_a_bad_token_and_keeps_the_cookie_httponly(browser, server
     page.fill("#token", server.world.tokens["read"])
     page.click("#login")
     assert page.url == server.url + "/ui/customers"
-    [cookie] = [c for c in page.context.cookies() if c["name"] == "crindex_token"]
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "crindex_session"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert not cookie["secure"]  # plain HTTP here (Secure over TLS: tests/test_service.py)
+    assert server.world.tokens["read"] not in cookie["value"]  # a session, not the token
     page.close()
 
 
@@ -188,10 +200,17 @@ def test_an_adjustment_made_in_the_form_shows_and_reaches_the_api(browser, serve
 
 def test_a_read_token_cannot_post_an_adjustment(browser, server):
     page = sign_in(browser, server, "read")
-    status = page.evaluate("""async () => (await fetch('/ui/customers/C0000198/adjust', {
-        method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'},
-        body: 'points=5&reason=sneaky'})).status""")
-    assert status == 403
+    assert CONSOLE_ERRORS[id(page)] == []
+    # the CSP is in force (and its violations reach the console errors that shot() checks)
+    assert page.evaluate("fetch('/healthz').then(() => 'sent', () => 'blocked')") == "blocked"
+    assert any("Content Security Policy" in e for e in CONSOLE_ERRORS[id(page)])
+    # the page itself cannot run fetch (the CSP allows no script nor connection): post with the
+    # browser context's cookies, from this site, with the session's form token
+    csrf = page.locator("header input[name=csrf]").input_value()
+    r = page.request.post(server.url + "/ui/customers/C0000198/adjust",
+                          headers={"Origin": server.url},
+                          form={"points": "5", "reason": "sneaky", "csrf": csrf})
+    assert r.status == 403 and "needs the `write` scope" in r.text()
     page.close()
 
 

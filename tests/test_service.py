@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -20,7 +23,7 @@ from crindex.cli import app as cli_app
 from crindex.errors import StoreError
 from crindex.service.app import ApiError, score_now
 from crindex.store import open_store
-from tests.support.service import AS_OF, PREVIOUS, Server, build_world
+from tests.support.service import AS_OF, PREVIOUS, Server, build_world, form_token, sign_in
 
 ROUTES = [
     ("GET", "/v1/customers/C0000001", None),
@@ -65,6 +68,7 @@ def test_healthz_is_open_and_says_what_is_served(server, world):
     assert r.status_code == 200
     body = r.json()
     assert body.pop("worker") == server.proc.pid  # one worker: the serve process itself
+    assert body.pop("token_reloads") >= 0  # see test_unknown_token_flood_...
     assert body == {"status": "ok", "model": "b2b", "as_of": "2025-06-30",
                         "customers": world.results[AS_OF].table.num_rows}
 
@@ -374,6 +378,289 @@ def test_malformed_json_is_422(server):
     no_trace(r)
 
 
+# ------------------------------------------------------------------------------ hardening:
+# headers, sessions, CSRF, size limits, numbers, error texts
+
+
+def test_security_headers_on_every_answer_and_no_server_banner(server):
+    read = server.client("read")
+    answers = [read.get("/healthz"), read.get("/v1/portfolio"), read.get("/v1/customers/C0000198"),
+               read.get("/v1/customers/NOPE"), server.client().get("/v1/alerts"),
+               read.get("/ui/login"), read.get("/nowhere")]
+    assert [r.status_code for r in answers] == [200, 200, 200, 404, 401, 200, 404]
+    for r in answers:
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src" not in csp and "unsafe-inline" not in csp  # no script at all
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "same-origin"
+        assert r.headers["cache-control"] == "no-store"
+        assert "server" not in r.headers
+
+
+def test_logout_ends_the_session_and_the_old_cookie_stops_working(server, world):
+    client, csrf = sign_in(server, world.tokens["read"])
+    [cookie] = [c for c in client.cookies.jar if c.name == "crindex_session"]
+    assert world.tokens["read"] not in cookie.value  # the cookie holds a session, not the token
+    assert client.post("/ui/logout", data={"csrf": csrf}).status_code == 303
+    # the browser forgot the cookie; replaying its old value is refused too
+    replay = server.client()
+    replay.cookies.set("crindex_session", cookie.value, domain="127.0.0.1", path="/ui")
+    r = replay.get("/ui/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/login")
+
+
+def test_the_session_cookie_is_secure_over_tls_only(server, world):
+    for proto, secure in (("https", True), ("http", False)):
+        with httpx.Client(base_url=server.url, headers={"X-Forwarded-Proto": proto}) as c:
+            login = c.get("/ui/login")
+            nonce = login.cookies["crindex_login"]  # (httpx sends a Secure one over TLS only)
+            done = c.post("/ui/login", headers={"Origin": f"{proto}://127.0.0.1:{server.port}",
+                                                "Cookie": f"crindex_login={nonce}"},
+                          data={"token": world.tokens["read"], "csrf": form_token(login.text)})
+        assert done.status_code == 303, done.text
+        [set_cookie] = [v for k, v in done.headers.multi_items() if k == "set-cookie"
+                        and v.startswith("crindex_session=")]
+        assert ("; secure" in set_cookie.lower()) is secure
+        assert "httponly" in set_cookie.lower() and "samesite=strict" in set_cookie.lower()
+
+
+def test_a_page_of_another_origin_on_the_same_host_cannot_post_for_a_signed_in_user(
+        server, world):
+    client, csrf = sign_in(server, world.tokens["write"])
+    cid = "C0000198"
+    before = server.client("read").get(f"/v1/customers/{cid}").json()["adjustments"]
+    evil = f"http://127.0.0.1:{server.port + 1}"  # same host, another port: another origin
+    form = {"points": "5", "reason": "posted by another app", "csrf": csrf}
+    attempts = [
+        client.post(f"/ui/customers/{cid}/adjust", data=form, headers={"Origin": evil}),
+        client.post(f"/ui/customers/{cid}/adjust", data=form,
+                    headers={"Origin": "null"}),
+        client.post(f"/ui/customers/{cid}/adjust", data={**form, "csrf": "guess"}),
+        client.post(f"/ui/customers/{cid}/adjust", data={k: v for k, v in form.items()
+                                                         if k != "csrf"}),
+        client.post("/ui/alerts/1/ack", data={"csrf": csrf}, headers={"Origin": evil}),
+    ]
+    assert [r.status_code for r in attempts] == [403] * 5
+    assert server.client("read").get(f"/v1/customers/{cid}").json()["adjustments"] == before
+    # without Origin, a Referer of this site is accepted (and one of another is not)
+    del client.headers["Origin"]
+    assert client.post(f"/ui/customers/{cid}/adjust", data=form,
+                       headers={"Referer": evil + "/page"}).status_code == 403
+    ok = client.post(f"/ui/customers/{cid}/adjust", data=form,
+                     headers={"Referer": server.url + f"/ui/customers/{cid}"})
+    assert ok.status_code == 303  # the same form from this site goes through
+    after = server.client("read").get(f"/v1/customers/{cid}").json()["adjustments"]
+    assert len(after) == len(before) + 1
+    client.post(f"/ui/customers/{cid}/adjust", headers={"Origin": server.url}, data={
+        "revokes": str(after[-1]["adjustment_id"]), "reason": "undo", "csrf": csrf})
+
+
+def test_login_csrf_is_closed(server, world):
+    token = world.tokens["read"]
+    with httpx.Client(base_url=server.url) as c:
+        login = c.get("/ui/login")
+        csrf = form_token(login.text)
+        # another site posting its visitor into our dashboard (with or without a form token)
+        foreign = c.post("/ui/login", headers={"Origin": "http://evil.example"},
+                         data={"token": token, "csrf": csrf})
+        c.cookies.clear()
+        no_nonce = c.post("/ui/login", headers={"Origin": server.url},
+                          data={"token": token, "csrf": csrf})
+    for r in (foreign, no_nonce):
+        assert r.status_code == 403 and "crindex_session" not in r.headers.get("set-cookie", "")
+
+
+def raw_request(server, head: bytes, body_chunks=(), chunk_timeout: float = 10) -> tuple[
+        bytes, int]:
+    """Send a request over a plain socket; returns (the answer's bytes, body bytes sent)."""
+    import socket
+
+    sent = 0
+    with socket.create_connection(("127.0.0.1", server.port), timeout=chunk_timeout) as sock:
+        sock.sendall(head)
+        for chunk in body_chunks:
+            try:
+                sock.sendall(chunk)
+            except OSError:  # the server answered and closed: it does not read the rest
+                break
+            sent += len(chunk)
+        answer = b""
+        try:
+            while part := sock.recv(65536):
+                answer += part
+        except OSError:
+            pass
+    return answer, sent
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+
+
+def test_a_100_mb_body_is_refused_before_auth_without_growing_the_server(server):
+    before = rss_kib(server.proc.pid)
+    size = 100 * 1024 * 1024
+    head = (f"POST /v1/adjustments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            f"application/json\r\nContent-Length: {size}\r\n\r\n").encode()
+    # the answer comes before any of the body is sent: it is refused on its declared length
+    answer, _ = raw_request(server, head)
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"65,536 bytes" in answer
+    # sending the 100 MB anyway: the server closes the connection instead of reading it
+    mib = b"x" * (1024 * 1024)
+    answer, sent = raw_request(server, head, [mib] * 100)
+    assert answer.startswith(b"HTTP/1.1 413 ") and sent < size
+    # a chunked body (no declared length) is counted as it arrives
+    chunked = (b"POST /v1/adjustments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"%x\r\n" % len(mib) + mib + b"\r\n"
+    answer, sent = raw_request(server, chunked, [chunk] * 100)
+    assert answer.startswith(b"HTTP/1.1 413 ") and sent < size
+    # and a head larger than 32 KiB (the issue sent a 50 MB header) is refused with 431
+    answer, _ = raw_request(server, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+                            + b"a" * (40 * 1024) + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    after = rss_kib(server.proc.pid)
+    assert after - before < 30 * 1024, (before, after)  # KiB: far below the 100 MB sent
+    assert server.client().get("/healthz").status_code == 200  # still serving
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("GET", f"/v1/customers?page={2**64}", None),
+    ("GET", f"/v1/alerts?page={2**64}", None),
+    ("GET", f"/v1/alerts?per_page={2**64}", None),
+    ("POST", f"/v1/alerts/{2**64}/ack", {}),
+    ("POST", "/v1/adjustments", {"customer_id": "C0000198", "revokes": 2**64,
+                                 "reason": "why"}),
+])
+def test_numbers_past_their_range_are_422_never_500(server, method, path, body):
+    r = server.client("write").request(method, path, json=body)
+    assert r.status_code == 422, r.text
+    assert str(2**64) in r.text  # the input is echoed (as text: JSON cannot carry it exactly)
+    no_trace(r)
+
+
+def test_store_errors_carry_no_file_path():
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from crindex.errors import Reason
+    from crindex.service.app import Settings, install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.state.settings = Settings(store="/srv/crm/secret-history.duckdb", model="m.yaml")
+
+    @app.get("/locked")
+    def locked():
+        raise StoreError.single(
+            Reason.STORE, 'IO Error: Could not set lock on file '
+            '"/srv/crm/secret-history.duckdb": Conflicting lock is held in /usr/bin/python3',
+            "store", "close the other writer (see /home/ops/runbook.md), then retry POST /v1/runs")
+
+    async def get():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            return await client.get("/locked")
+
+    r = asyncio.run(get())
+    assert r.status_code == 409
+    assert "/srv/" not in r.text and "/usr/" not in r.text and "/home/" not in r.text
+    assert "Conflicting lock" in r.text and "/v1/runs" in r.text  # the rest is kept
+
+
+# ------------------------------------------------------------------------------ a second
+# server: ids with any character, and a flood of unknown tokens
+
+ODD_IDS = ["A/1", "B 2?x#y", "C%2F3", "D/../4"]
+
+
+@pytest.fixture(scope="module")
+def odd(world):
+    """A server on a store whose customers have ids with `/`, spaces, `?`, `#` and `%`."""
+    from crindex.service.auth import create_token
+    from tests.support.store import WATCH_MODEL, fake_result, watch_model
+
+    folder = world.folder / "odd"
+    folder.mkdir(exist_ok=True)
+    model_file = folder / "watch.yaml"
+    model_file.write_text(WATCH_MODEL, encoding="utf-8")
+    store = open_store(folder / "odd.duckdb")
+    store.write_snapshot(fake_result(watch_model(), "2025-06-30", {
+        cid: {"score": 40.0 + 10 * i, "owner": "x", "spend": (400.0 + 100 * i, 40.0 + 10 * i),
+              "email_recency": (30, 50.0)} for i, cid in enumerate(ODD_IDS)}))
+    tokens = {s: create_token(store, f"odd-{s}", [s])[0] for s in ("read", "write")}
+    srv = Server(world, "odd", data=False, source=folder / "odd.duckdb", model=model_file)
+    srv.tokens = tokens
+    yield srv
+    srv.stop()
+    assert "Traceback" not in srv.output()
+
+
+def test_ids_with_any_character_are_served(odd):
+    from urllib.parse import quote
+
+    read = httpx.Client(base_url=odd.url, headers={
+        "Authorization": f"Bearer {odd.tokens['read']}"})
+    for i, cid in enumerate(ODD_IDS):
+        r = read.get("/v1/customers/" + quote(cid, safe=""))
+        assert r.status_code == 200, (cid, r.text)
+        assert (r.json()["customer_id"], r.json()["score"]) == (cid, 40.0 + 10 * i)
+    assert read.get("/v1/customers/A/1").json()["customer_id"] == "A/1"  # `/` unencoded too
+    client, csrf = sign_in(odd, odd.tokens["write"])
+    page = client.get("/ui/customers/" + quote("A/1", safe=""))
+    assert page.status_code == 200 and "<h1>A/1 " in page.text
+    done = client.post("/ui/customers/A/1/adjust", data={"points": "7", "reason": "slash id",
+                                                         "csrf": csrf})
+    assert done.status_code == 303 and done.headers["location"] == "/ui/customers/A%2F1?saved=1"
+    assert read.get("/v1/customers/A%2F1").json()["adjusted_score"] == 47.0
+    # the page's links and form keep `/` and `..` inside one segment (no browser resolves it)
+    page = client.get("/ui/customers/" + quote("D/../4", safe=""))
+    assert 'action="/ui/customers/D%2F..%2F4/adjust"' in page.text
+
+
+def test_unknown_token_flood_costs_few_reloads_and_no_write_waits_for_them(odd):
+    import concurrent.futures
+    import secrets
+
+    def reloads() -> int:
+        return httpx.get(odd.url + "/healthz").json()["token_reloads"]
+
+    start = reloads()
+    # 300 different `cri_` tokens from another client address (127.0.0.2), 8 at a time
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    flood = httpx.Client(base_url=odd.url, transport=transport, timeout=30)
+
+    def attempt(_: int) -> int:
+        return flood.get("/v1/portfolio", headers={
+            "Authorization": f"Bearer cri_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+        }).status_code
+
+    write = httpx.Client(base_url=odd.url, timeout=30, headers={
+        "Authorization": f"Bearer {odd.tokens['write']}"})
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = pool.map(attempt, range(300))
+        made = write.post("/v1/adjustments", json={"customer_id": "B 2?x#y", "points": 1,
+                                                    "reason": "during the flood"})
+        statuses = list(statuses)
+    assert made.status_code == 201, made.text
+    # 30 failures a minute per client, then 429 without looking anything up
+    # (up to 8 in flight when the 30th failure is counted)
+    assert 30 <= statuses.count(401) < 38 and statuses.count(429) == 300 - statuses.count(401)
+    assert reloads() - start <= 10  # the 30 misses share reloads (one before: 300 reloads)
+    # the flooded client is refused; others are not, and a new token works at once
+    r = flood.get("/v1/portfolio", headers={"Authorization": "Bearer cri_0_x"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    made = CliRunner().invoke(cli_app, ["token", "create", "--store", str(odd.store),
+                                        "--name", "late", "--scope", "read"])
+    token = made.stdout.strip().splitlines()[-1]
+    assert httpx.get(odd.url + "/v1/portfolio", headers={
+        "Authorization": f"Bearer {token}"}).status_code == 200
+
+
 # ------------------------------------------------------------------------------ runs (last:
 # they change the latest snapshot)
 
@@ -457,6 +744,25 @@ def test_cache_reads_both_stores_with_hand_computed_values(store_url):
     # A1 went from 50 (ordinary) to 80 (potential): up; C3 is new, B2 gone (neither counted)
     assert (port["kpis"]["upgraded"], port["kpis"]["downgraded"]) == (1, 0)
     assert port["kpis"]["mean_score"] == (80.0 + 95.0) / 2
+
+
+def test_sessions_expire_end_and_keep_only_a_hash_on_both_stores(store_url):
+    from crindex.service.auth import create_session, end_session, find_session, hash_token
+
+    store = open_store(store_url)
+    session_id, session = create_session(store, "abcd1234")
+    assert find_session(store, session_id) == session and session.token_id == "abcd1234"
+    with store.reading() as tx:
+        stored = tx.execute("SELECT session_hash FROM service_sessions").rows()
+    assert stored == [(hash_token(session_id),)]  # a copy of the store gives no cookie
+    gone, _ = create_session(store, "abcd1234", hours=-1)  # already past its expiry
+    assert find_session(store, gone) is None and find_session(store, "made-up") is None
+    end_session(store, session_id)
+    assert find_session(store, session_id) is None
+    create_session(store, "abcd1234")  # opening one deletes the expired ones
+    with store.reading() as tx:
+        assert tx.execute("SELECT COUNT(*) FROM service_sessions WHERE session_hash = ?",
+                          (hash_token(gone),)).rows() == [(0,)]
 
 
 def test_unexpected_errors_are_500_with_an_incident_and_no_trace():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -101,17 +102,18 @@ def free_port() -> int:
 
 
 class Server:
-    """``crindex serve`` in a subprocess on a copy of the world's store."""
+    """``crindex serve`` in a subprocess on a copy of the world's store (or of ``source``)."""
 
     def __init__(self, world: World, name: str, data: bool = True,
-                 refresh: float = 0.5) -> None:
+                 refresh: float = 0.5, source: Path | None = None,
+                 model: Path | None = None) -> None:
         self.world = world
         self.store = world.folder / f"{name}.duckdb"
-        shutil.copyfile(world.store, self.store)
+        shutil.copyfile(source or world.store, self.store)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-c", "from crindex.cli import main; main()", "serve",
-                "--store", str(self.store), "--model", str(world.model),
+                "--store", str(self.store), "--model", str(model or world.model),
                 "--port", str(self.port), "--refresh", str(refresh)]
         if data:
             args += ["--data", str(world.data)]
@@ -148,3 +150,27 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the first form of a dashboard page."""
+    found = re.search(r'name="csrf" value="([^"]*)"', html)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def sign_in(server: Server, token: str, **headers: str) -> tuple[httpx.Client, str]:
+    """Sign in through the login form as a browser would; returns (client, the form token).
+
+    The client keeps the session cookie and sends this site's ``Origin``.
+    """
+    client = httpx.Client(base_url=server.url, timeout=30,
+                          headers={"Origin": server.url, **headers})
+    login = client.get("/ui/login")
+    assert login.status_code == 200
+    done = client.post("/ui/login", data={"token": token, "next": "/ui/",
+                                          "csrf": form_token(login.text)})
+    assert done.status_code == 303, done.text
+    home = client.get("/ui/")
+    assert home.status_code == 200
+    return client, form_token(home.text)

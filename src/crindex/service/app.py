@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -45,7 +47,11 @@ log = logging.getLogger("crindex.service")
 
 #: the environment variables ``crindex serve --workers N`` hands its worker processes
 ENV = {"store": "CRINDEX_SERVE_STORE", "model": "CRINDEX_SERVE_MODEL",
-       "data": "CRINDEX_SERVE_DATA", "refresh": "CRINDEX_SERVE_REFRESH"}
+       "data": "CRINDEX_SERVE_DATA", "refresh": "CRINDEX_SERVE_REFRESH",
+       "secret": "CRINDEX_SERVE_SECRET"}
+
+#: the largest page number or id a route accepts (JSON numbers stay exact up to 2**53)
+MAX_NUMBER = 2**53
 
 TIER_SORTS = ("-score", "score", "customer_id", "-customer_id")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
@@ -65,16 +71,20 @@ class Settings:
         The data that ``POST /v1/runs`` scores (folder, DuckDB file or URL); None disables it.
     refresh
         Seconds between two checks of the store for changes made elsewhere.
+    secret
+        The key that signs the login form's token (shared by the workers of one server; a
+        random one when empty).
     """
 
     store: str
     model: str
     data: str | None = None
     refresh: float = 5.0
+    secret: str = ""
 
     def to_env(self) -> dict[str, str]:
         env = {ENV["store"]: self.store, ENV["model"]: self.model,
-               ENV["refresh"]: str(self.refresh)}
+               ENV["refresh"]: str(self.refresh), ENV["secret"]: self.secret}
         if self.data:
             env[ENV["data"]] = self.data
         return env
@@ -83,7 +93,8 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(store=os.environ[ENV["store"]], model=os.environ[ENV["model"]],
                    data=os.environ.get(ENV["data"]) or None,
-                   refresh=float(os.environ.get(ENV["refresh"], "5")))
+                   refresh=float(os.environ.get(ENV["refresh"], "5")),
+                   secret=os.environ.get(ENV["secret"], ""))
 
 
 # ------------------------------------------------------------------------------ errors
@@ -103,7 +114,12 @@ class ApiError(Exception):
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) \
         -> Response:
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    try:
+        content = body if isinstance(body, bytes) else orjson.dumps(body)
+    except TypeError:  # an echoed input orjson cannot encode (an integer past 64 bits)
+        import json
+
+        content = json.dumps(body, default=str).encode()
     return Response(content, status_code=status, media_type="application/json",
                     headers=headers)
 
@@ -139,7 +155,8 @@ def validation_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
         problem: dict[str, Any] = {"where": where, "message": message}
         if "input" in err and err.get("type") != "missing" and not isinstance(
                 err["input"], dict):
-            problem["got"] = err["input"]
+            got = err["input"]
+            problem["got"] = str(got) if isinstance(got, int) and abs(got) > MAX_NUMBER else got
         out.append(problem)
     return out
 
@@ -170,10 +187,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CrindexError)
     async def crindex_error(request: Request, exc: CrindexError) -> Response:
+        from crindex.service.security import redact
+
+        settings = getattr(request.app.state, "settings", None)
+        where = (settings.store, settings.data or "", settings.model) if settings else ()
         status, code = crindex_status(exc)
-        problems = [{"where": p.where, "message": p.message, "hint": p.hint}
-                    for p in exc.problems]
-        return json_response(error_body(status, code, str(exc), problems=problems), status)
+        if status >= 409:
+            log.warning("%s on %s %s: %s", status, request.method, request.url.path, exc)
+        problems = [{"where": redact(p.where, *where), "message": redact(p.message, *where),
+                     "hint": redact(p.hint, *where)} for p in exc.problems]
+        return json_response(error_body(status, code, redact(str(exc), *where),
+                                        problems=problems), status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -203,49 +227,107 @@ bearer = HTTPBearer(auto_error=False, scheme_name="token",
 
 
 class Auth:
-    """Resolves a token (header or the dashboard's cookie) against the cache's token book."""
+    """Resolves a token (header or a dashboard session) against the cache's token book.
+
+    An unknown token costs no store round trip in the common case: a token seen unknown since
+    the last change of the token book is refused from a bounded negative cache, a client with
+    too many failures in a minute gets 429 without any lookup, and the misses that remain
+    share one reload of the tokens (at most one per :attr:`RELOAD_GAP` seconds, awaited without
+    holding a thread, so writes never queue behind them). A token made by ``crindex token
+    create`` works on its first use: its miss waits for the next reload.
+    """
+
+    RELOAD_GAP = 0.25
+    NEGATIVE_SIZE = 10_000
+    NEGATIVE_TTL = 60.0
 
     def __init__(self, cache: ServiceCache) -> None:
+        from crindex.service.security import FailureLimiter
+
         self.cache = cache
+        self.failures = FailureLimiter()
+        self.reloads = 0
+        self._unknown: dict[str, float] = {}
+        self._book: dict[str, TokenInfo] = cache.tokens
         self._last_reload = 0.0
-        self._lock = threading.Lock()
+        self._pending: asyncio.Future[None] | None = None
 
-    def reload_after_miss(self) -> None:
-        """Reload the tokens (a token made after the last reload), at most every 0.2 s.
-
-        Runs in a worker thread; a second miss within 0.2 s waits for the window rather than
-        being refused, so a token works as soon as ``crindex token create`` returns.
-        """
+    def _known_unknown(self, key: str) -> bool:
         import time
 
-        with self._lock:
-            wait = self._last_reload + 0.2 - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            self.cache.reload_tokens()
-            self._last_reload = time.monotonic()
+        if self.cache.tokens is not self._book:  # the book changed: forget what was unknown
+            self._book = self.cache.tokens
+            self._unknown.clear()
+        seen = self._unknown.get(key)
+        return seen is not None and time.monotonic() - seen < self.NEGATIVE_TTL
+
+    def _remember_unknown(self, key: str) -> None:
+        import time
+
+        if len(self._unknown) >= self.NEGATIVE_SIZE:
+            self._unknown.pop(next(iter(self._unknown)))
+        self._unknown[key] = time.monotonic()
+
+    async def _reload(self) -> None:
+        import time
+
+        wait = self._last_reload + self.RELOAD_GAP - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._pending = None  # a miss from now on may be a token made after this read
+        self._last_reload = time.monotonic()
+        self.reloads += 1
+        before = self.cache.tokens
+        try:
+            await run_in_threadpool(self.cache.reload_tokens)
+        except Exception:  # the store briefly locked or down: the token stays unknown
+            log.warning("reloading the tokens failed", exc_info=True)
+        if self.cache.tokens.keys() == before.keys():
+            self.cache.tokens = before  # nothing new: keep the negative cache
 
     async def lookup(self, token: str) -> TokenInfo | None:
         key = hash_token(token)
         info = self.cache.tokens.get(key)
-        if info is None and token.startswith("cri_"):
-            await run_in_threadpool(self.reload_after_miss)
-            info = self.cache.tokens.get(key)
+        if info is not None or not token.startswith("cri_") or self._known_unknown(key):
+            return info
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._reload())
+        await asyncio.shield(self._pending)
+        info = self.cache.tokens.get(key)
+        if info is None and not self._known_unknown(key):
+            self._remember_unknown(key)
         return info
 
-    async def check(self, token: str | None, scope: str) -> TokenInfo:
-        """The token's description, or the 401/403 :class:`ApiError`."""
+    def by_id(self, token_id: str) -> TokenInfo | None:
+        """The active token with this id (a session's token)."""
+        return next((i for i in self.cache.tokens.values() if i.token_id == token_id), None)
+
+    async def check(self, token: str | None, scope: str, client: str = "") -> TokenInfo:
+        """The token's description, or the 401/403/429 :class:`ApiError`."""
         challenge = {"WWW-Authenticate": "Bearer"}
         if not token:
             raise ApiError(401, "unauthorized", "this route needs an API token",
                            "send `Authorization: Bearer <token>`; make a token with "
                            "`crindex token create --store S --name NAME --scope read`",
                            headers=challenge)
-        info = await self.lookup(token)
+        info = self.cache.tokens.get(hash_token(token))
         if info is None:
+            wait = self.failures.blocked(client)
+            if wait:
+                raise ApiError(429, "too_many_failures", "too many requests with an unknown "
+                               f"token from this client; try again in {math.ceil(wait)} s",
+                               headers={"Retry-After": str(math.ceil(wait))})
+            info = await self.lookup(token)
+        if info is None:
+            self.failures.failed(client)
             raise ApiError(401, "unauthorized", "the API token is not valid (unknown or "
                            "revoked)", "`crindex token list` shows the tokens in force",
                            headers=challenge)
+        return self.allow(info, scope)
+
+    @staticmethod
+    def allow(info: TokenInfo, scope: str) -> TokenInfo:
+        """``info`` when it grants ``scope``, else the 403 :class:`ApiError`."""
         if not info.allows(scope):
             raise ApiError(403, "forbidden", f"this route needs the `{scope}` scope; token "
                            f"`{info.name}` ({info.token_id}) has {', '.join(info.scopes)}",
@@ -254,13 +336,18 @@ class Auth:
         return info
 
 
+def client_of(request: Request) -> str:
+    """The client's address (the key of the failed-authentication limit)."""
+    return request.client.host if request.client else ""
+
+
 def requires(scope: str) -> Any:
     """A dependency admitting tokens that grant ``scope``."""
 
     async def dependency(request: Request, cred: Annotated[
             HTTPAuthorizationCredentials | None, Security(bearer)]) -> TokenInfo:
         auth: Auth = request.app.state.auth
-        return await auth.check(cred.credentials if cred else None, scope)
+        return await auth.check(cred.credentials if cred else None, scope, client_of(request))
 
     return Depends(dependency)
 
@@ -327,7 +414,8 @@ class AdjustmentBody(BaseModel):
     tier: str | None = Field(None, max_length=100, description="tier override")
     effective: dt.date | None = Field(None, description="first as_of it applies to (today)")
     expires: dt.date | None = Field(None, description="first as_of it no longer applies to")
-    revokes: int | None = Field(None, ge=1, description="id of an adjustment to withdraw")
+    revokes: int | None = Field(None, ge=1, le=MAX_NUMBER,
+                                description="id of an adjustment to withdraw")
 
     @model_validator(mode="after")
     def one_action(self) -> AdjustmentBody:
@@ -417,8 +505,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.auth = Auth(cache)
     app.state.run_lock = threading.Lock()
+    app.state.secret = settings.secret or secrets.token_hex(32)
     install_error_handlers(app)
     app.add_middleware(CustomerFastPath, cache=cache)
+    from crindex.service.security import Guard
+
+    app.add_middleware(Guard)  # the outermost: limits before auth, headers on every answer
     read, write, admin = requires("read"), requires("write"), requires("admin")
 
     @app.get("/healthz", tags=["service"], summary="Liveness and what is served (no token)")
@@ -428,6 +520,7 @@ def create_app(settings: Settings) -> FastAPI:
             "status": "ok", "model": cache.model_name,
             "as_of": snap.run.as_of.isoformat() if snap else None,
             "customers": snap.size if snap else 0, "worker": os.getpid(),
+            "token_reloads": app.state.auth.reloads,
         })
 
     @app.get("/openapi.json", tags=["service"], summary="The OpenAPI description",
@@ -435,7 +528,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def openapi() -> Response:
         return json_response(app.openapi())
 
-    @app.get("/v1/customers/{customer_id}", tags=["customers"], dependencies=[read],
+    @app.get("/v1/customers/{customer_id:path}", tags=["customers"], dependencies=[read],
              summary="A customer's score, tier, evaluation table, history, alerts and "
                      "adjustments")
     async def get_customer(customer_id: Annotated[str, PathParam(max_length=200)]) -> Response:
@@ -458,7 +551,7 @@ def create_app(settings: Settings) -> FastAPI:
         alerts: Annotated[bool | None, Query(description="with (true) or without (false) "
                                                          "open alerts")] = None,
         sort: Annotated[str, Query(description="one of " + ", ".join(TIER_SORTS))] = "-score",
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_NUMBER)] = 1,
         per_page: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Response:
         problems: list[dict[str, Any]] = []
@@ -496,7 +589,7 @@ def create_app(settings: Settings) -> FastAPI:
         owner: Annotated[str | None, Query(max_length=200)] = None,
         customer_id: Annotated[str | None, Query(max_length=200)] = None,
         rule_id: Annotated[str | None, Query(max_length=200)] = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_NUMBER)] = 1,
         per_page: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Response:
         problems = [{"where": "query parameter `status`", "got": s,
@@ -511,7 +604,7 @@ def create_app(settings: Settings) -> FastAPI:
         return json_response(result)
 
     @app.post("/v1/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge an alert")
-    async def ack_alert(alert_id: Annotated[int, PathParam(ge=1)],
+    async def ack_alert(alert_id: Annotated[int, PathParam(ge=1, le=MAX_NUMBER)],
                         body: AckBody | None = None, token: TokenInfo = write) -> Response:
         await run_in_threadpool(ack, cache, alert_id, token, body.note if body else None)
         return json_response(cache.alerts.by_id[alert_id])
@@ -640,9 +733,18 @@ def app_from_env() -> FastAPI:
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
           log_level: str = "warning") -> None:
     """Run the server with uvicorn on uvloop + httptools (until interrupted)."""
+    from dataclasses import replace
+
     import uvicorn
 
-    common: dict[str, Any] = dict(host=host, port=port, loop="uvloop", http="httptools",
+    from crindex.service.security import MAX_HEAD
+
+    if not settings.secret:
+        settings = replace(settings, secret=secrets.token_hex(32))
+    # httptools with a limit on the request head; no `server: uvicorn` banner
+    common: dict[str, Any] = dict(host=host, port=port, loop="uvloop",
+                                  http="crindex.service.security:HttpToolsLimited",
+                                  h11_max_incomplete_event_size=MAX_HEAD, server_header=False,
                                   log_level=log_level, access_log=False,
                                   timeout_graceful_shutdown=5)
     if workers > 1:

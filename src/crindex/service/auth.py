@@ -37,7 +37,19 @@ TOKENS_TABLE = """CREATE TABLE IF NOT EXISTS service_tokens (
     revoked_at TIMESTAMP
 )"""
 
+SESSIONS_TABLE = """CREATE TABLE IF NOT EXISTS service_sessions (
+    session_hash TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP
+)"""
+
 PREFIX = "cri_"
+
+#: how long a dashboard session lasts after signing in
+SESSION_HOURS = 12
 
 
 @dataclass(frozen=True)
@@ -76,9 +88,10 @@ def check_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def ensure_table(store: Store) -> None:
-    """Create the tokens table in the store when it is not there yet."""
+    """Create the tokens and sessions tables in the store when it is not there yet."""
     with store.transaction() as tx:
         tx.execute(TOKENS_TABLE)
+        tx.execute(SESSIONS_TABLE)
 
 
 def create_token(store: Store, name: str, scopes: list[str] | tuple[str, ...],
@@ -135,3 +148,54 @@ def active_tokens(store: Store) -> dict[str, TokenInfo]:
         rows = tx.execute("SELECT token_id, name, scopes, created_at, revoked_at, token_hash "
                           "FROM service_tokens WHERE revoked_at IS NULL").rows()
     return {r[5]: _info(r[:5]) for r in rows}
+
+
+# ------------------------------------------------------------------------------ sessions
+
+
+@dataclass(frozen=True)
+class Session:
+    """A dashboard session: whose token it stands for, and its form (CSRF) token."""
+
+    token_id: str
+    csrf: str
+    expires_at: dt.datetime
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def create_session(store: Store, token_id: str, hours: float = SESSION_HOURS) \
+        -> tuple[str, Session]:
+    """Open a session for a signed-in token; returns (the cookie's value, the session).
+
+    The store keeps only the SHA-256 of the cookie's value, so a copy of the store gives no
+    usable session; sessions past their expiry are deleted on the way.
+    """
+    session_id = secrets.token_urlsafe(32)
+    now = _now()
+    session = Session(token_id, secrets.token_urlsafe(32), now + dt.timedelta(hours=hours))
+    ensure_table(store)
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM service_sessions WHERE expires_at < ?", (now,))
+        tx.execute("INSERT INTO service_sessions (session_hash, token_id, csrf, created_at, "
+                   "expires_at) VALUES (?, ?, ?, ?, ?)",
+                   (hash_token(session_id), token_id, session.csrf, now, session.expires_at))
+    return session_id, session
+
+
+def find_session(store: Store, session_id: str) -> Session | None:
+    """The session of a cookie's value, or None when unknown, ended or expired."""
+    with store.reading() as tx:
+        rows = tx.execute("SELECT token_id, csrf, expires_at FROM service_sessions "
+                          "WHERE session_hash = ? AND ended_at IS NULL AND expires_at > ?",
+                          (hash_token(session_id), _now())).rows()
+    return Session(*rows[0]) if rows else None
+
+
+def end_session(store: Store, session_id: str) -> None:
+    """End a session (signing out): its cookie's value stops working at once, on every worker."""
+    with store.transaction() as tx:
+        tx.execute("UPDATE service_sessions SET ended_at = ? WHERE session_hash = ? "
+                   "AND ended_at IS NULL", (_now(), hash_token(session_id)))

@@ -2,9 +2,14 @@
 
 Pages live under ``/ui``: the portfolio overview, the customer list (search, filter, sort),
 a customer's page (evaluation table, score history, alerts, adjustment form) and the model's
-dimensions and weights. People sign in with an API token, kept in an HttpOnly, SameSite=Strict
-cookie (a form on another site cannot post with it); each page checks the token's scope like
-the API does (read to look, write to adjust or acknowledge).
+dimensions and weights. People sign in with an API token; the cookie then holds a server-side
+session (table ``service_sessions``: revocable, expiring after 12 hours, ended by signing out,
+HttpOnly, SameSite=Strict, Secure over TLS), never the token. Each page checks the token's
+scope like the API does (read to look, write to adjust or acknowledge).
+
+Every form carries a CSRF token (the session's; on the login form, one signed for a pre-session
+cookie), and every POST must come from this site (``Origin``, else ``Referer``): a page of
+another origin, even on the same host, cannot post for a signed-in user nor sign them in.
 
 The language is ``?lang=en|zh`` (remembered in a cookie), else the browser's
 ``Accept-Language``.
@@ -12,7 +17,10 @@ The language is ``?lang=en|zh`` (remembered in a cookie), else the browser's
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -24,7 +32,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from crindex.report.svg import bar_chart, line_chart
 from crindex.service.auth import TokenInfo
 
-TOKEN_COOKIE = "crindex_token"
+SESSION_COOKIE = "crindex_session"
+LOGIN_COOKIE = "crindex_login"
 LANG_COOKIE = "crindex_lang"
 LANGS = ("en", "zh")
 PER_PAGE = 50
@@ -41,6 +50,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "login_hint": ("Paste a token made by `crindex token create`.",
                    "粘贴由 `crindex token create` 生成的令牌。"),
     "bad_token": ("This token is not valid (unknown or revoked).", "令牌无效（不存在或已撤销）。"),
+    "bad_form": ("This form is out of date or came from another site; reload the page and "
+                 "try again.", "表单已过期或来自其他站点，请刷新页面后重试。"),
     "as_of": ("as of", "评估日"),
     "no_snapshot": ("The store holds no snapshot of this model yet.", "存储中还没有该模型的快照。"),
     "customers_n": ("Customers", "客户数"),
@@ -144,6 +155,8 @@ _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html"]), trim_blocks=True,
                    lstrip_blocks=True)
 _ENV.filters["num"] = fmt
+# an id as one path segment: `/` encoded too, so that `a/../b` is not resolved by the browser
+_ENV.filters["segment"] = lambda v: quote(str(v), safe="")
 _ENV.filters["signed"] = lambda v, d=2: "-" if v is None else f"{v:+.{d}f}"
 
 
@@ -161,29 +174,92 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     other = "en" if lang == "zh" else "zh"
     params = dict(request.query_params)
     params["lang"] = other
+    context.setdefault("csrf", getattr(request.state, "csrf", ""))
     body = _ENV.get_template(template).render(
         t=t, lang=lang, other_lang=other, other_url=f"{request.url.path}?{urlencode(params)}",
         cache=request.app.state.cache, path=request.url.path, **context)
     response = HTMLResponse(body, status_code=status)
     if request.query_params.get("lang") in LANGS:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict")
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict",
+                            secure=over_tls(request))
     return response
 
 
-async def signed_in(request: Request, scope: str = "read") -> TokenInfo | Response:
-    """The token of the cookie (with ``scope``), or the response to send instead."""
-    from crindex.service.app import ApiError
+def over_tls(request: Request) -> bool:
+    """True when the browser talks TLS to us (directly, or to a proxy that says so)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
-    token = request.cookies.get(TOKEN_COOKIE)
+
+def own_origin(request: Request) -> str:
+    scheme = "https" if over_tls(request) else request.url.scheme
+    return f"{scheme}://{request.headers.get('host', '')}"
+
+
+def same_origin(request: Request) -> bool:
+    """True when the request comes from a page of this site (``Origin``, else ``Referer``).
+
+    A request with neither is refused: every browser sends ``Origin`` with a form POST.
+    """
+    mine = own_origin(request)
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return hmac.compare_digest(origin, mine)
+    referer = request.headers.get("referer", "")
+    return referer == mine or referer.startswith(mine + "/")
+
+
+def refused_form(request: Request) -> Response:
+    t = translator(language(request))
+    return render(request, "error.html", 403, message=t("bad_form"), hint="")
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str,
+               max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict",
+                        secure=over_tls(request), path="/ui")
+
+
+async def signed_in(request: Request, scope: str = "read") -> TokenInfo | Response:
+    """The token of the session cookie (with ``scope``), or the response to send instead.
+
+    The session's CSRF token is left in ``request.state.csrf`` for the page's forms.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    from crindex.service.app import ApiError
+    from crindex.service.auth import find_session
+
+    app = request.app
+    cookie = request.cookies.get(SESSION_COOKIE)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if not token:
+    session = await run_in_threadpool(find_session, app.state.cache.store, cookie) \
+        if cookie else None
+    info = app.state.auth.by_id(session.token_id) if session else None
+    if session is None or info is None:  # no, ended or expired session, or revoked token
         return RedirectResponse(f"/ui/login?next={quote(target)}", status_code=303)
+    request.state.csrf = session.csrf
     try:
-        return await request.app.state.auth.check(token, scope)
+        return app.state.auth.allow(info, scope)
     except ApiError as exc:
-        if exc.status == 401:
-            return RedirectResponse(f"/ui/login?next={quote(target)}", status_code=303)
         return render(request, "error.html", exc.status, message=exc.message, hint=exc.hint)
+
+
+async def posted(request: Request, scope: str) -> tuple[TokenInfo, dict[str, str]] | Response:
+    """A dashboard POST: signed in with ``scope``, from this site, with the session's token."""
+    who = await signed_in(request, scope)
+    if isinstance(who, Response):
+        return who
+    fields = await form(request)
+    if not same_origin(request) or not hmac.compare_digest(
+            fields.get("csrf", ""), request.state.csrf):
+        return refused_form(request)
+    return who, fields
+
+
+def login_token(secret: str, nonce: str) -> str:
+    """The login form's CSRF token: the pre-session cookie's nonce signed with the server key."""
+    return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()
 
 
 async def form(request: Request) -> dict[str, str]:
@@ -225,26 +301,51 @@ def install_pages(app: FastAPI) -> None:
     async def root() -> Response:
         return RedirectResponse("/ui/", status_code=303)
 
+    from starlette.concurrency import run_in_threadpool
+
+    from crindex.service.app import client_of
+    from crindex.service.auth import SESSION_HOURS, create_session, end_session
+
+    def login_form(request: Request, status: int = 200, **context: Any) -> Response:
+        nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        response = render(request, "login.html", status,
+                          csrf=login_token(app.state.secret, nonce), **context)
+        set_cookie(request, response, LOGIN_COOKIE, nonce, 3600)
+        return response
+
     @app.get("/ui/login", include_in_schema=False)
     async def login_page(request: Request) -> Response:
-        return render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+        return login_form(request, next=_safe_next(request.query_params.get("next")))
 
     @app.post("/ui/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         fields = await form(request)
-        token = fields.get("token", "")
         target = _safe_next(fields.get("next"))
-        if not token or await app.state.auth.lookup(token) is None:
-            return render(request, "login.html", 401, error=True, next=target)
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        if not same_origin(request) or not nonce or not hmac.compare_digest(
+                fields.get("csrf", ""), login_token(app.state.secret, nonce)):
+            return refused_form(request)  # login CSRF: signing someone in as someone else
+        token = fields.get("token", "")
+        try:
+            info = await app.state.auth.check(token, "read", client_of(request))
+        except ApiError as exc:
+            if exc.status == 429:
+                return render(request, "error.html", 429, message=exc.message, hint="")
+            return login_form(request, 401, error=True, next=target)
+        session_id, _ = await run_in_threadpool(create_session, cache.store, info.token_id)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
-                            max_age=12 * 3600)
+        set_cookie(request, response, SESSION_COOKIE, session_id, int(SESSION_HOURS * 3600))
+        response.delete_cookie(LOGIN_COOKIE, path="/ui")
         return response
 
     @app.post("/ui/logout", include_in_schema=False)
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        done = await posted(request, "read")
+        if isinstance(done, Response):
+            return done
+        await run_in_threadpool(end_session, cache.store, request.cookies[SESSION_COOKIE])
         response = RedirectResponse("/ui/login", status_code=303)
-        response.delete_cookie(TOKEN_COOKIE)
+        response.delete_cookie(SESSION_COOKIE, path="/ui")
         return response
 
     @app.get("/ui/", include_in_schema=False)
@@ -306,7 +407,7 @@ def install_pages(app: FastAPI) -> None:
         return render(request, "customers.html", who=who, result=result, filters=filters,
                       tiers=tiers, owners=owners, page_url=page_url)
 
-    @app.get("/ui/customers/{customer_id}", include_in_schema=False)
+    @app.get("/ui/customers/{customer_id:path}", include_in_schema=False)
     async def customer_page(request: Request, customer_id: str) -> Response:
         who = await signed_in(request)
         if isinstance(who, Response):
@@ -332,12 +433,12 @@ def install_pages(app: FastAPI) -> None:
                       can_write=who.allows("write"), error=error, values=values or {},
                       saved=request.query_params.get("saved") == "1")
 
-    @app.post("/ui/customers/{customer_id}/adjust", include_in_schema=False)
+    @app.post("/ui/customers/{customer_id:path}/adjust", include_in_schema=False)
     async def adjust_form(request: Request, customer_id: str) -> Response:
-        who = await signed_in(request, "write")
-        if isinstance(who, Response):
-            return who
-        fields = await form(request)
+        done = await posted(request, "write")
+        if isinstance(done, Response):
+            return done
+        who, fields = done
         payload: dict[str, Any] = {"customer_id": customer_id, "reason": fields.get("reason")}
         if fields.get("revokes"):
             payload["revokes"] = fields["revokes"]
@@ -346,7 +447,6 @@ def install_pages(app: FastAPI) -> None:
                 if fields.get(key):
                     payload[key] = fields[key]
         from pydantic import ValidationError
-        from starlette.concurrency import run_in_threadpool
 
         try:
             body = AdjustmentBody.model_validate(payload)
@@ -358,16 +458,15 @@ def install_pages(app: FastAPI) -> None:
             return customer_view(request, who, customer_id, 422, message, fields)
         except ApiError as exc:
             return customer_view(request, who, customer_id, exc.status, exc.message, fields)
-        return RedirectResponse(f"/ui/customers/{quote(customer_id)}?saved=1", status_code=303)
+        return RedirectResponse(f"/ui/customers/{quote(customer_id, safe='')}?saved=1",
+                                status_code=303)
 
     @app.post("/ui/alerts/{alert_id}/ack", include_in_schema=False)
     async def ack_form(request: Request, alert_id: int) -> Response:
-        who = await signed_in(request, "write")
-        if isinstance(who, Response):
-            return who
-        from starlette.concurrency import run_in_threadpool
-
-        fields = await form(request)
+        done = await posted(request, "write")
+        if isinstance(done, Response):
+            return done
+        who, fields = done
         try:
             await run_in_threadpool(ack, cache, alert_id, who, fields.get("note") or None)
         except ApiError as exc:
