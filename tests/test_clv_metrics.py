@@ -48,8 +48,6 @@ def raw(result, metric):
                     result.table.column(f"{metric}__raw").to_pylist(), strict=True))
 
 
-@pytest.mark.not_on("spark", reason="the fitted predictions are an in-memory table that the "
-                    "Spark session cannot see (TABLE_OR_VIEW_NOT_FOUND)")
 def test_metrics_reproduce_the_papers_prediction(cdnow, con):
     result = score(parse_model(MODEL), cdnow, as_of=AS_OF, con=con)
     # customer 1 of the sample is the paper's example: x = 2, t_x = 30.43, T = 38.86

@@ -378,7 +378,11 @@ def populations(t: Any, wanted: dict[str, str]) -> tuple[Any, dict[str, Any]]:
     # computed once and kept (lazily, on first use) in executor memory: the joins and sorts
     # below refer to ``t`` several times, and without the cache Spark would plan every
     # aggregation under it again for each reference (a plan that grows with every step and
-    # ran out of driver memory on 3.6M interactions)
+    # ran out of driver memory on 3.6M interactions). Ibis's PySpark backend runs the cached
+    # query without first registering the in-memory tables in it, as its execute() and
+    # to_pyarrow() do: a fitted metric's predictions (crindex.engine.fit) would then be
+    # TABLE_OR_VIEW_NOT_FOUND, so register them (and any UDF) here
+    t._find_backend()._run_pre_execute_hooks(t)
     t = t.cache()
     out = t
     pops: dict[str, Population] = {}
