@@ -185,3 +185,13 @@ def test_validate_with_data_and_score_print_the_fitted_figures(cdnow, tmp_path, 
     assert "metric `next`: bgnbd fitted on 2,357 customers" in " ".join(text.split())
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["fitted"]["clv"]["spend"]["p"] == pytest.approx(6.249, rel=1e-3)
+
+
+def test_the_same_data_gives_the_same_query(cdnow):
+    """The predictions' table is named after its content in customer order: two runs on the
+    same data compile to the same SQL (model.sql does not change from run to run)."""
+    model = parse_model(MODEL)
+    first = score(model, cdnow, as_of=AS_OF)
+    shuffled = {name: frame.sample(frac=1.0, random_state=3) for name, frame in cdnow.items()}
+    second = score(model, shuffled, as_of=AS_OF)
+    assert first.sql == second.sql

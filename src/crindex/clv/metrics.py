@@ -224,6 +224,7 @@ class MetricPredictions:
     def fit(self, summary: ir.Table, shared: dict[Any, Any] | None = None) -> MetricPredictions:
         """Fit on an RFM summary (weeks); ``shared`` reuses fits across metrics of one model."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         shared = {} if shared is None else shared
         with_spend = self.aggregate == "clv"
@@ -236,10 +237,15 @@ class MetricPredictions:
         shared[key] = (purchases, spend)
         column = f"{self.metric_id}__value"
         values = predict(self.aggregate, summary, self.settings, (purchases, spend))
-        table = values.rename_columns(["customer_id", column])
+        # in customer order, so that the same data gives the same table (the engine's grouping
+        # returns customers in any order)
+        table = values.rename_columns(["customer_id", column]).sort_by("customer_id")
+        # the name identifies the content; values are named at 6 decimals, below which parallel
+        # sums differ from run to run, so that model.sql of two runs on the same data is equal
+        named = table.set_column(1, column, pc.round(table.column(column), 6))
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
+        with pa.ipc.new_stream(sink, named.schema) as writer:
+            writer.write_table(named)
         digest = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:12]
         self.purchases_ = purchases
         self.spend_ = spend if with_spend else None
