@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from crindex.backtest.run import run_backtest
-from crindex.data import load_dataset
+from crindex.data import open_dataset
 from crindex.examples import example_path
 from crindex.model.loader import load_model
 
@@ -17,7 +17,7 @@ RECENCY_LOWER = "normalise: {method: range, min: 0, max: 360, direction: lower}"
 
 @pytest.fixture(scope="module")
 def world(ecommerce_world):
-    return load_dataset(ecommerce_world, model=load_model(example_path("ecommerce")))
+    return open_dataset(ecommerce_world, model=load_model(example_path("ecommerce")))
 
 
 @pytest.fixture(scope="module")

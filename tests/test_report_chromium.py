@@ -16,7 +16,7 @@ import pytest
 
 from crindex.api import score
 from crindex.backtest.run import run_backtest
-from crindex.data import load_dataset
+from crindex.data import open_dataset
 from crindex.examples import example_path
 from crindex.model.loader import load_model
 from crindex.report import svg
@@ -76,7 +76,7 @@ def pages(tmp_path_factory, ecommerce_world) -> dict[str, Path]:
     chromium()
     out = tmp_path_factory.mktemp("pages")
     model = load_model(example_path("ecommerce"))
-    data = load_dataset(ecommerce_world, model=model)
+    data = open_dataset(ecommerce_world, model=model)
     report = run_backtest(model, data, ["2025-03-31", "2025-06-30"], "90d", n_boot=100)
     backtest_html = write_backtest(report, out / "backtest", "en")[1]
     figures = report_figures(score(model, data, "2025-06-30"))

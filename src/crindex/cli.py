@@ -502,12 +502,12 @@ def validate_command(
     _print_warnings(spec)
     if data:
         from crindex.api import as_date
-        from crindex.data import load_dataset
+        from crindex.data import open_dataset
         from crindex.engine.compile import compile_model
         from crindex.engine.fit import fit_model
 
         day = as_date(as_of, spec.as_of)
-        ds = load_dataset(data, model=spec, as_of=day)
+        ds = open_dataset(data, model=spec, as_of=day)
         fitted = fit_model(spec, ds.tables, day)
         compile_model(spec, ds.tables, day, fitted=fitted)
         for line in ds.quality.summary_lines() + fitted.summary_lines():
@@ -544,10 +544,10 @@ def sql_command(
     spec = load_model(model)
     day = as_date(as_of, spec.as_of)
     if data:
-        from crindex.data import load_dataset
+        from crindex.data import open_dataset
         from crindex.engine.fit import fit_model
 
-        tables = load_dataset(data, model=spec, as_of=day).tables
+        tables = open_dataset(data, model=spec, as_of=day).tables
         fitted = fit_model(spec, tables, day)
     else:
         tables, fitted = contract_tables(), None

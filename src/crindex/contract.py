@@ -198,6 +198,9 @@ UNIQUE_ID: dict[str, str] = {t.name: c.name for t in TABLES for c in t.columns i
 SURVEY_SCALES: dict[str, tuple[float, float]] = dict(
     TABLE["surveys"].column("score").valid_by[1])  # type: ignore[index]
 
+#: the ``orders.status`` of an order that counts as a purchase (the other statuses never do)
+PURCHASE = "paid"
+
 #: values an empty cell takes when a table is read: ``{table: {column: value}}``
 DEFAULTS: dict[str, dict[str, str]] = {
     t.name: {c.name: c.default for c in t.columns if c.default is not None}

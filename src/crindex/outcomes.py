@@ -32,6 +32,7 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
+from crindex.contract import PURCHASE
 from crindex.model.spec import ChurnRule
 
 #: the rule used when a model says nothing: ``customers.churned_at``
@@ -67,13 +68,24 @@ def activity_days(tables: Mapping[str, ir.Table]) -> ir.Table:
     parts = [joined.filter(joined.day.notnull())]
     orders = tables.get("orders")
     if orders is not None:
-        paid = orders.filter((orders.status == "paid") & orders.ordered_at.notnull())
+        paid = orders.filter((orders.status == PURCHASE) & orders.ordered_at.notnull())
         parts.append(paid.select("customer_id", day=_day(paid.ordered_at)))
     return ibis.union(*parts, distinct=True)
 
 
 def _joined_by(customers: ir.Table, day: dt.date) -> ir.BooleanValue:
     return customers.created_at.isnull() | (_day(customers.created_at) <= ibis.date(day))
+
+
+def is_customer_on(customers: ir.Table, day: dt.date) -> ir.BooleanValue:
+    """Joined by ``day`` (or no creation date) and no ``churned_at`` on or before it.
+
+    Who is a customer on a day by the data's own dates: the customers a model scores on
+    ``day`` (:func:`crindex.engine.compile.active_customers`) and, under the ``churned_at``
+    rule, those on the books.
+    """
+    churned = customers.churned_at
+    return _joined_by(customers, day) & (churned.isnull() | (_day(churned) > ibis.date(day)))
 
 
 def on_books(tables: Mapping[str, ir.Table], rule: ChurnRule | None,
@@ -94,7 +106,7 @@ def churn(tables: Mapping[str, ir.Table], rule: ChurnRule | None, as_of: dt.date
     lo, hi = ibis.date(as_of), ibis.date(end)
     if rule.inactivity_days is None:
         churn_day = _day(customers.churned_at)
-        active = _joined_by(customers, as_of) & (churn_day.isnull() | (churn_day > lo))
+        active = is_customer_on(customers, as_of)
         return customers.select(
             "customer_id",
             active=active,
@@ -131,7 +143,7 @@ def revenue(tables: Mapping[str, ir.Table], as_of: dt.date, end: dt.date) -> ir.
     if orders is None:
         return None
     day = _day(orders.ordered_at)
-    paid = orders.filter((orders.status == "paid") & (day > ibis.date(as_of))
+    paid = orders.filter((orders.status == PURCHASE) & (day > ibis.date(as_of))
                          & (day <= ibis.date(end)))
     return paid.group_by("customer_id").aggregate(revenue=paid.amount.sum())
 

@@ -25,6 +25,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from crindex.contract import PURCHASE
 from crindex.errors import DataError, Reason
 
 #: days per time unit of a summary
@@ -88,7 +89,7 @@ def rfm_summary(
         )
     t = orders
     if paid_only and "status" in t.columns:
-        t = t.filter(t.status.isnull() | (t.status == "paid"))
+        t = t.filter(t.status.isnull() | (t.status == PURCHASE))
     day = t[time_col].date()
     t = t.filter(day <= ibis.literal(end))
     amount = t[amount_col].cast("float64") if amount_col else ibis.literal(0.0)

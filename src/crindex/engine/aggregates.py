@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crindex.calendar import DAYS_PER_MONTH
-from crindex.contract import TIME_COLUMN
+from crindex.contract import PURCHASE, TIME_COLUMN
 from crindex.errors import Problem, Reason
 from crindex.model.registry import AggregateInfo, register_aggregate, register_rule
 from crindex.model.spec import MetricSpec, SubAggregate
@@ -83,7 +83,7 @@ class Context:
         if spec.kind is not None:
             where_.setdefault("kind", spec.kind)
         if self.table_name == "orders" and "status" not in where_:
-            where_["status"] = "paid"  # only paid orders are purchases (data contract)
+            where_["status"] = PURCHASE  # only paid orders are purchases (data contract)
         conds += [filter_condition(self.table[col], cond) for col, cond in where_.items()]
         if not conds:
             return ibis.literal(True)

@@ -31,6 +31,7 @@ from crindex.errors import ModelError, Problem, Reason, raise_if
 from crindex.model.registry import AGGREGATES as AGG_INFO
 from crindex.model.registry import metric_table
 from crindex.model.spec import CRIModel, MetricSpec
+from crindex.outcomes import is_customer_on
 
 #: customer attributes carried into the output (never personal data)
 CARRIED = ("owner", "segment")
@@ -204,10 +205,7 @@ def rows_up_to(table: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
 
 def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
     """Customers that existed at ``as_of`` and had not churned by then."""
-    day = ibis.literal(as_of)
-    cond = customers.created_at.isnull() | (customers.created_at.date() <= day)
-    cond = cond & (customers.churned_at.isnull() | (customers.churned_at.date() > day))
-    return customers.filter(cond)
+    return customers.filter(is_customer_on(customers, as_of))
 
 
 def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,

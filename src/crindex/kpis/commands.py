@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from crindex.api import as_date, score
-        from crindex.data import load_dataset
+        from crindex.data import open_dataset
         from crindex.kpis import DEFINITIONS, kpis
         from crindex.model.loader import load_model
         from crindex.output import dumps
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
         spec = load_model(model) if model else None
         day = as_date(as_of, spec.as_of if spec else None)
-        ds = load_dataset(data, model=spec, as_of=day)
+        ds = open_dataset(data, model=spec, as_of=day)
         scores = score(spec, ds, day).table if spec else None
         report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
                       discount_rate=discount_rate, churn_rule=spec.churn if spec else None)

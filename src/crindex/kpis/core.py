@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from crindex.calendar import window_start, window_weeks
-from crindex.contract import CONTRACT
+from crindex.contract import CONTRACT, PURCHASE
 from crindex.errors import CrindexError, DataError, Reason
 from crindex.model.spec import ChurnRule
 from crindex.outcomes import churn, on_books
@@ -156,7 +156,7 @@ def _customer_counts(ctx: _Ctx) -> dict[str, dict[str, float | None]]:
 
 def _repurchase(ctx: _Ctx) -> dict[str, float | None]:
     o = ctx.of_customers("orders")
-    o = o.filter((o.status == "paid") & ctx.day_in_period(o.ordered_at))
+    o = o.filter((o.status == PURCHASE) & ctx.day_in_period(o.ordered_at))
     # purchases are counted on distinct days, as in the RFM summaries (a split order is one)
     per = o.group_by("g", "customer_id").aggregate(n=o.ordered_at.date().nunique())
     return _by_group(per.group_by("g").aggregate(
@@ -184,7 +184,7 @@ def _first_response(ctx: _Ctx, kind: str) -> dict[str, float | None]:
 
 def _top_share(ctx: _Ctx, share: float = 0.2) -> dict[str, float | None]:
     o = ctx.of_customers("orders")
-    o = o.filter((o.status == "paid") & ctx.day_in_period(o.ordered_at))
+    o = o.filter((o.status == PURCHASE) & ctx.day_in_period(o.ordered_at))
     rev = o.group_by("g", "customer_id").aggregate(revenue=o.amount.sum())
     rev = rev.filter(rev.revenue > 0)
     # rank 0 is the biggest buyer; ties broken by customer id so the count of top buyers is exact
@@ -227,7 +227,7 @@ def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float
     books = on_books(ctx.tables, ctx.churn, ctx.as_of)
     at_end = books.filter(books.active).select("customer_id")
     o = ctx.tables["orders"]
-    o = o.filter(o.status == "paid")
+    o = o.filter(o.status == PURCHASE)
     o = o.semi_join(at_end, "customer_id")
     summary = rfm_summary(o, ctx.as_of, unit="weeks", paid_only=False)
     weeks = window_weeks(horizon)

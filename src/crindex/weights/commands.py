@@ -230,13 +230,13 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOpt,
     ) -> None:
         """Weights learned from churn history, tested out of time against the current ones."""
-        from crindex.data import load_dataset
+        from crindex.data import open_dataset
         from crindex.model.loader import load_model
         from crindex.weights.learn import learn_weights
 
         spec = load_model(model)
         with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
-            dataset = load_dataset(data, model=spec)
+            dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
                                    fit_as_of=fit_as_of or None, n_boot=n_boot, seed=seed,
                                    style=style, decimals=decimals)
