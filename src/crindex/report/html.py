@@ -165,7 +165,10 @@ def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
     model = report["model"]
     periods = report["periods"]
     rule = report["churn_rule"]
-    body = [f'<p class="meta">{escape(t("bt.intro", horizon=report["horizon"]))}</p>',
+    split = report.get("holdout")
+    intro = t("bt.intro.label", as_of=periods[0]["as_of"], **split) if split else \
+        t("bt.intro", horizon=report["horizon"])
+    body = [f'<p class="meta">{escape(intro)}</p>',
             f'<p class="meta">{escape(_rule_text(rule, t))}</p>']
     body.append(f"<h2>{escape(t('bt.findings'))}</h2><ul>")
     for c in sorted(report["checks"], key=lambda c: ("fail", "warn", "ok").index(c["level"])):
@@ -182,6 +185,8 @@ def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
 
 
 def _rule_text(rule: dict[str, Any], t: T) -> str:
+    if rule["kind"] == "label":
+        return t("bt.rule.label", column=rule["column"])
     if rule["kind"] == "inactivity":
         key = "bt.rule.inactivity_end" if rule.get("lapse") == "at_horizon_end" else \
             "bt.rule.inactivity"

@@ -15,6 +15,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bt.intro": ("Scores computed as they would have been on each date, compared with what "
                  "happened in the following {horizon}.",
                  "按每个评估日当天可见的数据计算得分，再与之后 {horizon} 内实际发生的情况对比。"),
+    "bt.intro.label": ("Scores on {as_of} compared with each customer's churn label, on a "
+                       "holdout of {held_out} of {labelled} customers ({share:.0%}, seed {seed}, "
+                       "stratified by the label).",
+                       "按 {as_of} 的得分与每位客户的流失标签对比，"
+                       "评估样本为按标签分层抽取的留出集："
+                       "{labelled} 位客户中的 {held_out} 位（{share:.0%}，随机种子 {seed}）。"),
+    "bt.rule.label": ("churn = the static label customers.{column} (no horizon)",
+                      "流失 = 静态标签 customers.{column}（无观察期）"),
     "bt.rule.churned_at": ("churn = customers.churned_at in the horizon",
                            "流失 = 观察期内的 customers.churned_at"),
     "bt.rule.inactivity": ("churn = {days} days without a paid order, reached in the horizon",
