@@ -236,9 +236,10 @@ def register(app: typer.Typer) -> None:
         """Weights learned from churn history, tested out of time against the current ones."""
         from crindex.data import open_dataset
         from crindex.model.loader import load_model
-        from crindex.weights.learn import learn_weights
+        from crindex.weights.learn import learn_weights, need_holdout_date
 
         spec = load_model(model)
+        need_holdout_date(spec, as_of)
         with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,

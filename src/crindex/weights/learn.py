@@ -402,10 +402,7 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
         return _learn_static(model, open_dataset(data, model=model), as_date(as_of, model.as_of),
                              horizon, n_boot=n_boot, seed=seed, l2=l2, style=style,
                              decimals=decimals, max_rounds=max_rounds)
-    if as_of is None:
-        raise FitError.single(Reason.BAD_PARAMETER, "no holdout date given", "--as-of",
-                              "give the holdout date, e.g. --as-of 2025-06-30 (its customers "
-                              "are labelled by churn in the horizon after it)")
+    need_holdout_date(model, as_of)
     horizon = horizon or "90d"
     holdout_date = as_date(as_of)
     horizon_end(holdout_date, horizon)  # checks the horizon's syntax first
@@ -440,6 +437,20 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
     return LearnReport(model, horizon, dates, holdout_date, len(y), int(y.sum()), len(common),
                        int(churned.sum()), _coefficients(model, logit), weights, learned, aucs,
                        [f"labels: {labeller.source}", *notes])
+
+
+def need_holdout_date(model: Any, as_of: object) -> None:
+    """Churn over time needs the holdout date (a static label has one date, the export's).
+
+    Raises
+    ------
+    FitError
+        When the model's churn is not a static label and ``as_of`` is not given.
+    """
+    if as_of is None and model.churn.label is None:
+        raise FitError.single(Reason.BAD_PARAMETER, "no holdout date given", "--as-of",
+                              "give the holdout date, e.g. --as-of 2025-06-30 (its customers "
+                              "are labelled by churn in the horizon after it)")
 
 
 def _coefficients(model: Any, logit: NonNegativeLogit) -> dict[str, float]:
