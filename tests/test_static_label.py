@@ -77,7 +77,8 @@ def test_any_other_value_stops_the_run_naming_values_counts_and_customers():
         labels_of(["Yes", "Maybe", "maybe ", "N/A", "No", None, "MAYBE", "maybe"], LABEL)
     text = str(exc.value)
     # 6 bad values: maybe x4 (c2, c3, c7, c8: three named, then the count), n/a (c4), empty (c6)
-    assert "holds 6 value(s) that are neither churned nor stayed" in text
+    assert text.startswith("customers.churn_label: the model's churn label holds 6 value(s) "
+                           "that are neither churned nor stayed")
     assert "`maybe` in customers c2, c3, c7, ... (4 customers)" in text
     assert "`n/a` in customers c4" in text
     assert "(empty) in customers c6" in text  # empty is no label where the column holds no date
@@ -259,7 +260,8 @@ def test_cli_refuses_several_dates_and_bad_labels_with_a_clear_message(telco, cl
            f"`unknown` in customers {ids}", "churned: true, t, yes")
     code, text = cli("validate", "-m", str(write_model(tmp_path, MODEL.replace(
         "label: churn_label", "label: Churn"))))
-    failed(code, text, "telco.yaml:", "sources.customers.columns: {Churn: churn_label}")
+    failed(code, text, "telco.yaml:15: `churn.label.column`: the churn label is read from "
+           "customers.churn_label, not `Churn`", "sources.customers.columns: {Churn: churn_label}")
 
 
 def test_without_a_label_weights_learn_still_needs_a_holdout_date(cli):

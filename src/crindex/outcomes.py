@@ -38,6 +38,7 @@ from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 from crindex.contract import PURCHASE
 from crindex.errors import DataError, Reason
@@ -196,14 +197,38 @@ def label_churn(tables: Mapping[str, ir.Table], label: ChurnLabel) -> ir.Table:
         values = "; ".join(parts)
         raise DataError.single(
             Reason.DATA_UNREADABLE,
-            f"customers.{label.column} (the model's churn label) holds {total} value(s) that "
-            f"are neither churned nor stayed: {values}",
+            f"the model's churn label holds {total} value(s) that are neither churned nor "
+            f"stayed: {values}",
             f"customers.{label.column}",
             "churned: " + ", ".join(label.churned) + "; stayed: " + ", ".join(label.stayed)
             + "; or a date YYYY-MM-DD (churned on that day). Name your words in the model: "
             "churn: {label: {column: churn_label, churned: [...], stayed: [...]}}, or fix the "
             "rows")
     return read.select("customer_id", "churned")
+
+
+def label_holdout(labels: Mapping[str, bool | int], label: ChurnLabel
+                  ) -> tuple[set[str], dict[str, object]]:
+    """The held-out customers of a static label, and the split in figures.
+
+    ``labels``: customer id -> churned, for the customers on the books on the scoring day.
+    The one split of a static label (:func:`crindex.stats.stratified_holdout` with the model's
+    ``churn.label.holdout`` share and ``seed``): the backtest measures these customers and
+    ``weights learn`` never fits on them.
+    """
+    from crindex.stats import stratified_holdout
+
+    ids = sorted(labels)
+    churned = np.array([bool(labels[c]) for c in ids], dtype=bool)
+    held = stratified_holdout(ids, churned, label.holdout, label.seed)
+    figures: dict[str, object] = {
+        "share": label.holdout, "seed": label.seed, "stratified_by": "label",
+        "labelled": len(ids), "churned": int(churned.sum()),
+        "held_out": int(held.sum()), "held_out_churned": int(churned[held].sum()),
+        "churn_rate": float(churned.mean()) if churned.size else None,
+        "held_out_churn_rate": float(churned[held].mean()) if held.any() else None,
+    }
+    return {c for c, h in zip(ids, held, strict=True) if h}, figures
 
 
 def revenue(tables: Mapping[str, ir.Table], as_of: dt.date, end: dt.date) -> ir.Table | None:

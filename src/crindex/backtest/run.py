@@ -37,8 +37,8 @@ from crindex.data import Dataset, open_dataset
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
 from crindex.model.spec import ChurnRule, CRIModel
-from crindex.outcomes import outcomes, rule_summary
-from crindex.stats import bootstrap_auc, churn_auc, stratified_holdout
+from crindex.outcomes import label_holdout, outcomes, rule_summary
+from crindex.stats import bootstrap_auc, churn_auc
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
 WEAK_AUC = 0.6
@@ -318,28 +318,6 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
     }
 
 
-def holdout_split(outcome: pd.DataFrame, rule: ChurnRule) -> tuple[set[str], dict[str, Any]]:
-    """The held-out customers of a static label, and the split in figures.
-
-    Drawn over the customers on the books (``active``) with :func:`stratified_holdout`, the
-    model's ``churn.label.holdout`` share and ``seed``: the same customers for the backtest and
-    for ``weights learn`` on the same model and data.
-    """
-    assert rule.label is not None
-    on_books = outcome[outcome["active"].astype(bool)]
-    ids = on_books["customer_id"].astype(str).tolist()
-    churned = on_books["churned"].to_numpy(bool)
-    held = stratified_holdout(ids, churned, rule.label.holdout, rule.label.seed)
-    figures = {
-        "share": rule.label.holdout, "seed": rule.label.seed, "stratified_by": "label",
-        "labelled": len(ids), "churned": int(churned.sum()),
-        "held_out": int(held.sum()), "held_out_churned": int(churned[held].sum()),
-        "churn_rate": float(churned.mean()) if churned.size else None,
-        "held_out_churn_rate": float(churned[held].mean()) if held.any() else None,
-    }
-    return {c for c, h in zip(ids, held, strict=True) if h}, figures
-
-
 def _static_backtest(spec: CRIModel, data: Any, as_of: Sequence[str | dt.date], *,
                      n_boot: int, seed: int,
                      input_checks: Sequence[Callable[[], object]]) -> dict[str, Any]:
@@ -357,7 +335,11 @@ def _static_backtest(spec: CRIModel, data: Any, as_of: Sequence[str | dt.date], 
     source = open_dataset(data, model=spec)
     result = score(spec, source, day)
     outcome = outcome_frame(source, spec.churn, day, day)
-    held, split = holdout_split(outcome, spec.churn)
+    assert spec.churn.label is not None
+    on_books = outcome[outcome["active"].astype(bool)]
+    held, split = label_holdout(
+        dict(zip(on_books["customer_id"].astype(str), on_books["churned"].astype(bool),
+                 strict=True)), spec.churn.label)
     period = evaluate_period(result, outcome, day, n_boot=n_boot, seed=seed, only=held)
     roll = rolling([period], spec)
     return {

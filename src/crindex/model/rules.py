@@ -394,8 +394,8 @@ def label_readers(model: CRIModel) -> list[tuple[MetricSpec, str]]:
     column = model.churn.label_column
     found = []
     for _, m in model.metrics:
-        if metric_table(m) != "customers":
-            continue
+        if AGGREGATES.get(m.aggregate) is None or metric_table(m) != "customers":
+            continue  # an unknown aggregate is reported by its own rule
         parts: list[tuple[str, MetricSpec | SubAggregate | None]] = [
             ("", m), ("numerator ", m.numerator), ("denominator ", m.denominator)]
         for side, part in parts:

@@ -36,8 +36,8 @@ import numpy as np
 
 from crindex.calendar import horizon_end, horizon_start
 from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
-from crindex.outcomes import churn, describe
-from crindex.stats import Interval, bootstrap_auc, stratified_holdout
+from crindex.outcomes import churn, describe, label_holdout
+from crindex.stats import Interval, bootstrap_auc
 
 # --------------------------------------------------------------------------------------------
 # dates and labels
@@ -530,11 +530,7 @@ def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n
     label = model.churn.label
     labeller = ChurnLabels(data.tables, model)
     snap = snapshot(model, data, day, None, labeller)
-    labels = labeller(day, None)
-    ids = sorted(labels)
-    churned_all = np.array([labels[c] for c in ids], dtype=bool)
-    held_mask = stratified_holdout(ids, churned_all, label.holdout, label.seed)
-    held = {c for c, h in zip(ids, held_mask, strict=True) if h}
+    held, split = label_holdout(labeller(day, None), label)
     fit_rows = np.array([c not in held for c in snap.customer_ids], dtype=bool)
     raw = snap.scores[fit_rows] / 100.0
     y = snap.churned[fit_rows]
@@ -543,10 +539,6 @@ def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n
     common, churned, aucs, notes = _holdout_aucs(
         model, data, snap, held, learned, uniform, n_boot=n_boot, seed=seed,
         where=f"the holdout of the label ({label.holdout:.0%}, seed {label.seed})")
-    split = {"share": label.holdout, "seed": label.seed, "stratified_by": "label",
-             "labelled": len(ids), "churned": int(churned_all.sum()),
-             "held_out": int(held_mask.sum()),
-             "held_out_churned": int(churned_all[held_mask].sum())}
     notes = [f"labels: {labeller.source}",
              f"holdout: {split['held_out']:,} of {split['labelled']:,} customers "
              f"({label.holdout:.0%} of the churners and of the stayers, seed {label.seed}); "
