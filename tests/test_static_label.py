@@ -278,3 +278,20 @@ def test_a_date_in_the_horizon_is_not_needed_under_a_label(telco):
     far = churn(data.tables, rule, EXPORT_DATE, EXPORT_DATE + dt.timedelta(days=365))
     near = churn(data.tables, rule, EXPORT_DATE, EXPORT_DATE)
     assert far.to_pandas().equals(near.to_pandas())  # the horizon does not move a label
+
+
+def test_kpis_under_a_label_count_customers_but_claim_no_churn_in_a_period(telco):
+    from crindex.kpis.core import kpis
+
+    model = load_model(telco / "telco.yaml")
+    data = open_dataset(str(telco), model=model)
+    report = kpis(data.tables, EXPORT_DATE, "90d", churn_rule=model.churn)
+    row = report.overall
+    frame = telco_frame()
+    # the period is (2025-04-01, 2025-06-30]: signups 1 and 2 months back (05-30, 04-30) are
+    # new, 3 months back (03-30) is before it
+    new = int(frame["tenure"].isin([1, 2]).sum())
+    assert (row["customers_start"], row["customers_end"], row["new_customers"]) == \
+        (len(frame) - new, len(frame), new)
+    assert row["churn_rate"] is None and row["retention_rate"] is None
+    assert "static label" in report.notes["churn_rate"]
