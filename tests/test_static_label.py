@@ -97,12 +97,18 @@ def test_the_rule_refuses_a_column_that_is_not_the_label_column_and_two_rules_at
         ChurnRule.model_validate({"label": {"churned": ["yes"], "stayed": ["Yes"]}})
 
 
+LEAK = MODEL.replace("""      - id: charges
+        aggregate: attribute
+        column: employees
+        normalise: {method: range, min: 18, max: 118, direction: lower}""", """      - id: charges
+        aggregate: attribute
+        column: churn_label
+        normalise: {method: map, values: {"No": 100, "Yes": 0}}""")
+
+
 def test_a_metric_reading_the_label_is_warned_about_by_name():
-    text = MODEL.replace("""      - id: charges
-        aggregate: attribute
-        column: employees""", """      - id: charges
-        aggregate: attribute
-        column: churn_label""")
+    text = LEAK
+    assert text != MODEL
     model = parse_model(text, "telco.yaml")
     found = [w for w in model.warnings if "churn_label" in w.message]
     assert len(found) == 1
@@ -295,3 +301,19 @@ def test_kpis_under_a_label_count_customers_but_claim_no_churn_in_a_period(telco
         (len(frame) - new, len(frame), new)
     assert row["churn_rate"] is None and row["retention_rate"] is None
     assert "static label" in report.notes["churn_rate"]
+
+
+def test_backtest_and_learn_print_the_warning_of_a_metric_reading_the_label(telco, cli,
+                                                                           tmp_path):
+    leak = tmp_path / "leak.yaml"
+    leak.write_text(LEAK.replace("path: telco.csv", f"path: {telco / 'telco.csv'}"))
+    warning = "warning: " + str(leak) + ":"
+    code, text = cli("backtest", "-m", str(leak), "-d", str(telco), "-o", str(tmp_path / "bt"),
+                     "--bootstrap", "100")
+    assert code == 0, text
+    flat = " ".join(text.split())
+    assert warning in flat and "metric `charges` reads customers.churn_label" in flat
+    code, text = cli("weights", "learn", "-m", str(leak), "-d", str(telco), "--bootstrap",
+                     "100")
+    assert code == 0, text
+    assert "metric `charges` reads customers.churn_label" in " ".join(text.split())

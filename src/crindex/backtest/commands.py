@@ -31,13 +31,16 @@ def register(app: typer.Typer) -> None:
         from functools import partial
 
         from crindex.backtest.run import run_backtest
+        from crindex.model.loader import load_model
         from crindex.report.html import write_backtest
         from crindex.report.i18n import translator
-        from crindex.util import console
+        from crindex.util import console, print_warnings
 
         err = console(stderr=True)
+        spec = load_model(model)
+        print_warnings(spec, err)  # a metric reading the churn label, ...
         with err.status("backtesting…", spinner="dots"):
-            report = run_backtest(model, data, as_of or [], horizon, n_boot=n_boot,
+            report = run_backtest(spec, data, as_of or [], horizon, n_boot=n_boot,
                                   input_checks=[partial(translator, lang)])
             paths = write_backtest(report, out, lang)
         split = report.get("holdout")

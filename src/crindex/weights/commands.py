@@ -236,9 +236,11 @@ def register(app: typer.Typer) -> None:
         """Weights learned from churn history, tested out of time against the current ones."""
         from crindex.data import open_dataset
         from crindex.model.loader import load_model
+        from crindex.util import print_warnings
         from crindex.weights.learn import learn_weights, need_holdout_date
 
         spec = load_model(model)
+        print_warnings(spec, err)  # a metric reading the churn label, ...
         need_holdout_date(spec, as_of)
         with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
             dataset = open_dataset(data, model=spec)
