@@ -212,23 +212,22 @@ def test_the_backtest_measures_the_same_holdout_and_gives_churn_by_tier(backtest
     assert sum(t["customers"] for t in tiers.values()) == p["customers"]
 
 
-def test_cli_learns_writes_and_backtests_the_learned_model_on_the_same_holdout(telco, cli,
-                                                                               tmp_path):
+def test_cli_learns_writes_and_backtests_the_learned_model_on_the_same_holdout(
+        telco, cli, tmp_path, learned):
     model = telco / "telco.yaml"
     new = tmp_path / "learned.yaml"
     code, text = cli("weights", "learn", "-m", str(model), "-d", str(telco), "--bootstrap",
-                     str(N_BOOT))
+                     str(N_BOOT), "--write", str(new))
     assert code == 0, text
+    a = learned.aucs  # the same run from Python (same data, seed and resamples)
     for needle in ("fit on the export as of 2025-06-30 less the holdout: 1,400 customers, "
                    "349 churned", "holdout: 600 customers, 150 churned",
-                   "holdout AUC (95% bootstrap interval)", "learned - uniform", "charges",
-                   "nothing written"):
-        assert needle in text, needle
-    code, text = cli("weights", "learn", "-m", str(model), "-d", str(telco), "--bootstrap",
-                     str(N_BOOT), "--json", "--write", str(new))
-    assert code == 0, text
-    figures = json.loads(text[text.index("{"):text.rindex("}") + 1])
-    assert figures["split"]["held_out"] == 600
+                   "holdout AUC (95% bootstrap interval)",
+                   f"learned │ {a['learned'].value:.3f} │ [{a['learned'].low:.3f}, "
+                   f"{a['learned'].high:.3f}]",
+                   f"learned - uniform │ {a['learned - uniform'].value:+.3f}",
+                   f"wrote {new}"):
+        assert needle in " ".join(text.split()), needle
     out = tmp_path / "bt"
     code, text = cli("backtest", "-m", str(new), "-d", str(telco), "-o", str(out),
                      "--bootstrap", str(N_BOOT))
@@ -240,7 +239,7 @@ def test_cli_learns_writes_and_backtests_the_learned_model_on_the_same_holdout(t
     (p,) = report["periods"]
     # the learned model file, backtested, ranks the same held-out customers as weights learn
     # measured it
-    assert p["auc"]["auc"] == pytest.approx(figures["auc"]["learned"]["value"], abs=1e-12)
+    assert p["auc"]["auc"] == pytest.approx(a["learned"].value, abs=1e-12)
     rates = [t["churn_rate"] for t in p["tiers"]]
     assert rates == sorted(rates)  # churn rises from loyal to at_risk
     assert p["tier_order"]["ordered"]
@@ -317,3 +316,14 @@ def test_backtest_and_learn_print_the_warning_of_a_metric_reading_the_label(telc
                      "100")
     assert code == 0, text
     assert "metric `charges` reads customers.churn_label" in " ".join(text.split())
+
+
+def test_compare_reads_the_label_of_every_customer_and_says_so(telco, learned):
+    from crindex.weights.compare import compare_models
+
+    n, churners = _churners()
+    model = load_model(telco / "telco.yaml")
+    result = compare_models(model, learned.learned.model, str(telco), n_boot=100)
+    assert (result.labelled, result.churners, result.horizon) == (n, churners, None)
+    assert any("static label, over every customer" in note for note in result.notes)
+    assert result.aucs["B"].value > result.aucs["A"].value

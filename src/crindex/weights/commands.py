@@ -299,8 +299,9 @@ def print_comparison(result: Any) -> None:
               f"rank correlation of the scores: {result.spearman:.3f} "
               f"({result.both_scored:,} customers scored by both)", highlight=False)
     if result.aucs:
-        print_aucs(f"AUC: churn in ({result.as_of}, +{result.horizon}] ({result.churners:,} "
-                   f"of {result.labelled:,}; 95% bootstrap)", "model", result.aucs)
+        within = f"in ({result.as_of}, +{result.horizon}]" if result.horizon else "(label)"
+        print_aucs(f"AUC: churn {within} ({result.churners:,} of {result.labelled:,}; 95% "
+                   "bootstrap)", "model", result.aucs)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
 
