@@ -87,6 +87,12 @@ def test_any_other_value_stops_the_run_naming_values_counts_and_customers():
     assert "churn: {label: {column: churn_label, churned: [...], stayed: [...]}}" in text
 
 
+def test_a_label_column_left_unmapped_says_how_to_map_it():
+    with pytest.raises(DataError, match=r"churn label customers.churn_label is empty in every "
+                       r"row.*sources.customers.columns: \{Churn: churn_label\}"):
+        labels_of([None, None], LABEL)
+
+
 def test_the_rule_refuses_a_column_that_is_not_the_label_column_and_two_rules_at_once():
     with pytest.raises(ValueError, match=r"map your column onto it \(sources.customers.columns: "
                        r"\{Churn: churn_label\}\)"):

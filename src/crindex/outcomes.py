@@ -186,6 +186,13 @@ def label_churn(tables: Mapping[str, ir.Table], label: ChurnLabel) -> ir.Table:
     bad = read.filter(read.churned.isnull())
     found = bad.group_by("value").aggregate(n=bad.count(), ids=bad.customer_id.collect()) \
         .order_by([ibis.desc("n"), "value"]).limit(_VALUES_SHOWN).to_pyarrow().to_pylist()
+    if found and len(found) == 1 and found[0]["value"] is None \
+            and found[0]["n"] == int(customers.count().to_pyarrow().as_py()):
+        raise DataError.single(
+            Reason.MISSING_COLUMN, f"the model's churn label customers.{label.column} is empty "
+            "in every row", f"customers.{label.column}",
+            f"map your label column onto it: sources.customers.columns: {{Churn: "
+            f"{label.column}}} (your column's name in place of Churn)")
     if found:
         total = int(bad.count().to_pyarrow().as_py())
         parts = []
