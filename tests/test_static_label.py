@@ -249,8 +249,10 @@ def test_cli_learns_writes_and_backtests_the_learned_model_on_the_same_holdout(
     rates = [t["churn_rate"] for t in p["tiers"]]
     assert rates == sorted(rates)  # churn rises from loyal to at_risk
     assert p["tier_order"]["ordered"]
-    assert "Scores on 2025-06-30 compared with each customer&#x27;s churn label" in \
-        (out / "backtest.html").read_text()
+    page = (out / "backtest.html").read_text()
+    assert "Scores on 2025-06-30 compared with each customer&#x27;s churn label, on a holdout " \
+        "of 600 of 2000 customers (30%, seed 0, stratified by the label)" in page
+    assert "<h2>As of 2025-06-30: the holdout against its churn label</h2>" in page
 
 
 def test_cli_refuses_several_dates_and_bad_labels_with_a_clear_message(telco, cli, tmp_path):

@@ -178,7 +178,7 @@ def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
     body.append(_summary(report, t))
     body.append(_over_time(report, t))
     for p in periods:
-        body.append(_period(p, t))
+        body.append(_period(p, t, static=bool(split)))
     body.append(quality_section(report.get("quality"), t))
     body.append(model_section(model, t))
     return page(t("bt.title", model=model["name"]), body, lang, t)
@@ -245,8 +245,10 @@ def _over_time(report: dict[str, Any], t: T) -> str:
     return "".join(parts)
 
 
-def _period(p: dict[str, Any], t: T) -> str:
-    parts = [f"<h2>{escape(t('bt.period', as_of=p['as_of'], end=p['end']))}</h2>"]
+def _period(p: dict[str, Any], t: T, static: bool = False) -> str:
+    head = t("bt.period.label", as_of=p["as_of"]) if static else \
+        t("bt.period", as_of=p["as_of"], end=p["end"])
+    parts = [f"<h2>{escape(head)}</h2>"]
     order = p["tier_order"]
     flagged = set(order["flagged"])
     tiers = p["tiers"]

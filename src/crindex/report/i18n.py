@@ -40,6 +40,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bt.revenue_by_tier_time": ("Revenue per customer by tier", "各等级人均收入"),
     "bt.psi": ("Score stability (PSI)", "得分稳定性（PSI）"),
     "bt.period": ("As of {as_of} (outcome to {end})", "评估日 {as_of}（观察至 {end}）"),
+    "bt.period.label": ("As of {as_of}: the holdout against its churn label",
+                        "评估日 {as_of}：留出集与流失标签对比"),
     "bt.churn_by_tier": ("Churn rate by tier", "各等级流失率"),
     "bt.deciles": ("Churn rate by score decile (1 = lowest scores)",
                    "按得分十分位的流失率（1 = 得分最低）"),
