@@ -517,11 +517,9 @@ def validate_command(
 
 def _print_warnings(spec: object) -> None:
     """The model's warnings (problems of warning-level rules), on stderr; they never fail."""
-    from rich.markup import escape
+    from crindex.util import print_warnings
 
-    for problem in getattr(spec, "warnings", []):
-        err.print(f"[yellow]warning[/]: {escape(str(problem))}", markup=True, highlight=False,
-                  soft_wrap=True)
+    print_warnings(spec, err)
 
 
 @app.command("sql")

@@ -101,6 +101,9 @@ TABLES: tuple[Table, ...] = (
         _c("owner", "cat"),
         _c("lifecycle_stage", "cat", vocabulary=("new", "growth", "mature", "decline")),
         _c("churned_at", "ts"),
+        _c("churn_label", "cat", rule="the churn outcome of a one-row-per-customer export "
+           "(yes/no, 1/0, true/false, or a churn date); read only under the model's "
+           "`churn: {label: churn_label}`, never a metric's input"),
     )),
     Table("orders", "ordered_at", (
         _c("order_id", "id", unique=True),
@@ -200,6 +203,16 @@ SURVEY_SCALES: dict[str, tuple[float, float]] = dict(
 
 #: the ``orders.status`` of an order that counts as a purchase (the other statuses never do)
 PURCHASE = "paid"
+
+#: words read as yes in a yes/no column (case folded): a ``bool`` column, a churn label
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "真")
+#: words read as no in a yes/no column (case folded)
+FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "假")
+
+#: the words of ``customers.churn_label`` read as churned / stayed unless the model's
+#: ``churn.label`` names its own (case folded; a date also means churned, on that day)
+CHURNED_WORDS = (*TRUE_WORDS, "churned", "lost", "流失")
+STAYED_WORDS = (*FALSE_WORDS, "stayed", "retained", "active", "留存")
 
 #: values an empty cell takes when a table is read: ``{table: {column: value}}``
 DEFAULTS: dict[str, dict[str, str]] = {

@@ -18,6 +18,13 @@ churners on the same data.
   - inactivity rule, ``lapse: at_horizon_end``: as ``reached``, and the customer has no
     activity in ``(end - N, end]`` either (still lapsed at the horizon's end).
 
+- **Static label** (``churn: {label: churn_label}``, one export with no time stamps): a
+  customer on the books on ``as_of`` (joined by then) churned when ``customers.churn_label``
+  says so, whatever the horizon: a churned word, or a date (churned on that day); a stayed word,
+  or an empty cell in a column that holds dates, means stayed. The words are the model's
+  (``churn.label.churned`` / ``stayed``, by default :data:`crindex.contract.CHURNED_WORDS` /
+  :data:`~crindex.contract.STAYED_WORDS`); any other value stops the run with the customers
+  and values found (:func:`label_churn`).
 - **Revenue**: the amount of the customer's paid orders with a day in ``(as_of, end]``.
 
 Days are compared as dates (a timestamp's time of day never moves a row across a boundary).
@@ -31,9 +38,11 @@ from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 from crindex.contract import PURCHASE
-from crindex.model.spec import ChurnRule
+from crindex.errors import DataError, Reason
+from crindex.model.spec import ChurnLabel, ChurnRule
 
 #: the rule used when a model says nothing: ``customers.churned_at``
 CHURNED_AT = ChurnRule()
@@ -46,6 +55,9 @@ def _day(col: ir.Value) -> ir.DateValue:
 def describe(rule: ChurnRule | None) -> str:
     """The rule in words, e.g. ``no paid order for 180 days, reached in the horizon``."""
     rule = rule or CHURNED_AT
+    if rule.label is not None:
+        return (f"the static label customers.{rule.label.column} (model churn.label; "
+                "the horizon is not used)")
     if rule.inactivity_days is None:
         return "customers.churned_at in the horizon"
     end = (", and still so at the horizon's end" if rule.lapse == "at_horizon_end" else "")
@@ -56,6 +68,9 @@ def describe(rule: ChurnRule | None) -> str:
 def rule_summary(rule: ChurnRule | None) -> dict[str, object]:
     """The rule as plain data: ``{"kind": "churned_at"}`` or ``{"kind": "inactivity", ...}``."""
     rule = rule or CHURNED_AT
+    if rule.label is not None:
+        return {"kind": "label", "column": rule.label.column, "holdout": rule.label.holdout,
+                "seed": rule.label.seed}
     if rule.inactivity_days is None:
         return {"kind": "churned_at"}
     return {"kind": "inactivity", "days": rule.inactivity_days, "lapse": rule.lapse}
@@ -103,6 +118,12 @@ def churn(tables: Mapping[str, ir.Table], rule: ChurnRule | None, as_of: dt.date
     """
     rule = rule or CHURNED_AT
     customers = tables["customers"]
+    if rule.label is not None:
+        labels = label_churn(tables, rule.label)
+        active = _joined_by(customers, as_of)
+        out = customers.select("customer_id", active=active).left_join(labels, "customer_id")
+        return out.select(out.customer_id, out.active,
+                          churned=(out.active & out.churned).fill_null(False))
     lo, hi = ibis.date(as_of), ibis.date(end)
     if rule.inactivity_days is None:
         churn_day = _day(customers.churned_at)
@@ -132,6 +153,89 @@ def churn(tables: Mapping[str, ir.Table], rule: ChurnRule | None, as_of: dt.date
     if rule.lapse == "at_horizon_end":
         churned = churned & (out.latest <= last)
     return out.select(out.customer_id, active=active, churned=churned.fill_null(False))
+
+
+#: customers named per value in the error of a value that is no label
+_IDS_SHOWN = 3
+#: values named in that error, most frequent first
+_VALUES_SHOWN = 10
+
+
+def label_churn(tables: Mapping[str, ir.Table], label: ChurnLabel) -> ir.Table:
+    """``customer_id, churned``: the static label of every customer, read by ``label``'s words.
+
+    Runs two small queries on the customers table first: whether the column holds dates (an
+    empty cell then means stayed), and which values are neither a churned word, a stayed word
+    nor a date.
+
+    Raises
+    ------
+    DataError
+        When any customer's label is none of these: every such value, with its count and the
+        first customers holding it, what is allowed, and the fix.
+    """
+    customers = tables["customers"]
+    text = customers[label.column].cast("string").strip().lower()
+    day = text.try_cast("timestamp")
+    dated = bool(customers.select(d=day.notnull().any()).to_pyarrow().column("d")[0].as_py())
+    churned = text.isin(label.churned) | day.notnull()
+    stayed = text.isin(label.stayed) | (text.isnull() if dated else ibis.literal(False))
+    read = customers.select("customer_id", value=text,
+                            churned=ibis.cases((churned, True), (stayed, False),
+                                               else_=ibis.null("boolean")))
+    bad = read.filter(read.churned.isnull())
+    found = bad.group_by("value").aggregate(n=bad.count(), ids=bad.customer_id.collect()) \
+        .order_by([ibis.desc("n"), "value"]).limit(_VALUES_SHOWN).to_pyarrow().to_pylist()
+    if found and len(found) == 1 and found[0]["value"] is None \
+            and found[0]["n"] == int(customers.count().to_pyarrow().as_py()):
+        raise DataError.single(
+            Reason.MISSING_COLUMN, f"the model's churn label customers.{label.column} is empty "
+            "in every row", f"customers.{label.column}",
+            f"map your label column onto it: sources.customers.columns: {{Churn: "
+            f"{label.column}}} (your column's name in place of Churn)")
+    if found:
+        total = int(bad.count().to_pyarrow().as_py())
+        parts = []
+        for row in found:
+            ids = sorted(row["ids"])
+            more = f", ... ({row['n']} customers)" if row["n"] > _IDS_SHOWN else ""
+            shown = "(empty)" if row["value"] is None else f"`{row['value']}`"
+            parts.append(f"{shown} in customers {', '.join(ids[:_IDS_SHOWN])}{more}")
+        values = "; ".join(parts)
+        raise DataError.single(
+            Reason.DATA_UNREADABLE,
+            f"the model's churn label holds {total} value(s) that are neither churned nor "
+            f"stayed: {values}",
+            f"customers.{label.column}",
+            "churned: " + ", ".join(label.churned) + "; stayed: " + ", ".join(label.stayed)
+            + "; or a date YYYY-MM-DD (churned on that day). Name your words in the model: "
+            "churn: {label: {column: churn_label, churned: [...], stayed: [...]}}, or fix the "
+            "rows")
+    return read.select("customer_id", "churned")
+
+
+def label_holdout(labels: Mapping[str, bool | int], label: ChurnLabel
+                  ) -> tuple[set[str], dict[str, object]]:
+    """The held-out customers of a static label, and the split in figures.
+
+    ``labels``: customer id -> churned, for the customers on the books on the scoring day.
+    The one split of a static label (:func:`crindex.stats.stratified_holdout` with the model's
+    ``churn.label.holdout`` share and ``seed``): the backtest measures these customers and
+    ``weights learn`` never fits on them.
+    """
+    from crindex.stats import stratified_holdout
+
+    ids = sorted(labels)
+    churned = np.array([bool(labels[c]) for c in ids], dtype=bool)
+    held = stratified_holdout(ids, churned, label.holdout, label.seed)
+    figures: dict[str, object] = {
+        "share": label.holdout, "seed": label.seed, "stratified_by": "label",
+        "labelled": len(ids), "churned": int(churned.sum()),
+        "held_out": int(held.sum()), "held_out_churned": int(churned[held].sum()),
+        "churn_rate": float(churned.mean()) if churned.size else None,
+        "held_out_churn_rate": float(churned[held].mean()) if held.any() else None,
+    }
+    return {c for c, h in zip(ids, held, strict=True) if h}, figures
 
 
 def revenue(tables: Mapping[str, ir.Table], as_of: dt.date, end: dt.date) -> ir.Table | None:

@@ -171,3 +171,40 @@ def bootstrap_auc(scores: Mapping[str, Any], labels: Any, *, n_boot: int = 1000,
         out[f"{a} - {b}"] = interval(None if pa is None or pb is None else pa - pb,
                                      stacked[a] - stacked[b])
     return out
+
+
+def stratified_holdout(ids: Sequence[Any], labels: Any, share: float, seed: int = 0
+                       ) -> np.ndarray:
+    """Which observations are held out: a seeded share of each label, drawn apart.
+
+    The observations are put in the order of their ids (so the split does not depend on the
+    order of the rows in a file); then, for each label value with ``n_c`` observations,
+    ``round(share * n_c)`` of them are drawn without replacement by a generator seeded with
+    ``seed``. Both labels keep their share in the holdout: with ``h`` held out, the holdout's
+    positive share differs from the whole's by at most ``1 / (2 h)``. The same ids, labels,
+    share and seed always give the same split (the backtest and the weight learner hold out the
+    same customers).
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans in the order of ``ids``: True for a held-out observation.
+
+    Raises
+    ------
+    ValueError
+        When ``share`` is not strictly between 0 and 1, or ids and labels differ in length.
+    """
+    y = np.asarray(labels, dtype=bool)
+    if y.shape != (len(ids),):
+        raise ValueError(f"ids and labels must be of equal length: {len(ids)} vs {y.shape}")
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"the holdout share must be between 0 and 1, got {share}")
+    order = np.argsort(np.asarray([str(i) for i in ids], dtype=object), kind="stable")
+    rng = np.random.default_rng(seed)
+    held = np.zeros(y.size, dtype=bool)
+    for value in (False, True):
+        members = order[y[order] == value]
+        take = int(np.floor(share * members.size + 0.5))
+        held[rng.permutation(members)[:take]] = True
+    return held

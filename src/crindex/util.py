@@ -140,6 +140,16 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, width=160)
 
 
+def print_warnings(spec: object, err: Any = None) -> None:
+    """A model's warnings (problems of warning-level rules), on stderr; they never fail."""
+    from rich.markup import escape
+
+    err = err or console(stderr=True)
+    for problem in getattr(spec, "warnings", []):
+        err.print(f"[yellow]warning[/]: {escape(str(problem))}", markup=True, highlight=False,
+                  soft_wrap=True)
+
+
 def wall_clock(arrow: Any) -> Any:
     """An Arrow table whose time-zone-aware timestamps become the wall-clock time they show.
 

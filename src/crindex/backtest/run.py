@@ -9,6 +9,12 @@ horizon ``(as_of, as_of + horizon]`` by :mod:`crindex.outcomes`, under the model
   activity) is reached in the horizon (``lapse: at_horizon_end``: and still so at its end);
 - revenue: the amount of the customer's paid orders in the horizon.
 
+Under a static churn label (``churn: {label: churn_label}``: one export with no time stamps),
+the model is scored once, on one ``as_of`` (the export's day; default the model's, then today),
+the outcome is each customer's label (no horizon), and the figures are those of a seeded holdout
+stratified by the label (:func:`crindex.stats.stratified_holdout` with the model's
+``churn.label.holdout`` and ``seed``): the customers ``crindex weights learn`` never fits on.
+
 The figures (:mod:`crindex.backtest.metrics`) are kept per ``as_of`` and over time (core share,
 churn and revenue by tier, PSI between consecutive dates), with checks a reader should see
 first: a weak AUC, tiers out of order, metrics that point the wrong way.
@@ -17,7 +23,7 @@ first: a weak AUC, tiers out of order, metrics that point the wrong way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +37,7 @@ from crindex.data import Dataset, open_dataset
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
 from crindex.model.spec import ChurnRule, CRIModel
-from crindex.outcomes import outcomes, rule_summary
+from crindex.outcomes import label_holdout, outcomes, rule_summary
 from crindex.stats import bootstrap_auc, churn_auc
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
@@ -96,10 +102,16 @@ def _auc_figures(scores: np.ndarray, churned: np.ndarray, n_boot: int, seed: int
 
 
 def evaluate_period(result: ScoreResult, outcome: pd.DataFrame, end: dt.date, *,
-                    n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """All figures of one ``as_of``: scores joined to what happened in the horizon."""
+                    n_boot: int = 1000, seed: int = 0,
+                    only: Collection[str] | None = None) -> dict[str, Any]:
+    """All figures of one ``as_of``: scores joined to what happened in the horizon.
+
+    ``only``: the customers to measure (the holdout of a static label); default everyone.
+    """
     model = result.model
     frame = _frame(result).merge(outcome, on="customer_id", how="left")
+    if only is not None:
+        frame = frame[frame["customer_id"].isin(set(only))]
     frame["churned"] = frame["churned"].fillna(False).astype(bool)
     frame["revenue"] = frame["revenue"].fillna(0.0)
     frame["active"] = frame["active"].fillna(True).astype(bool)
@@ -281,8 +293,11 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
         ``model``, ``horizon``, ``churn_rule``, ``periods`` (one per ``as_of``), ``rolling``,
         ``checks``, ``quality``: the content of ``backtest.json``.
     """
-    days = check_inputs(as_of, horizon, input_checks)
     spec = model if isinstance(model, CRIModel) else load_model(model)
+    if spec.churn.label is not None:
+        return _static_backtest(spec, data, as_of, n_boot=n_boot, seed=seed,
+                                input_checks=input_checks)
+    days = check_inputs(as_of, horizon, input_checks)
     ends = [horizon_end(d, horizon) for d in days]
     source = open_dataset(data, model=spec)
     periods = []
@@ -299,6 +314,43 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
         "periods": periods,
         "rolling": roll,
         "checks": checks(periods, roll, _data_end(source)),
+        "quality": source.quality.to_dict() if source.quality is not None else None,
+    }
+
+
+def _static_backtest(spec: CRIModel, data: Any, as_of: Sequence[str | dt.date], *,
+                     n_boot: int, seed: int,
+                     input_checks: Sequence[Callable[[], object]]) -> dict[str, Any]:
+    """The backtest of a static churn label: one date, the label, a stratified holdout."""
+    def one_date() -> None:
+        if len(as_of) > 1:
+            raise DataError.single(
+                Reason.BAD_PARAMETER, f"{len(as_of)} --as-of dates given, but the model's churn "
+                "is a static label (one outcome per customer, no horizon)", "--as-of",
+                "give one --as-of (the day the export was taken) or none (the model's as_of, "
+                "then today)")
+
+    day = check_inputs(list(as_of[:1]) or [as_date(None, spec.as_of)], "90d",
+                       [*input_checks, one_date])[0]
+    source = open_dataset(data, model=spec)
+    result = score(spec, source, day)
+    outcome = outcome_frame(source, spec.churn, day, day)
+    assert spec.churn.label is not None
+    on_books = outcome[outcome["active"].astype(bool)]
+    held, split = label_holdout(
+        dict(zip(on_books["customer_id"].astype(str), on_books["churned"].astype(bool),
+                 strict=True)), spec.churn.label)
+    period = evaluate_period(result, outcome, day, n_boot=n_boot, seed=seed, only=held)
+    roll = rolling([period], spec)
+    return {
+        "kind": "backtest",
+        "model": model_summary(spec),
+        "horizon": None,
+        "churn_rule": rule_summary(spec.churn),
+        "holdout": split,
+        "periods": [period],
+        "rolling": roll,
+        "checks": checks([period], roll, None),
         "quality": source.quality.to_dict() if source.quality is not None else None,
     }
 

@@ -29,10 +29,12 @@ import ibis.expr.types as ir
 from crindex.contract import (
     CONTRACT,
     DEFAULTS,
+    FALSE_WORDS,
     PERSONAL_COLUMNS,
     STRICT_VOCABULARIES,
     TABLE,
     TIME_COLUMN,
+    TRUE_WORDS,
     UNIQUE_ID,
     USUAL_VALUES,
     VOCABULARIES,
@@ -44,9 +46,6 @@ from crindex.model.spec import SourceSpec
 EXAMPLES = 5
 #: distinct values at fault listed per issue, most frequent first
 VALUES_SHOWN = 10
-
-TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "真")
-FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "假")
 
 
 @dataclass

@@ -25,8 +25,16 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from crindex.contract import CONTRACT, DEFAULTS, REQUIRED_COLUMNS, TIME_COLUMN, ibis_schema
-from crindex.data.checks import FALSE_WORDS, TRUE_WORDS, Typed, check, type_columns
+from crindex.contract import (
+    CONTRACT,
+    DEFAULTS,
+    FALSE_WORDS,
+    REQUIRED_COLUMNS,
+    TIME_COLUMN,
+    TRUE_WORDS,
+    ibis_schema,
+)
+from crindex.data.checks import Typed, check, type_columns
 from crindex.data.quality import QualityReport
 from crindex.data.read import (
     RawTable,

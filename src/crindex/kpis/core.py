@@ -135,8 +135,11 @@ def _by_group(expr: ir.Table) -> dict[str, float | None]:
 
 def _customer_counts(ctx: _Ctx) -> dict[str, dict[str, float | None]]:
     # S and the churners are the horizon (start, as_of] of crindex.outcomes, E its last day
-    period = churn(ctx.tables, ctx.churn, ctx.start, ctx.as_of)
-    at_end = on_books(ctx.tables, ctx.churn, ctx.as_of).rename(end_active="active")
+    rule = ctx.churn or ChurnRule()
+    if rule.label is not None:  # a static label has no date: churn in a period is not known
+        rule = ChurnRule()
+    period = churn(ctx.tables, rule, ctx.start, ctx.as_of)
+    at_end = on_books(ctx.tables, rule, ctx.as_of).rename(end_active="active")
     c = ctx.tables["customers"].inner_join(ctx.groups, "customer_id") \
         .inner_join(period, "customer_id").inner_join(at_end, "customer_id")
     new = c.created_at.notnull() & ctx.day_in_period(c.created_at)
@@ -144,12 +147,13 @@ def _customer_counts(ctx: _Ctx) -> dict[str, dict[str, float | None]]:
         S=c.active.sum(), E=c.end_active.sum(), N=new.sum(), churned=c.churned.sum(),
     ).to_pandas()
     out: dict[str, dict[str, float | None]] = {}
+    dated = (ctx.churn is None or ctx.churn.label is None)
     for row in frame.itertuples(index=False):
         s, e, n, ch = (float(v) for v in (row.S, row.E, row.N, row.churned))
         out[str(row.g)] = {
             "customers_start": s, "customers_end": e, "new_customers": n,
-            "churn_rate": 100.0 * ch / s if s else None,
-            "retention_rate": 100.0 * (e - n) / s if s else None,
+            "churn_rate": 100.0 * ch / s if s and dated else None,
+            "retention_rate": 100.0 * (e - n) / s if s and dated else None,
         }
     return out
 
@@ -306,6 +310,10 @@ def kpis(
         cut[name] = t.filter(t[col].date() <= ibis.literal(day)) if col else t
 
     notes: dict[str, str] = {}
+    if churn_rule is not None and churn_rule.label is not None:
+        for kpi in ("churn_rate", "retention_rate"):
+            notes[kpi] = ("the model's churn is a static label (no churn date): churn in a "
+                          "period is not known; crindex backtest measures the label")
     values: dict[str, dict[str, float | None]] = {}
     groupings = [(ALL, None)] + ([(by, by)] if by else [])
     for _, column in groupings:

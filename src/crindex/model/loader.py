@@ -116,7 +116,7 @@ def _pydantic_problems(exc: ValidationError, where: Locator) -> list[Problem]:
             msg = f"`{field}` is required"
             hint = ""
         else:
-            msg = f"`{field}`: {err['msg']}"
+            msg = f"`{field}`: {str(err['msg']).removeprefix('Value error, ')}"
             hint = ""
         problems.append(Problem(msg, where(clean), hint, Reason.MODEL_SCHEMA))
     return problems

@@ -385,6 +385,40 @@ def _metric_sources(c: Checking) -> Iterable[Problem]:
             yield from _part_problems(part, table, f"{what} {side}", at)
 
 
+def label_readers(model: CRIModel) -> list[tuple[MetricSpec, str]]:
+    """The metrics that read the churn label column, with how (``column``, ``where``, ...).
+
+    The hook of the leakage checks: the label is the outcome a score is judged by, so a metric
+    reading it scores customers by their outcome.
+    """
+    column = model.churn.label_column
+    found = []
+    for _, m in model.metrics:
+        if AGGREGATES.get(m.aggregate) is None or metric_table(m) != "customers":
+            continue  # an unknown aggregate is reported by its own rule
+        parts: list[tuple[str, MetricSpec | SubAggregate | None]] = [
+            ("", m), ("numerator ", m.numerator), ("denominator ", m.denominator)]
+        for side, part in parts:
+            if part is None:
+                continue
+            if part.column == column:
+                found.append((m, f"{side}column"))
+            if column in (part.where or {}):
+                found.append((m, f"{side}where"))
+    return found
+
+
+@register_rule("no metric reads the churn label", level="warning")
+def _label_leak(c: Checking) -> Iterable[Problem]:
+    column = c.model.churn.label_column
+    for m, how in label_readers(c.model):
+        yield Problem(f"metric `{m.id}` reads customers.{column} ({how}), the churn label: the "
+                      "outcome the score is judged by, so backtests and learned weights would "
+                      "measure the label against itself", c.at(m),
+                      f"remove the metric or read another column; customers.{column} is the "
+                      "churn outcome only", Reason.BAD_PARAMETER)
+
+
 @register_rule("params fit the aggregate")
 def _params(c: Checking) -> Iterable[Problem]:
     for m in c.metrics():

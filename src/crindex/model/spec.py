@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 from crindex.calendar import parse_window
+from crindex.contract import CHURNED_WORDS, STAYED_WORDS
 from crindex.errors import Problem
 from crindex.model.registry import NORMALISERS, RegisteredUnion
 
@@ -320,8 +321,76 @@ class SourceSpec(Spec):
 Lapse = Literal["reached", "at_horizon_end"]
 
 
+#: the one column a static churn label is read from (map the user's column onto it)
+LABEL_COLUMN = "churn_label"
+
+
+def _words(value: Any) -> Any:
+    """Label words as the text a file holds, case folded: ``1`` is ``"1"``, ``true`` ``"true"``."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for v in value:
+        if isinstance(v, bool):
+            v = str(v).lower()
+        elif isinstance(v, float) and v.is_integer():
+            v = str(int(v))
+        out.append(str(v).strip().lower())
+    return out
+
+
+class ChurnLabel(Spec):
+    """A static churn outcome: one label per customer, from one export with no time stamps.
+
+    The label is read from ``customers.churn_label`` (map the user's column onto it:
+    ``sources.customers.columns: {Churn: churn_label}``). A value (case folded, trimmed) in
+    ``churned`` means churned, one in ``stayed`` means stayed, a date means churned on that
+    day; in a column that holds dates an empty cell means stayed. Any other value is an error
+    that lists the customers and values (:func:`crindex.outcomes.label_churn`).
+
+    Backtests and learned weights then keep a seeded holdout, stratified by the label: a
+    ``holdout`` share of the churners and of the stayers, drawn with ``seed``
+    (:func:`crindex.stats.stratified_holdout`; docs/backtest.md).
+    """
+
+    column: str = LABEL_COLUMN
+    churned: Annotated[list[str], BeforeValidator(_words)] = Field(
+        default_factory=lambda: list(CHURNED_WORDS), min_length=1)
+    stayed: Annotated[list[str], BeforeValidator(_words)] = Field(
+        default_factory=lambda: list(STAYED_WORDS), min_length=1)
+    holdout: float = Field(default=0.3, gt=0, lt=1)
+    seed: int = 0
+
+    @field_validator("column")
+    @classmethod
+    def _the_label_column(cls, value: str) -> str:
+        if value != LABEL_COLUMN:
+            raise ValueError(f"the churn label is read from customers.{LABEL_COLUMN}, not "
+                             f"`{value}`: map your column onto it (sources.customers.columns: "
+                             f"{{{value}: {LABEL_COLUMN}}}) and write `label: {LABEL_COLUMN}`")
+        return value
+
+    @field_validator("stayed")
+    @classmethod
+    def _words_apart(cls, value: list[str], info: Any) -> list[str]:
+        both = sorted(set(value) & set(info.data.get("churned") or ()))
+        if both:
+            raise ValueError("a word cannot mean both churned and stayed: "
+                             + ", ".join(f"`{w}`" for w in both))
+        return value
+
+
+def _label_shorthand(value: Any) -> Any:
+    """``label: churn_label`` is ``label: {column: churn_label}``; ``label: true`` the defaults."""
+    if value is True:
+        return {}
+    if isinstance(value, str):
+        return {"column": value}
+    return value
+
+
 class ChurnRule(Spec):
-    """How churn is read from data: ``customers.churned_at``, or inactivity for N days.
+    """How churn is read from data: ``customers.churned_at``, inactivity for N days, or a label.
 
     Without ``inactivity_days`` a customer churns in a horizon ``(as_of, end]`` when
     ``customers.churned_at`` falls in it. With ``inactivity_days: N`` the data's churn dates
@@ -337,12 +406,29 @@ class ChurnRule(Spec):
       without activity on ``end``; a customer who came back before the horizon's end has not
       churned.
 
-    ``crindex.outcomes`` computes both; backtests, learned weights, model comparisons and
+    With ``label`` (:class:`ChurnLabel`) churn is a static outcome of each customer, read from
+    ``customers.churn_label`` whatever the horizon: for one export with no time stamps.
+
+    ``crindex.outcomes`` computes all three; backtests, learned weights, model comparisons and
     KPIs all read churn through it.
     """
 
     inactivity_days: int | None = Field(default=None, gt=0)
     lapse: Lapse = "reached"
+    label: Annotated[ChurnLabel | None, BeforeValidator(_label_shorthand)] = None
+
+    @property
+    def label_column(self) -> str:
+        """The column a churn label is read from (the outcome: never a metric's input)."""
+        return self.label.column if self.label is not None else LABEL_COLUMN
+
+    @field_validator("label")
+    @classmethod
+    def _one_rule(cls, value: ChurnLabel | None, info: Any) -> ChurnLabel | None:
+        if value is not None and info.data.get("inactivity_days") is not None:
+            raise ValueError("a churn rule is a label or inactivity, not both: remove "
+                             "`inactivity_days` (and `lapse`) or `label`")
+        return value
 
     @field_validator("lapse")
     @classmethod

@@ -165,7 +165,10 @@ def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
     model = report["model"]
     periods = report["periods"]
     rule = report["churn_rule"]
-    body = [f'<p class="meta">{escape(t("bt.intro", horizon=report["horizon"]))}</p>',
+    split = report.get("holdout")
+    intro = t("bt.intro.label", as_of=periods[0]["as_of"], **split) if split else \
+        t("bt.intro", horizon=report["horizon"])
+    body = [f'<p class="meta">{escape(intro)}</p>',
             f'<p class="meta">{escape(_rule_text(rule, t))}</p>']
     body.append(f"<h2>{escape(t('bt.findings'))}</h2><ul>")
     for c in sorted(report["checks"], key=lambda c: ("fail", "warn", "ok").index(c["level"])):
@@ -175,13 +178,15 @@ def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
     body.append(_summary(report, t))
     body.append(_over_time(report, t))
     for p in periods:
-        body.append(_period(p, t))
+        body.append(_period(p, t, static=bool(split)))
     body.append(quality_section(report.get("quality"), t))
     body.append(model_section(model, t))
     return page(t("bt.title", model=model["name"]), body, lang, t)
 
 
 def _rule_text(rule: dict[str, Any], t: T) -> str:
+    if rule["kind"] == "label":
+        return t("bt.rule.label", column=rule["column"])
     if rule["kind"] == "inactivity":
         key = "bt.rule.inactivity_end" if rule.get("lapse") == "at_horizon_end" else \
             "bt.rule.inactivity"
@@ -240,8 +245,10 @@ def _over_time(report: dict[str, Any], t: T) -> str:
     return "".join(parts)
 
 
-def _period(p: dict[str, Any], t: T) -> str:
-    parts = [f"<h2>{escape(t('bt.period', as_of=p['as_of'], end=p['end']))}</h2>"]
+def _period(p: dict[str, Any], t: T, static: bool = False) -> str:
+    head = t("bt.period.label", as_of=p["as_of"]) if static else \
+        t("bt.period", as_of=p["as_of"], end=p["end"])
+    parts = [f"<h2>{escape(head)}</h2>"]
     order = p["tier_order"]
     flagged = set(order["flagged"])
     tiers = p["tiers"]

@@ -15,6 +15,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bt.intro": ("Scores computed as they would have been on each date, compared with what "
                  "happened in the following {horizon}.",
                  "按每个评估日当天可见的数据计算得分，再与之后 {horizon} 内实际发生的情况对比。"),
+    "bt.intro.label": ("Scores on {as_of} compared with each customer's churn label, on a "
+                       "holdout of {held_out} of {labelled} customers ({share:.0%}, seed {seed}, "
+                       "stratified by the label).",
+                       "按 {as_of} 的得分与每位客户的流失标签对比，"
+                       "评估样本为按标签分层抽取的留出集："
+                       "{labelled} 位客户中的 {held_out} 位（{share:.0%}，随机种子 {seed}）。"),
+    "bt.rule.label": ("churn = the static label customers.{column} (no horizon)",
+                      "流失 = 静态标签 customers.{column}（无观察期）"),
     "bt.rule.churned_at": ("churn = customers.churned_at in the horizon",
                            "流失 = 观察期内的 customers.churned_at"),
     "bt.rule.inactivity": ("churn = {days} days without a paid order, reached in the horizon",
@@ -32,6 +40,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bt.revenue_by_tier_time": ("Revenue per customer by tier", "各等级人均收入"),
     "bt.psi": ("Score stability (PSI)", "得分稳定性（PSI）"),
     "bt.period": ("As of {as_of} (outcome to {end})", "评估日 {as_of}（观察至 {end}）"),
+    "bt.period.label": ("As of {as_of}: the holdout against its churn label",
+                        "评估日 {as_of}：留出集与流失标签对比"),
     "bt.churn_by_tier": ("Churn rate by tier", "各等级流失率"),
     "bt.deciles": ("Churn rate by score decile (1 = lowest scores)",
                    "按得分十分位的流失率（1 = 得分最低）"),

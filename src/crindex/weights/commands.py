@@ -212,10 +212,14 @@ def register(app: typer.Typer) -> None:
     def learn_command(
         model: Path = ModelOpt,
         data: str = DataOpt,
-        as_of: str = typer.Option(..., "--as-of", help="holdout date YYYY-MM-DD: its "
-                                  "customers are labelled by churn in (as_of, as_of + horizon] "
-                                  "and never seen by the fit"),
-        horizon: str = typer.Option("90d", "--horizon", help="label window: 90d, 12w, 3m, 1y"),
+        as_of: str | None = typer.Option(None, "--as-of", help="holdout date YYYY-MM-DD: its "
+                                         "customers are labelled by churn in (as_of, as_of + "
+                                         "horizon] and never seen by the fit; under a static "
+                                         "churn label, the export's date (default: the "
+                                         "model's, then today)"),
+        horizon: str | None = typer.Option(None, "--horizon", help="label window: 90d "
+                                           "(default), 12w, 3m, 1y; not used under a static "
+                                           "churn label"),
         snapshots: int = typer.Option(4, "--snapshots", min=1, help="fit on this many dates "
                                       "before the holdout, one horizon apart"),
         fit_as_of: list[str] = typer.Option(None, "--fit-as-of", help="fit dates instead "
@@ -232,9 +236,12 @@ def register(app: typer.Typer) -> None:
         """Weights learned from churn history, tested out of time against the current ones."""
         from crindex.data import open_dataset
         from crindex.model.loader import load_model
-        from crindex.weights.learn import learn_weights
+        from crindex.util import print_warnings
+        from crindex.weights.learn import learn_weights, need_holdout_date
 
         spec = load_model(model)
+        print_warnings(spec, err)  # a metric reading the churn label, ...
+        need_holdout_date(spec, as_of)
         with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
@@ -292,20 +299,31 @@ def print_comparison(result: Any) -> None:
               f"rank correlation of the scores: {result.spearman:.3f} "
               f"({result.both_scored:,} customers scored by both)", highlight=False)
     if result.aucs:
-        print_aucs(f"AUC: churn in ({result.as_of}, +{result.horizon}] ({result.churners:,} "
-                   f"of {result.labelled:,}; 95% bootstrap)", "model", result.aucs)
+        within = f"in ({result.as_of}, +{result.horizon}]" if result.horizon else "(label)"
+        print_aucs(f"AUC: churn {within} ({result.churners:,} of {result.labelled:,}; 95% "
+                   "bootstrap)", "model", result.aucs)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
 
 
 def print_learn(report: Any) -> None:
     """The fit, the learned weights and the holdout AUCs."""
-    dates = ", ".join(d.isoformat() for d in report.fit_dates)
-    out.print(f"fit on {dates}: {report.fit_customers:,} customer-snapshots, "
-              f"{report.fit_churners:,} churned within {report.horizon}", highlight=False)
-    out.print(f"holdout {report.holdout_date}: {report.holdout_customers:,} customers, "
-              f"{report.holdout_churners:,} churned in the next {report.horizon}",
-              highlight=False)
+    if report.split is not None:
+        out.print(f"fit on the export as of {report.holdout_date} less the holdout: "
+                  f"{report.fit_customers:,} customers, {report.fit_churners:,} churned (label)",
+                  highlight=False)
+        out.print(f"holdout: {report.holdout_customers:,} customers, "
+                  f"{report.holdout_churners:,} churned (label; {report.split['share']:.0%} "
+                  f"stratified by the label, seed {report.split['seed']})", highlight=False)
+        title = "holdout AUC"
+    else:
+        dates = ", ".join(d.isoformat() for d in report.fit_dates)
+        out.print(f"fit on {dates}: {report.fit_customers:,} customer-snapshots, "
+                  f"{report.fit_churners:,} churned within {report.horizon}", highlight=False)
+        out.print(f"holdout {report.holdout_date}: {report.holdout_customers:,} customers, "
+                  f"{report.holdout_churners:,} churned in the next {report.horizon}",
+                  highlight=False)
+        title = f"out-of-time AUC on {report.holdout_date}"
     for note in report.notes:
         out.print(f"note: {note}", highlight=False)
     table = Table(title="learned weights (non-negative logistic regression on the scores)")
@@ -316,8 +334,7 @@ def print_learn(report: Any) -> None:
     for name, coef in report.coefficients.items():
         table.add_row(name, f"{coef:.3f}", f"{overall[name]:.1f}")
     out.print(table)
-    print_aucs(f"out-of-time AUC on {report.holdout_date} (95% bootstrap interval)",
-               "weights", report.aucs)
+    print_aucs(f"{title} (95% bootstrap interval)", "weights", report.aucs)
 
 
 def print_aucs(title: str, what: str, intervals: dict[str, Any]) -> None:

@@ -45,7 +45,7 @@ class Comparison:
     migration: dict[str, dict[str, int]]
     spearman: float
     both_scored: int
-    horizon: str
+    horizon: str | None
     aucs: dict[str, Any] = field(default_factory=dict)
     labelled: int = 0
     churners: int = 0
@@ -134,8 +134,12 @@ def compare_models(model_a: Any, model_b: Any, data: Any, as_of: dt.date | str |
     score_a = np.array([a[c][0] for c in both], dtype=float)
     score_b = np.array([b[c][0] for c in both], dtype=float)
     rho = float(spearmanr(score_a, score_b).statistic) if len(both) > 2 else float("nan")
+    static = model_a.churn.label is not None
+    if static:
+        notes.append("churn: model A's static label, over every customer (not a holdout: "
+                     "weights learned on this export have seen most of them)")
     comparison = Comparison(model_a, model_b, day, len(ids), tiers_a, tiers_b, migration, rho,
-                            len(both), horizon, notes=notes)
+                            len(both), None if static else horizon, notes=notes)
     try:
         labels = ChurnLabels(data_a.tables, model_a)(day, horizon)
     except DataError as exc:

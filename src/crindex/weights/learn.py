@@ -11,6 +11,12 @@ then rank churners by the current weights, uniform weights and the learned weigh
 scored by the engine with the model file it would write; AUCs come with paired bootstrap
 confidence intervals.
 
+Under a static churn label (``churn: {label: churn_label}``: one export, no time stamps) there
+is one date: the model is scored once, the customers are split by
+:func:`crindex.stats.stratified_holdout` (the model's ``churn.label.holdout`` share of the
+churners and of the stayers, drawn with its ``seed``; the backtest holds out the same
+customers), the fit sees the rest, and the held-out customers are ranked as above.
+
 References
 ----------
 .. [1] J. A. Hanley, B. J. McNeil, "The meaning and use of the area under a receiver operating
@@ -30,7 +36,7 @@ import numpy as np
 
 from crindex.calendar import horizon_end, horizon_start
 from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
-from crindex.outcomes import churn, describe
+from crindex.outcomes import churn, describe, label_holdout
 from crindex.stats import Interval, bootstrap_auc
 
 # --------------------------------------------------------------------------------------------
@@ -82,6 +88,8 @@ class ChurnLabels:
         self.model = model
         self.rule = model.churn
         self.last_day = data_end(tables)
+        if self.rule.label is not None:
+            return  # a static label: churn_label is read (and checked) with the labels
         if self.rule.inactivity_days is None:
             customers = tables["customers"]
             if not customers.churned_at.notnull().any().to_pyarrow().as_py():
@@ -100,14 +108,19 @@ class ChurnLabels:
         """Where the labels come from, in words."""
         return describe(self.rule)
 
-    def __call__(self, as_of: dt.date, horizon: str) -> dict[str, int]:
+    def __call__(self, as_of: dt.date, horizon: str | None) -> dict[str, int]:
         """Labels for ``as_of``: 1 = churned in ``(as_of, as_of + horizon]``.
+
+        Under a static label, 1 = the label says churned (the horizon is not used).
 
         Raises
         ------
         DataError
-            When the data do not reach the end of the label window.
+            When the data do not reach the end of the label window, or a label is no label.
         """
+        if self.rule.label is not None:
+            return self._read(churn(self.tables, self.rule, as_of, as_of))
+        horizon = horizon or "90d"
         end = horizon_end(as_of, horizon)
         if self.last_day is None or self.last_day < end:
             latest = horizon_start(self.last_day, horizon) if self.last_day else None
@@ -116,7 +129,10 @@ class ChurnLabels:
                 f"labels for as_of {as_of} need churn known up to {end} (as_of + {horizon}), "
                 f"but the data end on {self.last_day}", "--as-of",
                 f"choose an as_of on or before {latest}" if latest else "load data with events")
-        out = churn(self.tables, self.rule, as_of, end)
+        return self._read(churn(self.tables, self.rule, as_of, end))
+
+    @staticmethod
+    def _read(out: Any) -> dict[str, int]:
         table = out.filter(out.active).select("customer_id", "churned").to_pyarrow()
         return dict(zip(table.column("customer_id").to_pylist(),
                         (int(v) for v in table.column("churned").to_pylist()), strict=True))
@@ -288,7 +304,7 @@ class Snapshot:
         return int(self.churned.sum())
 
 
-def snapshot(model: Any, dataset: Any, as_of: dt.date, horizon: str,
+def snapshot(model: Any, dataset: Any, as_of: dt.date, horizon: str | None,
              labeller: ChurnLabels | None = None) -> Snapshot:
     """Score ``model`` on ``as_of`` and attach churn labels; unlabelled customers dropped."""
     from crindex.api import score
@@ -309,7 +325,7 @@ class LearnReport:
     """What :func:`learn_weights` found: weights, the fit, and the holdout comparison."""
 
     model: Any
-    horizon: str
+    horizon: str | None
     fit_dates: list[dt.date]
     holdout_date: dt.date
     fit_customers: int
@@ -321,10 +337,13 @@ class LearnReport:
     learned: Any
     aucs: dict[str, Interval] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: the split of a static label (share, seed, customers and churners on each side)
+    split: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "horizon": self.horizon,
+            "split": self.split,
             "fit_dates": [d.isoformat() for d in self.fit_dates],
             "holdout_date": self.holdout_date.isoformat(),
             "fit": {"customers": self.fit_customers, "churners": self.fit_churners},
@@ -337,7 +356,8 @@ class LearnReport:
         }
 
 
-def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "90d", *,
+def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
+                  horizon: str | None = None, *,
                   snapshots: int = 4, fit_as_of: Sequence[dt.date | str] | None = None,
                   n_boot: int = 1000, seed: int = 0, l2: float = 1e-3, style: str = "keep",
                   decimals: int = 0, max_rounds: int = 5) -> LearnReport:
@@ -351,9 +371,12 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "9
         A data folder, DuckDB file or URL, or a loaded :class:`~crindex.data.Dataset`.
     as_of
         The holdout date: its customers are labelled by churn in ``(as_of, as_of + horizon]``
-        and never seen by the fit.
+        and never seen by the fit. Under a static churn label, the one scoring date (default:
+        the model's ``as_of``, then today); the holdout is then a stratified share of the
+        customers (the model's ``churn.label.holdout`` and ``seed``).
     horizon
-        Length of the label window (``90d``, ``12w``, ``3m``, ``1y``).
+        Length of the label window (``90d``, ``12w``, ``3m``, ``1y``; default ``90d``); not
+        used under a static label.
     snapshots
         Fit on this many earlier dates, one horizon apart: ``as_of - horizon``,
         ``as_of - 2 horizon``... Each fit label window ends by ``as_of``.
@@ -372,9 +395,15 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "9
     FitError
         No churners, or no metric that lowers the risk.
     """
-    from crindex.api import as_date, score
-    from crindex.weights.rewrite import WeightSet, resolve_style, rewritten_model
+    from crindex.api import as_date
+    from crindex.data import open_dataset
 
+    if model.churn.label is not None:
+        return _learn_static(model, open_dataset(data, model=model), as_date(as_of, model.as_of),
+                             horizon, n_boot=n_boot, seed=seed, l2=l2, style=style,
+                             decimals=decimals, max_rounds=max_rounds)
+    need_holdout_date(model, as_of)
+    horizon = horizon or "90d"
     holdout_date = as_date(as_of)
     horizon_end(holdout_date, horizon)  # checks the horizon's syntax first
     if fit_as_of:
@@ -393,15 +422,51 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "9
                         f"{horizon_start(holdout_date, horizon)}", Reason.BAD_PARAMETER)
                 for d in dates if horizon_end(d, horizon) > holdout_date]
     raise_if(problems, FitError)
-    from crindex.data import open_dataset
-
     data = open_dataset(data, model=model)
 
-    names = [m.id for _, m in model.metrics]
     labeller = ChurnLabels(data.tables, model)
     fits = [snapshot(model, data, d, horizon, labeller) for d in dates]
     raw = np.vstack([f.scores for f in fits]) / 100.0
     y = np.concatenate([f.churned for f in fits])
+    logit, weights, learned, uniform = _fit(model, raw, y, l2=l2, style=style,
+                                            decimals=decimals, max_rounds=max_rounds)
+    holdout = snapshot(model, data, holdout_date, horizon, labeller)
+    common, churned, aucs, notes = _holdout_aucs(
+        model, data, holdout, None, learned, uniform, n_boot=n_boot, seed=seed,
+        where=f"the holdout ({holdout_date}, {horizon})")
+    return LearnReport(model, horizon, dates, holdout_date, len(y), int(y.sum()), len(common),
+                       int(churned.sum()), _coefficients(model, logit), weights, learned, aucs,
+                       [f"labels: {labeller.source}", *notes])
+
+
+def need_holdout_date(model: Any, as_of: object) -> None:
+    """Churn over time needs the holdout date (a static label has one date, the export's).
+
+    Raises
+    ------
+    FitError
+        When the model's churn is not a static label and ``as_of`` is not given.
+    """
+    if as_of is None and model.churn.label is None:
+        raise FitError.single(Reason.BAD_PARAMETER, "no holdout date given", "--as-of",
+                              "give the holdout date, e.g. --as-of 2025-06-30 (its customers "
+                              "are labelled by churn in the horizon after it)")
+
+
+def _coefficients(model: Any, logit: NonNegativeLogit) -> dict[str, float]:
+    return dict(zip([m.id for _, m in model.metrics], map(float, logit.coef_), strict=True))
+
+
+def _fit(model: Any, raw: np.ndarray, y: np.ndarray, *, l2: float, style: str, decimals: int,
+         max_rounds: int) -> tuple[NonNegativeLogit, Any, Any, Any]:
+    """The non-negative fit on the scores ``raw`` (0..1) and labels ``y``.
+
+    Returns the fit, the learned :class:`~crindex.weights.rewrite.WeightSet`, and the learned
+    and uniform models as they would be written.
+    """
+    from crindex.weights.rewrite import WeightSet, resolve_style, rewritten_model
+
+    names = [m.id for _, m in model.metrics]
     flat = resolve_style(model, style) == "flat"
     # the engine fills a gap with the customer's weighted mean, which depends on the weights
     # being learned: refit with the gaps filled by the last fit's weights until they settle
@@ -418,31 +483,68 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str, horizon: str = "9
     learned = rewritten_model(model, weights, style, decimals, "<learned>")
     uniform = rewritten_model(model, WeightSet.from_overall(model, dict.fromkeys(names, 1.0)),
                               style, max(decimals, 1), "<uniform>")
+    return logit, weights, learned, uniform
 
-    holdout = snapshot(model, data, holdout_date, horizon, labeller)
-    labelled = dict(zip(holdout.customer_ids, holdout.churned, strict=True))
+
+def _holdout_aucs(model: Any, data: Any, holdout: Snapshot, keep: set[str] | None,
+                  learned: Any, uniform: Any, *, n_boot: int, seed: int, where: str
+                  ) -> tuple[list[str], np.ndarray, dict[str, Interval], list[str]]:
+    """The current, uniform and learned weights' churn AUCs on the holdout's customers.
+
+    ``keep``: only these of the snapshot's customers (a static label's holdout). The learned
+    and uniform models are scored by the engine on the holdout's date.
+    """
+    from crindex.api import score
+
+    labelled = {c: y for c, y in zip(holdout.customer_ids, holdout.churned, strict=True)
+                if keep is None or c in keep}
     by_name: dict[str, dict[str, float]] = {
         "current": {c: s for c, s in zip(holdout.customer_ids, holdout.total.tolist(),
-                                         strict=True) if s == s}}
+                                         strict=True) if s == s and c in labelled}}
     for name, spec in (("uniform", uniform.model), ("learned", learned.model)):
-        table = score(spec, data, holdout_date).table
+        table = score(spec, data, holdout.as_of).table
         by_name[name] = {c: s for c, s in zip(table.column("customer_id").to_pylist(),
                                               table.column("score").to_pylist(), strict=True)
                          if s is not None and c in labelled}
     common = sorted(set.intersection(*(set(v) for v in by_name.values())))
     churned = np.array([labelled[c] for c in common], dtype=int)
-    notes = [f"labels: {labeller.source}"]
+    notes = []
     if len(common) < len(labelled):
         notes.append(f"{len(labelled) - len(common)} holdout customer(s) without a score "
                      "(no data for any metric) are left out of the AUCs")
     if churned.sum() == 0 or churned.sum() == len(churned):
-        raise FitError.single(Reason.FIT, f"the holdout ({holdout_date}, {horizon}) has "
-                              f"{int(churned.sum())} churners of {len(churned)}: no AUC",
-                              "--as-of", "choose a holdout date with churn after it")
+        raise FitError.single(Reason.FIT, f"{where} has {int(churned.sum())} churners of "
+                              f"{len(churned)}: no AUC", "--as-of",
+                              "choose a holdout with churners and customers who stayed")
     scores = {k: np.array([by_name[k][c] for c in common], dtype=float)
               for k in ("current", "uniform", "learned")}
     aucs = bootstrap_auc(scores, churned == 0, n_boot=n_boot, seed=seed,
                          differences=[("learned", "current"), ("learned", "uniform")])
-    return LearnReport(model, horizon, dates, holdout_date, len(y), int(y.sum()), len(common),
-                       int(churned.sum()), dict(zip(names, map(float, logit.coef_), strict=True)),
-                       weights, learned, aucs, notes)
+    return common, churned, aucs, notes
+
+
+def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n_boot: int,
+                  seed: int, l2: float, style: str, decimals: int,
+                  max_rounds: int) -> LearnReport:
+    """:func:`learn_weights` under a static label: one date, a stratified holdout."""
+    label = model.churn.label
+    labeller = ChurnLabels(data.tables, model)
+    snap = snapshot(model, data, day, None, labeller)
+    held, split = label_holdout(labeller(day, None), label)
+    fit_rows = np.array([c not in held for c in snap.customer_ids], dtype=bool)
+    raw = snap.scores[fit_rows] / 100.0
+    y = snap.churned[fit_rows]
+    logit, weights, learned, uniform = _fit(model, raw, y, l2=l2, style=style,
+                                            decimals=decimals, max_rounds=max_rounds)
+    common, churned, aucs, notes = _holdout_aucs(
+        model, data, snap, held, learned, uniform, n_boot=n_boot, seed=seed,
+        where=f"the holdout of the label ({label.holdout:.0%}, seed {label.seed})")
+    notes = [f"labels: {labeller.source}",
+             f"holdout: {split['held_out']:,} of {split['labelled']:,} customers "
+             f"({label.holdout:.0%} of the churners and of the stayers, seed {label.seed}); "
+             "the fit never sees them", *notes]
+    if horizon is not None:
+        notes.append(f"the churn label is static: --horizon {horizon} is not used")
+    return LearnReport(model, None, [day], day, len(y), int(y.sum()), len(common),
+                       int(churned.sum()), _coefficients(model, logit), weights, learned, aucs,
+                       notes, split)
