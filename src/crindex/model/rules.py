@@ -17,8 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from crindex.calendar import parse_window
 from crindex.contract import CONTRACT, VOCABULARIES
 from crindex.errors import Problem, Reason
+from crindex.model import wording
 from crindex.model.registry import (
     AGGREGATES,
     RULES,
@@ -174,14 +176,18 @@ def _sources(c: Checking) -> Iterable[Problem]:
     for table, src in c.model.sources.items():
         if table not in CONTRACT:
             yield Problem(f"unknown table `{table}` in sources", c.at(src),
-                          "canonical tables: " + ", ".join(CONTRACT), Reason.UNKNOWN_TABLE)
+                          wording.with_guess(table, CONTRACT,
+                                             "canonical tables: " + ", ".join(CONTRACT)),
+                          Reason.UNKNOWN_TABLE)
             continue
         for user_col, canon in src.columns.items():
             if canon not in CONTRACT[table]:
                 yield Problem(
                     f"sources.{table}.columns maps `{user_col}` to `{canon}`, which is not a "
-                    f"column of {table}", c.at(src),
-                    f"columns of {table}: " + ", ".join(CONTRACT[table]), Reason.UNKNOWN_COLUMN)
+                    f"column of {table}", c.line(src, "columns", user_col),
+                    wording.with_guess(canon, CONTRACT[table],
+                                       f"columns of {table}: " + ", ".join(CONTRACT[table])),
+                    Reason.UNKNOWN_COLUMN)
         for col in src.units:
             if CONTRACT[table].get(col) != "num":
                 yield Problem(
@@ -254,7 +260,9 @@ def _where_problems(where_: dict[str, Any] | None, table: str, what: str,
         if col not in CONTRACT[table]:
             problems.append(Problem(
                 f"{what}: filter column `{col}` is not a column of {table}", at,
-                f"columns of {table}: " + ", ".join(CONTRACT[table]), Reason.UNKNOWN_COLUMN,
+                wording.with_guess(col, CONTRACT[table],
+                                   f"columns of {table}: " + ", ".join(CONTRACT[table])),
+                Reason.UNKNOWN_COLUMN,
             ))
             continue
         problems += _condition_problems(cond, CONTRACT[table][col], f"{what}: filter on `{col}`",
@@ -326,7 +334,9 @@ def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
         elif part.column not in columns:
             problems.append(Problem(
                 f"{what}: column `{part.column}` is not a column of {table}", at,
-                f"columns of {table}: " + ", ".join(columns), Reason.UNKNOWN_COLUMN,
+                wording.with_guess(part.column, columns,
+                                   f"columns of {table}: " + ", ".join(columns)),
+                Reason.UNKNOWN_COLUMN,
             ))
         elif info.numeric and part.aggregate not in ("latest", "distinct_count", "count") and \
                 columns[part.column] not in ("num",):
@@ -363,12 +373,15 @@ def _metric_sources(c: Checking) -> Iterable[Problem]:
             yield Problem(f"{what}: aggregate `{m.aggregate}` always reads {info.fixed_table}, "
                           f"not {m.table}", at, "drop the `table` key", Reason.BAD_PARAMETER)
         if table not in CONTRACT:
-            yield Problem(f"{what}: unknown table `{table}`", at,
-                          "canonical tables: " + ", ".join(CONTRACT), Reason.UNKNOWN_TABLE)
+            yield Problem(f"{what}: unknown table `{table}`", c.line(m, "table"),
+                          wording.with_guess(table, CONTRACT,
+                                             "canonical tables: " + ", ".join(CONTRACT)),
+                          Reason.UNKNOWN_TABLE)
             continue
         if not info.ratio:
             yield from _part_problems(m, table, what, at)
             continue
+        yield from _where_problems(m.where, table, what, at)  # applies to both sides
         if m.numerator is None or m.denominator is None:
             yield Problem(f"{what}: a {m.aggregate} needs `numerator` and `denominator`", at,
                           "e.g. numerator: {aggregate: count, kind: email_opened}, "
@@ -379,7 +392,9 @@ def _metric_sources(c: Checking) -> Iterable[Problem]:
                 continue
             if part.aggregate not in info.parts:
                 yield Problem(f"{what}: {side} aggregate `{part.aggregate}` cannot be part of a "
-                              f"{m.aggregate}", at, "allowed: " + ", ".join(info.parts),
+                              f"{m.aggregate}", c.line(m, side, "aggregate"),
+                              wording.with_guess(part.aggregate, info.parts,
+                                                 "allowed: " + ", ".join(info.parts)),
                               Reason.UNKNOWN_AGGREGATE)
                 continue
             yield from _part_problems(part, table, f"{what} {side}", at)
@@ -415,23 +430,46 @@ def param_problems(metric_id: str, aggregate: str, params: Any,
     allowed = (f"params of `{aggregate}`: " + ", ".join(takes)) if takes else \
         f"`{aggregate}` takes no params: remove them"
     problems = []
+    raw = dict(params or {})
     for err in errors:
-        key = str(err["loc"][0]) if err["loc"] else "params"
+        loc, _ = wording.clean_loc(err["loc"])
+        key = str(loc[0]) if loc else "params"
         if err["type"] == "extra_forbidden":
             msg = f"metric `{metric_id}`: unknown param `{key}` of aggregate `{aggregate}`"
+            hint = wording.with_guess(key, schema.model_fields, allowed)
         else:
-            detail = str(err["msg"]).removeprefix("Value error, ")
-            msg = f"metric `{metric_id}`: param `{key}` is {err.get('input')!r}: {detail}"
-        problems.append(Problem(msg, line(key), allowed, Reason.BAD_PARAMETER))
+            tp, field = wording.walk(schema, raw, loc[:1], lambda info, value: None)
+            msg, fix = wording.explain(err, raw, loc[:1], tp, field,
+                                       label=f"metric `{metric_id}`, param `{key}`")
+            hint = f"{fix}; {allowed}" if fix else allowed
+        problems.append(Problem(msg, line(key), hint, Reason.BAD_PARAMETER))
     return problems
 
 
 @register_rule("normaliser settings hold")
 def _normalisers(c: Checking) -> Iterable[Problem]:
     for m in c.metrics():
-        for text in m.normalise.problems():
-            yield Problem(f"metric `{m.id}`: {text}", c.line(m, "normalise"), "",
+        for sub, text, fix in m.normalise.located_problems():
+            yield Problem(f"metric `{m.id}`: {text}", c.line(m, "normalise", *sub), fix,
                           Reason.BAD_PARAMETER)
+
+
+# --------------------------------------------------------------------------------------------
+# windows
+
+
+@register_rule("windows cover at least one day")
+def _windows(c: Checking) -> Iterable[Problem]:
+    found: list[tuple[str, Any, str, str | None]] = [
+        (f"metric `{m.id}`", m, "window", m.window) for m in c.metrics()]
+    found += [(f"alert `{a.id}`", a, "within", a.within) for a in c.model.alerts]
+    for what, obj, key, text in found:
+        parsed = parse_window(text)
+        if parsed is not None and parsed[0] == 0:
+            yield Problem(f"{what}: `{key}: {text}` covers no day, so it counts nothing",
+                          c.line(obj, key),
+                          "write a window of at least one day (e.g. 30d, 12w, 6m, 1y), or "
+                          "`all` for every day up to as_of", Reason.BAD_PARAMETER)
 
 
 # --------------------------------------------------------------------------------------------
