@@ -118,15 +118,16 @@ def _pydantic_problems(exc: ValidationError, doc: Any, where: Locator) -> list[P
         loc, through_union = wording.clean_loc(details["loc"], normalisers)
         found.append((loc, through_union, details))
     # a value no member of a union takes is reported once, at the deepest place it was tried
-    union_locs = {loc for loc, through, _ in found if through}
+    tried_deeper = {loc[:i] for loc, through, _ in found if through for i in range(len(loc))}
     problems: list[Problem] = []
     seen: set[Loc] = set()
-    extras = {(loc[:-1], str(loc[-1])) for loc, _, e in found
-              if e["type"] == "extra_forbidden" and loc}
+    extras: dict[Loc, list[str]] = {}
+    for loc, _, e in found:
+        if e["type"] == "extra_forbidden" and loc:
+            extras.setdefault(loc[:-1], []).append(str(loc[-1]))
     for loc, through, err in found:
         if through:
-            if any(other[:len(loc)] == loc and other != loc for other in union_locs) \
-                    or loc in seen:
+            if loc in tried_deeper or loc in seen:
                 continue
             seen.add(loc)
             if not isinstance(err.get("input"), float):
@@ -149,8 +150,7 @@ def _pydantic_problems(exc: ValidationError, doc: Any, where: Locator) -> list[P
                 + ", ".join(normalisers), Reason.MODEL_SCHEMA))
             continue
         if kind == "missing" and loc and any(
-                parent == loc[:-1] and wording.did_you_mean(key, [str(loc[-1])])
-                for parent, key in extras):
+                wording.did_you_mean(key, [str(loc[-1])]) for key in extras.get(loc[:-1], [])):
             continue  # the misspelt key beside it says "did you mean" this one
         tp, field = wording.walk(CRIModel, doc, loc, _pick)
         keys: list[str] = []
@@ -161,8 +161,10 @@ def _pydantic_problems(exc: ValidationError, doc: Any, where: Locator) -> list[P
     return problems
 
 
-#: a model file larger than this is refused before it is parsed (models are a few KB)
-MAX_MODEL_BYTES = 1_000_000
+#: a model file larger than this is refused before it is parsed: models are a few KB (the
+#: b2b example, 12 metrics, is 4.5 KB), and parsing YAML with every line kept takes seconds
+#: per hundred KB
+MAX_MODEL_BYTES = 256 * 1024
 #: problems of one kind listed before the rest of that kind is only counted
 MAX_PROBLEMS_PER_KIND = 20
 
@@ -191,8 +193,8 @@ def read_model_text(path: Path) -> str:
         if size > MAX_MODEL_BYTES:
             raise ModelError.single(
                 Reason.MODEL_SYNTAX,
-                f"model file {path} is {size / 1e6:.1f} MB; a model file is at most "
-                f"{MAX_MODEL_BYTES / 1e6:g} MB (models are a few KB)",
+                f"model file {path} is {_size(size)}; a model file is at most "
+                f"{_size(MAX_MODEL_BYTES)} (models are a few KB)",
                 hint="check that --model names the model's YAML file, not a data file")
         data = path.read_bytes()
     except OSError as exc:
@@ -200,6 +202,10 @@ def read_model_text(path: Path) -> str:
                                 f"model file {path} cannot be read: {exc.strerror or exc}",
                                 hint="check the path and its permissions") from None
     return decode_model(data, str(path))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{-(-n // 1024)} KB"
 
 
 def decode_model(data: bytes, file: str) -> str:
@@ -268,7 +274,7 @@ def _yaml_problem(exc: MarkedYAMLError, text: str, file: str) -> CrindexError:
         if words in said:
             key = said.split('"')[1] if '"' in said else ""
             return ModelError.single(
-                Reason.MODEL_SYNTAX, f"not valid YAML: {message.format(key=f'`{key}`')}",
+                Reason.MODEL_SYNTAX, "not valid YAML: " + message.replace("{key}", f"`{key}`"),
                 f"{file}:{number}", fix)
     return ModelError.single(
         Reason.MODEL_SYNTAX, f"not valid YAML: {said}", f"{file}:{number}",

@@ -83,6 +83,12 @@ def _sum_is_100(values: list[float]) -> bool:
     return math.isclose(sum(values), 100.0, abs_tol=1e-6)
 
 
+def _listing(items: list[str], limit: int = 20) -> str:
+    """``a, b, c``: at most ``limit`` items, then how many more."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
 def weight_problems(
     dims: list[tuple[str, float | None, str, list[tuple[str, float]]]],
 ) -> list[Problem]:
@@ -97,14 +103,14 @@ def weight_problems(
     if any(weighted) and not all(weighted):
         missing = [d for d, w, _, _ in dims if w is None]
         problems.append(Problem(
-            f"dimensions {', '.join(missing)} have no weight while others do", dims[0][2],
+            f"dimensions {_listing(missing)} have no weight while others do", dims[0][2],
             "give every dimension a weight (they sum to 100), or none and make the metric "
             "weights sum to 100 over the whole model", Reason.WEIGHTS_SUM,
         ))
     elif not any(weighted):
         flat = [w for _, _, _, ms in dims for _, w in ms]
         if not _sum_is_100(flat):
-            detail = ", ".join(f"`{d}` {sum(w for _, w in ms):g} ({at})" for d, _, at, ms in dims)
+            detail = _listing([f"`{d}` {sum(w for _, w in ms):g} ({at})" for d, _, at, ms in dims])
             problems.append(Problem(
                 f"metric weights sum to {sum(flat):g}, they must sum to 100 (dimensions carry "
                 f"no weight, so metric weights are flat over the model; by dimension: {detail})",
@@ -115,7 +121,7 @@ def weight_problems(
     else:
         total = sum(w or 0.0 for _, w, _, _ in dims)
         if not _sum_is_100([w or 0.0 for _, w, _, _ in dims]):
-            detail = ", ".join(f"`{d}` {w:g} ({at})" for d, w, at, _ in dims)
+            detail = _listing([f"`{d}` {w:g} ({at})" for d, w, at, _ in dims])
             problems.append(Problem(
                 f"dimension weights sum to {total:g}, they must sum to 100: {detail}",
                 dims[0][2], "change the dimension weights so they add up to 100",
@@ -124,7 +130,7 @@ def weight_problems(
         for d, _, at, ms in dims:
             ws = [w for _, w in ms]
             if not _sum_is_100(ws):
-                detail = ", ".join(f"`{m}` {w:g}" for m, w in ms)
+                detail = _listing([f"`{m}` {w:g}" for m, w in ms])
                 problems.append(Problem(
                     f"weights of dimension `{d}` sum to {sum(ws):g}, they must sum to 100 "
                     f"({detail})", at, "metric weights within a dimension add up to 100",
