@@ -203,6 +203,11 @@ CASES: list[Case] = [
          needles=("{model}:", "falling thresholds"),
          setup=_edit("dimensions:", "tiers:\n  levels:\n    - {id: low, min: 20}\n"
                      "    - {id: high, min: 80}\n    - {id: rest}\ndimensions:")),
+    Case("model-tier-min-zero", "model",
+         needles=("{model}:6", "tier `low` (min 0): tier(s) `rest` can never be reached",
+                  "a bound above 0"),
+         setup=_edit("dimensions:", "tiers:\n  levels:\n    - {id: high, min: 80}\n"
+                     "    - {id: low, min: 0}\n    - {id: rest}\ndimensions:")),
     Case("model-many-problems-bounded", "model",
          needles=("has 200 problem(s)", "and 180 more problem(s) of the same kind",
                   "fix the ones above"), setup=_many_problems, args=VALIDATE),

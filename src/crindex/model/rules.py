@@ -519,6 +519,19 @@ def _tiers(c: Checking) -> list[Problem]:
                 "score tiers must be listed best first with falling thresholds "
                 f"(found {bounds})", loc(model.tiers), "", Reason.BAD_TIERS,
             ))
+        rules = model.tiers.score_rules()
+        for i, rule in enumerate(rules):
+            if (rule.op == ">=" and rule.bound <= 0) or (rule.op == ">" and rule.bound >= 100):
+                never = [r.tier for r in rules[i + 1:]] if rule.op == ">=" else [rule.tier]
+                never += [lv.id for lv in catch_all] if rule.op == ">=" else []
+                problems.append(Problem(
+                    f"tier `{rule.tier}` ({'min' if rule.op == '>=' else 'above'} "
+                    f"{rule.bound:g}): tier(s) {', '.join(f'`{t}`' for t in never)} can never "
+                    "be reached (scores run from 0 to 100)", loc(model.tiers.levels[
+                        [lv.id for lv in levels].index(rule.tier)]),
+                    "give the lowest bounded tier a bound above 0, and keep `above` below 100",
+                    Reason.BAD_TIERS))
+                break
         if catch_all and catch_all[0] is not levels[-1]:
             problems.append(Problem(
                 "the tier without a threshold must come last", loc(catch_all[0]), "",
