@@ -113,6 +113,11 @@ CASES: list[Case] = [
          setup=_encoded("utf-8-sig"), args=VALIDATE, exit=0),
     Case("model-utf16-validates", "model", needles=("1 dimensions, 1 metrics",),
          setup=_encoded("utf-16"), args=VALIDATE, exit=0),
+    Case("model-cp1252-refused", "model",
+         needles=("{model}:3", "text in an encoding crindex does not read", "byte 0xE9",
+                  "save the model as UTF-8"),
+         setup=_write(MODEL.replace("name: five", "name: five\ndescription: café")
+                      .encode("cp1252"))),
     # --- YAML -------------------------------------------------------------------------------
     Case("model-tab-indent", "model",
          needles=("{model}:4", "indented with a tab", "replace the tab with spaces"),

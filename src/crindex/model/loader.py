@@ -220,16 +220,25 @@ def decode_model(data: bytes, file: str) -> str:
             raise not_text from None
     if b"\x00" in data:
         raise not_text
+    first: UnicodeDecodeError | None = None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            first = first or exc
             continue
         control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
         if control > max(2, len(text) // 100):
             raise not_text
         return text
-    raise not_text
+    control = sum(1 for b in data if b < 32 and b not in b"\t\n\r\f")
+    if first is None or control > max(2, len(data) // 100):
+        raise not_text
+    line = data[:first.start].count(b"\n") + 1
+    raise ModelError.single(
+        Reason.MODEL_SYNTAX, f"model file {file} is text in an encoding crindex does not read: "
+        f"byte 0x{data[first.start]:02X} cannot be read as UTF-8 or GBK", f"{file}:{line}",
+        "save the model as UTF-8 (in the editor: Save as, Encoding: UTF-8)")
 
 
 def _empty(file: str) -> CrindexError:
