@@ -53,7 +53,8 @@ def test_validate_rejects_bad_clv_params_and_unknown_params_with_file_and_line(t
     code, text = cli("validate", "--model", str(path))
     failed(code, text, "3 problem(s)",
            f"{path}:7: metric `clv`: unknown param `horizn` of aggregate `clv`",
-           f"{path}:7: metric `clv`: param `discount_rate` is 'abc'",
+           f"{path}:7: metric `clv`, param `discount_rate` is `abc`, but it must be a number "
+           "of at least 0",
            "params of `clv`: model (default bgnbd), penalizer (default 0.0), horizon "
            "(default 12m), discount_rate (default 0.1), margin (default 1.0)",
            f"{path}:14: metric `spend`: unknown param `colour` of aggregate `sum`",
@@ -65,9 +66,10 @@ def test_params_are_reported_with_every_other_problem_even_when_the_schema_fails
     with pytest.raises(ModelError) as info:
         parse_model(text, "m.yaml")
     lines = [str(p) for p in info.value.problems]
-    assert any(line.startswith("m.yaml:16: unknown key `colour`") for line in lines), lines
+    assert any(line.startswith("m.yaml:16: metric `spend` (dimension `value`): unknown key "
+                               "`colour`") for line in lines), lines
     assert sum("unknown param" in line for line in lines) == 2
-    assert sum(line.startswith("m.yaml:7: metric `clv`: param `discount_rate`")
+    assert sum(line.startswith("m.yaml:7: metric `clv`, param `discount_rate`")
                for line in lines) == 1
 
 
@@ -79,9 +81,12 @@ def test_each_bad_clv_param_is_named_with_what_is_allowed():
     text_err = str(info.value)
     assert info.value.reasons == {Reason.BAD_PARAMETER}
     assert len(info.value.problems) == 4
-    assert "param `horizon` is 'soon': window 'soon' is not understood" in text_err
-    assert "param `discount_rate` is -1: Input should be greater than or equal to 0" in text_err
-    assert "param `model` is 'pareto': Input should be 'bgnbd' or 'mbgnbd'" in text_err
+    assert "param `horizon` is `soon`: window 'soon' is not understood" in text_err
+    assert "param `discount_rate` is `-1`, outside what is allowed (write a number of at " \
+        "least 0" in text_err
+    assert "param `model` is `pareto`, not one of the values allowed (write one of: `bgnbd`, " \
+        "`mbgnbd`" in text_err
+    assert "Input should" not in text_err  # crindex's words, not the schema library's
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,7 +119,7 @@ SCORE_TIME_ERRORS = {
         "normalise: {method: identity}}", "5 cannot be compared with a cat column"),
     "bad CLV params": (
         "{id: m, aggregate: p_alive, params: {model: pareto}, weight: 100, "
-        "normalise: {method: identity}}", "param `model` is 'pareto'"),
+        "normalise: {method: identity}}", "param `model` is `pareto`"),
     "a CLV spend column that is not numeric": (
         "{id: m, aggregate: clv, column: product_line, weight: 100, "
         "normalise: {method: identity}}", "column `product_line` is not a numeric column"),

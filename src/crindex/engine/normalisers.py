@@ -140,6 +140,23 @@ class Bin(Spec):
     points: float
 
 
+def _bounds_text(b: Bin) -> str:
+    parts = ([f"min {b.min:g}"] if b.min is not None else []) + \
+        ([f"max {b.max:g}"] if b.max is not None else [])
+    return ", ".join(parts) or "no bounds"
+
+
+def _covered(lo: float, hi: float, spans: list[tuple[float, float]]) -> bool:
+    """True when the half-open spans together hold every value of ``[lo, hi)``."""
+    at = lo
+    for s, e in sorted(spans):
+        if s <= at < e:
+            at = e
+        if at >= hi:
+            return True
+    return at >= hi
+
+
 @register_normaliser
 class BinsNorm(NormaliserSpec):
     """Thresholds to points: the first bin (in file order) whose bounds hold wins.
@@ -154,7 +171,45 @@ class BinsNorm(NormaliserSpec):
     default: float | None = None
 
     def problems(self) -> list[str]:
-        return [] if self.out_of != 0 else ["bins needs out_of != 0"]
+        return [text for _, text, _ in self.located_problems()]
+
+    def located_problems(self) -> list[tuple[tuple[str | int, ...], str, str]]:
+        """``out_of`` is not 0; no bin is empty, never reached, or overlaps one before it.
+
+        A bin holds ``[min, max)``; the first bin that holds a value wins, so a later bin
+        with only a ``min`` (or only a ``max``) takes what the bins before it leave, as
+        thresholds do. A bin with both bounds written says which values it means: when a bin
+        before it takes some of them, the two overlap.
+        """
+        found: list[tuple[tuple[str | int, ...], str, str]] = []
+        if self.out_of == 0:
+            found.append((("out_of",), "bins needs out_of != 0",
+                          "out_of is the top of the points scale, e.g. 5 or 100"))
+        spans: list[tuple[float, float]] = []
+        for i, b in enumerate(self.bins):
+            lo = -math.inf if b.min is None else b.min
+            hi = math.inf if b.max is None else b.max
+            name = f"bin {i + 1} ({_bounds_text(b)})"
+            if lo >= hi:
+                found.append((("bins", i), f"{name} holds no value: `min` must be below `max`",
+                              "a bin holds min <= value < max; swap the two bounds"))
+            elif _covered(lo, hi, spans):
+                takers = [str(j + 1) for j, (s, e) in enumerate(spans) if s < hi and lo < e]
+                found.append((("bins", i), f"{name} can never be reached: bin(s) "
+                              f"{', '.join(takers)} before it take every value it holds (the "
+                              "first bin that holds a value wins)",
+                              "remove it, or move it before the bins that take its values"))
+            elif b.min is not None and b.max is not None:
+                for j, (s, e) in enumerate(spans):
+                    if s < hi and lo < e:
+                        found.append((("bins", i), f"{name} overlaps bin {j + 1} "
+                                      f"({_bounds_text(self.bins[j])}): values from "
+                                      f"{max(s, lo):g} to below {min(e, hi):g} get bin {j + 1}'s "
+                                      "points", "make the ranges meet without overlapping: the "
+                                      "`max` of one bin is the `min` of the next"))
+                        break
+            spans.append((lo, hi))
+        return found
 
     def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
         import ibis

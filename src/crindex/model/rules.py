@@ -17,8 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from crindex.calendar import parse_window
 from crindex.contract import CONTRACT, VOCABULARIES
 from crindex.errors import Problem, Reason
+from crindex.model import wording
 from crindex.model.registry import (
     AGGREGATES,
     RULES,
@@ -81,6 +83,12 @@ def _sum_is_100(values: list[float]) -> bool:
     return math.isclose(sum(values), 100.0, abs_tol=1e-6)
 
 
+def _listing(items: list[str], limit: int = 20) -> str:
+    """``a, b, c``: at most ``limit`` items, then how many more."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
 def weight_problems(
     dims: list[tuple[str, float | None, str, list[tuple[str, float]]]],
 ) -> list[Problem]:
@@ -95,14 +103,14 @@ def weight_problems(
     if any(weighted) and not all(weighted):
         missing = [d for d, w, _, _ in dims if w is None]
         problems.append(Problem(
-            f"dimensions {', '.join(missing)} have no weight while others do", dims[0][2],
+            f"dimensions {_listing(missing)} have no weight while others do", dims[0][2],
             "give every dimension a weight (they sum to 100), or none and make the metric "
             "weights sum to 100 over the whole model", Reason.WEIGHTS_SUM,
         ))
     elif not any(weighted):
         flat = [w for _, _, _, ms in dims for _, w in ms]
         if not _sum_is_100(flat):
-            detail = ", ".join(f"`{d}` {sum(w for _, w in ms):g} ({at})" for d, _, at, ms in dims)
+            detail = _listing([f"`{d}` {sum(w for _, w in ms):g} ({at})" for d, _, at, ms in dims])
             problems.append(Problem(
                 f"metric weights sum to {sum(flat):g}, they must sum to 100 (dimensions carry "
                 f"no weight, so metric weights are flat over the model; by dimension: {detail})",
@@ -113,7 +121,7 @@ def weight_problems(
     else:
         total = sum(w or 0.0 for _, w, _, _ in dims)
         if not _sum_is_100([w or 0.0 for _, w, _, _ in dims]):
-            detail = ", ".join(f"`{d}` {w:g} ({at})" for d, w, at, _ in dims)
+            detail = _listing([f"`{d}` {w:g} ({at})" for d, w, at, _ in dims])
             problems.append(Problem(
                 f"dimension weights sum to {total:g}, they must sum to 100: {detail}",
                 dims[0][2], "change the dimension weights so they add up to 100",
@@ -122,7 +130,7 @@ def weight_problems(
         for d, _, at, ms in dims:
             ws = [w for _, w in ms]
             if not _sum_is_100(ws):
-                detail = ", ".join(f"`{m}` {w:g}" for m, w in ms)
+                detail = _listing([f"`{m}` {w:g}" for m, w in ms])
                 problems.append(Problem(
                     f"weights of dimension `{d}` sum to {sum(ws):g}, they must sum to 100 "
                     f"({detail})", at, "metric weights within a dimension add up to 100",
@@ -174,14 +182,18 @@ def _sources(c: Checking) -> Iterable[Problem]:
     for table, src in c.model.sources.items():
         if table not in CONTRACT:
             yield Problem(f"unknown table `{table}` in sources", c.at(src),
-                          "canonical tables: " + ", ".join(CONTRACT), Reason.UNKNOWN_TABLE)
+                          wording.with_guess(table, CONTRACT,
+                                             "canonical tables: " + ", ".join(CONTRACT)),
+                          Reason.UNKNOWN_TABLE)
             continue
         for user_col, canon in src.columns.items():
             if canon not in CONTRACT[table]:
                 yield Problem(
                     f"sources.{table}.columns maps `{user_col}` to `{canon}`, which is not a "
-                    f"column of {table}", c.at(src),
-                    f"columns of {table}: " + ", ".join(CONTRACT[table]), Reason.UNKNOWN_COLUMN)
+                    f"column of {table}", c.line(src, "columns", user_col),
+                    wording.with_guess(canon, CONTRACT[table],
+                                       f"columns of {table}: " + ", ".join(CONTRACT[table])),
+                    Reason.UNKNOWN_COLUMN)
         for col in src.units:
             if CONTRACT[table].get(col) != "num":
                 yield Problem(
@@ -254,7 +266,9 @@ def _where_problems(where_: dict[str, Any] | None, table: str, what: str,
         if col not in CONTRACT[table]:
             problems.append(Problem(
                 f"{what}: filter column `{col}` is not a column of {table}", at,
-                f"columns of {table}: " + ", ".join(CONTRACT[table]), Reason.UNKNOWN_COLUMN,
+                wording.with_guess(col, CONTRACT[table],
+                                   f"columns of {table}: " + ", ".join(CONTRACT[table])),
+                Reason.UNKNOWN_COLUMN,
             ))
             continue
         problems += _condition_problems(cond, CONTRACT[table][col], f"{what}: filter on `{col}`",
@@ -326,7 +340,9 @@ def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
         elif part.column not in columns:
             problems.append(Problem(
                 f"{what}: column `{part.column}` is not a column of {table}", at,
-                f"columns of {table}: " + ", ".join(columns), Reason.UNKNOWN_COLUMN,
+                wording.with_guess(part.column, columns,
+                                   f"columns of {table}: " + ", ".join(columns)),
+                Reason.UNKNOWN_COLUMN,
             ))
         elif info.numeric and part.aggregate not in ("latest", "distinct_count", "count") and \
                 columns[part.column] not in ("num",):
@@ -363,12 +379,15 @@ def _metric_sources(c: Checking) -> Iterable[Problem]:
             yield Problem(f"{what}: aggregate `{m.aggregate}` always reads {info.fixed_table}, "
                           f"not {m.table}", at, "drop the `table` key", Reason.BAD_PARAMETER)
         if table not in CONTRACT:
-            yield Problem(f"{what}: unknown table `{table}`", at,
-                          "canonical tables: " + ", ".join(CONTRACT), Reason.UNKNOWN_TABLE)
+            yield Problem(f"{what}: unknown table `{table}`", c.line(m, "table"),
+                          wording.with_guess(table, CONTRACT,
+                                             "canonical tables: " + ", ".join(CONTRACT)),
+                          Reason.UNKNOWN_TABLE)
             continue
         if not info.ratio:
             yield from _part_problems(m, table, what, at)
             continue
+        yield from _where_problems(m.where, table, what, at)  # applies to both sides
         if m.numerator is None or m.denominator is None:
             yield Problem(f"{what}: a {m.aggregate} needs `numerator` and `denominator`", at,
                           "e.g. numerator: {aggregate: count, kind: email_opened}, "
@@ -379,7 +398,9 @@ def _metric_sources(c: Checking) -> Iterable[Problem]:
                 continue
             if part.aggregate not in info.parts:
                 yield Problem(f"{what}: {side} aggregate `{part.aggregate}` cannot be part of a "
-                              f"{m.aggregate}", at, "allowed: " + ", ".join(info.parts),
+                              f"{m.aggregate}", c.line(m, side, "aggregate"),
+                              wording.with_guess(part.aggregate, info.parts,
+                                                 "allowed: " + ", ".join(info.parts)),
                               Reason.UNKNOWN_AGGREGATE)
                 continue
             yield from _part_problems(part, table, f"{what} {side}", at)
@@ -449,23 +470,46 @@ def param_problems(metric_id: str, aggregate: str, params: Any,
     allowed = (f"params of `{aggregate}`: " + ", ".join(takes)) if takes else \
         f"`{aggregate}` takes no params: remove them"
     problems = []
+    raw = dict(params or {})
     for err in errors:
-        key = str(err["loc"][0]) if err["loc"] else "params"
+        loc, _ = wording.clean_loc(err["loc"])
+        key = str(loc[0]) if loc else "params"
         if err["type"] == "extra_forbidden":
             msg = f"metric `{metric_id}`: unknown param `{key}` of aggregate `{aggregate}`"
+            hint = wording.with_guess(key, schema.model_fields, allowed)
         else:
-            detail = str(err["msg"]).removeprefix("Value error, ")
-            msg = f"metric `{metric_id}`: param `{key}` is {err.get('input')!r}: {detail}"
-        problems.append(Problem(msg, line(key), allowed, Reason.BAD_PARAMETER))
+            tp, field = wording.walk(schema, raw, loc[:1], lambda info, value: None)
+            msg, fix = wording.explain(err, raw, loc[:1], tp, field,
+                                       label=f"metric `{metric_id}`, param `{key}`")
+            hint = f"{fix}; {allowed}" if fix else allowed
+        problems.append(Problem(msg, line(key), hint, Reason.BAD_PARAMETER))
     return problems
 
 
 @register_rule("normaliser settings hold")
 def _normalisers(c: Checking) -> Iterable[Problem]:
     for m in c.metrics():
-        for text in m.normalise.problems():
-            yield Problem(f"metric `{m.id}`: {text}", c.line(m, "normalise"), "",
+        for sub, text, fix in m.normalise.located_problems():
+            yield Problem(f"metric `{m.id}`: {text}", c.line(m, "normalise", *sub), fix,
                           Reason.BAD_PARAMETER)
+
+
+# --------------------------------------------------------------------------------------------
+# windows
+
+
+@register_rule("windows cover at least one day")
+def _windows(c: Checking) -> Iterable[Problem]:
+    found: list[tuple[str, Any, str, str | None]] = [
+        (f"metric `{m.id}`", m, "window", m.window) for m in c.metrics()]
+    found += [(f"alert `{a.id}`", a, "within", a.within) for a in c.model.alerts]
+    for what, obj, key, text in found:
+        parsed = parse_window(text)
+        if parsed is not None and parsed[0] == 0:
+            yield Problem(f"{what}: `{key}: {text}` covers no day, so it counts nothing",
+                          c.line(obj, key),
+                          "write a window of at least one day (e.g. 30d, 12w, 6m, 1y), or "
+                          "`all` for every day up to as_of", Reason.BAD_PARAMETER)
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,6 +553,19 @@ def _tiers(c: Checking) -> list[Problem]:
                 "score tiers must be listed best first with falling thresholds "
                 f"(found {bounds})", loc(model.tiers), "", Reason.BAD_TIERS,
             ))
+        rules = model.tiers.score_rules()
+        for i, rule in enumerate(rules):
+            if (rule.op == ">=" and rule.bound <= 0) or (rule.op == ">" and rule.bound >= 100):
+                never = [r.tier for r in rules[i + 1:]] if rule.op == ">=" else [rule.tier]
+                never += [lv.id for lv in catch_all] if rule.op == ">=" else []
+                problems.append(Problem(
+                    f"tier `{rule.tier}` ({'min' if rule.op == '>=' else 'above'} "
+                    f"{rule.bound:g}): tier(s) {', '.join(f'`{t}`' for t in never)} can never "
+                    "be reached (scores run from 0 to 100)", loc(model.tiers.levels[
+                        [lv.id for lv in levels].index(rule.tier)]),
+                    "give the lowest bounded tier a bound above 0, and keep `above` below 100",
+                    Reason.BAD_TIERS))
+                break
         if catch_all and catch_all[0] is not levels[-1]:
             problems.append(Problem(
                 "the tier without a threshold must come last", loc(catch_all[0]), "",

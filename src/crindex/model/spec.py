@@ -28,7 +28,8 @@ class Spec(BaseModel):
     is a union of the registered normalisers, known only once the plug-ins have registered.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True,
+                              allow_inf_nan=False)
     _where: str = PrivateAttr(default="")
     _loc: tuple[str | int, ...] = PrivateAttr(default=())
 
@@ -73,6 +74,14 @@ class NormaliserSpec(Spec):
     def problems(self) -> list[str]:
         """What is wrong with these settings, beyond their types (empty when fine)."""
         return []
+
+    def located_problems(self) -> list[tuple[tuple[str | int, ...], str, str]]:
+        """(the key path under ``normalise``, what is wrong, the fix) for each problem.
+
+        By default :meth:`problems` at the ``normalise`` key itself; a normaliser with lists
+        of settings (``bins``) points at the item.
+        """
+        return [((), text, "") for text in self.problems()]
 
 
 #: a metric's ``normalise:``, validated as the registered class its ``method`` names
