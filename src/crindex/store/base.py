@@ -128,13 +128,25 @@ class Store(ABC):
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
-        """A connection for reads (the open write transaction of this thread, if any)."""
-        active = getattr(self._active, "tx", None)
+        """One read of one consistent state of the store.
+
+        Reads nest like writes: every read of this thread inside an open ``reading()`` (or
+        inside an open write transaction) uses that same connection, so a command or a
+        service refresh that wraps its reads in one ``with store.reading():`` sees one
+        snapshot of the store, never a mixture of two runs (PostgreSQL: one ``REPEATABLE
+        READ`` transaction; DuckDB: the file stays held, so no other process writes between
+        the reads).
+        """
+        active = getattr(self._active, "tx", None) or getattr(self._active, "read", None)
         if active is not None:
             yield active
             return
         with self._read() as tx:
-            yield tx
+            self._active.read = tx
+            try:
+                yield tx
+            finally:
+                self._active.read = None
 
     @abstractmethod
     def describe(self) -> str:
