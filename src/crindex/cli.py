@@ -384,6 +384,8 @@ def score_command(
 
         check_location(store)
     result = _run_score(model, data, as_of, engine=engine, master=master)
+    if store:  # first: a store that refuses the run (damaged, locked) leaves no files either
+        _keep_in_store(result, data, store)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
     quality = result.quality  # type: ignore[attr-defined]
@@ -391,8 +393,6 @@ def score_command(
         for line in quality.summary_lines():
             err.print(line, highlight=False)
     err.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
-    if store:
-        _keep_in_store(result, data, store)
 
 
 def _keep_in_store(result: object, data: str, location: str) -> None:

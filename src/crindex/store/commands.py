@@ -80,8 +80,49 @@ def print_frame(frame: Any, title: str, as_json: bool, index: bool = False) -> N
     out.print(table)
 
 
+store_app = typer.Typer(help="The history store itself: check it for damage.",
+                        no_args_is_help=True)
+
+
+@store_app.command("check")
+def check_command(
+    store: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Read every table in full, count each run's rows, find orphan rows; exit 1 if damaged."""
+    from crindex.store.check import check_store
+
+    report = check_store(open_cli_store(store))
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2,
+                                    default=str) + "\n")
+    else:
+        table = Table(title=f"store {report.store}")
+        for col in ("table", "rows"):
+            table.add_column(col, justify="right" if col == "rows" else "left")
+        for name, rows in report.tables.items():
+            table.add_row(name, "unreadable" if rows is None else f"{rows:,}")
+        out.print(table)
+        if report.tables.get("runs") is None:
+            out.print("the runs table is unreadable: rows per run not counted")
+        else:
+            out.print(f"{len(report.runs)} run(s) checked: rows per run "
+                      + ("as recorded" if not any(d.kind == "count" for d in report.damage)
+                         else "DO NOT match"), highlight=False)
+        for d in report.damage:
+            err.print(f"damaged: {d.where}: {d.message}", highlight=False, markup=False)
+    if not report.ok:
+        err.print(f"{len(report.damage)} problem(s) found: restore the store from a backup, "
+                  "or write the runs again into a new store (`crindex backfill --store NEW`)",
+                  highlight=False)
+        raise typer.Exit(1)
+    err.print("the store is sound: every table read in full, every run's rows counted, no "
+              "orphan rows", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the history commands to the ``crindex`` app."""
+    app.add_typer(store_app, name="store")
 
     @app.command("backfill")
     def backfill_command(
