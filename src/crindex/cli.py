@@ -399,14 +399,19 @@ def _keep_in_store(result: object, data: str, location: str) -> None:
     """Record ``result`` (its snapshot and the alerts it raises and resolves) in the store."""
     from crindex.record import record_run
     from crindex.store import fingerprint, open_store
+    from crindex.store.manual import stale_warnings
 
     st = open_store(location)
     try:
         done = record_run(st, result, fingerprint(data))  # type: ignore[arg-type]
         err.print(f"snapshot {done.run_id} in {st.describe()}; alerts: {len(done.raised)} "
                   f"raised, {len(done.resolved)} resolved", highlight=False)
+        stale = stale_warnings(st, result.model, result.as_of)  # type: ignore[attr-defined]
     finally:
         st.close()
+    for line in stale:  # in the summary printed now and in summary.json
+        result.warnings.append(line)  # type: ignore[attr-defined]
+        err.print(f"warning: {line}", highlight=False, markup=False)
 
 
 @app.command("explain")

@@ -743,6 +743,11 @@ def score_now(app: FastAPI, as_of: dt.date | None) -> dict[str, Any]:
         summary["run_id"] = done.run_id
         if model.alerts:  # the model's alert rules watch every new snapshot
             summary["alerts"] = {"raised": done.raised, "resolved": done.resolved}
+        from crindex.store.manual import stale_warnings
+
+        stale = stale_warnings(cache.store, model, result.as_of)
+        if stale:
+            summary["warnings"] = stale
         cache.refresh()
         return summary
     finally:

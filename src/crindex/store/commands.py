@@ -235,9 +235,16 @@ def register(app: typer.Typer) -> None:
         """The audit log of manual adjustments, oldest first."""
         import pandas as pd
 
-        log = open_cli_store(store).adjustments(customer_id)
-        frame = pd.DataFrame([a.to_dict() for a in log],
+        from crindex.store.manual import stale_log
+
+        handle = open_cli_store(store)
+        log = handle.adjustments(customer_id)
+        stale = stale_log(handle, log)
+        frame = pd.DataFrame([a.to_dict() | {"stale": stale.get(a.adjustment_id)}
+                              for a in log],
                              columns=["adjustment_id", "action", "customer_id", "model_name",
                                       "points", "tier", "reason", "made_by", "made_at",
-                                      "effective", "expires", "revokes"])
+                                      "effective", "expires", "revokes", "stale"])
         print_frame(frame, "adjustments (audit log)", as_json)
+        for text in stale.values():
+            err.print(f"warning: stale adjustment: {text}", highlight=False, markup=False)
