@@ -122,3 +122,40 @@ def test_check_counts_rows_per_run_and_finds_orphan_rows(store_url):
     assert found[("orphan", "table alert_events")] == \
         "1 row(s) of 1 alert_id(s) missing from alerts: 999"
     assert len(found) == 4
+
+
+WRITE_ONE = """
+import sys
+from crindex.store import open_store
+from tests.support.store import fake_result, watch_model
+store = open_store(sys.argv[1], lock_timeout=float(sys.argv[2]))
+print(store.write_snapshot(fake_result(watch_model(), "2025-06-30", {"x": {"score": 1.0}})))
+"""
+
+
+def test_reads_inside_one_reading_see_one_state_while_another_process_writes(store_url):
+    import subprocess
+    import sys
+
+    from crindex.store.history import trend
+    from tests.support.store import fake_result, watch_model
+
+    store = open_store(store_url)
+    first = store.write_snapshot(fake_result(watch_model(), "2025-06-30",
+                                             {"a": {"score": 10.0}, "b": {"score": 20.0}}))
+    with store.reading():
+        before = [r.run_id for r in store.runs()]
+        # another process replaces the snapshot: on PostgreSQL it commits and this read does
+        # not see it (REPEATABLE READ); on DuckDB it cannot even open the file meanwhile
+        done = subprocess.run([sys.executable, "-c", WRITE_ONE, store_url, "0.3"],
+                              capture_output=True, text=True, timeout=120)
+        if store.dialect == "duckdb":
+            assert done.returncode != 0 and "in use by another process" in done.stderr
+        else:
+            assert done.returncode == 0, done.stderr
+        assert [r.run_id for r in store.runs()] == before == [first]
+        assert sorted(store.scores(first).customer_id) == ["a", "b"]
+        # a nested multi-query reader (one_read) shares the same state
+        assert list(trend(store).run_id) == [first]
+    after = [r.run_id for r in store.runs()]
+    assert after == ([first] if store.dialect == "duckdb" else [done.stdout.strip()])

@@ -238,8 +238,9 @@ def register(app: typer.Typer) -> None:
         from crindex.store.manual import stale_log
 
         handle = open_cli_store(store)
-        log = handle.adjustments(customer_id)
-        stale = stale_log(handle, log)
+        with handle.reading():
+            log = handle.adjustments(customer_id)
+            stale = stale_log(handle, log)
         frame = pd.DataFrame([a.to_dict() | {"stale": stale.get(a.adjustment_id)}
                               for a in log],
                              columns=["adjustment_id", "action", "customer_id", "model_name",
