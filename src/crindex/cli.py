@@ -468,8 +468,9 @@ def explain_command(
 def _adjustment_text(a: dict[str, object]) -> str:
     change = f"{a['points']:+g} points" if a.get("points") is not None else f"tier {a.get('tier')}"
     until = f" until {a['expires']}" if a.get("expires") else ""
+    stale = f" [stale: {a['stale']}]" if a.get("stale") else ""
     return (f"{change} by {a.get('made_by')} ({a.get('reason')}){until} -> score "
-            f"{_fmt(a.get('score_after'))}, tier {a.get('tier_after')}")
+            f"{_fmt(a.get('score_after'))}, tier {a.get('tier_after')}{stale}")
 
 
 def _existing_default_store() -> str | None:
