@@ -173,3 +173,13 @@ def test_an_override_to_a_tier_the_model_lost_is_reported_and_never_applied(tmp_
     listed = json.loads(printed[printed.index("["):printed.rindex("]") + 1])
     assert [(a["adjustment_id"], a["stale"]) for a in listed] == [(1, stale)]
     assert f"warning: stale adjustment: {stale}" in " ".join(printed.split())
+    # the service's document: the override is in force but not applied, and says why
+    from crindex.service.cache import ServiceCache
+
+    store.write_snapshot(fake_result(after, WEEKS[2], {"a": {"score": 66.0}}))
+    cache = ServiceCache(store, "watch", after)
+    cache.refresh()
+    doc = cache.customer("a")
+    assert (doc["adjusted_score"], doc["adjusted_tier"]) == (66.0, "ordinary")
+    assert [(e["in_force"], e["tier_after"], e["stale"]) for e in doc["adjustments"]] == \
+        [(True, "ordinary", stale)]

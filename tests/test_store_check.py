@@ -159,3 +159,17 @@ def test_reads_inside_one_reading_see_one_state_while_another_process_writes(sto
         assert list(trend(store).run_id) == [first]
     after = [r.run_id for r in store.runs()]
     assert after == ([first] if store.dialect == "duckdb" else [done.stdout.strip()])
+
+
+def test_check_of_a_store_that_cannot_even_be_opened_names_the_damage(five_store, tmp_path,
+                                                                       cli):
+    _, _, sound = five_store
+    store = tmp_path / "damaged.duckdb"
+    shutil.copyfile(sound, store)
+    damage(store, "meta", "value")  # opening a store reads its schema version from meta
+    code, text = cli("store", "check", "--store", str(store))
+    flat = " ".join(text.split())
+    assert code == 1, text
+    assert "Traceback" not in text
+    assert "damaged: the store cannot be opened: Corrupt database file" in flat
+    assert "does not match stored checksum" in flat and "restore the store" in flat

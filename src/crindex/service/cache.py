@@ -569,6 +569,8 @@ class ServiceCache:
             if a.adjustment_id in after:
                 entry.update(score_after=after[a.adjustment_id]["score_after"],
                              tier_after=after[a.adjustment_id]["tier_after"])
+                if "stale" in after[a.adjustment_id]:  # in force, but not applied
+                    entry["stale"] = after[a.adjustment_id]["stale"]
             adjustments.append(entry)
         owner = int(snap.owner[row])
         segment = int(snap.segment[row])

@@ -90,9 +90,20 @@ def check_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Read every table in full, count each run's rows, find orphan rows; exit 1 if damaged."""
+    from crindex.errors import CrindexError, StoreNotFoundError
     from crindex.store.check import check_store
 
-    report = check_store(open_cli_store(store))
+    try:
+        handle = open_cli_store(store)
+    except StoreNotFoundError:
+        raise
+    except CrindexError as exc:  # opening reads the schema version: that part is damaged
+        err.print(f"damaged: the store cannot be opened: {exc.__cause__ or exc}",
+                  highlight=False, markup=False)
+        err.print("restore the store from a backup, or write the runs again into a new store "
+                  "(`crindex backfill --store NEW`)", highlight=False)
+        raise typer.Exit(1) from None
+    report = check_store(handle)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2,
                                     default=str) + "\n")
