@@ -154,3 +154,38 @@ def test_a_server_never_serves_a_mixture_while_a_writer_replaces_the_snapshot(wo
         assert reads > 0
     finally:
         server.stop()
+
+
+def test_until_its_first_load_a_worker_answers_503_loading_then_serves(tmp_path):
+    """Start-up ends before the load (uvicorn's supervisor never waits on it); meanwhile
+    /healthz and every route say "loading"."""
+    import asyncio
+
+    import httpx
+
+    from crindex.service.app import Settings, create_app
+    from crindex.store import open_store
+    from tests.support.store import WATCH_MODEL, fake_result, watch_model
+
+    model_file = tmp_path / "watch.yaml"
+    model_file.write_text(WATCH_MODEL, encoding="utf-8")
+    store = tmp_path / "h.duckdb"
+    open_store(store).write_snapshot(fake_result(watch_model(), "2025-06-30",
+                                                 {"a": {"score": 80.0}}))
+    app = create_app(Settings(store=str(store), model=str(model_file)))
+
+    async def get(*paths: str) -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)  # no lifespan: nothing loads by itself
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            return [await client.get(p) for p in paths]
+
+    health, portfolio, page = asyncio.run(get("/healthz", "/v1/portfolio", "/ui/"))
+    assert (health.status_code, health.json()["status"]) == (503, "loading")
+    assert health.headers["retry-after"] == "1"
+    for r in (portfolio, page):
+        assert r.status_code == 503 and r.json()["error"]["code"] == "loading"
+    app.state.cache.refresh()  # what the background task does first
+    health, portfolio = asyncio.run(get("/healthz", "/v1/portfolio"))
+    assert (health.status_code, health.json()["status"], health.json()["customers"]) == \
+        (200, "ok", 1)
+    assert portfolio.status_code == 401  # past the gate: now the token is asked for
