@@ -117,3 +117,69 @@ def test_adjustment_shows_in_explain_and_the_cli_audit_log(tmp_path):
     [snap] = json.loads(history.stdout)
     assert snap["adjusted_score"] == pytest.approx(33.05) and snap["adjustments"] == [1]
     assert explain_adjusted(result, "c1", open_store(store_path)).adjustments == []
+
+
+WATCH_WITHOUT_CORE = """
+tiers:
+  levels:
+    - {id: potential, min: 70}
+    - {id: ordinary, min: 50}
+    - {id: at_risk}
+"""
+
+
+def test_an_override_to_a_tier_the_model_lost_is_reported_and_never_applied(tmp_path, cli):
+    from crindex.model.loader import parse_model
+    from crindex.store.adjust import apply
+    from crindex.store.snapshot import model_info
+    from tests.support.store import WATCH_MODEL
+
+    store_path = tmp_path / "h.duckdb"
+    store = open_store(store_path)
+    before = watch_model()
+    week(store, before, WEEKS[0], 66.0)
+    entry, _ = adjust(store, "a", tier="core", reason="key account", by="li.na")
+    # the model changes: same name, `core` removed
+    text = WATCH_MODEL.split("tiers:")[0] + WATCH_WITHOUT_CORE
+    after = parse_model(text, "<watch without core>")
+    tiers = model_info(after)["tiers"]
+    # a scores 66 (ordinary: 50 <= 66 < 70); the override to `core` is not applied
+    res = apply(66.0, "ordinary", [entry], tiers)
+    assert (res.adjusted_score, res.adjusted_tier) == (66.0, "ordinary")
+    stale = ("adjustment 1 sets tier `core`, which the model does not have (its tiers: "
+             "potential, ordinary, at_risk); not applied")
+    assert res.steps[0]["stale"] == stale
+    # under the old model the override holds: tier core
+    assert apply(66.0, "ordinary", [entry], model_info(before)["tiers"]).adjusted_tier == "core"
+
+    # scoring with the new model reports it: in the summary printed and in summary.json
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "watch.yaml").write_text(text, encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in five_frames().items():
+        frame.to_parquet(data / f"{name}.parquet")
+    out = tmp_path / "out"
+    code, printed = cli("score", "--model", str(folder / "watch.yaml"), "--data", str(data),
+                        "--as-of", WEEKS[1], "--out", str(out), "--store", str(store_path))
+    assert code == 0, printed
+    line = f"stale adjustment: customer `a`: {stale}"
+    assert f"warning: {line}" in " ".join(printed.split())
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["warnings"] == [line]
+    # and in the audit log's listing
+    code, printed = cli("adjustments", "--store", str(store_path), "--json")
+    assert code == 0, printed
+    listed = json.loads(printed[printed.index("["):printed.rindex("]") + 1])
+    assert [(a["adjustment_id"], a["stale"]) for a in listed] == [(1, stale)]
+    assert f"warning: stale adjustment: {stale}" in " ".join(printed.split())
+    # the service's document: the override is in force but not applied, and says why
+    from crindex.service.cache import ServiceCache
+
+    store.write_snapshot(fake_result(after, WEEKS[2], {"a": {"score": 66.0}}))
+    cache = ServiceCache(store, "watch", after)
+    cache.refresh()
+    doc = cache.customer("a")
+    assert (doc["adjusted_score"], doc["adjusted_tier"]) == (66.0, "ordinary")
+    assert [(e["in_force"], e["tier_after"], e["stale"]) for e in doc["adjustments"]] == \
+        [(True, "ordinary", stale)]

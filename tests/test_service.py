@@ -69,8 +69,10 @@ def test_healthz_is_open_and_says_what_is_served(server, world):
     body = r.json()
     assert body.pop("worker") == server.proc.pid  # one worker: the serve process itself
     assert body.pop("token_reloads") >= 0  # see test_unknown_token_flood_...
+    latest_run = open_store(world.store).latest_run()
     assert body == {"status": "ok", "model": "b2b", "as_of": "2025-06-30",
-                        "customers": world.results[AS_OF].table.num_rows}
+                    "run_id": latest_run.run_id,
+                    "customers": world.results[AS_OF].table.num_rows}
 
 
 @pytest.mark.parametrize("method,path,body", ROUTES)

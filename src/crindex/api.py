@@ -117,6 +117,8 @@ class ScoreResult:
     compiled: Compiled
     quality: Any = None
     origins: dict[str, str] = field(default_factory=dict)
+    #: what the run's summary must say besides the figures (e.g. stale adjustments)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def sql(self) -> str:

@@ -384,6 +384,8 @@ def score_command(
 
         check_location(store)
     result = _run_score(model, data, as_of, engine=engine, master=master)
+    if store:  # first: a store that refuses the run (damaged, locked) leaves no files either
+        _keep_in_store(result, data, store)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
     quality = result.quality  # type: ignore[attr-defined]
@@ -391,22 +393,25 @@ def score_command(
         for line in quality.summary_lines():
             err.print(line, highlight=False)
     err.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
-    if store:
-        _keep_in_store(result, data, store)
 
 
 def _keep_in_store(result: object, data: str, location: str) -> None:
     """Record ``result`` (its snapshot and the alerts it raises and resolves) in the store."""
     from crindex.record import record_run
     from crindex.store import fingerprint, open_store
+    from crindex.store.manual import stale_warnings
 
     st = open_store(location)
     try:
         done = record_run(st, result, fingerprint(data))  # type: ignore[arg-type]
         err.print(f"snapshot {done.run_id} in {st.describe()}; alerts: {len(done.raised)} "
                   f"raised, {len(done.resolved)} resolved", highlight=False)
+        stale = stale_warnings(st, result.model, result.as_of)  # type: ignore[attr-defined]
     finally:
         st.close()
+    for line in stale:  # in the summary printed now and in summary.json
+        result.warnings.append(line)  # type: ignore[attr-defined]
+        err.print(f"warning: {line}", highlight=False, markup=False)
 
 
 @app.command("explain")
@@ -463,8 +468,9 @@ def explain_command(
 def _adjustment_text(a: dict[str, object]) -> str:
     change = f"{a['points']:+g} points" if a.get("points") is not None else f"tier {a.get('tier')}"
     until = f" until {a['expires']}" if a.get("expires") else ""
+    stale = f" [stale: {a['stale']}]" if a.get("stale") else ""
     return (f"{change} by {a.get('made_by')} ({a.get('reason')}){until} -> score "
-            f"{_fmt(a.get('score_after'))}, tier {a.get('tier_after')}")
+            f"{_fmt(a.get('score_after'))}, tier {a.get('tier_after')}{stale}")
 
 
 def _existing_default_store() -> str | None:

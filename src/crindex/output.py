@@ -237,4 +237,6 @@ def result_summary(result: ScoreResult) -> dict[str, Any]:
     fitted = result.fitted.report() if result.fitted is not None else {}
     if fitted:
         out["fitted"] = fitted
+    if getattr(result, "warnings", None):
+        out["warnings"] = list(result.warnings)
     return out

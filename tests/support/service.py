@@ -106,10 +106,17 @@ class Server:
 
     def __init__(self, world: World, name: str, data: bool = True,
                  refresh: float = 0.5, source: Path | None = None,
-                 model: Path | None = None) -> None:
+                 model: Path | None = None, location: str | None = None,
+                 tokens: dict[str, str] | None = None) -> None:
+        """``location`` serves that store as it is (e.g. a PostgreSQL URL), with ``tokens``."""
         self.world = world
-        self.store = world.folder / f"{name}.duckdb"
-        shutil.copyfile(source or world.store, self.store)
+        self.name = name
+        self.tokens = tokens or world.tokens
+        if location is not None:
+            self.store: Path | str = location
+        else:
+            self.store = world.folder / f"{name}.duckdb"
+            shutil.copyfile(source or world.store, self.store)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-c", "from crindex.cli import main; main()", "serve",
@@ -133,13 +140,13 @@ class Server:
 
     def output(self) -> str:
         if self.log.closed:
-            return (self.world.folder / f"{self.store.stem}.log").read_text("utf-8", "replace")
+            return (self.world.folder / f"{self.name}.log").read_text("utf-8", "replace")
         self.log.flush()
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")
 
     def client(self, scope: str | None = None, **kwargs: Any) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.world.tokens[scope]}"} if scope else {}
+        headers = {"Authorization": f"Bearer {self.tokens[scope]}"} if scope else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
     def stop(self) -> None:

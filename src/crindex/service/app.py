@@ -394,6 +394,31 @@ class CustomerFastPath:
         return None
 
 
+class LoadingGate:
+    """ASGI middleware answering 503 ``loading`` until the cache's first load is done.
+
+    ``/healthz`` goes through (it says ``loading`` itself, with 503), so a load balancer or
+    a test waits on it for readiness; every other route would answer from an empty cache.
+    """
+
+    BODY = orjson.dumps(error_body(503, "loading", "the server is loading the latest snapshot "
+                                   "from the store", "retry in a moment (GET /healthz answers "
+                                   "200 when it is ready)"))
+
+    def __init__(self, app: Any, cache: ServiceCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self.cache.ready and scope["path"] != "/healthz":
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"retry-after", b"1"),
+                (b"content-length", str(len(self.BODY)).encode())]})
+            await send({"type": "http.response.body", "body": self.BODY})
+            return
+        await self.app(scope, receive, send)
+
+
 # ------------------------------------------------------------------------------ bodies
 
 
@@ -471,17 +496,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(cache.refresh, True)
+        # the first load runs in the background like every later refresh: start-up ends at
+        # once (uvicorn's supervisor never sees a worker busy starting), and until the load
+        # is done every route but /healthz answers 503 "loading" (see LoadingGate)
         stop = asyncio.Event()
 
         async def poll() -> None:
+            first = True
             while not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), refresh_every)
-                except TimeoutError:
-                    pass
-                if stop.is_set():
-                    break
+                if not first:
+                    try:
+                        await asyncio.wait_for(stop.wait(), refresh_every)
+                    except TimeoutError:
+                        pass
+                    if stop.is_set():
+                        break
+                first = False
                 try:
                     await run_in_threadpool(cache.refresh)
                 except Exception:  # a store briefly locked or down: try again next time
@@ -508,6 +538,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.secret = settings.secret or secrets.token_hex(32)
     install_error_handlers(app)
     app.add_middleware(CustomerFastPath, cache=cache)
+    app.add_middleware(LoadingGate, cache=cache)
     from crindex.service.security import Guard
 
     app.add_middleware(Guard)  # the outermost: limits before auth, headers on every answer
@@ -515,13 +546,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz", tags=["service"], summary="Liveness and what is served (no token)")
     async def healthz() -> Response:
-        snap = cache.snap
+        state = cache.state
+        snap = state.snap
         return json_response({
-            "status": "ok", "model": cache.model_name,
+            "status": "ok" if cache.ready else "loading", "model": cache.model_name,
             "as_of": snap.run.as_of.isoformat() if snap else None,
+            "run_id": snap.run.run_id if snap else None,
             "customers": snap.size if snap else 0, "worker": os.getpid(),
             "token_reloads": app.state.auth.reloads,
-        })
+        }, 200 if cache.ready else 503, None if cache.ready else {"Retry-After": "1"})
 
     @app.get("/openapi.json", tags=["service"], summary="The OpenAPI description",
              dependencies=[read])
@@ -710,6 +743,11 @@ def score_now(app: FastAPI, as_of: dt.date | None) -> dict[str, Any]:
         summary["run_id"] = done.run_id
         if model.alerts:  # the model's alert rules watch every new snapshot
             summary["alerts"] = {"raised": done.raised, "resolved": done.resolved}
+        from crindex.store.manual import stale_warnings
+
+        stale = stale_warnings(cache.store, model, result.as_of)
+        if stale:
+            summary["warnings"] = stale
         cache.refresh()
         return summary
     finally:

@@ -141,9 +141,13 @@ def revoke_token(store: Store, token_id: str, now: dt.datetime | None = None) ->
     return _info(found[0][:4] + (found[0][4] or when,))
 
 
-def active_tokens(store: Store) -> dict[str, TokenInfo]:
-    """Hash -> token, for the tokens not revoked (what the server checks against)."""
-    ensure_table(store)
+def active_tokens(store: Store, ensure: bool = True) -> dict[str, TokenInfo]:
+    """Hash -> token, for the tokens not revoked (what the server checks against).
+
+    ``ensure=False`` when the tables are known to exist (no write transaction).
+    """
+    if ensure:
+        ensure_table(store)
     with store.reading() as tx:
         rows = tx.execute("SELECT token_id, name, scopes, created_at, revoked_at, token_hash "
                           "FROM service_tokens WHERE revoked_at IS NULL").rows()

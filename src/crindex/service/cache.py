@@ -58,9 +58,32 @@ def read_arrow(store: Store, sql: str, params: Sequence[Any] = ()) -> pa.Table:
 
 def encode_ids(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Customer ids as a fixed-width UTF-8 byte array (sortable, searchable, compact)."""
-    values = ids.to_pylist()
-    return np.array([v.encode("utf-8") for v in values], dtype=bytes) if values else \
-        np.array([], dtype="S1")
+    if len(ids) == 0:
+        return np.array([], dtype="S1")
+    return np.array(ids.cast(pa.binary()).to_numpy(zero_copy_only=False), dtype=bytes)
+
+
+class _Rows:
+    """Where the rows of a read land in an index being built (sorted by customer id).
+
+    Reads of one snapshot's tables usually return the customers in the order of its
+    ``scores`` read; when a column of ids equals that one exactly (checked, vectorised), the
+    rows are the known permutation, with no id encoded or searched. Otherwise each id is
+    looked up (:meth:`SnapshotIndex.align`).
+    """
+
+    def __init__(self, index: SnapshotIndex, first: pa.ChunkedArray, order: np.ndarray) -> \
+            None:
+        self.index = index
+        self.first = first
+        self.where = np.empty_like(order)
+        self.where[order] = np.arange(order.shape[0])
+
+    def of(self, ids: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+        if len(ids) == len(self.first) and ids.null_count == 0 and \
+                pc.all(pc.equal(ids, self.first)).as_py():
+            return self.where, np.ones(len(ids), bool)
+        return self.index.align(encode_ids(ids))
 
 
 def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
@@ -159,9 +182,18 @@ def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) 
         SnapshotIndex | None:
     """Build the index of ``model_name``'s latest snapshot (None when there is none yet).
 
-    ``model`` (the served model file) adds each metric's data source and the tiers'
-    strategies; labels come from the snapshot itself so an older model's snapshot still reads.
+    Every query runs inside one read of the store (:meth:`Store.reading`), so the index is
+    one committed state: a run that replaces the same ``as_of`` meanwhile is either wholly in
+    it or not at all. ``model`` (the served model file) adds each metric's data source and
+    the tiers' strategies; labels come from the snapshot itself so an older model's snapshot
+    still reads.
     """
+    with store.reading():
+        return _load_snapshot(store, model_name, model)
+
+
+def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
+        SnapshotIndex | None:
     from crindex.api import describe_source
     from crindex.store.history import trend
 
@@ -176,11 +208,11 @@ def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) 
     tier_pos = {t: i for i, t in enumerate(tiers)}
     scores = read_arrow(store, "SELECT customer_id, score, tier, coverage, owner, segment, "
                         "personal FROM scores WHERE run_id = ?", (run.run_id,))
-    ids = encode_ids(scores.column("customer_id"))
+    first_ids = scores.column("customer_id")
+    ids = encode_ids(first_ids)
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
-    take = pa.array(order)
-    scores = scores.take(take)
+    scores = scores.take(pa.array(order))
     n = ids.shape[0]
 
     def tier_codes(col: pa.ChunkedArray) -> np.ndarray:
@@ -198,8 +230,6 @@ def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) 
         sources = {m.id: describe_source(m) for _, m in model.metrics}
     metrics = [dict(m, source=sources.get(m["id"], "")) for m in info.get("metrics", [])]
     dimensions = list(info.get("dimensions", []))
-    m_pos = {m["id"]: j for j, m in enumerate(metrics)}
-    d_pos = {d["id"]: j for j, d in enumerate(dimensions)}
     shape = (n, len(metrics))
     raw = np.full(shape, math.nan)
     metric_score = np.full(shape, math.nan)
@@ -216,34 +246,36 @@ def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) 
         raw_text=raw_text, metric_score=metric_score, weight=weight,
         contribution=contribution, missing=missing, prev_contribution=None, history=[],
         personal=personal)
+    del scores
+    at = _Rows(index, first_ids, order)
 
-    long = read_arrow(store, "SELECT customer_id, kind, item, raw_num, raw_text, score, weight, "
-                      "contribution, missing FROM metric_scores WHERE run_id = ?", (run.run_id,))
-    rows, found = index.align(encode_ids(long.column("customer_id")))
-    items, item_names = _codes(long.column("item"))
-    kinds = long.column("kind").to_numpy(zero_copy_only=False)
-    is_dim = (kinds == "dimension") & found
-    is_metric = (kinds == "metric") & found
-    dim_map = np.array([d_pos.get(c, -1) for c in item_names] + [-1], np.int64)[items]
-    met_map = np.array([m_pos.get(c, -1) for c in item_names] + [-1], np.int64)[items]
-    sel = is_dim & (dim_map >= 0)
-    dim_score[rows[sel], dim_map[sel]] = _floats(long.column("score"))[sel]
-    sel = is_metric & (met_map >= 0)
-    r, c = rows[sel], met_map[sel]
-    raw[r, c] = _floats(long.column("raw_num"))[sel]
-    metric_score[r, c] = _floats(long.column("score"))[sel]
-    weight[r, c] = _floats(long.column("weight"))[sel]
-    contribution[r, c] = _floats(long.column("contribution"))[sel]
-    missing[r, c] = long.column("missing").fill_null(False).to_numpy(zero_copy_only=False)[sel]
-    text = long.column("raw_text")
-    if text.null_count < len(text):
-        codes, cats = _codes(text)
-        has_text = sel & (codes >= 0)
-        for j in np.unique(met_map[has_text]):
-            keep = has_text & (met_map == j)
+    # one read per dimension and per metric: the long table (customers x items rows) is
+    # never held whole, and each read comes back in the order of the scores read
+    for j, d in enumerate(dimensions):
+        long = read_arrow(store, "SELECT customer_id, score FROM metric_scores WHERE "
+                          "run_id = ? AND kind = 'dimension' AND item = ?", (run.run_id, d["id"]))
+        rows, sel = at.of(long.column("customer_id"))
+        dim_score[rows[sel], j] = _floats(long.column("score"))[sel]
+    for j, m in enumerate(metrics):
+        long = read_arrow(store, "SELECT customer_id, raw_num, raw_text, score, weight, "
+                          "contribution, missing FROM metric_scores WHERE run_id = ? AND "
+                          "kind = 'metric' AND item = ?", (run.run_id, m["id"]))
+        rows, sel = at.of(long.column("customer_id"))
+        r = rows[sel]
+        raw[r, j] = _floats(long.column("raw_num"))[sel]
+        metric_score[r, j] = _floats(long.column("score"))[sel]
+        weight[r, j] = _floats(long.column("weight"))[sel]
+        contribution[r, j] = _floats(long.column("contribution"))[sel]
+        missing[r, j] = long.column("missing").fill_null(False) \
+            .to_numpy(zero_copy_only=False)[sel]
+        text = long.column("raw_text")
+        if text.null_count < len(text):
+            codes, cats = _codes(text)
+            keep = sel & (codes >= 0)
             col = np.full(n, -1, np.int32)
             col[rows[keep]] = codes[keep]
-            raw_text[int(j)] = (col, cats)
+            raw_text[j] = (col, cats)
+    del long
 
     for past in runs:
         if past.run_id == run.run_id:
@@ -251,7 +283,7 @@ def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) 
             continue
         part = read_arrow(store, "SELECT customer_id, score, tier FROM scores WHERE run_id = ?",
                           (past.run_id,))
-        pos, hit = index.align(encode_ids(part.column("customer_id")))
+        pos, hit = at.of(part.column("customer_id"))
         sc = np.full(n, math.nan)
         tc = np.full(n, -1, np.int8)
         sc[pos[hit]] = _floats(part.column("score"))[hit]
@@ -259,14 +291,13 @@ def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) 
         index.history.append((past, sc, tc))
     if len(runs) > 1:
         prev = runs[-2]
-        long = read_arrow(store, "SELECT customer_id, item, contribution FROM metric_scores "
-                          "WHERE run_id = ? AND kind = 'metric'", (prev.run_id,))
-        pos, hit = index.align(encode_ids(long.column("customer_id")))
-        items, item_names = _codes(long.column("item"))
-        met_map = np.array([m_pos.get(c, -1) for c in item_names] + [-1], np.int64)[items]
-        keep = hit & (met_map >= 0)
         prev_c = np.full(shape, math.nan)
-        prev_c[pos[keep], met_map[keep]] = _floats(long.column("contribution"))[keep]
+        for j, m in enumerate(metrics):
+            long = read_arrow(store, "SELECT customer_id, contribution FROM metric_scores "
+                              "WHERE run_id = ? AND kind = 'metric' AND item = ?",
+                              (prev.run_id, m["id"]))
+            pos, hit = at.of(long.column("customer_id"))
+            prev_c[pos[hit], j] = _floats(long.column("contribution"))[hit]
         index.prev_contribution = prev_c
     frame = trend(store, model_name)
     index.trend = [{k: _clean(_iso(v.item() if hasattr(v, "item") else v))
@@ -346,11 +377,9 @@ def load_alerts(store: Store, model_name: str) -> AlertBook:
 def store_stamp(store: Store, model_name: str) -> tuple[Any, ...]:
     """What changes when the served data changes: runs, adjustments, alert events, tokens.
 
-    Cheap (five small aggregates); compared by the refresher to decide what to reload.
+    Cheap (five small aggregates); compared by the refresher to decide what to reload. The
+    tokens table must exist (:func:`crindex.service.auth.ensure_table`).
     """
-    from crindex.service.auth import ensure_table
-
-    ensure_table(store)
     with store.reading() as tx:
         runs = tuple(tx.execute("SELECT COUNT(*), MAX(ran_at), MAX(run_id) FROM runs "
                                 "WHERE model_name = ?", (model_name,)).rows()[0])
@@ -360,6 +389,22 @@ def store_stamp(store: Store, model_name: str) -> tuple[Any, ...]:
         tokens = tuple(tx.execute(
             "SELECT COUNT(*), COUNT(revoked_at) FROM service_tokens").rows()[0])
     return runs, adjustments, alerts, tokens
+
+
+@dataclass(frozen=True)
+class Served:
+    """Everything a request reads, from one read of the store; replaced whole, never edited.
+
+    A request takes :attr:`ServiceCache.state` once and answers from it, so its snapshot,
+    adjusted scores, alerts and tier labels always belong together (a refresh builds the
+    next ``Served`` beside this one and swaps it in with one assignment).
+    """
+
+    snap: SnapshotIndex | None = None
+    adjusted: Adjusted | None = None
+    alerts: AlertBook = field(default_factory=lambda: AlertBook([], {}, {}))
+    tier_labels: dict[str, str] = field(default_factory=dict)
+    stamp: tuple[Any, ...] | None = None
 
 
 class ServiceCache:
@@ -379,45 +424,80 @@ class ServiceCache:
         self.store = store
         self.model_name = model_name
         self.model = model
-        self.snap: SnapshotIndex | None = None
-        self.adjusted: Adjusted | None = None
-        self.alerts = AlertBook([], {}, {})
+        self.state = Served()
         self.tokens: dict[str, Any] = {}
-        self.stamp: tuple[Any, ...] | None = None
         self.strategies: dict[str, str] = {}
-        self.tier_labels: dict[str, str] = {}
         if model is not None:
             self.strategies = {lv.id: lv.strategy or "" for lv in model.tiers.levels}
         self._lock = threading.Lock()
+        self._tables_made = False
+
+    # what the current state holds (each a separate read of ``state``: a request that needs
+    # two of them together takes ``state`` once instead)
+    @property
+    def snap(self) -> SnapshotIndex | None:
+        return self.state.snap
+
+    @property
+    def adjusted(self) -> Adjusted | None:
+        return self.state.adjusted
+
+    @property
+    def alerts(self) -> AlertBook:
+        return self.state.alerts
+
+    @property
+    def tier_labels(self) -> dict[str, str]:
+        return self.state.tier_labels
+
+    @property
+    def stamp(self) -> tuple[Any, ...] | None:
+        return self.state.stamp
+
+    @property
+    def ready(self) -> bool:
+        """True once the first load has finished (until then the server answers 503)."""
+        return self.state.stamp is not None
 
     # ------------------------------------------------------------------------- loading
 
     def refresh(self, force: bool = False) -> bool:
         """Reload what changed in the store since the last load; True when anything did.
 
-        Runs in a worker thread (it reads the store); only one refresh runs at a time.
+        Runs in a worker thread (it reads the store); only one refresh runs at a time. The
+        stamp and everything reloaded are read in one read of the store (one committed
+        state), built beside the state in use, then swapped in with one assignment.
         """
-        from crindex.service.auth import active_tokens
+        from crindex.service.auth import active_tokens, ensure_table
 
         with self._lock:
-            stamp = store_stamp(self.store, self.model_name)
-            old = self.stamp if not force else None
-            if old == stamp:
-                return False
-            snap = self.snap
-            if old is None or old[0] != stamp[0]:
-                snap = load_snapshot(self.store, self.model_name, self.model)
-            if old is None or old[0] != stamp[0] or old[1] != stamp[1]:
-                self.adjusted = adjust_snapshot(snap, self.store.adjustments()) if snap else None
-            self.snap = snap
-            if snap is not None:
-                self.tier_labels = {lv["id"]: lv["label"] for lv in
-                                    snap.run.model_info.get("tiers", {}).get("levels", [])}
-            if old is None or old[0] != stamp[0] or old[2] != stamp[2]:
-                self.alerts = load_alerts(self.store, self.model_name)
-            if old is None or old[3] != stamp[3]:
-                self.tokens = active_tokens(self.store)
-            self.stamp = stamp
+            if not self._tables_made:
+                ensure_table(self.store)
+                self._tables_made = True
+            state = self.state
+            old = state.stamp if not force else None
+            tokens = None
+            with self.store.reading():
+                stamp = store_stamp(self.store, self.model_name)
+                if old == stamp:
+                    return False
+                snap, adjusted, alerts = state.snap, state.adjusted, state.alerts
+                if old is None or old[0] != stamp[0]:
+                    snap = load_snapshot(self.store, self.model_name, self.model)
+                if old is None or old[0] != stamp[0] or old[1] != stamp[1]:
+                    adjusted = adjust_snapshot(snap, self.store.adjustments()) if snap \
+                        else None
+                if old is None or old[0] != stamp[0] or old[2] != stamp[2]:
+                    alerts = load_alerts(self.store, self.model_name)
+                if old is None or old[3] != stamp[3]:
+                    tokens = active_tokens(self.store, ensure=False)
+            labels = state.tier_labels
+            if snap is not None and snap is not state.snap:
+                labels = {lv["id"]: lv["label"] for lv in
+                          snap.run.model_info.get("tiers", {}).get("levels", [])}
+            self.state = Served(snap, adjusted, alerts, labels, stamp)
+            if tokens is not None:
+                self.tokens = tokens
             return True
 
     def reload_tokens(self) -> None:
@@ -432,7 +512,8 @@ class ServiceCache:
 
         None when the customer is not in the latest snapshot.
         """
-        snap, adj = self.snap, self.adjusted
+        state = self.state
+        snap, adj, alerts = state.snap, state.adjusted, state.alerts
         if snap is None or adj is None:
             return None
         row = snap.find(customer_id)
@@ -488,6 +569,8 @@ class ServiceCache:
             if a.adjustment_id in after:
                 entry.update(score_after=after[a.adjustment_id]["score_after"],
                              tier_after=after[a.adjustment_id]["tier_after"])
+                if "stale" in after[a.adjustment_id]:  # in force, but not applied
+                    entry["stale"] = after[a.adjustment_id]["stale"]
             adjustments.append(entry)
         owner = int(snap.owner[row])
         segment = int(snap.segment[row])
@@ -499,7 +582,7 @@ class ServiceCache:
             "run_id": snap.run.run_id,
             "score": _clean(float(snap.score[row])),
             "tier": tier,
-            "tier_label": self.tier_labels.get(tier) if tier else None,
+            "tier_label": state.tier_labels.get(tier) if tier else None,
             "adjusted_score": _clean(float(adj.score[row])),
             "adjusted_tier": adj_tier,
             "strategy": self.strategies.get(adj_tier or "") or None,
@@ -511,7 +594,7 @@ class ServiceCache:
                            for k, d in enumerate(snap.dimensions)],
             "explanation": explanation,
             "history": history,
-            "alerts": self.alerts.open_by_customer.get(customer_id, []),
+            "alerts": alerts.open_by_customer.get(customer_id, []),
             "adjustments": adjustments,
         }
         personal = snap.personal[row] if snap.personal is not None else None
@@ -531,7 +614,8 @@ class ServiceCache:
                   with_alerts: bool | None = None, sort: str = "-score", page: int = 1,
                   per_page: int = 50) -> dict[str, Any]:
         """One page of customers matching every filter given (adjusted score and tier)."""
-        snap, adj = self.snap, self.adjusted
+        state = self.state
+        snap, adj, alerts = state.snap, state.adjusted, state.alerts
         if snap is None or adj is None:
             return {"items": [], "total": 0, "page": page, "per_page": per_page, "pages": 0}
         mask = np.ones(snap.size, bool)
@@ -557,7 +641,7 @@ class ServiceCache:
             mask &= hits
         if with_alerts is not None:
             flagged = np.zeros(snap.size, bool)
-            for cid in self.alerts.open_by_customer:
+            for cid in alerts.open_by_customer:
                 row = snap.find(cid)
                 if row is not None:
                     flagged[row] = True
@@ -584,7 +668,7 @@ class ServiceCache:
                 "coverage": _clean(float(snap.coverage[row])),
                 "owner": snap.owners[owner] if owner >= 0 else None,
                 "segment": snap.segments[segment] if segment >= 0 else None,
-                "open_alerts": len(self.alerts.open_by_customer.get(cid, [])),
+                "open_alerts": len(alerts.open_by_customer.get(cid, [])),
             })
         return {"items": items, "total": total, "page": page, "per_page": per_page,
                 "pages": -(-total // per_page)}
@@ -608,7 +692,8 @@ class ServiceCache:
 
     def portfolio(self) -> dict[str, Any]:
         """Tier shares, the average score trend and the portfolio's KPIs."""
-        snap, adj = self.snap, self.adjusted
+        state = self.state
+        snap, adj, alerts = state.snap, state.adjusted, state.alerts
         if snap is None or adj is None:
             return {"model": self.model_name, "as_of": None, "customers": 0, "tiers": [],
                     "trend": [], "kpis": {}}
@@ -617,7 +702,7 @@ class ServiceCache:
         for code, tier in enumerate(snap.tiers):
             computed = int((snap.tier == code).sum())
             adjusted = int((adj.tier == code).sum())
-            tiers.append({"tier": tier, "label": self.tier_labels.get(tier, tier),
+            tiers.append({"tier": tier, "label": state.tier_labels.get(tier, tier),
                           "customers": computed, "share": 100 * computed / n if n else None,
                           "adjusted_customers": adjusted})
         unscored = int((snap.tier < 0).sum())
@@ -633,9 +718,8 @@ class ServiceCache:
             "median_score": float(np.median(scored)) if scored.size else None,
             "mean_coverage": _clean(float(np.nanmean(snap.coverage))) if n else None,
             "adjusted_customers": adj.customers_adjusted,
-            "open_alerts": sum(a["status"] == "open" for a in self.alerts.items),
-            "acknowledged_alerts": sum(a["status"] == "acknowledged"
-                                       for a in self.alerts.items),
+            "open_alerts": sum(a["status"] == "open" for a in alerts.items),
+            "acknowledged_alerts": sum(a["status"] == "acknowledged" for a in alerts.items),
         }
         if len(snap.history) > 1:
             prev_run, prev_score, prev_tier = snap.history[-2]

@@ -11,6 +11,10 @@ Applying them to one customer's snapshot (in adjustment id order):
 - ``points``: added up; the adjusted score is ``score + sum(points)`` clipped to 0..100, and
   on a model with score tiers the tier follows the adjusted score;
 - ``tier``: the most recent tier override in force sets the tier, whatever the score.
+
+An override to a tier the snapshot's model does not have (``--tier core`` made before a
+model change removed ``core``) is **stale**: it is never applied (its step says why, see
+:func:`stale_reason`), and scoring and ``crindex adjustments`` report it.
 """
 
 from __future__ import annotations
@@ -79,26 +83,55 @@ class Adjusted:
     steps: list[dict[str, Any]]
 
 
+def stale_reason(adjustment: Adjustment, tiers: dict[str, Any]) -> str | None:
+    """Why ``adjustment`` cannot apply under the tiers of ``model_info['tiers']``, or None.
+
+    A tier override is stale when the model has no such tier (any more).
+    """
+    ids = [str(lv["id"]) for lv in tiers.get("levels", [])]
+    if adjustment.tier is not None and ids and adjustment.tier not in ids:
+        return (f"adjustment {adjustment.adjustment_id} sets tier `{adjustment.tier}`, which "
+                f"the model does not have (its tiers: {', '.join(ids)}); not applied")
+    return None
+
+
+def stale_in_force(adjustments: Iterable[Adjustment], model_name: str, as_of: dt.date,
+                   tiers: dict[str, Any]) -> list[tuple[Adjustment, str]]:
+    """The adjustments in force at ``as_of`` for a model that its tiers make stale."""
+    log = list(adjustments)
+    out = []
+    for customer_id in dict.fromkeys(a.customer_id for a in log):
+        for a in in_force(log, customer_id, model_name, as_of):
+            reason = stale_reason(a, tiers)
+            if reason is not None:
+                out.append((a, f"customer `{customer_id}`: {reason}"))
+    return out
+
+
 def apply(score: float | None, tier: str | None, entries: list[Adjustment],
           tiers: dict[str, Any]) -> Adjusted:
     """Apply ``entries`` (from :func:`in_force`) to a computed score and tier.
 
-    ``steps`` lists each entry with the score and tier after it, as ``explain`` shows them.
+    ``steps`` lists each entry with the score and tier after it, as ``explain`` shows them;
+    a stale entry (:func:`stale_reason`) changes nothing and its step carries ``stale``.
     """
     current_score, current_tier = score, tier
     total = 0.0
     override: str | None = None
     steps = []
     for a in entries:
+        reason = stale_reason(a, tiers)
         if a.points is not None and score is not None:
             total += a.points
             current_score = min(100.0, max(0.0, score + total))
             if override is None and tiers.get("by", "score") == "score":
                 current_tier = tier_for_score(current_score, tiers)
-        if a.tier is not None:
+        if a.tier is not None and reason is None:
             override = a.tier
             current_tier = a.tier
         step = a.to_dict()
         step.update(score_after=current_score, tier_after=current_tier)
+        if reason is not None:
+            step["stale"] = reason
         steps.append(step)
     return Adjusted(score, tier, current_score, current_tier, steps)

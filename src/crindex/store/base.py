@@ -8,12 +8,13 @@ DuckDB and PostgreSQL read alike, written with ``?`` placeholders.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +32,9 @@ from crindex.store.snapshot import (
     utc_now,
 )
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 RUN_COLUMNS = ("run_id", "model_name", "model_hash", "as_of", "data_fingerprint", "ran_at",
                "customers", "model_info")
 ADJUSTMENT_COLUMNS = ("adjustment_id", "action", "customer_id", "model_name", "points", "tier",
@@ -38,6 +42,23 @@ ADJUSTMENT_COLUMNS = ("adjustment_id", "action", "customer_id", "model_name", "p
 ALERT_COLUMNS = ("alert_id", "model_name", "rule_id", "label", "severity", "customer_id",
                  "owner", "status", "message", "details", "run_id", "as_of", "raised_at",
                  "updated_at")
+
+
+def one_read(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func(store, ...)`` inside one :meth:`Store.reading`: all its reads see one state.
+
+    For functions that read the history with several queries (a customer's series, the
+    trend, a migration): a run committed meanwhile is either wholly seen or not at all.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = args[0]
+        assert isinstance(store, Store)
+        with store.reading():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def store_error(message: str, hint: str = "", where: str = "") -> StoreError:
@@ -128,13 +149,25 @@ class Store(ABC):
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
-        """A connection for reads (the open write transaction of this thread, if any)."""
-        active = getattr(self._active, "tx", None)
+        """One read of one consistent state of the store.
+
+        Reads nest like writes: every read of this thread inside an open ``reading()`` (or
+        inside an open write transaction) uses that same connection, so a command or a
+        service refresh that wraps its reads in one ``with store.reading():`` sees one
+        snapshot of the store, never a mixture of two runs (PostgreSQL: one ``REPEATABLE
+        READ`` transaction; DuckDB: the file stays held, so no other process writes between
+        the reads).
+        """
+        active = getattr(self._active, "tx", None) or getattr(self._active, "read", None)
         if active is not None:
             yield active
             return
         with self._read() as tx:
-            yield tx
+            self._active.read = tx
+            try:
+                yield tx
+            finally:
+                self._active.read = None
 
     @abstractmethod
     def describe(self) -> str:

@@ -80,8 +80,60 @@ def print_frame(frame: Any, title: str, as_json: bool, index: bool = False) -> N
     out.print(table)
 
 
+store_app = typer.Typer(help="The history store itself: check it for damage.",
+                        no_args_is_help=True)
+
+
+@store_app.command("check")
+def check_command(
+    store: str | None = StoreOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Read every table in full, count each run's rows, find orphan rows; exit 1 if damaged."""
+    from crindex.errors import CrindexError, StoreNotFoundError
+    from crindex.store.check import check_store
+
+    try:
+        handle = open_cli_store(store)
+    except StoreNotFoundError:
+        raise
+    except CrindexError as exc:  # opening reads the schema version: that part is damaged
+        err.print(f"damaged: the store cannot be opened: {exc.__cause__ or exc}",
+                  highlight=False, markup=False)
+        err.print("restore the store from a backup, or write the runs again into a new store "
+                  "(`crindex backfill --store NEW`)", highlight=False)
+        raise typer.Exit(1) from None
+    report = check_store(handle)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2,
+                                    default=str) + "\n")
+    else:
+        table = Table(title=f"store {report.store}")
+        for col in ("table", "rows"):
+            table.add_column(col, justify="right" if col == "rows" else "left")
+        for name, rows in report.tables.items():
+            table.add_row(name, "unreadable" if rows is None else f"{rows:,}")
+        out.print(table)
+        if report.tables.get("runs") is None:
+            out.print("the runs table is unreadable: rows per run not counted")
+        else:
+            out.print(f"{len(report.runs)} run(s) checked: rows per run "
+                      + ("as recorded" if not any(d.kind == "count" for d in report.damage)
+                         else "DO NOT match"), highlight=False)
+        for d in report.damage:
+            err.print(f"damaged: {d.where}: {d.message}", highlight=False, markup=False)
+    if not report.ok:
+        err.print(f"{len(report.damage)} problem(s) found: restore the store from a backup, "
+                  "or write the runs again into a new store (`crindex backfill --store NEW`)",
+                  highlight=False)
+        raise typer.Exit(1)
+    err.print("the store is sound: every table read in full, every run's rows counted, no "
+              "orphan rows", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the history commands to the ``crindex`` app."""
+    app.add_typer(store_app, name="store")
 
     @app.command("backfill")
     def backfill_command(
@@ -194,9 +246,17 @@ def register(app: typer.Typer) -> None:
         """The audit log of manual adjustments, oldest first."""
         import pandas as pd
 
-        log = open_cli_store(store).adjustments(customer_id)
-        frame = pd.DataFrame([a.to_dict() for a in log],
+        from crindex.store.manual import stale_log
+
+        handle = open_cli_store(store)
+        with handle.reading():
+            log = handle.adjustments(customer_id)
+            stale = stale_log(handle, log)
+        frame = pd.DataFrame([a.to_dict() | {"stale": stale.get(a.adjustment_id)}
+                              for a in log],
                              columns=["adjustment_id", "action", "customer_id", "model_name",
                                       "points", "tier", "reason", "made_by", "made_at",
-                                      "effective", "expires", "revokes"])
+                                      "effective", "expires", "revokes", "stale"])
         print_frame(frame, "adjustments (audit log)", as_json)
+        for text in stale.values():
+            err.print(f"warning: stale adjustment: {text}", highlight=False, markup=False)

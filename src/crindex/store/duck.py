@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,25 @@ class DuckDBStore(Store):
                 raise store_error(f"cannot open the store {self.path}: {exc}",
                                   "is it a DuckDB file?", "--store") from exc
 
+    def _failed(self, exc: Exception, doing: str) -> Exception:
+        """The error of a failed read or write: the engine's own words and what to do.
+
+        A damaged file (a block whose checksum does not match) says so and points at
+        ``crindex store check``; the first error is kept, never the cleanup's.
+        """
+        text = str(exc)
+        if "checksum" in text.lower() or "corrupt" in text.lower():
+            return store_error(
+                f"the store {self.path} is damaged: {text}"
+                + ("; nothing was written" if doing == "write" else ""),
+                f"see what is damaged with `crindex store check --store {self.path}`; then "
+                "restore the file from a backup, or write the runs again into a new store "
+                "(`crindex backfill --store NEW`)", "--store")
+        if doing == "write":
+            return store_error(f"the store {self.path} refused the write: {text}; nothing "
+                               "was written")
+        return store_error(f"reading the store {self.path} failed: {text}")
+
     @contextmanager
     def _begin(self) -> Iterator[Tx]:
         import duckdb
@@ -119,13 +138,18 @@ class DuckDBStore(Store):
                 try:
                     yield DuckTx(con)
                 except BaseException:
-                    con.execute("ROLLBACK")
+                    # the first error is the one to report: a rollback that fails in turn
+                    # (an aborted transaction, a database invalidated by a damaged block)
+                    # must not replace it; nothing is committed either way
+                    with suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
                     raise
                 con.execute("COMMIT")
             except duckdb.Error as exc:
-                raise store_error(f"the store {self.path} refused the write: {exc}") from exc
+                raise self._failed(exc, "write") from exc
             finally:
-                con.close()
+                with suppress(duckdb.Error):
+                    con.close()
 
     @contextmanager
     def _read(self) -> Iterator[Tx]:
@@ -136,6 +160,7 @@ class DuckDBStore(Store):
             try:
                 yield DuckTx(con)
             except duckdb.Error as exc:
-                raise store_error(f"reading the store {self.path} failed: {exc}") from exc
+                raise self._failed(exc, "read") from exc
             finally:
-                con.close()
+                with suppress(duckdb.Error):
+                    con.close()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crindex.store.adjust import apply, in_force
-from crindex.store.base import Store, store_error
+from crindex.store.base import Store, one_read, store_error
 
 if TYPE_CHECKING:
     from crindex.api import Explanation, ScoreResult
@@ -61,6 +61,7 @@ def what_moved(components: pd.DataFrame, top: int = 3) -> dict[str, str]:
     return out
 
 
+@one_read
 def customer_history(store: Store, customer_id: str,
                      model_name: str | None = None) -> pd.DataFrame:
     """One customer's snapshots, oldest first, with adjustments applied and what moved.
@@ -110,6 +111,7 @@ def _tier_order(store: Store, model_name: str) -> list[str]:
     return order
 
 
+@one_read
 def trend(store: Store, model_name: str | None = None, by: str | None = None) -> pd.DataFrame:
     """Average score and tier shares (%) per snapshot, or per snapshot and owner.
 
@@ -135,6 +137,7 @@ def trend(store: Store, model_name: str | None = None, by: str | None = None) ->
     return out
 
 
+@one_read
 def migration(store: Store, from_ref: str, to_ref: str,
               model_name: str | None = None) -> pd.DataFrame:
     """Customers per (tier in the first snapshot, tier in the second).

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from crindex.errors import Problem, Reason, StoreError, raise_if
-from crindex.store.adjust import Adjustment, apply, in_force
+from crindex.store.adjust import Adjustment, apply, in_force, stale_in_force, stale_reason
 from crindex.store.base import Store
 from crindex.store.history import model_for_customer
+
+if TYPE_CHECKING:
+    from crindex.model.spec import CRIModel
 
 
 def adjust(store: Store, customer_id: str, *, reason: str, by: str,
@@ -74,3 +78,35 @@ def adjust(store: Store, customer_id: str, *, reason: str, by: str,
               f"({row.tier}), now {shown} ({result.adjusted_tier}); in force from "
               f"{effective}{until}")
     return entry, effect
+
+
+def stale_warnings(store: Store, model: CRIModel, as_of: dt.date) -> list[str]:
+    """One line per adjustment in force at ``as_of`` that ``model``'s tiers make stale.
+
+    What ``crindex score --store`` and ``POST /v1/runs`` report after recording a run.
+    """
+    from crindex.store.snapshot import model_info
+
+    found = stale_in_force(store.adjustments(), model.name, as_of, model_info(model)["tiers"])
+    return [f"stale adjustment: {text}" for _, text in found]
+
+
+def stale_log(store: Store, log: list[Adjustment]) -> dict[int, str]:
+    """Adjustment id -> why it is stale under the latest snapshot of its model.
+
+    An adjustment made for any model (no model name) is stale when no model in the store
+    has its tier. Revocations and adjustments of a model without snapshots are not judged.
+    """
+    latest = {}
+    for run in store.runs():
+        latest[run.model_name] = run  # runs come oldest first
+    out: dict[int, str] = {}
+    for a in log:
+        if a.action != "add":
+            continue
+        models = [a.model_name] if a.model_name else list(latest)
+        reasons = [stale_reason(a, latest[m].model_info.get("tiers", {}))
+                   for m in models if m in latest]
+        if reasons and all(reasons):
+            out[a.adjustment_id] = str(reasons[0])
+    return out

@@ -156,6 +156,8 @@ class PostgresStore(Store):
         with self._connection() as con:
             try:
                 with con.transaction():
+                    # one snapshot for every statement of the read (see Store.reading)
+                    con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     con.execute(f'SET LOCAL search_path TO "{self.schema}"')
                     yield PgTx(con)
             except psycopg.Error as exc:
