@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crindex.alerts.evaluate import Evaluation, evaluate_run
+from crindex.alerts.evaluate import Evaluation, update_alerts
 from crindex.store.base import Store
 from crindex.store.snapshot import SnapshotSource
 
@@ -46,6 +46,7 @@ def record_run(store: Store, result: SnapshotSource, data_fingerprint: str | Non
     """
     with store.transaction():
         run_id = store.write_snapshot(result, data_fingerprint, ran_at=ran_at)
+        run = store.run(run_id)
         if alerts and result.model.alerts:
-            return evaluate_run(store, result.model, run_id)
-        return Evaluation(store.run(run_id))
+            return update_alerts(store, result.model, run)
+        return Evaluation(run)

@@ -22,6 +22,7 @@ _HOMES = {
     "deliver_files": "crindex.alerts.delivery", "deliver_webhook": "crindex.alerts.delivery",
     "sign": "crindex.alerts.delivery", "verify": "crindex.alerts.delivery",
     "Evaluation": "crindex.alerts.evaluate", "evaluate_run": "crindex.alerts.evaluate",
+    "import_alerts": "crindex.alerts.evaluate",
     "RULES": "crindex.alerts.rules", "register": "crindex.alerts.rules",
 }
 
