@@ -88,7 +88,9 @@ def derive(model_name: str, evaluated: Sequence[Evaluated], hits: pd.DataFrame,
     for day, cid in zip(scored["as_of"], scored["customer_id"], strict=True):
         seen.setdefault(str(cid), set()).add(day)
     fired: dict[tuple[str, str], dict[dt.date, dict[str, Any]]] = {}
-    for rec in hits.to_dict("records"):
+    names = list(hits.columns)
+    for values in zip(*(hits[c] for c in names), strict=True):
+        rec = dict(zip(names, values, strict=True))
         fired.setdefault((rec["rule_id"], str(rec["customer_id"])), {})[rec["as_of"]] = rec
     out: list[dict[str, Any]] = []
     for (rule_id, cid), by_day in sorted(fired.items()):

@@ -79,9 +79,10 @@ def situation(specs: Sequence[AlertSpec], store: Store, runs: Sequence[RunInfo],
 def find_hits(specs: Sequence[AlertSpec], s: Situation) -> list[dict[str, Any]]:
     """Every (rule, customer) the rules ``specs`` fire for on the snapshot of ``s``."""
     hits = []
+    owners = s.current["owner"].to_dict()
     for spec in specs:
         for hit in RULES[spec.rule].evaluate(spec, s):
-            owner = s.current.at[hit.customer_id, "owner"]
+            owner = owners.get(hit.customer_id)
             hits.append({
                 "rule_id": spec.id, "customer_id": hit.customer_id,
                 "owner": owner if isinstance(owner, str) and owner else UNASSIGNED,

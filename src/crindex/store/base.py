@@ -482,6 +482,9 @@ class Store(ABC):
             by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
             for e in new.values():
                 by_key.setdefault((e["rule_id"], e["customer_id"]), []).append(e)
+            events: list[tuple[int, str, str]] = []   # (alert id, status, note) by ``by``
+            gone: list[int] = []        # withdrawn: the alert and its status history
+            moved: list[tuple[int, int]] = []   # (old id, heir id)
             for alert_id, row in old.items():
                 if alert_id in new or (row["rule_id"], row["as_of"]) not in managed:
                     continue
@@ -489,56 +492,64 @@ class Store(ABC):
                              if e["as_of"] <= row["as_of"] and (
                                  e["cleared_as_of"] is None or row["as_of"] < e["cleared_as_of"])),
                             None)
-                tx.execute("DELETE FROM alerts WHERE alert_id = ?", (alert_id,))
                 if heir is None:
-                    tx.execute("DELETE FROM alert_events WHERE alert_id = ?", (alert_id,))
+                    gone.append(alert_id)
                     continue
                 heir["handled"] = _later(heir["handled"], row["handled"])
+                moved.append((alert_id, heir["alert_id"]))
+            for table in ("alerts", "alert_events"):
+                _execute_in(tx, f"DELETE FROM {table} WHERE alert_id IN ", gone)
+            _execute_in(tx, "DELETE FROM alerts WHERE alert_id IN ", [a for a, _ in moved])
+            for alert_id, heir_id in moved:
                 for table in ("alert_events", "deliveries"):
                     tx.execute(f"UPDATE {table} SET alert_id = ? WHERE alert_id = ?",
-                               (heir["alert_id"], alert_id))
-                tx.execute("INSERT INTO alert_events (alert_id, happened_at, status, by_name, "
-                           "note) VALUES (?, ?, ?, ?, ?)",
-                           (heir["alert_id"], now, heir["handled"] or "open", by,
-                            f"took over alert {alert_id}: the episode now starts on "
-                            f"{heir['as_of']}"))
+                               (heir_id, alert_id))
+                heir = new[heir_id]
+                events.append((heir_id, heir["handled"] or "open",
+                               f"took over alert {alert_id}: the episode now starts on "
+                               f"{heir['as_of']}"))
             inserts = []
+            # alerts that change the same columns to the same values are updated together
+            # (a re-run snapshot moves every episode opening on it to the new run id)
+            updates: dict[tuple[tuple[str, ...], tuple[Any, ...]], list[int]] = {}
             for alert_id, e in sorted(new.items()):
                 e["status"] = alert_status(e["handled"], e["cleared_as_of"], e["auto_resolve"])
                 before = old.get(alert_id)
                 if before is None:
                     inserts.append(e)
+                    events.append((alert_id, "open",
+                                   f"raised on snapshot {e['run_id']} ({e['as_of']})"))
+                    if e["status"] == "resolved":
+                        events.append((alert_id, "resolved",
+                                       f"condition cleared on {e['cleared_as_of']}"))
                     continue
-                changed = [c for c in DERIVED_COLUMNS if not _same(before[c], e[c])]
+                changed = tuple(c for c in DERIVED_COLUMNS if not _same(before[c], e[c]))
                 if not changed:
                     continue
-                tx.execute(f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in changed)}, "
-                           "updated_at = ? WHERE alert_id = ?",
-                           tuple(e[c] for c in changed) + (now, alert_id))
+                updates.setdefault((changed, tuple(e[c] for c in changed)), []).append(alert_id)
                 if before["status"] != e["status"]:
-                    why = (f"condition cleared on {e['cleared_as_of']}"
-                           if e["status"] == "resolved" else "condition holds again")
-                    self._log_event(tx, alert_id, e["status"], by, why, now)
+                    events.append((alert_id, e["status"],
+                                   f"condition cleared on {e['cleared_as_of']}"
+                                   if e["status"] == "resolved" else "condition holds again"))
                     if e["status"] == "resolved":
                         resolved.append(alert_id)
+            for (changed, values), ids in updates.items():
+                _execute_in(tx, f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in changed)}, "
+                            "updated_at = ? WHERE alert_id IN ", ids, values + (now,))
             if inserts:
                 tx.insert("alerts", pa.Table.from_pylist(
                     [{c: (now if c in ("raised_at", "updated_at") else e.get(c))
                       for c in ALERT_COLUMNS} | {"model_name": model_name} for e in inserts],
                     schema=_ALERT_SCHEMA))
-                events = [(e["alert_id"], "open", f"raised on snapshot {e['run_id']} "
-                           f"({e['as_of']})") for e in inserts]
-                events += [(e["alert_id"], "resolved", f"condition cleared on "
-                            f"{e['cleared_as_of']}") for e in inserts
-                           if e["status"] == "resolved"]
+                raised = [e["alert_id"] for e in inserts]
+            if events:
                 tx.insert("alert_events", pa.table({
                     "alert_id": pa.array([a for a, _, _ in events], pa.int64()),
                     "happened_at": pa.array([now] * len(events), pa.timestamp("us")),
-                    "status": pa.array([s for _, s, _ in events]),
-                    "by_name": pa.array([by] * len(events)),
-                    "note": pa.array([n for _, _, n in events]),
+                    "status": pa.array([s for _, s, _ in events], pa.string()),
+                    "by_name": pa.array([by] * len(events), pa.string()),
+                    "note": pa.array([n for _, _, n in events], pa.string()),
                 }))
-                raised = [e["alert_id"] for e in inserts]
         return raised, resolved
 
     def alerts(self, status: str | None = None, model_name: str | None = None,
@@ -651,6 +662,13 @@ class Store(ABC):
 
     def iter_tables(self) -> Iterator[str]:
         yield from TABLES
+
+
+def _execute_in(tx: Tx, sql: str, ids: Sequence[int], params: tuple[Any, ...] = ()) -> None:
+    """``sql`` ending in ``IN `` for ``ids``, 500 at a time (nothing when there are none)."""
+    for i in range(0, len(ids), 500):
+        chunk = [int(a) for a in ids[i:i + 500]]
+        tx.execute(sql + f"({', '.join('?' * len(chunk))})", params + tuple(chunk))
 
 
 def alert_status(handled: str | None, cleared: dt.date | None, auto_resolve: bool) -> str:
