@@ -295,3 +295,43 @@ def test_a_writer_killed_at_a_random_moment_leaves_no_snapshot_without_its_alert
                 assert done.raised == done.resolved == [], why
             else:
                 assert store.alerts().empty, why
+
+
+def test_a_store_from_before_episodes_is_upgraded_in_place(store_url):
+    model = watch_model(ALERTS)
+    store = open_store(store_url)
+    low = {"a": {"score": 20.0, "owner": "X", "email_recency": (5.0, 95.0)}}
+    store.write_snapshot(fake_result(model, "2025-06-02", low), "fp")   # not evaluated
+    run = store.run("2025-06-02", "watch")
+    # take the store back to schema version 1: no episode columns, no hit tables, and an
+    # alert acknowledged by a person
+    with store.transaction() as tx:
+        for column in ("cleared_as_of", "handled"):
+            tx.execute(f"ALTER TABLE alerts DROP COLUMN {column}")
+        for table in ("alert_hits", "alert_runs"):
+            tx.execute(f"DROP TABLE {table}")
+        tx.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        tx.execute("INSERT INTO alerts (alert_id, model_name, rule_id, label, severity, "
+                   "customer_id, owner, status, message, details, run_id, as_of, raised_at, "
+                   "updated_at) VALUES (7, 'watch', 'low', 'low', 'critical', 'a', 'X', "
+                   "'acknowledged', 'score 20.0 is below 30', '{}', ?, ?, ?, ?)",
+                   (run.run_id, run.as_of, run.ran_at, run.ran_at))
+        tx.execute("INSERT INTO alert_events (alert_id, happened_at, status, by_name, note) "
+                   "VALUES (7, ?, 'acknowledged', 'li.na', NULL)", (run.ran_at,))
+    upgraded = open_store(store_url)
+    with upgraded.reading() as tx:
+        assert upgraded.schema_version(tx) == 2
+    legacy = upgraded.alerts()
+    assert legacy.alert_id.tolist() == [7] and legacy.handled.tolist() == ["acknowledged"]
+    # a new run evaluates its own snapshot; the unevaluated 06-02 and its alert stay as they
+    # were
+    record_run(upgraded, fake_result(model, "2025-06-09", low), "fp")
+    alerts = upgraded.alerts().set_index("alert_id")
+    assert alerts.at[7, "status"] == "acknowledged"
+    new = alert_id("watch", "low", "a", dt.date(2025, 6, 9))
+    assert sorted(alerts.index) == sorted([7, new])
+    # evaluating 06-02 makes the episode open there: it takes over the legacy alert
+    evaluate_run(upgraded, model, "2025-06-02")
+    alerts = upgraded.alerts()
+    assert alerts.alert_id.tolist() == [alert_id("watch", "low", "a", dt.date(2025, 6, 2))]
+    assert alerts.status.tolist() == ["acknowledged"]

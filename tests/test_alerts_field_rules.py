@@ -9,17 +9,13 @@ from the raw interactions, score drops from the stored scores, both replayed wit
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from crindex.alerts import deliver_webhook
+from crindex.alerts import deliver_files
 from crindex.cli import app
 from crindex.examples import example_path
 from crindex.model.loader import load_model
@@ -115,21 +111,6 @@ def test_score_fell_twenty_percent_within_seven_days(backfilled):
     assert (alerts.owner == owners.loc[alerts.customer_id].to_numpy()).all()
 
 
-class Counter(BaseHTTPRequestHandler):
-    """A webhook receiver that accepts everything and counts the alerts it got."""
-
-    got: ClassVar[list[int]] = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).got.append(json.loads(body)["alert"]["alert_id"])
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):  # keep the test output quiet
-        pass
-
-
 def test_backfilling_again_leaves_the_same_alerts_and_sends_nothing_twice(backfilled,
                                                                           tmp_path):
     data, original = backfilled
@@ -139,28 +120,22 @@ def test_backfilling_again_leaves_the_same_alerts_and_sends_nothing_twice(backfi
     columns = ["alert_id", "rule_id", "customer_id", "owner", "status", "message", "as_of",
                "cleared_as_of", "handled"]
     before = store.alerts(model_name="account_watch")[columns]
-    Counter.got = []
-    server = HTTPServer(("127.0.0.1", 0), Counter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/hooks"
-    try:
-        first = deliver_webhook(store, url, "s3cret", backoff=0)
-        assert sorted(Counter.got) == sorted(before.query("status == 'open'").alert_id)
-        done = CliRunner().invoke(app, [
-            "backfill", "--model", str(example_path("alerts")), "--data", str(data),
-            "--from", "2025-01-01", "--to", "2025-03-26", "--every", "7d", "--store",
-            str(copy)])
-        assert done.exit_code == 0, done.output
-        after = store.alerts(model_name="account_watch")
-        # the same alerts, ids and states (no 35 -> 36 drops, no 342 -> 410 e-mail alerts)
-        pd.testing.assert_frame_equal(after[columns].reset_index(drop=True),
-                                      before.reset_index(drop=True))
-        # each points at the snapshot now stored for its date, not at a deleted one
-        runs = {r.as_of: r.run_id for r in store.runs("account_watch")}
-        assert [runs[d] for d in after.as_of] == after.run_id.tolist()
-        assert not set(after.run_id) & {r.run_id for r in original.runs("account_watch")}
-        again = deliver_webhook(store, url, "s3cret", backoff=0)
-        assert again.attempts == 0 and len(Counter.got) == len(first.delivered)
-    finally:
-        server.shutdown()
-        server.server_close()
+    inbox = tmp_path / "inbox"
+    deliver_files(store, inbox)       # every open alert delivered (and logged) once
+    sent = store.deliveries()
+    assert sorted(sent.alert_id) == sorted(before.query("status == 'open'").alert_id)
+    done = CliRunner().invoke(app, [
+        "backfill", "--model", str(example_path("alerts")), "--data", str(data),
+        "--from", "2025-01-01", "--to", "2025-03-26", "--every", "7d", "--store", str(copy)])
+    assert done.exit_code == 0, done.output
+    after = store.alerts(model_name="account_watch")
+    # the same alerts, ids and states (no more score-drop or e-mail alerts than before)
+    pd.testing.assert_frame_equal(after[columns].reset_index(drop=True),
+                                  before.reset_index(drop=True))
+    # each points at the snapshot now stored for its date, not at a deleted one
+    runs = {r.as_of: r.run_id for r in store.runs("account_watch")}
+    assert [runs[d] for d in after.as_of] == after.run_id.tolist()
+    assert not set(after.run_id) & {r.run_id for r in original.runs("account_watch")}
+    # delivery is keyed by the stable id: nothing is delivered again
+    deliver_files(store, inbox)
+    pd.testing.assert_frame_equal(store.deliveries(), sent)
