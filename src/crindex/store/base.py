@@ -461,7 +461,8 @@ class Store(ABC):
         delivery log. Alerts of rules or snapshots never evaluated are left as they are. The
         status of a derived alert: resolved when a person resolved it or when its episode
         ended and the rule resolves automatically; acknowledged when a person acknowledged
-        it; open otherwise. Returns (new alert ids, ids that became resolved).
+        it; open otherwise. Returns (new alert ids, in the order of ``derived``; ids that
+        became resolved).
         """
         now = utc_now()
         raised: list[int] = []
@@ -512,7 +513,7 @@ class Store(ABC):
             # alerts that change the same columns to the same values are updated together
             # (a re-run snapshot moves every episode opening on it to the new run id)
             updates: dict[tuple[tuple[str, ...], tuple[Any, ...]], list[int]] = {}
-            for alert_id, e in sorted(new.items()):
+            for alert_id, e in new.items():   # in the order given (ids raised likewise)
                 e["status"] = alert_status(e["handled"], e["cleared_as_of"], e["auto_resolve"])
                 before = old.get(alert_id)
                 if before is None:
