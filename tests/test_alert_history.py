@@ -277,7 +277,7 @@ def test_a_writer_killed_at_a_random_moment_leaves_no_snapshot_without_its_alert
             steps = plan if attempt == 0 else rng.sample(plan, len(plan))
             proc = writer(location, steps, tmp_path)
             wait_ready(proc)
-            time.sleep(rng.uniform(0.0, 2.0))
+            time.sleep(rng.uniform(0.0, 4.0))   # somewhere in the first few writes
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
             store = open_store(location, lock_timeout=60)
