@@ -335,3 +335,30 @@ def test_a_store_from_before_episodes_is_upgraded_in_place(store_url):
     alerts = upgraded.alerts()
     assert alerts.alert_id.tolist() == [alert_id("watch", "low", "a", dt.date(2025, 6, 2))]
     assert alerts.status.tolist() == ["acknowledged"]
+
+
+def test_episodes_by_hand():
+    from crindex.alerts.episodes import Evaluated, derive
+    from crindex.model.spec import AlertSpec
+
+    low = {"low": AlertSpec(id="low", rule="score_below", threshold=30)}
+    day = [START + dt.timedelta(weeks=i) for i in range(6)]
+    evaluated = [Evaluated(f"r{i}", d, low if i != 4 else {}) for i, d in enumerate(day)]
+    # a is below 30 on weeks 0, 1 and 3, 5; not scored on week 2; week 4 was evaluated
+    # without the rule
+    fired = [0, 1, 3, 5]
+    hits = pd.DataFrame({"run_id": [f"r{i}" for i in fired], "as_of": [day[i] for i in fired],
+                         "rule_id": "low", "customer_id": "a", "owner": "X",
+                         "message": [f"m{i}" for i in fired], "details": "{}"})
+    scored = pd.DataFrame({"as_of": [day[i] for i in (0, 1, 3, 4, 5)], "customer_id": "a"})
+    # week 2 (not scored) neither ends nor opens; week 3 holds: one episode from week 0 ...
+    assert [(e["as_of"], e["cleared_as_of"], e["message"], e["run_id"])
+            for e in derive("watch", evaluated, hits, scored)] == [(day[0], None, "m0", "r0")]
+    # ... which ends on week 3 once a is scored there without the rule holding; week 4 (no
+    # rule) is skipped, week 5 opens the next episode
+    hits = hits[hits.as_of != day[3]]
+    episodes = derive("watch", list(reversed(evaluated)), hits, scored)   # any order
+    assert [(e["as_of"], e["cleared_as_of"]) for e in episodes] == [(day[0], day[3]),
+                                                                     (day[5], None)]
+    assert [e["alert_id"] for e in episodes] == [alert_id("watch", "low", "a", d)
+                                                 for d in (day[0], day[5])]
