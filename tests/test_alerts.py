@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -80,11 +81,20 @@ def test_rules_dedupe_and_auto_resolve_by_hand(store_url):
     events = store.alert_events(mail_id)
     assert events.status.tolist() == ["open", "acknowledged", "resolved"]
     assert events.by_name.tolist() == ["crindex", "li.na", "li.na"]
-    # resolved by hand while b is still silent: the next snapshot raises it anew
+    # resolved by hand while b is still silent: that episode is over for the person, the
+    # next snapshot (still silent) raises nothing; once b opens an e-mail and falls silent
+    # again, a new episode is a new alert
     snap(store, model, "2025-06-23", {
         "b": {"score": 20.0, "owner": "Y", "email_recency": (61.0, 0.0)}})
     mails = store.alerts(model_name="watch").query("rule_id == 'mail'")
+    assert mails.status.tolist() == ["resolved"]
+    snap(store, model, "2025-06-30", {
+        "b": {"score": 20.0, "owner": "Y", "email_recency": (2.0, 96.7)}})
+    snap(store, model, "2025-08-04", {
+        "b": {"score": 20.0, "owner": "Y", "email_recency": (37.0, 38.3)}})
+    mails = store.alerts(model_name="watch").query("rule_id == 'mail'")
     assert mails.status.tolist() == ["open", "resolved"]  # newest snapshot first
+    assert mails.cleared_as_of.tolist()[1] == dt.date(2025, 6, 30)
 
 
 def test_metric_condition_on_missing_values_and_text():

@@ -9,11 +9,13 @@ from the raw interactions, score drops from the stored scores, both replayed wit
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from crindex.alerts import deliver_files
 from crindex.cli import app
 from crindex.examples import example_path
 from crindex.model.loader import load_model
@@ -107,3 +109,33 @@ def test_score_fell_twenty_percent_within_seven_days(backfilled):
     owners = pd.read_parquet(data / "customers.parquet").set_index("customer_id").owner
     alerts = store.alerts(model_name="account_watch")
     assert (alerts.owner == owners.loc[alerts.customer_id].to_numpy()).all()
+
+
+def test_backfilling_again_leaves_the_same_alerts_and_sends_nothing_twice(backfilled,
+                                                                          tmp_path):
+    data, original = backfilled
+    copy = tmp_path / "history.duckdb"
+    shutil.copyfile(original.path, copy)
+    store = open_store(copy)
+    columns = ["alert_id", "rule_id", "customer_id", "owner", "status", "message", "as_of",
+               "cleared_as_of", "handled"]
+    before = store.alerts(model_name="account_watch")[columns]
+    inbox = tmp_path / "inbox"
+    deliver_files(store, inbox)       # every open alert delivered (and logged) once
+    sent = store.deliveries()
+    assert sorted(sent.alert_id) == sorted(before.query("status == 'open'").alert_id)
+    done = CliRunner().invoke(app, [
+        "backfill", "--model", str(example_path("alerts")), "--data", str(data),
+        "--from", "2025-01-01", "--to", "2025-03-26", "--every", "7d", "--store", str(copy)])
+    assert done.exit_code == 0, done.output
+    after = store.alerts(model_name="account_watch")
+    # the same alerts, ids and states (no more score-drop or e-mail alerts than before)
+    pd.testing.assert_frame_equal(after[columns].reset_index(drop=True),
+                                  before.reset_index(drop=True))
+    # each points at the snapshot now stored for its date, not at a deleted one
+    runs = {r.as_of: r.run_id for r in store.runs("account_watch")}
+    assert [runs[d] for d in after.as_of] == after.run_id.tolist()
+    assert not set(after.run_id) & {r.run_id for r in original.runs("account_watch")}
+    # delivery is keyed by the stable id: nothing is delivered again
+    deliver_files(store, inbox)
+    pd.testing.assert_frame_equal(store.deliveries(), sent)

@@ -3,8 +3,10 @@
 Scoring a past ``as_of`` reads no row dated after it (see docs/model.md), so a backfilled
 snapshot is what a run on that day would have written. The data is read once; each date is
 scored and recorded with :func:`crindex.record.record_run` (its snapshot and, unless asked
-not to, the alerts it raises, in one transaction), oldest date first (so alerts open and
-resolve in the order they would have).
+not to, the alerts recomputed from the history, in one transaction), oldest date first.
+Alerts are a function of the history (:mod:`crindex.alerts.episodes`), so backfilling the
+same dates again, or dates before existing snapshots, leaves the alerts one ordered pass
+would (same ids, same statuses).
 """
 
 from __future__ import annotations

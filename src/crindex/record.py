@@ -1,9 +1,13 @@
 """The pipeline's last step: keep a scoring run in the history store.
 
 One function records a run for every face (``crindex score --store``, ``crindex backfill``,
-``POST /v1/runs``): the run's snapshot and the alerts the model's rules raise and resolve on
-it, in **one** store transaction, so a failure anywhere (a rule, the disk, the server) leaves
-the store as it was: no snapshot without its alerts, no alert without its snapshot.
+``POST /v1/runs``): the run's snapshot, what the model's alert rules find on it, and the
+model's alerts recomputed from the history (:mod:`crindex.alerts.episodes`), in **one** store
+transaction, so a failure anywhere (a rule, the disk, the server, a SIGKILL) leaves the store
+as it was: no snapshot without its alerts, no alert without its snapshot. The transaction
+holds the store from its first read to its commit (DuckDB's file lock, PostgreSQL's advisory
+lock), so two runs at once take turns and the second recomputes the alerts with the first's
+snapshot in the history.
 
 >>> from crindex.record import record_run
 >>> from crindex.store import fingerprint, open_store
@@ -16,14 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crindex.alerts.evaluate import Evaluation, evaluate_run
+from crindex.alerts.evaluate import Evaluation, update_alerts
 from crindex.store.base import Store
 from crindex.store.snapshot import SnapshotSource
 
 
 def record_run(store: Store, result: SnapshotSource, data_fingerprint: str | None, *,
                alerts: bool = True, ran_at: dt.datetime | None = None) -> Evaluation:
-    """Write ``result`` as a snapshot and evaluate the model's alerts on it, in one transaction.
+    """Write ``result`` as a snapshot and recompute the model's alerts, in one transaction.
 
     Parameters
     ----------
@@ -34,18 +38,21 @@ def record_run(store: Store, result: SnapshotSource, data_fingerprint: str | Non
     data_fingerprint
         The input data's fingerprint (:func:`crindex.store.fingerprint`), kept with the run.
     alerts
-        ``False`` writes the snapshot only (``crindex backfill --no-alerts``).
+        ``False`` writes the snapshot only (``crindex backfill --no-alerts``): the alert
+        rules are not evaluated on it until ``crindex alerts evaluate --run`` does.
     ran_at
         When the run happened (default: now, UTC).
 
     Returns
     -------
     Evaluation
-        The snapshot's header row (``.run``, ``.run_id``) and the alert ids raised and
-        resolved (empty when the model declares no alerts or ``alerts`` is false).
+        The snapshot's header row (``.run``, ``.run_id``), the ids of the alerts the
+        recomputation added and of those it resolved (empty when the model declares no
+        alerts or ``alerts`` is false).
     """
     with store.transaction():
         run_id = store.write_snapshot(result, data_fingerprint, ran_at=ran_at)
+        run = store.run(run_id)
         if alerts and result.model.alerts:
-            return evaluate_run(store, result.model, run_id)
-        return Evaluation(store.run(run_id))
+            return update_alerts(store, result.model, run)
+        return Evaluation(run)

@@ -58,6 +58,7 @@ def build_world() -> World:
     global _WORLD
     if _WORLD is not None:
         return _WORLD
+    from crindex.alerts.evaluate import import_alerts
     from crindex.api import score
     from crindex.examples import example_path
     from crindex.service.auth import create_token
@@ -87,7 +88,7 @@ def build_world() -> World:
              "message": f"score {row['score']:.1f} is below 30",
              "details": {"score": row["score"]}}
             for row, sev in zip(latest[:3], ("high", "medium", "medium"), strict=True)]
-    new_ids, _ = store.record_alerts(run, hits, {}, {r["customer_id"] for r in latest})
+    new_ids = import_alerts(store, run, hits)
     tokens = {scope: create_token(store, f"test-{scope}", [scope])[0]
               for scope in ("read", "write", "admin")}
     _WORLD = World(folder, data, store_path, model, tokens, new_ids,

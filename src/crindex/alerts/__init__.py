@@ -1,7 +1,7 @@
 """Alerts declared in the model, evaluated on history snapshots, delivered to owners.
 
 >>> from crindex.alerts import evaluate_run, deliver_files, deliver_webhook   # doctest: +SKIP
->>> evaluate_run(store, model)                 # raise / resolve on the latest snapshot
+>>> evaluate_run(store, model)        # evaluate the latest snapshot, recompute the alerts
 >>> deliver_webhook(store, "https://crm.example.com/hooks", secret)
 
 Rules are registered in :mod:`crindex.alerts.rules`; see docs/history.md. Names load on first
@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crindex.alerts.delivery import deliver_files, deliver_webhook, sign, verify
-    from crindex.alerts.evaluate import Evaluation, evaluate_run
+    from crindex.alerts.evaluate import Evaluation, evaluate_run, import_alerts
     from crindex.alerts.rules import RULES, register
 
 _HOMES = {
     "deliver_files": "crindex.alerts.delivery", "deliver_webhook": "crindex.alerts.delivery",
     "sign": "crindex.alerts.delivery", "verify": "crindex.alerts.delivery",
     "Evaluation": "crindex.alerts.evaluate", "evaluate_run": "crindex.alerts.evaluate",
+    "import_alerts": "crindex.alerts.evaluate",
     "RULES": "crindex.alerts.rules", "register": "crindex.alerts.rules",
 }
 
 __all__ = ["RULES", "Evaluation", "deliver_files", "deliver_webhook", "evaluate_run",
-           "register", "sign", "verify"]
+           "import_alerts", "register", "sign", "verify"]
 
 
 def __getattr__(name: str) -> Any:

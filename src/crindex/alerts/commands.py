@@ -49,7 +49,7 @@ def ack_command(
     note: str | None = typer.Option(None, "--note"),
     store: str | None = StoreOpt,
 ) -> None:
-    """Acknowledge alerts: someone is on it (it stays out of webhooks and is not re-raised)."""
+    """Acknowledge alerts: someone is on it (it stays out of webhooks while its episode lasts)."""
     _move(ids, "acknowledged", by, note, store)
 
 
@@ -60,7 +60,7 @@ def resolve_command(
     note: str | None = typer.Option(None, "--note"),
     store: str | None = StoreOpt,
 ) -> None:
-    """Resolve alerts: the same rule may fire again for the customer on a later snapshot."""
+    """Resolve alerts: the rule raises a new one once its condition clears and holds again."""
     _move(ids, "resolved", by, note, store)
 
 
@@ -72,7 +72,7 @@ def evaluate_command(
     store: str | None = StoreOpt,
     lock_timeout: float = LockOpt,
 ) -> None:
-    """Evaluate the model's alerts on a snapshot: raise new ones, resolve cleared ones."""
+    """Evaluate the model's alerts on a snapshot and recompute the alerts from the history."""
     from crindex.alerts.evaluate import evaluate_run
     from crindex.model.loader import load_model
 

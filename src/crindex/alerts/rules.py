@@ -106,6 +106,8 @@ def _num(value: Any) -> float | None:
           "value in the snapshots of the last `within`", required=("within",),
           one_of=("relative", "absolute"))
 def score_drop(spec: AlertSpec, s: Situation) -> list[Hit]:
+    import pandas as pd
+
     since = window_start(s.as_of, spec.within)  # inclusive: 7d counts D-7
     past = s.history
     if since is not None:
@@ -113,26 +115,29 @@ def score_drop(spec: AlertSpec, s: Situation) -> list[Hit]:
     past = past.dropna(subset=["score"])
     if past.empty:
         return []
-    peak_rows = past.loc[past.groupby("customer_id").score.idxmax()].set_index("customer_id")
+    # per customer the highest earlier score (the first snapshot that had it) and the score now
+    peaks = past.loc[past.groupby("customer_id").score.idxmax(), ["customer_id", "as_of", "score"]]
+    now = pd.to_numeric(s.current["score"], errors="coerce").rename("now")
+    rows = peaks.join(now, on="customer_id", how="inner").dropna(subset=["now"])
+    ref = rows.score.astype(float)
+    drop = ref - rows.now.astype(float)
+    rel = (100.0 * drop / ref.where(ref > 0)).fillna(0.0)
+    # a tolerance of 1e-9 keeps an exact 20 % drop (80 -> 64) on the firing side
+    fired = pd.Series(False, index=rows.index)
+    if spec.relative is not None:
+        fired |= (ref > 0) & (rel >= spec.relative - 1e-9)
+    if spec.absolute is not None:
+        fired |= drop >= spec.absolute - 1e-9
     hits = []
-    for cid, peak in peak_rows.iterrows():
-        if cid not in s.current.index:
-            continue
-        now = _num(s.current.at[cid, "score"])
-        if now is None:
-            continue
-        ref = float(peak.score)
-        drop = ref - now
-        rel = 100.0 * drop / ref if ref > 0 else 0.0
-        # a tolerance of 1e-9 keeps an exact 20 % drop (80 -> 64) on the firing side
-        fired = (spec.relative is not None and ref > 0 and rel >= spec.relative - 1e-9) or \
-            (spec.absolute is not None and drop >= spec.absolute - 1e-9)
-        if fired:
-            days = (s.as_of - peak.as_of).days
-            hits.append(Hit(str(cid), f"score fell {rel:.1f}% ({drop:.1f} points) in {days} "
-                            f"days: {ref:.1f} on {peak.as_of} -> {now:.1f} on {s.as_of}",
-                            {"score": now, "reference": ref, "reference_as_of": peak.as_of,
-                             "drop_points": drop, "drop_percent": rel}))
+    for cid, peak_as_of, peak, now_, d, r in zip(
+            rows.customer_id[fired], rows.as_of[fired], ref[fired], rows.now[fired],
+            drop[fired], rel[fired], strict=True):
+        days = (s.as_of - peak_as_of).days
+        peak, now_, d, r = float(peak), float(now_), float(d), float(r)
+        hits.append(Hit(str(cid), f"score fell {r:.1f}% ({d:.1f} points) in {days} "
+                        f"days: {peak:.1f} on {peak_as_of} -> {now_:.1f} on {s.as_of}",
+                        {"score": now_, "reference": peak, "reference_as_of": peak_as_of,
+                         "drop_points": d, "drop_percent": r}))
     return hits
 
 
@@ -147,15 +152,15 @@ def tier_downgrade(spec: AlertSpec, s: Situation) -> list[Hit]:
         return []
     rank = {t: i for i, t in enumerate(s.tier_order)}
     previous = past.sort_values("as_of").groupby("customer_id").last()
+    now = s.current["tier"].to_dict()
     hits = []
-    for cid, prev in previous.iterrows():
-        if cid not in s.current.index:
-            continue
-        now = s.current.at[cid, "tier"]
-        if now in rank and prev.tier in rank and rank[now] > rank[prev.tier]:
-            hits.append(Hit(str(cid), f"tier fell from {prev.tier} ({prev.as_of}) to {now}",
-                            {"tier": now, "previous_tier": prev.tier,
-                             "previous_as_of": prev.as_of}))
+    for cid, prev_tier, prev_as_of in zip(previous.index, previous.tier, previous.as_of,
+                                          strict=True):
+        tier = now.get(cid)
+        if tier in rank and prev_tier in rank and rank[tier] > rank[prev_tier]:
+            hits.append(Hit(str(cid), f"tier fell from {prev_tier} ({prev_as_of}) to {tier}",
+                            {"tier": tier, "previous_tier": prev_tier,
+                             "previous_as_of": prev_as_of}))
     return hits
 
 
@@ -163,8 +168,8 @@ def tier_downgrade(spec: AlertSpec, s: Situation) -> list[Hit]:
 def score_below(spec: AlertSpec, s: Situation) -> list[Hit]:
     limit = float(spec.threshold)  # type: ignore[arg-type]  # checked numeric by check_alerts
     hits = []
-    for cid, row in s.current.iterrows():
-        now = _num(row.score)
+    for cid, score in s.current["score"].items():
+        now = _num(score)
         if now is not None and now < limit:
             hits.append(Hit(str(cid), f"score {now:.1f} is below {limit:g}",
                             {"score": now, "threshold": limit}))
@@ -180,9 +185,10 @@ def metric_condition(spec: AlertSpec, s: Situation) -> list[Hit]:
     textual = isinstance(spec.threshold, str)
     column = "score" if spec.value == "score" else ("raw_text" if textual else "raw_num")
     what = f"{spec.metric} {'score' if spec.value == 'score' else 'value'}"
+    known = rows[column].to_dict()
     hits = []
     for cid in s.current.index:
-        value = rows.at[cid, column] if cid in rows.index else None
+        value = known.get(cid)
         value = (None if value is None or value != value else str(value)) if textual \
             else _num(value)
         if value is None:

@@ -475,9 +475,10 @@ class AlertSpec(Spec):
       ``threshold``, e.g. ``metric: email_recency, op: ">=", threshold: 30``; ``missing: fire``
       also raises it for customers with no value.
 
-    An alert goes to the customer's owner; while it is open or acknowledged it is not raised
-    again for the same customer, and with ``auto_resolve`` it resolves itself on the first
-    later snapshot where its condition no longer holds.
+    An alert is an episode (see :mod:`crindex.alerts.episodes`): it opens on the first snapshot
+    where the rule holds for a customer and goes to the customer's owner; the rule raises
+    nothing more for the customer while it lasts, and with ``auto_resolve`` it resolves itself
+    on the first later snapshot where its condition no longer holds.
     """
 
     id: Annotated[str, Field(pattern=IDENT)]

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from crindex.errors import Reason, StoreError
 from crindex.store.adjust import Adjustment
-from crindex.store.schema import ALERT_STATUSES, SCHEMA_VERSION, TABLES
+from crindex.store.schema import ALERT_STATUSES, MIGRATIONS, SCHEMA_VERSION, TABLES
 from crindex.store.snapshot import (
     RunInfo,
     SnapshotSource,
@@ -41,7 +41,10 @@ ADJUSTMENT_COLUMNS = ("adjustment_id", "action", "customer_id", "model_name", "p
                       "reason", "made_by", "made_at", "effective", "expires", "revokes")
 ALERT_COLUMNS = ("alert_id", "model_name", "rule_id", "label", "severity", "customer_id",
                  "owner", "status", "message", "details", "run_id", "as_of", "raised_at",
-                 "updated_at")
+                 "updated_at", "cleared_as_of", "handled")
+#: the columns of an alert that its episode decides (compared when alerts are recomputed)
+DERIVED_COLUMNS = ("label", "severity", "owner", "status", "message", "details", "run_id",
+                   "cleared_as_of")
 
 
 def one_read(func: Callable[P, R]) -> Callable[P, R]:
@@ -183,7 +186,11 @@ class Store(ABC):
         self.close()
 
     def check_version(self, tx: Tx, create: bool = True) -> None:
-        """Record the schema version in a new store; refuse a store from a newer crindex."""
+        """Record the schema version in a new store; refuse a store from a newer crindex.
+
+        With ``create`` (inside a write transaction, after the tables were created), a store
+        of an older version is upgraded in place (:data:`crindex.store.schema.MIGRATIONS`).
+        """
         found = tx.execute("SELECT value FROM meta WHERE key = ?", ("schema_version",)).scalar()
         if found is None and create:
             tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
@@ -193,6 +200,17 @@ class Store(ABC):
                 f"the store {self.describe()} has schema version {found}; this crindex reads "
                 f"up to {SCHEMA_VERSION}", "upgrade crindex to read this store",
             )
+        elif found is not None and int(found) < SCHEMA_VERSION and create:
+            for version in range(int(found), SCHEMA_VERSION):
+                for stmt in MIGRATIONS.get(version, []):
+                    tx.execute(stmt)
+            tx.execute("UPDATE meta SET value = ? WHERE key = ?",
+                       (str(SCHEMA_VERSION), "schema_version"))
+
+    def schema_version(self, tx: Tx) -> int | None:
+        """The store's schema version (None: a store without one yet)."""
+        found = tx.execute("SELECT value FROM meta WHERE key = ?", ("schema_version",)).scalar()
+        return None if found is None else int(found)
 
     # ---------------------------------------------------------------------------- snapshots
 
@@ -201,7 +219,9 @@ class Store(ABC):
         """Write one scoring run as an immutable snapshot, in one transaction.
 
         A snapshot of the same model name and ``as_of`` is replaced (deleted and rewritten in
-        the same transaction), never duplicated. Returns the new run id.
+        the same transaction), never duplicated; the alert hits found on the old one go with
+        it (:func:`crindex.record.record_run` evaluates the new one and recomputes the
+        alerts in the same transaction). Returns the new run id.
 
         Parameters
         ----------
@@ -220,7 +240,7 @@ class Store(ABC):
             old = tx.execute("SELECT run_id FROM runs WHERE model_name = ? AND as_of = ?",
                              (result.model.name, as_of)).rows()
             for (old_id,) in old:
-                for table in ("metric_scores", "scores", "runs"):
+                for table in ("alert_hits", "alert_runs", "metric_scores", "scores", "runs"):
                     tx.execute(f"DELETE FROM {table} WHERE run_id = ?", (old_id,))
             tx.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES "
                        f"({', '.join('?' * len(RUN_COLUMNS))})", run)
@@ -404,62 +424,167 @@ class Store(ABC):
 
     # ---------------------------------------------------------------------------- alerts
 
-    def record_alerts(self, run: RunInfo, hits: Sequence[dict[str, Any]],
-                      auto_resolve: dict[str, bool], scored: set[str],
-                      by: str = "crindex") -> tuple[list[int], list[int]]:
-        """Raise the alerts ``hits`` found on snapshot ``run``, in one transaction.
+    def alert_specs(self, model_name: str) -> dict[str, str]:
+        """The alert entries (JSON) each evaluated snapshot of ``model_name`` was evaluated with."""
+        with self.reading() as tx:
+            rows = tx.execute("SELECT run_id, specs FROM alert_runs WHERE model_name = ?",
+                              (model_name,)).rows()
+        return {r[0]: r[1] for r in rows}
 
-        A hit is skipped while an alert of the same rule and customer is open or acknowledged,
-        and when one was already raised for the same snapshot date. Open and acknowledged
-        alerts of the rules in ``auto_resolve`` (rule id -> bool) that were raised on an
-        earlier snapshot, for customers scored in this one (``scored``) and not hit again,
-        resolve themselves when their flag is true. Returns (new ids, resolved ids).
+    def save_hits(self, run: RunInfo, specs: str, hits: Sequence[dict[str, Any]]) -> None:
+        """Keep what the alert entries ``specs`` (JSON) found on snapshot ``run``.
+
+        Replaces what an earlier evaluation of the same snapshot found. A hit is a mapping
+        with ``rule_id``, ``customer_id``, ``owner``, ``message`` and ``details``.
+        """
+        with self.transaction() as tx:
+            for table in ("alert_hits", "alert_runs"):
+                tx.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.run_id,))
+            tx.execute("INSERT INTO alert_runs (run_id, model_name, specs) VALUES (?, ?, ?)",
+                       (run.run_id, run.model_name, specs))
+            if hits:
+                tx.insert("alert_hits", pa.table({
+                    "run_id": pa.array([run.run_id] * len(hits), pa.string()),
+                    "rule_id": pa.array([h["rule_id"] for h in hits], pa.string()),
+                    "customer_id": pa.array([h["customer_id"] for h in hits], pa.string()),
+                    "owner": pa.array([h.get("owner") for h in hits], pa.string()),
+                    "message": pa.array([h["message"] for h in hits], pa.string()),
+                    "details": pa.array([json.dumps(h.get("details") or {}, default=str,
+                                                    sort_keys=True) for h in hits],
+                                        pa.string()),
+                }))
+
+    def alert_history(self, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What the episodes of ``model_name``'s alerts are derived from.
+
+        Returns (hits, scored): every hit on an evaluated snapshot (``run_id``, ``as_of``,
+        ``rule_id``, ``customer_id``, ``owner``, ``message``, ``details``), and for the
+        customers with any hit, the evaluated snapshots that scored them (``as_of``,
+        ``customer_id``).
+        """
+        with self.reading() as tx:
+            hits = tx.execute(
+                "SELECT h.run_id, r.as_of, h.rule_id, h.customer_id, h.owner, h.message, "
+                "h.details FROM alert_hits h JOIN runs r ON r.run_id = h.run_id "
+                "WHERE r.model_name = ? ORDER BY r.as_of, h.rule_id, h.customer_id",
+                (model_name,)).frame()
+            scored = tx.execute(
+                "SELECT r.as_of, s.customer_id FROM scores s "
+                "JOIN runs r ON r.run_id = s.run_id "
+                "JOIN alert_runs e ON e.run_id = r.run_id "
+                "WHERE r.model_name = ? AND s.customer_id IN (SELECT DISTINCT h.customer_id "
+                "FROM alert_hits h JOIN runs q ON q.run_id = h.run_id WHERE q.model_name = ?)",
+                (model_name, model_name)).frame()
+        for frame in (hits, scored):
+            if len(frame):
+                frame["as_of"] = [_date(v) for v in frame["as_of"]]
+        return hits, scored
+
+    def sync_alerts(self, model_name: str, derived: Sequence[dict[str, Any]],
+                    managed: set[tuple[str, dt.date]], by: str = "crindex"
+                    ) -> tuple[list[int], list[int]]:
+        """Make the alerts of ``model_name`` the episodes ``derived``, in one transaction.
+
+        ``derived`` holds one mapping per episode: the alert's columns (``alert_id`` stable,
+        see :func:`crindex.alerts.episodes.alert_id`) plus ``auto_resolve``. ``managed`` holds
+        the (rule id, as_of) pairs of the evaluated snapshots: a stored alert that started on
+        one of them and is not derived any more is withdrawn (deleted with its status
+        history), unless a derived episode of the same rule and customer covers its start,
+        which then takes over the person's action (``handled``), the status history and the
+        delivery log. Alerts of rules or snapshots never evaluated are left as they are. The
+        status of a derived alert: resolved when a person resolved it or when its episode
+        ended and the rule resolves automatically; acknowledged when a person acknowledged
+        it; open otherwise. Returns (new alert ids, in the order of ``derived``; ids that
+        became resolved).
         """
         now = utc_now()
-        new_ids: list[int] = []
+        raised: list[int] = []
         resolved: list[int] = []
         with self.transaction() as tx:
-            existing = tx.execute(
-                "SELECT alert_id, rule_id, customer_id, status, as_of FROM alerts "
-                "WHERE model_name = ?", (run.model_name,)).rows()
-            unresolved = {(r[1], r[2]): (int(r[0]), _date(r[4]))
-                          for r in existing if r[3] != "resolved"}
-            same_day = {(r[1], r[2]) for r in existing if _date(r[4]) == run.as_of}
-            next_id = int(tx.execute(
-                "SELECT COALESCE(MAX(alert_id), 0) FROM alerts").scalar()) + 1
-            hit_keys = set()
-            rows = []
-            for hit in hits:
-                key = (hit["rule_id"], hit["customer_id"])
-                hit_keys.add(key)
-                if key in unresolved or key in same_day:
+            cols = ", ".join(ALERT_COLUMNS)
+            old = {int(r["alert_id"]): r for r in tx.execute(
+                f"SELECT {cols} FROM alerts WHERE model_name = ?", (model_name,)
+            ).frame().to_dict("records")}
+            for r in old.values():
+                r["as_of"] = _date(r["as_of"])
+                r["cleared_as_of"] = None if _missing(r["cleared_as_of"]) else \
+                    _date(r["cleared_as_of"])
+                r["handled"] = None if _missing(r["handled"]) else r["handled"]
+            new = {int(e["alert_id"]): dict(e) for e in derived}
+            for e in new.values():
+                e["handled"] = old[e["alert_id"]]["handled"] if e["alert_id"] in old else None
+            by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for e in new.values():
+                by_key.setdefault((e["rule_id"], e["customer_id"]), []).append(e)
+            events: list[tuple[int, str, str]] = []   # (alert id, status, note) by ``by``
+            gone: list[int] = []        # withdrawn: the alert and its status history
+            moved: list[tuple[int, int]] = []   # (old id, heir id)
+            for alert_id, row in old.items():
+                if alert_id in new or (row["rule_id"], row["as_of"]) not in managed:
                     continue
-                same_day.add(key)
-                rows.append((next_id, run.model_name, hit["rule_id"], hit.get("label"),
-                             hit["severity"], hit["customer_id"], hit.get("owner"), "open",
-                             hit["message"], json.dumps(hit.get("details") or {}, default=str),
-                             run.run_id, run.as_of, now, now))
-                new_ids.append(next_id)
-                next_id += 1
-            if rows:
+                heir = next((e for e in by_key.get((row["rule_id"], row["customer_id"]), [])
+                             if e["as_of"] <= row["as_of"] and (
+                                 e["cleared_as_of"] is None or row["as_of"] < e["cleared_as_of"])),
+                            None)
+                if heir is None:
+                    gone.append(alert_id)
+                    continue
+                heir["handled"] = _later(heir["handled"], row["handled"])
+                moved.append((alert_id, heir["alert_id"]))
+            for table in ("alerts", "alert_events"):
+                _execute_in(tx, f"DELETE FROM {table} WHERE alert_id IN ", gone)
+            _execute_in(tx, "DELETE FROM alerts WHERE alert_id IN ", [a for a, _ in moved])
+            for alert_id, heir_id in moved:
+                for table in ("alert_events", "deliveries"):
+                    tx.execute(f"UPDATE {table} SET alert_id = ? WHERE alert_id = ?",
+                               (heir_id, alert_id))
+                heir = new[heir_id]
+                events.append((heir_id, heir["handled"] or "open",
+                               f"took over alert {alert_id}: the episode now starts on "
+                               f"{heir['as_of']}"))
+            inserts = []
+            # alerts that change the same columns to the same values are updated together
+            # (a re-run snapshot moves every episode opening on it to the new run id)
+            updates: dict[tuple[tuple[str, ...], tuple[Any, ...]], list[int]] = {}
+            for alert_id, e in new.items():   # in the order given (ids raised likewise)
+                e["status"] = alert_status(e["handled"], e["cleared_as_of"], e["auto_resolve"])
+                before = old.get(alert_id)
+                if before is None:
+                    inserts.append(e)
+                    events.append((alert_id, "open",
+                                   f"raised on snapshot {e['run_id']} ({e['as_of']})"))
+                    if e["status"] == "resolved":
+                        events.append((alert_id, "resolved",
+                                       f"condition cleared on {e['cleared_as_of']}"))
+                    continue
+                changed = tuple(c for c in DERIVED_COLUMNS if not _same(before[c], e[c]))
+                if not changed:
+                    continue
+                updates.setdefault((changed, tuple(e[c] for c in changed)), []).append(alert_id)
+                if before["status"] != e["status"]:
+                    events.append((alert_id, e["status"],
+                                   f"condition cleared on {e['cleared_as_of']}"
+                                   if e["status"] == "resolved" else "condition holds again"))
+                    if e["status"] == "resolved":
+                        resolved.append(alert_id)
+            for (changed, values), ids in updates.items():
+                _execute_in(tx, f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in changed)}, "
+                            "updated_at = ? WHERE alert_id IN ", ids, values + (now,))
+            if inserts:
                 tx.insert("alerts", pa.Table.from_pylist(
-                    [dict(zip(ALERT_COLUMNS, r, strict=True)) for r in rows],
+                    [{c: (now if c in ("raised_at", "updated_at") else e.get(c))
+                      for c in ALERT_COLUMNS} | {"model_name": model_name} for e in inserts],
                     schema=_ALERT_SCHEMA))
+                raised = [e["alert_id"] for e in inserts]
+            if events:
                 tx.insert("alert_events", pa.table({
-                    "alert_id": pa.array(new_ids, pa.int64()),
-                    "happened_at": pa.array([now] * len(rows), pa.timestamp("us")),
-                    "status": pa.array(["open"] * len(rows)),
-                    "by_name": pa.array([by] * len(rows)),
-                    "note": pa.array([f"raised on snapshot {run.run_id}"] * len(rows)),
+                    "alert_id": pa.array([a for a, _, _ in events], pa.int64()),
+                    "happened_at": pa.array([now] * len(events), pa.timestamp("us")),
+                    "status": pa.array([s for _, s, _ in events], pa.string()),
+                    "by_name": pa.array([by] * len(events), pa.string()),
+                    "note": pa.array([n for _, _, n in events], pa.string()),
                 }))
-            for (rule_id, customer_id), (alert_id, as_of) in unresolved.items():
-                if auto_resolve.get(rule_id) and as_of < run.as_of and \
-                        customer_id in scored and (rule_id, customer_id) not in hit_keys:
-                    self._set_status(tx, alert_id, "resolved", by,
-                                     f"condition cleared on snapshot {run.run_id} "
-                                     f"({run.as_of})", now)
-                    resolved.append(alert_id)
-        return new_ids, resolved
+        return raised, resolved
 
     def alerts(self, status: str | None = None, model_name: str | None = None,
                owner: str | None = None, ids: Sequence[int] | None = None) -> pd.DataFrame:
@@ -481,16 +606,18 @@ class Store(ABC):
         with self.reading() as tx:
             return tx.execute(sql + " ORDER BY as_of DESC, alert_id", params).frame()
 
-    def _set_status(self, tx: Tx, alert_id: int, status: str, by: str, note: str | None,
-                    now: dt.datetime) -> None:
-        tx.execute("UPDATE alerts SET status = ?, updated_at = ? WHERE alert_id = ?",
-                   (status, now, alert_id))
+    def _log_event(self, tx: Tx, alert_id: int, status: str, by: str, note: str | None,
+                   now: dt.datetime) -> None:
         tx.execute("INSERT INTO alert_events (alert_id, happened_at, status, by_name, note) "
                    "VALUES (?, ?, ?, ?, ?)", (alert_id, now, status, by, note))
 
     def set_alert_status(self, alert_id: int, status: str, by: str,
                          note: str | None = None) -> None:
-        """Move an alert on: open -> acknowledged -> resolved (or open -> resolved)."""
+        """Move an alert on: open -> acknowledged -> resolved (or open -> resolved).
+
+        A person's action is kept with the alert (``handled``) and survives every
+        recomputation of the alerts while the alert's episode exists.
+        """
         if status not in ALERT_STATUSES[1:]:
             raise store_error(f"unknown alert status `{status}`",
                               "use acknowledged or resolved")
@@ -504,7 +631,10 @@ class Store(ABC):
             if ALERT_STATUSES.index(current) >= ALERT_STATUSES.index(status):
                 raise store_error(f"alert {alert_id} is already {current}",
                                   "an alert moves open -> acknowledged -> resolved")
-            self._set_status(tx, int(alert_id), status, by, note, utc_now())
+            now = utc_now()
+            tx.execute("UPDATE alerts SET status = ?, handled = ?, updated_at = ? "
+                       "WHERE alert_id = ?", (status, status, now, int(alert_id)))
+            self._log_event(tx, int(alert_id), status, by, note, now)
 
     def alert_events(self, alert_id: int) -> pd.DataFrame:
         with self.reading() as tx:
@@ -568,10 +698,45 @@ class Store(ABC):
         yield from TABLES
 
 
+def _execute_in(tx: Tx, sql: str, ids: Sequence[int], params: tuple[Any, ...] = ()) -> None:
+    """``sql`` ending in ``IN `` for ``ids``, 500 at a time (nothing when there are none)."""
+    for i in range(0, len(ids), 500):
+        chunk = [int(a) for a in ids[i:i + 500]]
+        tx.execute(sql + f"({', '.join('?' * len(chunk))})", params + tuple(chunk))
+
+
+def alert_status(handled: str | None, cleared: dt.date | None, auto_resolve: bool) -> str:
+    """An alert's status from a person's action and its episode (see :meth:`Store.sync_alerts`)."""
+    if handled == "resolved" or (cleared is not None and auto_resolve):
+        return "resolved"
+    return "acknowledged" if handled == "acknowledged" else "open"
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    """The further of two persons' actions (resolved after acknowledged after none)."""
+    rank = {None: 0, "acknowledged": 1, "resolved": 2}
+    return a if rank.get(a, 0) >= rank.get(b, 0) else b
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NaT
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _missing(a) and _missing(b):
+        return True
+    if _missing(a) or _missing(b):
+        return False
+    if isinstance(a, dt.date) or isinstance(b, dt.date):
+        return _date(a) == _date(b)
+    return bool(a == b)
+
+
 _ALERT_SCHEMA = pa.schema([
     ("alert_id", pa.int64()), ("model_name", pa.string()), ("rule_id", pa.string()),
     ("label", pa.string()), ("severity", pa.string()), ("customer_id", pa.string()),
     ("owner", pa.string()), ("status", pa.string()), ("message", pa.string()),
     ("details", pa.string()), ("run_id", pa.string()), ("as_of", pa.date32()),
     ("raised_at", pa.timestamp("us")), ("updated_at", pa.timestamp("us")),
+    ("cleared_as_of", pa.date32()), ("handled", pa.string()),
 ])

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from crindex.store.base import Store, Tx, store_error
-from crindex.store.schema import create_statements
+from crindex.store.schema import SCHEMA_VERSION, create_statements
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -85,7 +85,10 @@ class PostgresStore(Store):
                 with con.transaction():
                     con.execute(f'SET LOCAL search_path TO "{self.schema}"')
                     self.check_version(PgTx(con), create=False)
-                return
+                    current = self.schema_version(PgTx(con))
+                if current is not None and current >= SCHEMA_VERSION:
+                    return
+                # an older store: upgraded below, under the write lock
             with con.transaction():
                 cur = con.cursor()
                 self._take_write_lock(cur)

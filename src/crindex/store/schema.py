@@ -8,7 +8,13 @@
     metric_scores  long: one row per customer, run  kind = 'metric' (raw, score, weight,
                    and metric or dimension          contribution, missing) or 'dimension'
     adjustments    append-only audit log            kind 'add' or 'revoke'
-    alerts         one row per raised alert         status open / acknowledged / resolved
+    alert_runs     one row per snapshot whose       the alert entries it was evaluated with
+                   alerts were evaluated            (JSON)
+    alert_hits     one row per rule firing for a    owner, message, details: what the rule
+                   customer on a snapshot           saw on that snapshot
+    alerts         one row per episode              derived from alert_hits (see
+                                                    crindex.alerts.episodes); status open /
+                                                    acknowledged / resolved
     alert_events   append-only status history
     deliveries     every delivery attempt           file or webhook, ok, HTTP status, error
 
@@ -20,8 +26,9 @@ share one store (and one schema) and "what moved a score" is a plain join.
 
 from __future__ import annotations
 
-#: bumped whenever a table changes; a store written by a newer crindex is refused
-SCHEMA_VERSION = 1
+#: bumped whenever a table changes; a store written by a newer crindex is refused, an older
+#: one is upgraded in place (:data:`MIGRATIONS`)
+SCHEMA_VERSION = 2
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -85,7 +92,20 @@ TABLES: dict[str, str] = {
         run_id TEXT NOT NULL,
         as_of DATE NOT NULL,
         raised_at TIMESTAMP NOT NULL,
-        updated_at TIMESTAMP NOT NULL""",
+        updated_at TIMESTAMP NOT NULL,
+        cleared_as_of DATE,
+        handled TEXT""",
+    "alert_runs": """
+        run_id TEXT PRIMARY KEY,
+        model_name TEXT NOT NULL,
+        specs TEXT NOT NULL""",
+    "alert_hits": """
+        run_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        owner TEXT,
+        message TEXT NOT NULL,
+        details TEXT""",
     "alert_events": """
         alert_id BIGINT NOT NULL,
         happened_at TIMESTAMP NOT NULL,
@@ -110,12 +130,28 @@ INDEXES: dict[str, str] = {
     "scores_customer": "scores (customer_id)",
     "metric_scores_run": "metric_scores (run_id, customer_id)",
     "alerts_model": "alerts (model_name, status)",
+    "alert_hits_run": "alert_hits (run_id, rule_id, customer_id)",
     "deliveries_alert": "deliveries (alert_id, target)",
     "adjustments_customer": "adjustments (customer_id)",
 }
 
 #: alert statuses, in the order an alert moves through them
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
+
+
+#: what upgrades a store from the version in the key to the next one (run in one write
+#: transaction after the ``CREATE TABLE IF NOT EXISTS`` of every table)
+MIGRATIONS: dict[int, list[str]] = {
+    # 1 -> 2: alerts derived from history (episodes); a person's action kept in `handled`
+    1: [
+        "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS cleared_as_of DATE",
+        "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS handled TEXT",
+        "UPDATE alerts SET handled = 'acknowledged' WHERE status = 'acknowledged'",
+        "UPDATE alerts SET handled = 'resolved' WHERE status = 'resolved' AND alert_id IN "
+        "(SELECT alert_id FROM alert_events WHERE status = 'resolved' "
+        "AND by_name <> 'crindex')",
+    ],
+}
 
 
 def create_statements(indexes: bool) -> list[str]:
