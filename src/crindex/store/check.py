@@ -9,8 +9,10 @@ Three kinds of damage, each reported with where it is:
 - **counts per run**: a snapshot's ``scores`` rows must equal its ``runs.customers``, and its
   ``metric_scores`` rows ``customers x (metrics + dimensions)`` of its recorded model;
 - **orphan rows**: rows of a run that is not in ``runs`` (scores, metric scores, alerts and
-  any other table with a ``run_id``), alert events and deliveries of an alert that is not in
-  ``alerts``, revocations of an adjustment that does not exist.
+  any other table with a ``run_id``), alert events of an alert that is not in ``alerts``,
+  revocations of an adjustment that does not exist. Deliveries are not counted: a delivery
+  outlives its alert on purpose, so that an episode raised again after a recomputation is
+  never sent twice (see docs/history.md).
 
 A store file that DuckDB cannot open at all is reported as such. Every read is its own
 connection, so one damaged block does not hide what else is readable.
@@ -53,8 +55,9 @@ class CheckReport:
                 "damage": [asdict(d) for d in self.damage]}
 
 
-#: tables whose rows belong to an alert (checked against ``alerts``)
-_ALERT_CHILDREN = ("alert_events", "deliveries")
+#: tables whose rows belong to an alert (checked against ``alerts``); ``deliveries`` are kept
+#: after their alert on purpose (an alert recomputed with the same id is not sent again)
+_ALERT_CHILDREN = ("alert_events",)
 
 
 def _error_text(exc: BaseException) -> str:
