@@ -9,9 +9,10 @@ contract's (``sources:`` in the model: renames, units such as 万元 -> x10000, 
 constants) and typed; then the checks of :mod:`crindex.data.checks`, written once in Ibis, set
 aside the rows that cannot be used (unreadable dates or numbers, missing keys, words outside a
 strict vocabulary, duplicate ids, orphans, negative amounts, scores out of their scale) with
-their reason, never silently used. Everything found goes into the
-:class:`~crindex.data.quality.QualityReport`. Skipping the checks is an explicit choice
-(``checks=False``).
+their reason, never silently used; the guardrails (:mod:`crindex.data.guardrails`) refuse a
+table that lost too many rows and, given ``as_of``, data that is stale or starts after it.
+Everything found goes into the :class:`~crindex.data.quality.QualityReport`. Skipping the
+checks is an explicit choice (``checks=False``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import ibis.expr.types as ir
 
 from crindex.contract import CONTRACT, DEFAULTS, REQUIRED_COLUMNS, TIME_COLUMN, ibis_schema
 from crindex.data.checks import FALSE_WORDS, TRUE_WORDS, Typed, check, type_columns
+from crindex.data.guardrails import check_opened
 from crindex.data.quality import QualityReport
 from crindex.data.read import (
     RawTable,
@@ -220,9 +222,8 @@ def open_dataset(
             con.create_view(table, clean, overwrite=True)
             clean = con.table(table)
         out[table] = clean
-    if quarantine_dir is not None:
-        Path(quarantine_dir).mkdir(parents=True, exist_ok=True)
-        report.write(quarantine_dir)
+    # the rows lost and (given as_of) the dates: a refusal raises, after writing the report
+    check_opened(report, model, as_of, write_to=quarantine_dir)
     return Dataset(con, canonical_tables(out), report, origins)
 
 
