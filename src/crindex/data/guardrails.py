@@ -286,8 +286,9 @@ def ratio_limit(model: CRIModel, m: MetricSpec) -> float | None:
 def judge_ratios(model: CRIModel, table: Any) -> list[Guardrail]:
     """``ratio_out_of_range``: ratio metrics whose mean over the customers is above their limit.
 
-    ``table`` is the pyarrow table of scores (``<metric>__raw`` columns). One customer may pass it at the window's edge (an e-mail sent before the window, opened in
-    it); the mean over every customer may not.
+    ``table`` is the pyarrow table of scores (``<metric>__raw`` columns). One customer may
+    pass the limit at the window's edge (an e-mail sent before the window, opened in it); the
+    mean over every customer may not.
     """
     import pyarrow.compute as pc
 
