@@ -202,6 +202,7 @@ def score(
     con: Any = None,
     quarantine_dir: str | Path | None = None,
     checks: bool = True,
+    guardrails: bool = True,
 ) -> ScoreResult:
     """Score every customer active at ``as_of``.
 
@@ -223,6 +224,8 @@ def score(
     checks
         ``False`` skips the data checks (see :func:`crindex.data.open_dataset`) and the
         guardrails.
+    guardrails
+        ``False`` records what the guardrails find in the quality report but refuses nothing.
 
     Raises
     ------
@@ -237,7 +240,7 @@ def score(
     from crindex.data.guardrails import check_scored
 
     ds = open_dataset(data, model=model, as_of=day, quarantine_dir=quarantine_dir, con=con,
-                      checks=checks)
+                      checks=checks, guardrails=guardrails)
     tables, backend, quality, origins = ds.tables, ds.con, ds.quality, dict(ds.sources)
     fitted = fit_model(model, tables, day)
     compiled = compile_model(model, tables, day, engine=getattr(backend, "name", "duckdb"),
@@ -246,6 +249,6 @@ def score(
 
     table = execute(backend, compiled.expr)
     # the dates at this as_of (the data may have been opened for another) and the ratios
-    check_scored(quality, model, day, table, write_to=quarantine_dir)
+    check_scored(quality, model, day, table, write_to=quarantine_dir, refuse=guardrails)
     return ScoreResult(model, day, table, compiled, quality, origins)
 

@@ -424,7 +424,7 @@ def score_command(
     _tier_table(result)
     quality = result.quality  # type: ignore[attr-defined]
     if quality is not None:
-        for line in quality.summary_lines():
+        for line in quality.summary_lines() + quality.guardrail_lines():
             err.print(line, highlight=False)
     err.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
     if store:
@@ -549,11 +549,13 @@ def validate_command(
     result = score(spec, data, as_of)
     out.print(model_line + " - ok")
     fitted = result.fitted
-    for line in result.quality.summary_lines() + (fitted.summary_lines() if fitted else []):
+    quality = result.quality
+    for line in (quality.summary_lines() + quality.guardrail_lines()
+                 + (fitted.summary_lines() if fitted else [])):
         out.print(line, highlight=False)
-    passed = [g for g in result.quality.guardrails if g.level != "refused"]
+    passed = [g for g in quality.guardrails if g.level != "refused"]
     verdict = (f"passed with {len(passed)} guardrail warning(s) above" if passed else "ok")
-    out.print(f"data {data}: tables {', '.join(sorted(result.quality.encodings))} - {verdict}")
+    out.print(f"data {data}: tables {', '.join(sorted(quality.encodings))} - {verdict}")
 
 
 def _print_warnings(spec: object) -> None:

@@ -144,8 +144,13 @@ def judge_rows(report: QualityReport, model: CRIModel | None) -> list[Guardrail]
         if share <= min(limit, DEFAULT_MAX_REJECTED):
             continue
         level = "refused" if share > limit else "allowed"
-        top = max((i for i in t.issues if i.quarantined), key=lambda i: i.count, default=None)
-        reason = top.reason if top else "?"
+        by_reason: dict[str, int] = {}
+        for i in t.issues:
+            if i.quarantined:
+                by_reason[i.reason] = by_reason.get(i.reason, 0) + i.count
+        reason = max(by_reason, key=lambda r: by_reason[r], default="?")
+        top = max((i for i in t.issues if i.quarantined and i.reason == reason),
+                  key=lambda i: i.count, default=None)
         what = (f"{t.table}: {t.rows_set_aside:,} of {t.rows_read:,} rows ({_pct(share)}) set "
                 f"aside by the data checks, more than the {_pct(limit)} allowed"
                 if level == "refused" else
@@ -153,9 +158,11 @@ def judge_rows(report: QualityReport, model: CRIModel | None) -> list[Guardrail]
                 f"aside by the data checks, more than the default {_pct(DEFAULT_MAX_REJECTED)} "
                 f"but within the {_pct(limit)} the model or --max-rejected allows")
         if top is not None:
-            what += (f"; top reason: {REASONS.get(reason, reason)} ({reason}, "
-                     f"{top.count:,} rows)" + (f" in column {top.column_text}" if top.column
-                                               else "") + _found(top.reason, top.bad_values))
+            n = by_reason[reason]
+            what += (f"; top reason: {REASONS.get(reason, reason)} ({reason}, {n:,} "
+                     f"{'row' if n == 1 else 'rows'})" + (f", e.g. in column {top.column_text}"
+                                                          if top.column else "")
+                     + _found(top.reason, top.bad_values))
         allow = math.ceil(share * 100) / 100
         hint = ((top.hint + "; " if top is not None and top.hint else "")
                 + f"if these rows may go, allow it: guardrails: {{max_rejected: {{{t.table}: "
@@ -336,9 +343,12 @@ REASON_OF = {"rows_rejected": Reason.ROWS_REJECTED, "stale_data": Reason.STALE_D
              "ratio_out_of_range": Reason.RATIO_OUT_OF_RANGE}
 
 
-def enforce(report: QualityReport, found: list[Guardrail],
-            write_to: Any = None) -> None:
+def enforce(report: QualityReport, found: list[Guardrail], write_to: Any = None,
+            refuse: bool = True) -> None:
     """Record ``found`` in ``report``; raise a :class:`DataError` if any finding refuses.
+
+    ``refuse=False`` only records them (``open_dataset(..., guardrails=False)``: a look at
+    dirty data on purpose).
 
     ``write_to``: also write the report (``quality.json``, the rows set aside) to this folder
     first (a quarantine folder the caller asked for), so a refused run leaves its report there.
@@ -350,33 +360,36 @@ def enforce(report: QualityReport, found: list[Guardrail],
         Path(write_to).mkdir(parents=True, exist_ok=True)
         report.write(write_to)
     refused = [g for g in found if g.level == "refused"]
-    if refused:
+    if refused and refuse:
         raise guardrail_error(refused, report)
 
 
 def guardrail_error(refused: list[Guardrail], report: QualityReport) -> DataError:
     problems = [Problem(g.message, "", g.hint, REASON_OF[g.rule]) for g in refused]
     error = DataError(problems[0].reason or Reason.ROWS_REJECTED, problems,
-                      summary=f"the data fails {len(refused)} guardrail(s): nothing was written")
+                      summary=("a guardrail refuses the data" if len(refused) == 1 else
+                               f"{len(refused)} guardrails refuse the data")
+                      + ": nothing was written")
     error.quality = report  # type: ignore[attr-defined]
     return error
 
 
 def check_opened(report: QualityReport, model: CRIModel | None, as_of: dt.date | None,
-                 write_to: Any = None) -> None:
+                 write_to: Any = None, refuse: bool = True) -> None:
     """The guardrails :func:`~crindex.data.open_dataset` applies: rows lost, and the dates."""
     found = judge_rows(report, model)
     if as_of is not None:
         found += judge_dates(report, model, as_of)
-    enforce(report, found, write_to)
+    enforce(report, found, write_to, refuse)
 
 
 def check_scored(report: QualityReport | None, model: CRIModel, as_of: dt.date, table: Any,
-                 write_to: Any = None) -> None:
+                 write_to: Any = None, refuse: bool = True) -> None:
     """The guardrails :func:`crindex.api.score` applies: the dates at its as_of, the ratios."""
     if report is None or not report.checked:
         return
-    enforce(report, judge_dates(report, model, as_of) + judge_ratios(model, table), write_to)
+    enforce(report, judge_dates(report, model, as_of) + judge_ratios(model, table), write_to,
+            refuse)
 
 
 __all__ = [

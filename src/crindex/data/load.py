@@ -140,6 +140,7 @@ def open_dataset(
     con: Any = None,
     tables: Iterable[str] | None = None,
     checks: bool = True,
+    guardrails: bool = True,
 ) -> Dataset:
     """Open ``data`` as checked canonical tables: the one way in for every input.
 
@@ -165,6 +166,12 @@ def open_dataset(
     checks
         ``False`` skips every check and the quality report: the tables are only typed. Use it
         only for data known to be clean (a benchmark of the engine alone).
+    guardrails
+        ``False`` records what the guardrails find in the report but refuses nothing: a look
+        at dirty data on purpose. By default a table that lost more rows to the checks than
+        the model's ``guardrails`` allow, or (given ``as_of``) data that is stale or starts
+        after it, raises a :class:`~crindex.errors.DataError` (see
+        :mod:`crindex.data.guardrails`).
 
     Returns
     -------
@@ -223,7 +230,7 @@ def open_dataset(
             clean = con.table(table)
         out[table] = clean
     # the rows lost and (given as_of) the dates: a refusal raises, after writing the report
-    check_opened(report, model, as_of, write_to=quarantine_dir)
+    check_opened(report, model, as_of, write_to=quarantine_dir, refuse=guardrails)
     return Dataset(con, canonical_tables(out), report, origins)
 
 

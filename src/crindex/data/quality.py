@@ -234,8 +234,11 @@ class QualityReport:
                     lines.append(f"    at: {t.origin} " + ", ".join(places))
                 if i.hint:
                     lines.append("    fix: " + i.hint)
-        lines += ["guardrail " + g.line() for g in self.guardrails]
         return lines
+
+    def guardrail_lines(self) -> list[str]:
+        """One line per guardrail finding (:mod:`crindex.data.guardrails`), refusals first."""
+        return ["guardrail " + g.line() for g in self.guardrails]
 
     def write(self, folder: str | Path) -> list[Path]:
         """Write ``quality.json`` and ``quarantine/<table>.csv`` (UTF-8 with BOM) in ``folder``.
