@@ -9,6 +9,8 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add the ``backtest`` command to ``app``."""
+    from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+
 
     @app.command("backtest")
     def backtest_command(
@@ -24,6 +26,9 @@ def register(app: typer.Typer) -> None:
         lang: str = typer.Option("en", "--lang", help="language of the page: en or zh"),
         n_boot: int = typer.Option(1000, "--bootstrap", help="resamples for the AUC's 95% "
                                    "confidence interval"),
+        max_rejected: list[str] | None = MaxRejectedOpt,
+        max_age_days: str | None = MaxAgeOpt,
+        ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Backtest a model: churn AUC, lift, churn and revenue by tier and decile, PSI."""
         from functools import partial
@@ -35,7 +40,8 @@ def register(app: typer.Typer) -> None:
 
         err = console(stderr=True)
         with err.status("backtesting…", spinner="dots"):
-            report = run_backtest(model, data, as_of, horizon, n_boot=n_boot,
+            spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
+            report = run_backtest(spec, data, as_of, horizon, n_boot=n_boot,
                                   input_checks=[partial(translator, lang)])
             paths = write_backtest(report, out, lang)
         for p in report["periods"]:

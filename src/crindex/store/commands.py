@@ -82,6 +82,8 @@ def print_frame(frame: Any, title: str, as_json: bool, index: bool = False) -> N
 
 def register(app: typer.Typer) -> None:
     """Add the history commands to the ``crindex`` app."""
+    from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+
 
     @app.command("backfill")
     def backfill_command(
@@ -97,12 +99,13 @@ def register(app: typer.Typer) -> None:
         alerts: bool = typer.Option(True, "--alerts/--no-alerts", help="evaluate the "
                                     "model's alerts on each snapshot"),
         lock_timeout: float = LockOpt,
+        max_rejected: list[str] | None = MaxRejectedOpt,
+        max_age_days: str | None = MaxAgeOpt,
+        ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Write point-in-time snapshots for past dates (one transaction each)."""
         from crindex.backfill import backfill, schedule
-        from crindex.model.loader import load_model
-
-        spec = load_model(model)
+        spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]
                          every)
         handle = open_cli_store(store, lock_timeout, create=True)

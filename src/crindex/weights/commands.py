@@ -92,6 +92,8 @@ def _ahp_tables(solution: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``weights`` (ahp, entropy, critic, learn) and ``compare`` to ``app``."""
+    from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+
     weights_app = typer.Typer(help="Set weights you can defend: AHP, entropy, CRITIC, learned "
                               "from churn. Nothing is overwritten: --write NEW.yaml.",
                               no_args_is_help=True)
@@ -228,13 +230,15 @@ def register(app: typer.Typer) -> None:
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
         as_json: bool = JsonOpt,
+        max_rejected: list[str] | None = MaxRejectedOpt,
+        max_age_days: str | None = MaxAgeOpt,
+        ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Weights learned from churn history, tested out of time against the current ones."""
         from crindex.data import open_dataset
-        from crindex.model.loader import load_model
         from crindex.weights.learn import learn_weights
 
-        spec = load_model(model)
+        spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
