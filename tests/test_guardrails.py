@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from crindex.api import score
@@ -20,8 +19,9 @@ from crindex.data import open_dataset
 from crindex.data.guardrails import judge_rows, with_overrides
 from crindex.errors import DataError, Reason
 from crindex.model.loader import parse_model
+from tests.corpus.guardrail_cases import RATIO_MODEL, bad_amounts, dmy_orders, triple_opens
 
-from .conftest import failed, five_frames
+from .conftest import failed
 from .test_cli_store import MODEL, write_five
 
 AS_OF = "2025-06-30"
@@ -31,22 +31,6 @@ def _five(folder: Path, model_text: str = MODEL) -> tuple[Path, Path]:
     model, data = write_five(folder)
     model.write_text(model_text, encoding="utf-8")
     return model, data
-
-
-def _dmy_orders(data: Path) -> None:
-    """The orders exported with dd/mm/yyyy dates, as CSV (the date-format case)."""
-    orders = pd.read_parquet(data / "orders.parquet")
-    orders["ordered_at"] = orders["ordered_at"].dt.strftime("%d/%m/%Y")
-    orders.to_csv(data / "orders.csv", index=False)
-    (data / "orders.parquet").unlink()
-
-
-def _bad_amounts(data: Path, n: int) -> None:
-    """The five world's orders, the first ``n`` with an amount that cannot be read."""
-    orders = five_frames()["orders"]
-    orders["amount"] = orders["amount"].astype(str)
-    orders.loc[: n - 1, "amount"] = "n/a"
-    orders.to_parquet(data / "orders.parquet")
 
 
 def _files(folder: Path) -> set[str]:
@@ -63,7 +47,7 @@ def _score(cli, model: Path, data: Path, out: Path, *more: str, as_of: str = AS_
 
 def test_date_format_case_refuses_names_orders_share_format_and_fix(tmp_path: Path, cli) -> None:
     model, data = _five(tmp_path)
-    _dmy_orders(data)
+    dmy_orders(data)
     before = _files(tmp_path)
     store = tmp_path / "h.duckdb"
     code, text = _score(cli, model, data, tmp_path / "out", "--store", str(store))
@@ -76,7 +60,7 @@ def test_date_format_case_refuses_names_orders_share_format_and_fix(tmp_path: Pa
 def test_date_format_case_passes_with_the_model_key_and_quality_json_says_so(
         tmp_path: Path, cli) -> None:
     model, data = _five(tmp_path, MODEL + "guardrails: {max_rejected: {orders: 1}}\n")
-    _dmy_orders(data)
+    dmy_orders(data)
     code, text = _score(cli, model, data, tmp_path / "out")
     assert code == 0, text
     report = json.loads((tmp_path / "out" / "quality.json").read_text(encoding="utf-8"))
@@ -88,7 +72,7 @@ def test_date_format_case_passes_with_the_model_key_and_quality_json_says_so(
 
 def test_date_format_case_passes_with_the_flag(tmp_path: Path, cli) -> None:
     model, data = _five(tmp_path)
-    _dmy_orders(data)
+    dmy_orders(data)
     code, text = _score(cli, model, data, tmp_path / "out", "--max-rejected", "orders=1")
     assert code == 0, text
     report = json.loads((tmp_path / "out" / "quality.json").read_text(encoding="utf-8"))
@@ -100,16 +84,16 @@ def test_rows_rejected_boundary_is_the_share_of_rows_read(tmp_path: Path) -> Non
     model = parse_model(MODEL, "five.yaml")
     _, data = write_five(tmp_path)
     # 2 of 11 orders unreadable: 18.2% <= 20%, no finding; 3 of 11: 27.3% > 20%, refused
-    _bad_amounts(data, 2)
+    bad_amounts(data, 2)
     assert open_dataset(data, model=model, as_of=AS_OF).quality.guardrails == []
-    _bad_amounts(data, 3)
+    bad_amounts(data, 3)
     with pytest.raises(DataError) as caught:
         open_dataset(data, model=model, as_of=AS_OF)
     assert caught.value.reason == Reason.ROWS_REJECTED
     assert "3 of 11 rows (27.3%)" in str(caught.value)
     assert "unparseable_number, 3 rows" in str(caught.value)
     # a limit under the default refuses what the default lets through: 2 / 11 > 0.1
-    _bad_amounts(data, 2)
+    bad_amounts(data, 2)
     strict = parse_model(MODEL + "guardrails: {max_rejected: 0.1}\n", "five.yaml")
     with pytest.raises(DataError, match=r"2 of 11 rows \(18.2%\).*more than the 10% allowed"):
         open_dataset(data, model=strict, as_of=AS_OF)
@@ -118,7 +102,7 @@ def test_rows_rejected_boundary_is_the_share_of_rows_read(tmp_path: Path) -> Non
 def test_a_refused_run_leaves_its_report_in_the_quarantine_folder(tmp_path: Path) -> None:
     model = parse_model(MODEL, "five.yaml")
     _, data = write_five(tmp_path)
-    _bad_amounts(data, 3)
+    bad_amounts(data, 3)
     with pytest.raises(DataError) as caught:
         score(model, str(data), AS_OF, quarantine_dir=tmp_path / "q")
     report = json.loads((tmp_path / "q" / "quality.json").read_text(encoding="utf-8"))
@@ -131,7 +115,7 @@ def test_a_refused_run_leaves_its_report_in_the_quarantine_folder(tmp_path: Path
 def test_guardrails_false_records_without_refusing(tmp_path: Path) -> None:
     model = parse_model(MODEL, "five.yaml")
     _, data = write_five(tmp_path)
-    _bad_amounts(data, 3)
+    bad_amounts(data, 3)
     ds = open_dataset(data, model=model, as_of=AS_OF, guardrails=False)
     assert [(g.rule, g.level) for g in ds.quality.guardrails] == [("rows_rejected", "refused")]
     assert judge_rows(ds.quality, model) == ds.quality.guardrails
@@ -209,24 +193,6 @@ def test_a_pre_opened_dataset_is_judged_at_the_scoring_date(tmp_path: Path) -> N
 
 # --- ratios ------------------------------------------------------------------------------------
 
-RATIO_MODEL = """
-name: five
-dimensions:
-  - id: all
-    metrics:
-      - {id: open_rate, aggregate: ratio, table: interactions, window: 90d, weight: 100,
-         numerator: {aggregate: count, kind: email_opened},
-         denominator: {aggregate: count, kind: email_sent},
-         normalise: {method: range, min: 0, max: 1}}
-"""
-
-
-def _triple_opens(data: Path) -> None:
-    inter = pd.read_parquet(data / "interactions.parquet")
-    opens = inter[inter["kind"] == "email_opened"]
-    pd.concat([inter, opens, opens]).to_parquet(data / "interactions.parquet")
-
-
 def test_ratio_in_range_passes(tmp_path: Path) -> None:
     _, data = write_five(tmp_path)
     result = score(parse_model(RATIO_MODEL, "r.yaml"), str(data), AS_OF)
@@ -240,7 +206,7 @@ def test_ratio_in_range_passes(tmp_path: Path) -> None:
 
 def test_ratio_above_its_possible_range_refuses(tmp_path: Path, cli) -> None:
     model, data = _five(tmp_path, RATIO_MODEL)
-    _triple_opens(data)
+    triple_opens(data)
     before = _files(tmp_path)
     code, text = _score(cli, model, data, tmp_path / "out")
     # every open counted three times: c1 9 / 4 = 2.25, c2 0 / 2 = 0, c5 3 / 2 = 1.5;
@@ -253,7 +219,7 @@ def test_ratio_above_its_possible_range_refuses(tmp_path: Path, cli) -> None:
 
 def test_ratio_limit_overrides_model_key_and_flag(tmp_path: Path, cli) -> None:
     model, data = _five(tmp_path, RATIO_MODEL + "guardrails: {ratio_limits: {open_rate: 2}}\n")
-    _triple_opens(data)
+    triple_opens(data)
     code, text = _score(cli, model, data, tmp_path / "a")
     assert code == 0, text  # 1.25 <= 2
     model.write_text(RATIO_MODEL, encoding="utf-8")
@@ -277,7 +243,7 @@ def test_ratio_limits_must_name_a_ratio_metric(tmp_path: Path, cli) -> None:
 
 def test_validate_refuses_and_never_says_ok(tmp_path: Path, cli) -> None:
     model, data = _five(tmp_path)
-    _dmy_orders(data)
+    dmy_orders(data)
     code, text = cli("validate", "--model", str(model), "--data", str(data), "--as-of", AS_OF)
     failed(code, text, "orders", "100%", 'date_format: "%d/%m/%Y"')
     assert "ok" not in text.replace("look", "")  # no "- ok" line anywhere
@@ -299,7 +265,7 @@ def test_validate_refuses_and_never_says_ok(tmp_path: Path, cli) -> None:
 ], ids=lambda a: a[0] if a[0] != "weights" else "weights-learn")
 def test_every_command_goes_through_the_guardrails(tmp_path: Path, cli, args) -> None:
     model, data = _five(tmp_path)
-    _dmy_orders(data)
+    dmy_orders(data)
     first, *rest = (a.format(dir=tmp_path) for a in args)
     head = [first, rest.pop(0)] if first == "weights" else [first]
     code, text = cli(*head, "--model", str(model), "--data", str(data), *rest)

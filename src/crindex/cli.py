@@ -455,13 +455,17 @@ def explain_command(
     store: str | None = typer.Option(None, "--store", help="history store whose manual "
                                      "adjustments to show (default: crindex-history.duckdb "
                                      "or $CRINDEX_STORE, when it exists)"),
+    max_rejected: list[str] | None = MaxRejectedOpt,
+    max_age_days: str | None = MaxAgeOpt,
+    ratio_limit: list[str] | None = RatioLimitOpt,
 ) -> None:
     """Print the evaluation table of one customer's score, and adjustments in force."""
     from rich.table import Table
 
     from crindex.output import dumps
 
-    result = _run_score(model, data, as_of)
+    result = _run_score(guarded_model(model, max_rejected, max_age_days, ratio_limit), data,
+                        as_of)
     location = store or _existing_default_store()
     if location:
         from crindex.store import explain_adjusted, open_store
