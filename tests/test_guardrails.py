@@ -182,6 +182,16 @@ def test_as_of_before_the_data_refuses_zero_customers(tmp_path: Path, cli) -> No
     failed(code, text, "no table the model reads has a row on or before as_of")
 
 
+def test_a_backfill_from_before_the_data_creates_no_store(tmp_path: Path, cli) -> None:
+    model, data = _five(tmp_path)
+    before = _files(tmp_path)
+    code, text = cli("backfill", "--model", str(model), "--data", str(data), "--from",
+                     "2010-01-01", "--to", AS_OF, "--every", "1y", "--store",
+                     str(tmp_path / "h.duckdb"))
+    failed(code, text, "as_of 2010-01-01 is before the data")
+    assert _files(tmp_path) == before
+
+
 def test_a_pre_opened_dataset_is_judged_at_the_scoring_date(tmp_path: Path) -> None:
     model = parse_model(MODEL, "five.yaml")
     _, data = write_five(tmp_path)
@@ -268,8 +278,10 @@ def test_every_command_goes_through_the_guardrails(tmp_path: Path, cli, args) ->
     dmy_orders(data)
     first, *rest = (a.format(dir=tmp_path) for a in args)
     head = [first, rest.pop(0)] if first == "weights" else [first]
+    before = _files(tmp_path)
     code, text = cli(*head, "--model", str(model), "--data", str(data), *rest)
     failed(code, text, "orders: 11 of 11 rows (100%)", 'date_format: "%d/%m/%Y"')
+    assert _files(tmp_path) == before  # no backtest page, no store
     code, text = cli(*head, "--model", str(model), "--data", str(data), *rest,
                      "--max-rejected", "orders=1")
     assert "11 of 11 rows (100%) set aside by the data checks, more than the 20%" not in \

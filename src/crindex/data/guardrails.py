@@ -67,18 +67,15 @@ def with_overrides(model: CRIModel, max_rejected: Iterable[str] = (),
     from pydantic import ValidationError
 
     g = model.guardrails
-    rejected: Any = g.max_rejected
+    rejected: dict[str, float] = dict(g.max_rejected)
     problems: list[Problem] = []
     for item in max_rejected:
         table, _, share = item.rpartition("=")
         value = _number(share, "--max-rejected", item, problems)
         if value is None:
             continue
-        if not table:
-            rejected = value
-            continue
-        base = rejected if isinstance(rejected, dict) else dict.fromkeys(CONTRACT, rejected)
-        rejected = {**base, table.strip(): value}
+        rejected = {**rejected, **({table.strip(): value} if table else
+                                   dict.fromkeys(CONTRACT, value))}
     age: Any = g.max_age_days
     if max_age_days is not None:
         age = None if max_age_days.strip().lower() == "off" else \

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 from crindex.calendar import parse_window
+from crindex.contract import CONTRACT
 from crindex.errors import Problem
 from crindex.model.registry import NORMALISERS, RegisteredUnion
 
@@ -364,6 +365,13 @@ DEFAULT_MAX_REJECTED = 0.2
 DEFAULT_MAX_AGE_DAYS = 60
 
 
+def _every_table(value: Any) -> Any:
+    """One share for every table (``max_rejected: 0.3``) is that share per table."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dict.fromkeys(CONTRACT, value)
+    return value
+
+
 class GuardrailsSpec(Spec):
     """When a run refuses to write rather than score garbage (see docs/data.md, "Guardrails").
 
@@ -374,16 +382,15 @@ class GuardrailsSpec(Spec):
     highest possible value (``{open_rate: 1}``), or ``null`` to check none for that metric.
     """
 
-    max_rejected: Share | dict[str, Share] = DEFAULT_MAX_REJECTED
+    max_rejected: Annotated[dict[str, Share], BeforeValidator(_every_table)] = Field(
+        default_factory=dict)
     max_age_days: int | None = Field(default=DEFAULT_MAX_AGE_DAYS, gt=0)
     ratio_limits: dict[str, Annotated[float, Field(gt=0)] | None] = Field(default_factory=dict)
 
     @field_validator("max_rejected")
     @classmethod
-    def _known_tables(cls, value: Any) -> Any:
-        from crindex.contract import CONTRACT
-
-        unknown = [t for t in value if t not in CONTRACT] if isinstance(value, dict) else []
+    def _known_tables(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = [t for t in value if t not in CONTRACT]
         if unknown:
             raise ValueError(f"unknown table {', '.join(unknown)}; tables: "
                              + ", ".join(CONTRACT))
@@ -391,9 +398,7 @@ class GuardrailsSpec(Spec):
 
     def rejected_limit(self, table: str) -> float:
         """The share of ``table``'s rows the checks may set aside."""
-        if isinstance(self.max_rejected, dict):
-            return self.max_rejected.get(table, DEFAULT_MAX_REJECTED)
-        return self.max_rejected
+        return self.max_rejected.get(table, DEFAULT_MAX_REJECTED)
 
 
 # --------------------------------------------------------------------------------------------

@@ -104,10 +104,12 @@ def register(app: typer.Typer) -> None:
         ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Write point-in-time snapshots for past dates (one transaction each)."""
-        from crindex.backfill import backfill, schedule
+        from crindex.backfill import backfill, open_checked, schedule
         spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]
                          every)
+        # the data and its guardrails first: a refused backfill creates no store
+        dataset = open_checked(spec, data, dates)
         handle = open_cli_store(store, lock_timeout, create=True)
         err.print(f"backfilling {len(dates)} snapshots of {spec.name} into {handle.describe()}",
                   highlight=False)
@@ -119,7 +121,7 @@ def register(app: typer.Typer) -> None:
                       f"{fmt(step.mean_score)}, run {step.run_id}{alerts_text}",
                       highlight=False)
 
-        backfill(spec, data, dates, handle, alerts=alerts, on_step=show)
+        backfill(spec, data, dates, handle, alerts=alerts, on_step=show, dataset=dataset)
 
     @app.command("history")
     def history_command(
