@@ -99,6 +99,21 @@ def test_rows_rejected_boundary_is_the_share_of_rows_read(tmp_path: Path) -> Non
         open_dataset(data, model=strict, as_of=AS_OF)
 
 
+def test_a_table_the_model_does_not_read_only_warns(tmp_path: Path) -> None:
+    import pandas as pd
+
+    model = parse_model(MODEL, "five.yaml")  # reads orders (and customers) only
+    _, data = write_five(tmp_path)
+    surveys = pd.read_parquet(data / "surveys.parquet")
+    surveys.loc[:2, "score"] = 99.0  # 3 of 9 answers off every scale: 33.3% > 20%
+    surveys.to_parquet(data / "surveys.parquet")
+    found = open_dataset(data, model=model, as_of=AS_OF).quality.guardrails
+    assert [(g.rule, g.level, g.subject) for g in found] == \
+        [("rows_rejected", "warning", "surveys")]
+    assert "3 of 9 rows (33.3%)" in found[0].message
+    assert "the model reads no metric from it" in found[0].message
+
+
 def test_a_refused_run_leaves_its_report_in_the_quarantine_folder(tmp_path: Path) -> None:
     model = parse_model(MODEL, "five.yaml")
     _, data = write_five(tmp_path)

@@ -130,8 +130,14 @@ def _number(text: str, flag: str, item: str, problems: list[Problem]) -> float |
 
 
 def judge_rows(report: QualityReport, model: CRIModel | None) -> list[Guardrail]:
-    """``rows_rejected``: the tables that lost more of their rows than their limit."""
+    """``rows_rejected``: the tables that lost more of their rows than their limit.
+
+    A table the model reads nothing from only warns (``customers`` is always read).
+    """
+    from crindex.data.load import model_columns
+
     g = limits(model)
+    read = set(model_columns(model)) if model is not None else None
     found = []
     for t in report.tables:
         if not t.rows_read or not t.rows_set_aside:
@@ -141,6 +147,8 @@ def judge_rows(report: QualityReport, model: CRIModel | None) -> list[Guardrail]
         if share <= min(limit, DEFAULT_MAX_REJECTED):
             continue
         level = "refused" if share > limit else "allowed"
+        if read is not None and t.table not in read:
+            level = "warning"  # a table the model reads nothing from cannot make it wrong
         by_reason: dict[str, int] = {}
         for i in t.issues:
             if i.quarantined:
@@ -149,11 +157,12 @@ def judge_rows(report: QualityReport, model: CRIModel | None) -> list[Guardrail]
         top = max((i for i in t.issues if i.quarantined and i.reason == reason),
                   key=lambda i: i.count, default=None)
         what = (f"{t.table}: {t.rows_set_aside:,} of {t.rows_read:,} rows ({_pct(share)}) set "
-                f"aside by the data checks, more than the {_pct(limit)} allowed"
-                if level == "refused" else
-                f"{t.table}: {t.rows_set_aside:,} of {t.rows_read:,} rows ({_pct(share)}) set "
-                f"aside by the data checks, more than the default {_pct(DEFAULT_MAX_REJECTED)} "
-                f"but within the {_pct(limit)} the model or --max-rejected allows")
+                "aside by the data checks, ")
+        what += (f"more than the {_pct(limit)} allowed" if share > limit else
+                 f"more than the default {_pct(DEFAULT_MAX_REJECTED)} but within the "
+                 f"{_pct(limit)} the model or --max-rejected allows")
+        if level == "warning":
+            what += " (the model reads no metric from it)"
         if top is not None:
             n = by_reason[reason]
             what += (f"; top reason: {REASONS.get(reason, reason)} ({reason}, {n:,} "
@@ -165,7 +174,7 @@ def judge_rows(report: QualityReport, model: CRIModel | None) -> list[Guardrail]
                 + f"if these rows may go, allow it: guardrails: {{max_rejected: {{{t.table}: "
                 f"{allow:g}}}}} in the model, or --max-rejected {t.table}={allow:g}")
         found.append(Guardrail("rows_rejected", level, t.table, what,
-                               hint if level == "refused" else "",
+                               hint if level != "allowed" else "",
                                (("table", t.table), ("rows_read", t.rows_read),
                                 ("rows_set_aside", t.rows_set_aside),
                                 ("share", round(share, 6)), ("limit", limit),
