@@ -105,7 +105,9 @@ def test_a_table_the_model_does_not_read_only_warns(tmp_path: Path) -> None:
     model = parse_model(MODEL, "five.yaml")  # reads orders (and customers) only
     _, data = write_five(tmp_path)
     surveys = pd.read_parquet(data / "surveys.parquet")
-    surveys.loc[:2, "score"] = 99.0  # 3 of 9 answers off every scale: 33.3% > 20%
+    # 3 of 9 answers off every scale: 33.3% > 20% (not the newest, of 2025-05-01: 60 days
+    # before as_of, not stale)
+    surveys.loc[3:5, "score"] = 99.0
     surveys.to_parquet(data / "surveys.parquet")
     found = open_dataset(data, model=model, as_of=AS_OF).quality.guardrails
     assert [(g.rule, g.level, g.subject) for g in found] == \
