@@ -189,7 +189,7 @@ def test_quality_report_counts_and_quarantines_bad_rows(tmp_path: Path):
         "score": ["10", "11", "0", "7"],
     }).to_csv(tmp_path / "surveys.csv", index=False)
     out = tmp_path / "quarantine"
-    ds = open_dataset(tmp_path, as_of=AS_OF, quarantine_dir=out)
+    ds = open_dataset(tmp_path, as_of=AS_OF, guardrails=False, quarantine_dir=out)
     q = ds.quality
     # customers: line 4 repeats c2 (first kept), line 5 has month 13, line 6 has no id,
     # line 7 (c9) was created after as_of: kept, reported
@@ -258,7 +258,7 @@ def test_a_tables_own_file_is_that_table(tmp_path: Path):
     (tmp_path / "customers.csv").write_text("customer_id,created_at\na,2024-01-01\na,2024-02-01\n",
                                             encoding="utf-8")
     (tmp_path / "notes.csv").write_text("x\n1\n", encoding="utf-8")
-    ds = open_dataset(tmp_path / "customers.csv", as_of=AS_OF)
+    ds = open_dataset(tmp_path / "customers.csv", as_of=AS_OF, guardrails=False)
     assert list(ds.tables) == ["customers"]
     # checked as in a folder: the repeated id is set aside, in line 3 of the file
     issue = ds.quality.table("customers").issues[0]
@@ -372,7 +372,7 @@ dimensions:
 def test_quality_examples_leave_personal_data_out(tmp_path: Path):
     pd.DataFrame({"customer_id": ["c1", "c1"], "name": ["张三", "李四"],
                   "email": ["a@x.cn", "b@x.cn"]}).to_csv(tmp_path / "customers.csv", index=False)
-    ds = open_dataset(tmp_path, as_of=AS_OF)
+    ds = open_dataset(tmp_path, as_of=AS_OF, guardrails=False)
     dup = ds.quality.table("customers").issues[0]
     assert dup.reason == "duplicate_id"
     assert dup.examples == [{"row": 3, "line": 3, "where": "customers.csv line 3",
@@ -427,7 +427,7 @@ def status_folder(tmp_path: Path) -> Path:
 
 def test_values_map_chinese_statuses_so_paid_orders_count(status_folder: Path):
     model = parse_model(STATUS_MODEL, "status.yaml")
-    ds = open_dataset(status_folder, model=model, as_of=AS_OF)
+    ds = open_dataset(status_folder, model=model, as_of=AS_OF, guardrails=False)
     orders = ds.table("orders").execute().sort_values("order_id")
     assert orders.status.tolist() == ["paid", "refunded", "paid", "cancelled", "paid", "paid"]
     # 待发货 is neither mapped nor a contract status: set aside, with where and how to fix
@@ -439,7 +439,9 @@ def test_values_map_chinese_statuses_so_paid_orders_count(status_folder: Path):
     assert issue.hint == ("map them in the model: sources.orders.values: {status: {待发货: ?}}, "
                           "? one of paid, refunded, cancelled")
 
-    rows = {r["customer_id"]: r for r in score(model, str(status_folder), AS_OF).table.to_pylist()}
+    # 3 of 9 orders set aside on purpose (more than the 20% the guardrail allows)
+    scored = score(model, str(status_folder), AS_OF, guardrails=False).table
+    rows = {r["customer_id"]: r for r in scored.to_pylist()}
     # only paid orders count: 007 A1 12.5 + A5 5 = 17.5 万 = 175,000 -> 17.5 points (A2 is a
     # refund; A9 set aside); 008 A3 4.25 + A6 2 = 6.25 万 -> 6.25 points (A4 cancelled,
     # A7 and A8 set aside)
@@ -452,7 +454,7 @@ def test_unmapped_chinese_statuses_are_set_aside_and_reported(status_folder: Pat
     model = parse_model(STATUS_MODEL.replace(
         "    values:\n      status: {已付款: paid, 已退款: refunded, 已取消: cancelled}\n", ""),
         "status.yaml")
-    ds = open_dataset(status_folder, model=model, as_of=AS_OF)
+    ds = open_dataset(status_folder, model=model, as_of=AS_OF, guardrails=False)
     q = ds.quality
     # 已付款 x3 (one with spaces around it), 已退款, 已取消, 待发货: none counts as unpaid
     assert q.count("orders", "unknown_value") == 6
@@ -531,7 +533,7 @@ dimensions:
       - {id: webinars, aggregate: count, table: interactions, kind: webinar, weight: 100,
          normalise: {method: range, min: 0, max: 3}}
 """, "x.yaml")
-    ds = open_dataset(tmp_path, model=model, as_of=AS_OF)
+    ds = open_dataset(tmp_path, model=model, as_of=AS_OF, guardrails=False)
     q = ds.quality
     by = {(t.table, i.column): i for t in q.tables for i in t.issues}
     # customers: Mature folds to mature; 成熟期 is reported, the customer kept
@@ -576,7 +578,7 @@ dimensions:
          normalise: {method: range, min: 0, max: 10}}
 """, "x.yaml")
     out = tmp_path / "out"
-    ds = open_dataset(tmp_path, model=model, as_of=AS_OF, quarantine_dir=out)
+    ds = open_dataset(tmp_path, model=model, as_of=AS_OF, guardrails=False, quarantine_dir=out)
     assert ds.quality.summary_lines()[1:] == [
         "orders: 4 rows read from orders.csv (csv, utf-8), 1 used",
         "  2 rows: a date that cannot be read (unparseable_date, set aside) in column `日期` "
@@ -677,5 +679,5 @@ def test_doc_summary_example_is_what_crindex_prints(status_folder: Path):
     start = section.index("```\n") + 4
     shown = section[start:section.index("\n```", start)].splitlines()
     model = parse_model(STATUS_MODEL, "status.yaml")
-    ds = open_dataset(status_folder, model=model, as_of=AS_OF)
+    ds = open_dataset(status_folder, model=model, as_of=AS_OF, guardrails=False)
     assert ds.quality.summary_lines()[1:] == shown

@@ -79,8 +79,9 @@ def test_model_hash_ignores_comments_and_alerts_but_not_weights():
     commented = watch_model("# a comment changes nothing\n")
     with_alerts = watch_model("alerts:\n  - {id: low, rule: score_below, threshold: 30}\n")
     reweighted = watch_model().model_copy(update={"description": "other text"})
+    guarded = watch_model("guardrails: {max_rejected: 0.5, max_age_days: 365}\n")
     assert model_hash(base) == model_hash(commented) == model_hash(with_alerts) == \
-        model_hash(reweighted)
+        model_hash(reweighted) == model_hash(guarded)
     text = open(example_path("ecommerce"), encoding="utf-8").read()
     changed = text.replace("weight: 30", "weight: 25").replace("weight: 25\n        # bought",
                                                                  "weight: 30\n        # bought")

@@ -204,6 +204,7 @@ def score(
     con: Any = None,
     quarantine_dir: str | Path | None = None,
     checks: bool = True,
+    guardrails: bool = True,
 ) -> ScoreResult:
     """Score every customer active at ``as_of``.
 
@@ -223,15 +224,25 @@ def score(
     quarantine_dir
         Also write the quality report and the rows set aside here.
     checks
-        ``False`` skips the data checks (see :func:`crindex.data.open_dataset`).
+        ``False`` skips the data checks (see :func:`crindex.data.open_dataset`) and the
+        guardrails.
+    guardrails
+        ``False`` records what the guardrails find in the quality report but refuses nothing.
+
+    Raises
+    ------
+    DataError
+        When a guardrail refuses the data (:mod:`crindex.data.guardrails`): a table lost too
+        many rows, the data is stale or starts after ``as_of``, or a ratio is out of range.
     """
     if not isinstance(model, CRIModel):
         model = load_model(model)
     day = as_date(as_of, model.as_of)
     from crindex.data import open_dataset
+    from crindex.data.guardrails import check_scored
 
     ds = open_dataset(data, model=model, as_of=day, quarantine_dir=quarantine_dir, con=con,
-                      checks=checks)
+                      checks=checks, guardrails=guardrails)
     tables, backend, quality, origins = ds.tables, ds.con, ds.quality, dict(ds.sources)
     fitted = fit_model(model, tables, day)
     compiled = compile_model(model, tables, day, engine=getattr(backend, "name", "duckdb"),
@@ -239,5 +250,7 @@ def score(
     from crindex.engine.connect import execute
 
     table = execute(backend, compiled.expr)
+    # the dates at this as_of (the data may have been opened for another) and the ratios
+    check_scored(quality, model, day, table, write_to=quarantine_dir, refuse=guardrails)
     return ScoreResult(model, day, table, compiled, quality, origins)
 

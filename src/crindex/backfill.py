@@ -72,21 +72,38 @@ class Step:
     resolved: list[int] = field(default_factory=list)
 
 
+def open_checked(model: CRIModel, data: Any, dates: list[dt.date]) -> Any:
+    """``data`` opened and checked once for every date of ``dates``, guardrails included.
+
+    The data is judged at the last date (rows lost, stale data) and at the first (as_of before
+    the data), so a backfill the guardrails refuse stops before its store is touched.
+    """
+    from crindex.data import open_dataset
+    from crindex.data.guardrails import enforce, judge_dates
+
+    dataset = open_dataset(data, model=model, as_of=max(dates) if dates else None)
+    if dates:
+        enforce(dataset.quality, judge_dates(dataset.quality, model, min(dates)))
+    return dataset
+
+
 def backfill(model: CRIModel, data: Any, dates: list[dt.date], store: Store, *,
-             alerts: bool = True, on_step: Callable[[Step], None] | None = None) -> list[Step]:
+             alerts: bool = True, on_step: Callable[[Step], None] | None = None,
+             dataset: Any = None) -> list[Step]:
     """Score ``data`` at every date of ``dates`` and write each snapshot to ``store``.
 
     ``data`` is anything :func:`crindex.data.open_dataset` opens (a data folder, DuckDB file or
-    URL, a mapping of canonical tables, ...); it is opened and checked once.
+    URL, a mapping of canonical tables, ...); it is opened and checked once
+    (:func:`open_checked`), or ``dataset`` is that opened data.
     """
     import pyarrow.compute as pc
 
     from crindex.api import score
-    from crindex.data import open_dataset
 
     report = on_step or (lambda _step: None)
     data_fp = fingerprint(data)
-    dataset = open_dataset(data, model=model, as_of=max(dates) if dates else None)
+    if dataset is None:
+        dataset = open_checked(model, data, dates)
     steps = []
     for day in sorted(dates):
         result = score(model, dataset, day)

@@ -307,6 +307,34 @@ AsOfOpt = typer.Option(None, "--as-of", help="scoring date YYYY-MM-DD (default: 
                        "then today); no row after it is used")
 
 
+MaxRejectedOpt = typer.Option(
+    None, "--max-rejected", help="TABLE=SHARE, or SHARE for every table: the share of a "
+    "table's rows the data checks may set aside before the run refuses (default 0.2; over "
+    "the model's guardrails.max_rejected); repeat for more tables")
+MaxAgeOpt = typer.Option(
+    None, "--max-age-days", help="how many days older than as_of the newest row of a fact "
+    "table may be before the run refuses (default 60, or the model's "
+    "guardrails.max_age_days); off: never refuse for it")
+RatioLimitOpt = typer.Option(
+    None, "--ratio-limit", help="METRIC=LIMIT or METRIC=off: a ratio metric's highest "
+    "possible value (an open rate: 1), over the model's guardrails.ratio_limits")
+
+
+def guarded_model(model: Path | object, max_rejected: list[str] | None = None,
+                  max_age_days: str | None = None,
+                  ratio_limit: list[str] | None = None) -> Any:
+    """The model (loaded from its file if need be) with the guardrail flags over its own."""
+    from crindex.model.loader import load_model
+    from crindex.model.spec import CRIModel
+
+    spec = model if isinstance(model, CRIModel) else load_model(model)  # type: ignore[arg-type]
+    if not (max_rejected or max_age_days is not None or ratio_limit):
+        return spec
+    from crindex.data.guardrails import with_overrides
+
+    return with_overrides(spec, max_rejected or (), max_age_days, ratio_limit or ())
+
+
 def _tier_table(result: object) -> None:
     from rich.table import Table
 
@@ -327,7 +355,8 @@ def _tier_table(result: object) -> None:
     out.print(table)
 
 
-def _run_score(model: Path, data: str, as_of: str | None, quarantine: Path | None = None,
+def _run_score(model: Any, data: str, as_of: str | None,
+               quarantine: Path | None = None,
                engine: str = "duckdb", master: str | None = None) -> object:
     from crindex.api import score
 
@@ -369,8 +398,14 @@ def score_command(
     master: str | None = typer.Option(None, "--master", help="Spark master: local[N], "
                                       "spark://host:7077, yarn or sc://host:15002 (Spark "
                                       "Connect); default: the active session, else local[2]"),
+    max_rejected: list[str] | None = MaxRejectedOpt,
+    max_age_days: str | None = MaxAgeOpt,
+    ratio_limit: list[str] | None = RatioLimitOpt,
 ) -> None:
-    """Score every customer and write scores, the SQL and the data-quality report."""
+    """Score every customer and write scores, the SQL and the data-quality report.
+
+    Refuses (exit 2, nothing written) when the data fails a guardrail: see docs/data.md.
+    """
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     bad = [f for f in formats if f not in ("parquet", "csv")]
     if bad:
@@ -383,14 +418,15 @@ def score_command(
         from crindex.store import check_location
 
         check_location(store)
-    result = _run_score(model, data, as_of, engine=engine, master=master)
+    spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
+    result = _run_score(spec, data, as_of, engine=engine, master=master)
     if store:  # first: a store that refuses the run (damaged, locked) leaves no files either
         _keep_in_store(result, data, store)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
     quality = result.quality  # type: ignore[attr-defined]
     if quality is not None:
-        for line in quality.summary_lines():
+        for line in quality.summary_lines() + quality.guardrail_lines():
             err.print(line, highlight=False)
     err.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
 
@@ -424,13 +460,17 @@ def explain_command(
     store: str | None = typer.Option(None, "--store", help="history store whose manual "
                                      "adjustments to show (default: crindex-history.duckdb "
                                      "or $CRINDEX_STORE, when it exists)"),
+    max_rejected: list[str] | None = MaxRejectedOpt,
+    max_age_days: str | None = MaxAgeOpt,
+    ratio_limit: list[str] | None = RatioLimitOpt,
 ) -> None:
     """Print the evaluation table of one customer's score, and adjustments in force."""
     from rich.table import Table
 
     from crindex.output import dumps
 
-    result = _run_score(model, data, as_of)
+    result = _run_score(guarded_model(model, max_rejected, max_age_days, ratio_limit), data,
+                        as_of)
     location = store or _existing_default_store()
     if location:
         from crindex.store import explain_adjusted, open_store
@@ -497,28 +537,35 @@ def validate_command(
     model: Path = ModelOpt,
     data: str | None = typer.Option(None, "--data", "-d", help="also check this data"),
     as_of: str | None = AsOfOpt,
+    max_rejected: list[str] | None = MaxRejectedOpt,
+    max_age_days: str | None = MaxAgeOpt,
+    ratio_limit: list[str] | None = RatioLimitOpt,
 ) -> None:
-    """Check a model (and data) without scoring: every problem at once."""
-    from crindex.model.loader import load_model
+    """Check a model (and data) without scoring: every problem at once.
 
-    spec = load_model(model)
+    With data, the run's guardrails apply as in score: data they refuse exits 2, never "ok".
+    """
+    spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
     n_metrics = len(spec.metrics)
-    out.print(f"model {model}: {len(spec.dimensions)} dimensions, {n_metrics} metrics, "
-              f"{len(spec.tiers.levels)} tiers - ok")
+    model_line = (f"model {model}: {len(spec.dimensions)} dimensions, {n_metrics} metrics, "
+                  f"{len(spec.tiers.levels)} tiers")
     _print_warnings(spec)
-    if data:
-        from crindex.api import as_date
-        from crindex.data import open_dataset
-        from crindex.engine.compile import compile_model
-        from crindex.engine.fit import fit_model
+    if not data:
+        out.print(model_line + " - ok")
+        return
+    from crindex.api import score
 
-        day = as_date(as_of, spec.as_of)
-        ds = open_dataset(data, model=spec, as_of=day)
-        fitted = fit_model(spec, ds.tables, day)
-        compile_model(spec, ds.tables, day, fitted=fitted)
-        for line in ds.quality.summary_lines() + fitted.summary_lines():
-            out.print(line, highlight=False)
-        out.print(f"data {data}: tables {', '.join(sorted(ds.tables))} - ok")
+    # the whole run, guardrails included (nothing is written): a refusal raises before any ok
+    result = score(spec, data, as_of)
+    out.print(model_line + " - ok")
+    fitted = result.fitted
+    quality = result.quality
+    for line in (quality.summary_lines() + quality.guardrail_lines()
+                 + (fitted.summary_lines() if fitted else [])):
+        out.print(line, highlight=False)
+    passed = [g for g in quality.guardrails if g.level != "refused"]
+    verdict = (f"passed with {len(passed)} guardrail warning(s) above" if passed else "ok")
+    out.print(f"data {data}: tables {', '.join(sorted(quality.encodings))} - {verdict}")
 
 
 def _print_warnings(spec: object) -> None:

@@ -184,6 +184,11 @@ USUAL_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     t.name: {c.name: c.usual for c in t.columns if c.usual}
     for t in TABLES if any(c.usual for c in t.columns)}
 
+#: interaction kinds that answer another kind (an e-mail is opened or clicked after it was
+#: sent): over a customer base there are never more of them than of the kind they answer, so
+#: a ratio of counts of the two is a share, at most 1 (the ratio guardrail's default limit)
+ANSWERS: dict[str, str] = {"email_opened": "email_sent", "email_clicked": "email_sent"}
+
 #: columns where a value outside the vocabulary makes the row unusable, so the row is set
 #: aside: an order whose status is unknown is neither a purchase nor a refund, and a survey
 #: answer of an unknown kind has no scale. Elsewhere the row is kept and the value reported.

@@ -51,6 +51,11 @@ class Reason(StrEnum):
     INCONSISTENT = "inconsistent"
     UNKNOWN_CUSTOMER = "unknown_customer"
     MISSING_EXTRA = "missing_extra"
+    # guardrails: the data would give wrong numbers, so the run refuses to write
+    ROWS_REJECTED = "rows_rejected"
+    STALE_DATA = "stale_data"
+    AS_OF_OUTSIDE_DATA = "as_of_outside_data"
+    RATIO_OUT_OF_RANGE = "ratio_out_of_range"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ alerts:
     rule: score_below
     threshold: 25
     severity: high
+# the data ends on 2025-06-30 and POST /v1/runs scores 2025-09-30, 92 days later: more than
+# the stale-data guardrail's default 60 days allow (see docs/data.md, Guardrails)
+guardrails: {max_age_days: 100}
 """
 
 

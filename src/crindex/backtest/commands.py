@@ -9,6 +9,8 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add the ``backtest`` command to ``app``."""
+    from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+
 
     @app.command("backtest")
     def backtest_command(
@@ -26,18 +28,20 @@ def register(app: typer.Typer) -> None:
         lang: str = typer.Option("en", "--lang", help="language of the page: en or zh"),
         n_boot: int = typer.Option(1000, "--bootstrap", help="resamples for the AUC's 95% "
                                    "confidence interval"),
+        max_rejected: list[str] | None = MaxRejectedOpt,
+        max_age_days: str | None = MaxAgeOpt,
+        ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Backtest a model: churn AUC, lift, churn and revenue by tier and decile, PSI."""
         from functools import partial
 
         from crindex.backtest.run import run_backtest
-        from crindex.model.loader import load_model
         from crindex.report.html import write_backtest
         from crindex.report.i18n import translator
         from crindex.util import console, print_warnings
 
         err = console(stderr=True)
-        spec = load_model(model)
+        spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         print_warnings(spec, err)  # a metric reading the churn label, ...
         with err.status("backtesting…", spinner="dots"):
             report = run_backtest(spec, data, as_of or [], horizon, n_boot=n_boot,

@@ -236,10 +236,13 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
         dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
     later = (joined[time] >= end).fill_null(False) if end is not None and time in t.mapping \
         else ibis.literal(False)
-    marked = joined.select("_row", _check=first, _after=later)
-    # one pass counts the rows read, those failing each check and the clean ones after as_of
+    when = joined[time] if time in t.mapping else ibis.null("timestamp")
+    marked = joined.select("_row", _check=first, _after=later, _t=when)
+    # one pass counts the rows read, those failing each check and the clean ones after as_of,
+    # and finds the oldest and newest time of each group (the guardrails' dates)
     summary = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
-        _n=ibis._.count(), _first=ibis._._row.min())).to_pylist()
+        _n=ibis._.count(), _first=ibis._._row.min(), _tmin=ibis._._t.min(),
+        _tmax=ibis._._t.max())).to_pylist()
     rows_read = sum(s["_n"] for s in summary)
     groups: dict[int, dict[str, Any]] = {}
     for s in summary:
@@ -253,6 +256,10 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     clean = typed
     tq = TableQuality(t.table, t.origin, t.fmt, t.encoding, rows_read, rows_read - n_bad,
                       t.row_label)
+    kept = [s for s in summary if s["_check"] is None]
+    firsts = [_naive(s["_tmin"]) for s in kept if s["_tmin"] is not None]
+    lasts = [_naive(s["_tmax"]) for s in kept if s["_tmax"] is not None]
+    tq.first_at, tq.last_at = min(firsts, default=None), max(lasts, default=None)
     if n_bad:
         bad = _materialise(con, f"bad_{t.table}",
                            marked.filter(marked._check.notnull()).select("_row", "_check"))
@@ -358,11 +365,16 @@ def _count_after(con: Any, t: Typed, tq: TableQuality, later: ir.Table, n: int) 
                            source_column=t.mapping[col]))
 
 
+def _naive(value: Any) -> dt.datetime:
+    """A timestamp without a zone (Spark hands them back in UTC)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value  # type: ignore[no-any-return]
+
+
 def _when(value: Any) -> str:
     """A timestamp as text, without a zone (Spark hands them back in UTC)."""
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        value = value.replace(tzinfo=None)
-    return str(value)
+    return str(_naive(value))
 
 
 def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,

@@ -9,9 +9,10 @@ contract's (``sources:`` in the model: renames, units such as 万元 -> x10000, 
 constants) and typed; then the checks of :mod:`crindex.data.checks`, written once in Ibis, set
 aside the rows that cannot be used (unreadable dates or numbers, missing keys, words outside a
 strict vocabulary, duplicate ids, orphans, negative amounts, scores out of their scale) with
-their reason, never silently used. Everything found goes into the
-:class:`~crindex.data.quality.QualityReport`. Skipping the checks is an explicit choice
-(``checks=False``).
+their reason, never silently used; the guardrails (:mod:`crindex.data.guardrails`) refuse a
+table that lost too many rows and, given ``as_of``, data that is stale or starts after it.
+Everything found goes into the :class:`~crindex.data.quality.QualityReport`. Skipping the
+checks is an explicit choice (``checks=False``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from crindex.contract import (
     ibis_schema,
 )
 from crindex.data.checks import Typed, check, type_columns
+from crindex.data.guardrails import check_opened
 from crindex.data.quality import QualityReport
 from crindex.data.read import (
     RawTable,
@@ -146,6 +148,7 @@ def open_dataset(
     con: Any = None,
     tables: Iterable[str] | None = None,
     checks: bool = True,
+    guardrails: bool = True,
 ) -> Dataset:
     """Open ``data`` as checked canonical tables: the one way in for every input.
 
@@ -171,6 +174,12 @@ def open_dataset(
     checks
         ``False`` skips every check and the quality report: the tables are only typed. Use it
         only for data known to be clean (a benchmark of the engine alone).
+    guardrails
+        ``False`` records what the guardrails find in the report but refuses nothing: a look
+        at dirty data on purpose. By default a table that lost more rows to the checks than
+        the model's ``guardrails`` allow, or (given ``as_of``) data that is stale or starts
+        after it, raises a :class:`~crindex.errors.DataError` (see
+        :mod:`crindex.data.guardrails`).
 
     Returns
     -------
@@ -228,9 +237,8 @@ def open_dataset(
             con.create_view(table, clean, overwrite=True)
             clean = con.table(table)
         out[table] = clean
-    if quarantine_dir is not None:
-        Path(quarantine_dir).mkdir(parents=True, exist_ok=True)
-        report.write(quarantine_dir)
+    # the rows lost and (given as_of) the dates: a refusal raises, after writing the report
+    check_opened(report, model, as_of, write_to=quarantine_dir, refuse=guardrails)
     return Dataset(con, canonical_tables(out), report, origins)
 
 

@@ -8,6 +8,7 @@ loaded again.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,14 @@ class TableQuality:
     row_label: str = "row"
     issues: list[Issue] = field(default_factory=list)
     quarantine: Any = None  # pyarrow.Table of the rows set aside (user's columns + reason)
+    #: the oldest and newest time (the table's event time) among the rows kept, after as_of
+    #: too; None when the table has no such column or no row
+    first_at: dt.datetime | None = None
+    last_at: dt.datetime | None = None
+
+    @property
+    def rows_set_aside(self) -> int:
+        return self.rows_read - self.rows_used
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "source": self.origin, "format": self.fmt,
@@ -114,7 +123,38 @@ class TableQuality:
                 "rows_used": self.rows_used,
                 "rows_quarantined": self.quarantine.num_rows if self.quarantine is not None
                 else 0,
+                "first": str(self.first_at) if self.first_at else None,
+                "last": str(self.last_at) if self.last_at else None,
                 "issues": [i.to_dict() for i in self.issues]}
+
+
+#: what a guardrail finding does: ``refused`` stops the run; ``allowed`` passed only because
+#: the model or a flag raised a limit; ``warning`` informs
+GUARDRAIL_LEVELS = ("refused", "allowed", "warning")
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """One guardrail finding (see :mod:`crindex.data.guardrails`): a rule, its level, why.
+
+    ``rule`` is the reason code (``rows_rejected``, ``stale_data``, ``as_of_outside_data``,
+    ``ratio_out_of_range``), ``subject`` the table or metric, ``figures`` the numbers the
+    message is made of (share and limit, last date and as_of, mean and limit).
+    """
+
+    rule: str
+    level: str
+    subject: str
+    message: str
+    hint: str = ""
+    figures: tuple[tuple[str, Any], ...] = ()
+
+    def line(self) -> str:
+        return f"{self.level}: {self.message}" + (f"; fix: {self.hint}" if self.hint else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "level": self.level, "subject": self.subject,
+                "message": self.message, "hint": self.hint, **dict(self.figures)}
 
 
 @dataclass
@@ -125,6 +165,15 @@ class QualityReport:
     tables: list[TableQuality] = field(default_factory=list)
     #: False when the checks were skipped on purpose (``open_dataset(..., checks=False)``)
     checked: bool = True
+    #: what the guardrails found (:mod:`crindex.data.guardrails`), refusals first
+    guardrails: list[Guardrail] = field(default_factory=list)
+
+    def add(self, found: list[Guardrail]) -> None:
+        """Record guardrail findings (one finding found twice is kept once)."""
+        for g in found:
+            if g not in self.guardrails:
+                self.guardrails.append(g)
+        self.guardrails.sort(key=lambda g: GUARDRAIL_LEVELS.index(g.level))
 
     def table(self, name: str) -> TableQuality:
         for t in self.tables:
@@ -150,6 +199,7 @@ class QualityReport:
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of, "checked": self.checked,
                 "rows_quarantined": self.quarantined,
+                "guardrails": [g.to_dict() for g in self.guardrails],
                 "tables": [t.to_dict() for t in self.tables]}
 
     def summary_lines(self) -> list[str]:
@@ -185,6 +235,10 @@ class QualityReport:
                 if i.hint:
                     lines.append("    fix: " + i.hint)
         return lines
+
+    def guardrail_lines(self) -> list[str]:
+        """One line per guardrail finding (:mod:`crindex.data.guardrails`), refusals first."""
+        return ["guardrail " + g.line() for g in self.guardrails]
 
     def write(self, folder: str | Path) -> list[Path]:
         """Write ``quality.json`` and ``quarantine/<table>.csv`` (UTF-8 with BOM) in ``folder``.

@@ -40,6 +40,8 @@ def missing_group_warning(customers: Any, by: str) -> str | None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``kpis`` command to ``app``."""
+    from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+
 
     @app.command("kpis")
     def kpis_command(
@@ -57,6 +59,9 @@ def register(app: typer.Typer) -> None:
         discount_rate: float = typer.Option(0.1, "--discount-rate", help="yearly CLV discount "
                                             "rate"),
         as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+        max_rejected: list[str] | None = MaxRejectedOpt,
+        max_age_days: str | None = MaxAgeOpt,
+        ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Portfolio KPIs over one period: churn, retention, NPS, CAC, CLV/CAC, ...
 
@@ -68,11 +73,11 @@ def register(app: typer.Typer) -> None:
         from crindex.api import as_date, score
         from crindex.data import open_dataset
         from crindex.kpis import DEFINITIONS, kpis
-        from crindex.model.loader import load_model
         from crindex.output import dumps
         from crindex.util import console
 
-        spec = load_model(model) if model else None
+        spec = guarded_model(model, max_rejected, max_age_days, ratio_limit) if model \
+            else None
         day = as_date(as_of, spec.as_of if spec else None)
         ds = open_dataset(data, model=spec, as_of=day)
         scores = score(spec, ds, day).table if spec else None

@@ -601,3 +601,20 @@ def _tiers(c: Checking) -> list[Problem]:
                 loc(model.tiers), "", Reason.BAD_TIERS,
             ))
     return problems
+
+
+# --------------------------------------------------------------------------------------------
+# guardrails
+
+
+@register_rule("guardrails name ratio metrics")
+def _ratio_limits(c: Checking) -> Iterable[Problem]:
+    ratios = [m.id for m in c.metrics("ratio")]
+    g = c.model.guardrails
+    for metric_id in g.ratio_limits:
+        if metric_id not in ratios:
+            yield Problem(
+                f"guardrails.ratio_limits names `{metric_id}`, which is not a ratio metric",
+                c.line(g, "ratio_limits", metric_id),
+                ("ratio metrics: " + ", ".join(ratios)) if ratios else
+                "the model has no ratio metric: remove ratio_limits", Reason.BAD_PARAMETER)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 
 from crindex.calendar import parse_window
-from crindex.contract import CHURNED_WORDS, STAYED_WORDS
+from crindex.contract import CHURNED_WORDS, CONTRACT, STAYED_WORDS
 from crindex.errors import Problem
 from crindex.model.registry import NORMALISERS, RegisteredUnion
 
@@ -449,6 +449,53 @@ class ChurnRule(Spec):
 
 
 # --------------------------------------------------------------------------------------------
+# guardrails (when a run refuses to write; the rules live in crindex.data.guardrails)
+
+#: a share of a table's rows, 0 to 1
+Share = Annotated[float, Field(ge=0, le=1)]
+#: the share of a table's rows the data checks may set aside when the model says nothing
+DEFAULT_MAX_REJECTED = 0.2
+#: how many days older than as_of the newest row of a fact table may be, by default
+DEFAULT_MAX_AGE_DAYS = 60
+
+
+def _every_table(value: Any) -> Any:
+    """One share for every table (``max_rejected: 0.3``) is that share per table."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dict.fromkeys(CONTRACT, value)
+    return value
+
+
+class GuardrailsSpec(Spec):
+    """When a run refuses to write rather than score garbage (see docs/data.md, "Guardrails").
+
+    ``max_rejected`` is the share of a table's rows the data checks may set aside: one share
+    for every table (``0.2``) or per table (``{orders: 0.5}``; tables not named keep the
+    default 0.2). ``max_age_days`` is how much older than ``as_of`` the newest row of a fact
+    table may be (``null``: never refuse for it). ``ratio_limits`` gives a ratio metric's
+    highest possible value (``{open_rate: 1}``), or ``null`` to check none for that metric.
+    """
+
+    max_rejected: Annotated[dict[str, Share], BeforeValidator(_every_table)] = Field(
+        default_factory=dict)
+    max_age_days: int | None = Field(default=DEFAULT_MAX_AGE_DAYS, gt=0)
+    ratio_limits: dict[str, Annotated[float, Field(gt=0)] | None] = Field(default_factory=dict)
+
+    @field_validator("max_rejected")
+    @classmethod
+    def _known_tables(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = [t for t in value if t not in CONTRACT]
+        if unknown:
+            raise ValueError(f"unknown table {', '.join(unknown)}; tables: "
+                             + ", ".join(CONTRACT))
+        return value
+
+    def rejected_limit(self, table: str) -> float:
+        """The share of ``table``'s rows the checks may set aside."""
+        return self.max_rejected.get(table, DEFAULT_MAX_REJECTED)
+
+
+# --------------------------------------------------------------------------------------------
 # alerts (what to watch; crindex.alerts evaluates them over the history store)
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -507,6 +554,7 @@ class CRIModel(Spec):
     dimensions: list[DimensionSpec] = Field(min_length=1)
     tiers: TiersSpec = DEFAULT_TIERS
     churn: ChurnRule = ChurnRule()
+    guardrails: GuardrailsSpec = GuardrailsSpec()
     keep_personal: list[str] = Field(default_factory=list)
     alerts: list[AlertSpec] = Field(default_factory=list)
     _path: str = PrivateAttr(default="")

@@ -134,6 +134,8 @@ def check_command(
 def register(app: typer.Typer) -> None:
     """Add the history commands to the ``crindex`` app."""
     app.add_typer(store_app, name="store")
+    from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+
 
     @app.command("backfill")
     def backfill_command(
@@ -149,14 +151,17 @@ def register(app: typer.Typer) -> None:
         alerts: bool = typer.Option(True, "--alerts/--no-alerts", help="evaluate the "
                                     "model's alerts on each snapshot"),
         lock_timeout: float = LockOpt,
+        max_rejected: list[str] | None = MaxRejectedOpt,
+        max_age_days: str | None = MaxAgeOpt,
+        ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Write point-in-time snapshots for past dates (one transaction each)."""
-        from crindex.backfill import backfill, schedule
-        from crindex.model.loader import load_model
-
-        spec = load_model(model)
+        from crindex.backfill import backfill, open_checked, schedule
+        spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]
                          every)
+        # the data and its guardrails first: a refused backfill creates no store
+        dataset = open_checked(spec, data, dates)
         handle = open_cli_store(store, lock_timeout, create=True)
         err.print(f"backfilling {len(dates)} snapshots of {spec.name} into {handle.describe()}",
                   highlight=False)
@@ -168,7 +173,7 @@ def register(app: typer.Typer) -> None:
                       f"{fmt(step.mean_score)}, run {step.run_id}{alerts_text}",
                       highlight=False)
 
-        backfill(spec, data, dates, handle, alerts=alerts, on_step=show)
+        backfill(spec, data, dates, handle, alerts=alerts, on_step=show, dataset=dataset)
 
     @app.command("history")
     def history_command(

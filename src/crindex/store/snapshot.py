@@ -54,12 +54,13 @@ class RunInfo:
 
 
 def model_hash(model: CRIModel) -> str:
-    """SHA-256 of what decides the scores: the model without its alerts and description.
+    """SHA-256 of what decides the scores: the model without alerts, description, guardrails.
 
-    Comments, key order and formatting of the file do not change it; a weight, a window, a
-    normaliser or a tier bound does.
+    Guardrails decide whether a run may write, never a score. Comments, key order and
+    formatting of the file do not change it; a weight, a window, a normaliser or a tier bound
+    does.
     """
-    content = model.model_dump(mode="json", exclude={"alerts", "description"})
+    content = model.model_dump(mode="json", exclude={"alerts", "description", "guardrails"})
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -92,6 +92,8 @@ def _ahp_tables(solution: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``weights`` (ahp, entropy, critic, learn) and ``compare`` to ``app``."""
+    from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+
     weights_app = typer.Typer(help="Set weights you can defend: AHP, entropy, CRITIC, learned "
                               "from churn. Nothing is overwritten: --write NEW.yaml.",
                               no_args_is_help=True)
@@ -232,14 +234,16 @@ def register(app: typer.Typer) -> None:
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
         as_json: bool = JsonOpt,
+        max_rejected: list[str] | None = MaxRejectedOpt,
+        max_age_days: str | None = MaxAgeOpt,
+        ratio_limit: list[str] | None = RatioLimitOpt,
     ) -> None:
         """Weights learned from churn history, tested out of time against the current ones."""
         from crindex.data import open_dataset
-        from crindex.model.loader import load_model
         from crindex.util import print_warnings
         from crindex.weights.learn import learn_weights, need_holdout_date
 
-        spec = load_model(model)
+        spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         print_warnings(spec, err)  # a metric reading the churn label, ...
         need_holdout_date(spec, as_of)
         with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
