@@ -273,8 +273,9 @@ def test_cli_refuses_several_dates_and_bad_labels_with_a_clear_message(telco, cl
            f"`unknown` in customers {ids}", "churned: true, t, yes")
     code, text = cli("validate", "-m", str(write_model(tmp_path, MODEL.replace(
         "label: churn_label", "label: Churn"))))
-    failed(code, text, "telco.yaml:15: `churn.label.column`: the churn label is read from "
-           "customers.churn_label, not `Churn`", "sources.customers.columns: {Churn: churn_label}")
+    failed(code, text, "telco.yaml:15: key `churn.label.column` is `Churn`",
+           "the churn label is read from customers.churn_label, not `Churn`",
+           "sources.customers.columns: {Churn: churn_label}")
 
 
 def test_without_a_label_weights_learn_still_needs_a_holdout_date(cli):
