@@ -70,13 +70,13 @@ def _extend(children: st.SearchStrategy[ex.Node]) -> st.SearchStrategy[ex.Node]:
 trees = st.recursive(literals, _extend, max_leaves=12)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(trees)
 def test_printed_text_parses_back_to_the_same_tree(tree):
     assert parse(unparse(tree)) == tree
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(trees)
 def test_printing_is_stable(tree):
     text = unparse(tree)
@@ -119,7 +119,7 @@ def test_a_column_named_like_a_keyword_is_written_in_backquotes(keyword):
     assert parse(f"`{keyword}` + 1") == ex.Binary("+", ex.Column(keyword), ex.Num(1))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(trees, st.sampled_from([";", "; drop table customers", ";select 1"]),
        st.booleans())
 def test_a_semicolon_is_refused_before_or_after_any_expression(tree, tail, before):
