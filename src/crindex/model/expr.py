@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Union
 
 # --------------------------------------------------------------------------------------------
 # the tree
@@ -123,7 +122,7 @@ class Call:
     args: tuple[Node, ...]
 
 
-Node = Union[Num, Text, Bool, Null, Date, Column, Neg, Not, Binary, In, IsNull, Case, Call]
+Node = Num | Text | Bool | Null | Date | Column | Neg | Not | Binary | In | IsNull | Case | Call
 
 #: the functions and how many arguments each takes: (least, most or None for any number)
 FUNCTIONS: dict[str, tuple[int, int | None]] = {

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from crindex.contract import CONTRACT, VOCABULARIES
 from crindex.errors import Problem, Reason
 from crindex.model.expr import ExprError
+from crindex.model.expr import parse as parse_expression
 from crindex.model.registry import (
     AGGREGATES,
     RULES,
@@ -194,7 +195,7 @@ def _sources(c: Checking) -> Iterable[Problem]:
                     c.at(src), "numeric columns: "
                     + ", ".join(k for k, t in CONTRACT[table].items() if t == "num"),
                     Reason.UNKNOWN_COLUMN)
-        for col, kind in src.types.items():
+        for col in src.types:
             if col in CONTRACT[table]:
                 yield Problem(
                     f"sources.{table}.types names `{col}`, a column of the data contract: its "
@@ -219,7 +220,7 @@ def _derived(c: Checking) -> Iterable[Problem]:
     for table, src in c.model.sources.items():
         for name, derived in src.derive.items():
             try:
-                derived.tree
+                parse_expression(derived.expr)
             except ExprError as exc:
                 yield Problem(f"sources.{table}.derive.{name}: {exc.message}",
                               c.line(src, "derive", name), exc.hint, Reason.BAD_PARAMETER)
