@@ -187,3 +187,18 @@ def test_derived_names_that_cannot_be(name, message):
     with pytest.raises(ModelError) as err:
         parse_model(MODEL.format(derive=f"      {name}: \"1\""), "m.yaml")
     assert message in str(err.value)
+
+
+def test_docs_list_every_refusal_and_only_those_tested():
+    # docs/data.md, Derived columns: the table of refusals is the tests' refusals
+    import re
+    from pathlib import Path
+
+    from tests.test_expr import REFUSALS as PARSER
+
+    docs = (Path(__file__).resolve().parents[1] / "docs/data.md").read_text(encoding="utf-8")
+    section = docs.split("## Derived columns", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (.+?) \| (.+?) \|$", section, re.M)
+    documented = {m.replace("\\|", "|") for _, m in rows if m not in ("refused with", "---")}
+    tested = {r[1] for r in PARSER} | {r[2] for r in REFUSALS}
+    assert documented == tested
