@@ -224,3 +224,19 @@ def test_validate_refuses_sql_in_a_derived_column_with_file_and_line(tmp_path, c
            f"{path}:8: sources.customers.derive.plan: `;` at character 9 is not allowed",
            f"{path}:9: sources.customers.derive.churned: `select` at character 1 is an SQL "
            "keyword", "allowed: columns, numbers")
+
+
+def test_the_sql_computes_derived_columns_in_the_read_of_the_table(cli, snapshot):
+    # `crindex sql` without data compiles against the contract, the declared columns and the
+    # derived ones: the derived columns are expressions of the step that reads customers
+    code, text = cli("sql", "--model", str(MODEL))
+    assert code == 0, text
+    # strip() trims every kind of space: the \r, \v and \f it names are shown escaped, since
+    # a text file would read \r back as a new line
+    shown = text.replace("\r", "\\r").replace("\x0b", "\\v").replace("\x0c", "\\f")
+    snapshot(Path(__file__).resolve().parent / "snapshots" / "sql" / "telecom.duckdb.sql", shown)
+    first = text.split('), "')[0]  # the step active_customers
+    assert 'FROM "customers"' in first
+    assert 'TO_MONTHS(CAST(FLOOR("t0"."tenure") AS BIGINT)) AS "created_at"' in first
+    assert 'END AS "autopay"' in first and '"services"' in first
+    assert text.count('FROM "customers"') == 1

@@ -20,15 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from crindex.contract import CONTRACT, IBIS_TYPES
+from crindex.contract import CONTRACT, IBIS_TYPES, ibis_schema
 from crindex.data.checks import TRUE_WORDS, Typed
-from crindex.errors import Problem, Reason
+from crindex.errors import DataError, Problem, Reason
 from crindex.model import expr as ex
 from crindex.model.spec import SourceSpec
 
@@ -42,6 +42,23 @@ WORDS = {"num": "a number", "cat": "text", "ts": "a date", "bool": "true/false",
 INTERVAL_UNITS = {"months": "M", "days": "D"}
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What an expression reads: a table's typed columns (``kinds``: name -> type).
+
+    ``origin``, ``columns`` (the user's own) and ``mapping`` (contract or extra column -> the
+    user's) only word the refusals.
+    """
+
+    table: str
+    expr: ir.Table
+    kinds: dict[str, str]
+    src: SourceSpec
+    origin: str
+    columns: list[str]
+    mapping: dict[str, str]
+
+
 def derive_columns(t: Typed) -> tuple[Typed, list[Problem]]:
     """``t`` with the derived columns of its source added, in one projection; or the problems.
 
@@ -53,20 +70,67 @@ def derive_columns(t: Typed) -> tuple[Typed, list[Problem]]:
         return t, []
     kinds = {c: KIND_OF[CONTRACT[t.table][c]] for c in t.present}
     kinds.update({c: KIND_OF[k] for c, k in t.extras.items()})
+    scope = Scope(t.table, t.typed, kinds, src, t.origin, t.columns, t.mapping)
+    new, problems = derived_values(scope)
+    if problems:
+        return t, problems
+    present = [*t.present, *(n for n in new if n in CONTRACT[t.table])]
+    extras = {**t.extras, **{n: k for n, (_, k) in new.items() if n not in CONTRACT[t.table]}}
+    derived_text = {name: d.expr for name, d in src.derive.items()}
+    return replace(t, typed=t.typed.mutate(**{n: v for n, (v, _) in new.items()}),
+                   present=present, extras=extras, derived=derived_text), []
+
+
+def unbound_tables(sources: dict[str, SourceSpec]) -> dict[str, ir.Table]:
+    """Unbound Ibis tables of the data contract, with the model's extra and derived columns.
+
+    What ``crindex sql`` compiles against without data: the declared columns with their
+    types, the other columns the expressions read as text (as a CSV holds them).
+    """
+    tables: dict[str, ir.Table] = {}
+    for name in CONTRACT:
+        schema = dict(ibis_schema(name))
+        src = sources.get(name)
+        kinds = {c: KIND_OF[k] for c, k in CONTRACT[name].items()}
+        if src is not None:
+            for col, kind in src.types.items():
+                schema[col], kinds[col] = IBIS_TYPES[kind], kind
+            for derived in src.derive.values():
+                try:
+                    read = ex.columns(derived.tree)
+                except ex.ExprError:
+                    continue  # the model did not load
+                for col in read:
+                    if col not in schema and col not in src.derive:
+                        schema[col], kinds[col] = "string", "cat"
+        table = ibis.table(schema, name=name)
+        if src is not None and src.derive:
+            own = [c for c in schema if c not in CONTRACT[name]]
+            scope = Scope(name, table, kinds, src, f"sources.{name}", own, {c: c for c in own})
+            new, problems = derived_values(scope)
+            if problems:
+                raise DataError(Reason.BAD_PARAMETER, problems)
+            table = table.mutate(**{n: v for n, (v, _) in new.items()})
+        tables[name] = table
+    return tables
+
+
+def derived_values(scope: Scope) -> tuple[dict[str, tuple[Any, str]], list[Problem]]:
+    """Each derived column of ``scope.src`` as (Ibis expression, type); or the problems."""
+    src, table = scope.src, scope.table
     problems: list[Problem] = []
-    new: dict[str, ir.Value] = {}
-    extras = dict(t.extras)
-    present = list(t.present)
+    new: dict[str, tuple[Any, str]] = {}
     for name, derived in src.derive.items():
-        where = derived.at or f"sources.{t.table}.derive.{name}"
-        what = f"sources.{t.table}.derive.{name}"
+        where = derived.at or f"sources.{table}.derive.{name}"
+        what = f"sources.{table}.derive.{name}"
         try:
-            value, kind = _compile(derived.tree, t, kinds, src)
-            contract = CONTRACT[t.table].get(name)
-            if name in t.present or name in t.columns:
-                source = t.mapping.get(name, name)
-                raise ex.ExprError(f"`{name}` is already a column of {t.origin} (`{source}`)",
-                               "give the derived column another name")
+            value, kind = _compile(derived.tree, scope)
+            contract = CONTRACT[table].get(name)
+            if name in scope.kinds and (contract is None or name in scope.mapping) or \
+                    name in scope.columns:
+                source = scope.mapping.get(name, name)
+                raise ex.ExprError(f"`{name}` is already a column of {scope.origin} "
+                                   f"(`{source}`)", "give the derived column another name")
             if kind in (INTERVAL, NULL):
                 raise ex.ExprError(f"the expression is {WORDS[kind]}, not a value",
                                "a derived column is a number, text, a date or true/false: "
@@ -74,30 +138,22 @@ def derive_columns(t: Typed) -> tuple[Typed, list[Problem]]:
             if contract is not None:
                 want = KIND_OF[contract]
                 if kind != want:
-                    raise ex.ExprError(f"`{name}` is a {contract} column of {t.table} in the data "
-                                   f"contract, the expression is {WORDS[kind]}",
-                                   f"write an expression giving {WORDS[want]}")
+                    raise ex.ExprError(f"`{name}` is a {contract} column of {table} in the "
+                                       f"data contract, the expression is {WORDS[kind]}",
+                                       f"write an expression giving {WORDS[want]}")
                 value = value.cast(IBIS_TYPES[contract])
-                present.append(name)
-            else:
-                extras[name] = kind
-            new[name] = value
+            new[name] = (value, kind)
         except ex.ExprError as exc:
             problems.append(Problem(f"{what}: {exc.message}", where, exc.hint,
                                     Reason.BAD_PARAMETER))
-    if problems:
-        return t, problems
-    derived_text = {name: d.expr for name, d in src.derive.items()}
-    return replace(t, typed=t.typed.mutate(**new), present=present, extras=extras,
-                   derived=derived_text), []
+    return new, problems
 
 
-def _compile(node: ex.Node, t: Typed, kinds: dict[str, str],
-             src: SourceSpec) -> tuple[Any, str]:
-    """The Ibis expression of ``node`` over ``t.typed`` and its type."""
+def _compile(node: ex.Node, scope: Scope) -> tuple[Any, str]:
+    """The Ibis expression of ``node`` over ``scope.expr`` and its type."""
 
     def go(n: ex.Node) -> tuple[Any, str]:
-        return _compile(n, t, kinds, src)
+        return _compile(n, scope)
 
     if isinstance(node, ex.Num):
         return ibis.literal(node.value), "num"
@@ -110,7 +166,7 @@ def _compile(node: ex.Node, t: Typed, kinds: dict[str, str],
     if isinstance(node, ex.Date):
         return ibis.literal(dt.datetime.combine(node.value, dt.time()), "timestamp"), "ts"
     if isinstance(node, ex.Column):
-        return _column(node.name, t, kinds, src)
+        return _column(node.name, scope)
     if isinstance(node, ex.Neg):
         value, kind = go(node.arg)
         _need(kind, ("num",), "`-` before a value", node)
@@ -150,22 +206,21 @@ def _compile(node: ex.Node, t: Typed, kinds: dict[str, str],
     raise TypeError(node)  # pragma: no cover
 
 
-def _column(name: str, t: Typed, kinds: dict[str, str], src: SourceSpec) -> tuple[Any, str]:
-    if name in kinds:
-        return t.typed[name], kinds[name]
-    renamed = [canon for canon, user in t.mapping.items() if user == name and canon != name]
+def _column(name: str, scope: Scope) -> tuple[Any, str]:
+    if name in scope.kinds:
+        return scope.expr[name], scope.kinds[name]
+    renamed = [canon for canon, user in scope.mapping.items() if user == name and canon != name]
     if renamed:
-        raise ex.ExprError(f"`{name}` is read as `{renamed[0]}` (sources.{t.table}.columns)",
-                           f"write {renamed[0]}")
-    if name in src.derive:
-        raise ex.ExprError(f"`{name}` is another derived column: an expression reads the table's "
-                       "own columns", "write its expression in place of its name")
-    known = sorted(kinds)
-    close = difflib.get_close_matches(name, [*known, *t.columns], n=1)
+        raise ex.ExprError(f"`{name}` is read as `{renamed[0]}` "
+                           f"(sources.{scope.table}.columns)", f"write {renamed[0]}")
+    if name in scope.src.derive:
+        raise ex.ExprError(f"`{name}` is another derived column: an expression reads the "
+                           "table's own columns", "write its expression in place of its name")
+    close = difflib.get_close_matches(name, [*scope.kinds, *scope.columns], n=1)
     mean = f"did you mean `{close[0]}`? " if close else ""
     raise ex.ExprError(f"unknown column `{name}`",
-                   f"{mean}columns of {t.origin}: " + ", ".join(t.columns)
-                   + "; names are case-sensitive, a name with spaces goes in backquotes")
+                       f"{mean}columns of {scope.origin}: " + ", ".join(scope.columns)
+                       + "; names are case-sensitive, a name with spaces goes in backquotes")
 
 
 def _need(kind: str, allowed: tuple[str, ...], what: str, node: ex.Node) -> None:
