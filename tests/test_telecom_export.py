@@ -90,6 +90,12 @@ def test_telecom_export_scores_as_computed_by_hand(telecom):
     # nothing set aside: the export is read as it is
     (customers,) = telecom.quality.tables
     assert (customers.rows_read, customers.rows_used, customers.issues) == (10, 10, [])
+    # the report says which of the file's own columns were read, as what, and what was derived
+    report = customers.to_dict()
+    assert report["extra_columns"]["tenure"] == "num"
+    assert report["extra_columns"]["Contract"] == "cat"
+    assert report["extra_columns"]["services"] == "num"
+    assert report["derived_columns"]["created_at"] == "date('2024-06-30') - months(tenure)"
 
 
 def test_tenure_in_months_becomes_created_at():

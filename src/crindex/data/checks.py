@@ -260,7 +260,7 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     n_after = sum(s["_n"] for s in summary if s["_check"] is None and s["_after"])
     clean = typed
     tq = TableQuality(t.table, t.origin, t.fmt, t.encoding, rows_read, rows_read - n_bad,
-                      t.row_label)
+                      t.row_label, extra_columns=dict(t.extras), derived_columns=dict(t.derived))
     if n_bad:
         bad = _materialise(con, f"bad_{t.table}",
                            marked.filter(marked._check.notnull()).select("_row", "_check"))

@@ -106,6 +106,10 @@ class TableQuality:
     row_label: str = "row"
     issues: list[Issue] = field(default_factory=list)
     quarantine: Any = None  # pyarrow.Table of the rows set aside (user's columns + reason)
+    #: the user's own columns read besides the contract's, with the type each is read as
+    #: (``sources.<table>.types``, or the file's own), and the derived ones with their formula
+    extra_columns: dict[str, str] = field(default_factory=dict)
+    derived_columns: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "source": self.origin, "format": self.fmt,
@@ -114,7 +118,9 @@ class TableQuality:
                 "rows_used": self.rows_used,
                 "rows_quarantined": self.quarantine.num_rows if self.quarantine is not None
                 else 0,
-                "issues": [i.to_dict() for i in self.issues]}
+                "issues": [i.to_dict() for i in self.issues],
+                "extra_columns": self.extra_columns,
+                "derived_columns": self.derived_columns}
 
 
 @dataclass
@@ -169,6 +175,12 @@ class QualityReport:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "
                          f"{t.rows_used:,} used")
+            if t.extra_columns:
+                lines.append("  own columns read: " + ", ".join(
+                    f"{c} ({k})" for c, k in t.extra_columns.items()
+                    if c not in t.derived_columns))
+            for name, formula in t.derived_columns.items():
+                lines.append(f"  derived: {name} = {formula}")
             for i in t.issues:
                 lines.append("  " + i.headline())
                 if i.bad_values:

@@ -11,7 +11,15 @@ import datetime as dt
 import operator
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+)
 
 from crindex.calendar import parse_window
 from crindex.errors import Problem
@@ -298,6 +306,10 @@ def _expression_text(value: Any) -> Any:
     return {"expr": value} if isinstance(value, str) else value
 
 
+DERIVE_TEXT = ("an expression of the table's columns (docs/data.md, Derived columns), e.g. "
+               "date('2024-06-30') - months(tenure)")
+
+
 class DerivedColumn(Spec):
     """One derived column: an expression of the table's other columns (see docs/data.md).
 
@@ -347,7 +359,8 @@ class SourceSpec(Spec):
         default_factory=dict)
     types: dict[str, ExtraType] = Field(default_factory=dict)
     derive: dict[Annotated[str, Field(pattern=IDENT)],
-                 Annotated[DerivedColumn, BeforeValidator(_expression_text)]] = Field(
+                 Annotated[DerivedColumn, BeforeValidator(_expression_text),
+                           WithJsonSchema({"type": "string", "description": DERIVE_TEXT})]] = Field(
         default_factory=dict)
 
 
