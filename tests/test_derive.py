@@ -202,3 +202,29 @@ def test_docs_list_every_refusal_and_only_those_tested():
     documented = {m.replace("\\|", "|") for _, m in rows if m not in ("refused with", "---")}
     tested = {r[1] for r in PARSER} | {r[2] for r in REFUSALS}
     assert documented == tested
+
+
+def test_the_ibis_typing_spark_uses_types_extra_columns_too():
+    # Spark reads files itself and types them with crindex.data.checks.type_columns (Ibis):
+    # the same function, run here on DuckDB, types the extra columns as declared
+    import ibis
+
+    from crindex.data.checks import type_columns
+    from crindex.data.load import _source_kind
+
+    raw = ibis.memtable({"_row": [2, 3], "id": ["c1", "c2"], "tenure": [" 14 ", "x"],
+                         "Contract": [" One year", ""], "paid": ["yes", "no"]})
+    typed, fails = type_columns(raw, "customers", {
+        "customer_id": "id", "tenure": "tenure", "Contract": "Contract", "paid": "paid"},
+        {"tenure": "num", "Contract": "cat", "paid": "bool"})
+    out = typed.to_pandas()
+    assert list(out["tenure"].fillna(-1)) == [14.0, -1]
+    assert list(out["_given_tenure"]) == [True, True]  # "x" was given: unparseable_number
+    assert list(out["Contract"].fillna("-")) == ["One year", "-"]  # empty text is missing
+    assert list(out["paid"]) == [True, False]
+    assert fails == {"tenure": "unparseable_number", "paid": "unparseable_bool"}
+    # an undeclared column keeps the type the engine read it as
+    assert [_source_kind(t) for t in ("int64", "float64", "decimal(10, 2)", "string",
+                                      "timestamp('UTC')", "date", "boolean", "VARCHAR",
+                                      "BIGINT", "TIMESTAMP WITH TIME ZONE")] == \
+        ["num", "num", "num", "cat", "ts", "ts", "bool", "cat", "num", "ts"]
