@@ -178,14 +178,20 @@ def test_a_renamed_column_is_read_by_its_contract_name():
 
 
 @pytest.mark.parametrize("name,message", [
-    ("_x", "sources.customers.derive names `_x`: names starting with _ are crindex's own"),
-    ("months", "sources.customers.derive names `months`, which types also declares"),
+    ("_x", "m.yaml:6: sources.customers.derive names `_x`: names starting with _ are "
+     "crindex's own"),
+    ("months", "m.yaml:6: sources.customers.derive names `months`, which types also declares"),
+    ("x", "m.yaml:4: sources.customers.types names `_row`: names starting with _ are "
+     "crindex's own"),
 ])
-def test_derived_names_that_cannot_be(name, message):
+def test_derived_and_declared_names_that_cannot_be(name, message):
     from crindex.errors import ModelError
 
+    text = MODEL.format(derive=f"      {name}: \"1\"")
+    if name == "x":
+        text = text.replace("{months: num}", "{months: num, _row: num}")
     with pytest.raises(ModelError) as err:
-        parse_model(MODEL.format(derive=f"      {name}: \"1\""), "m.yaml")
+        parse_model(text, "m.yaml")
     assert message in str(err.value)
 
 

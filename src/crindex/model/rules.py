@@ -196,7 +196,11 @@ def _sources(c: Checking) -> Iterable[Problem]:
                     + ", ".join(k for k, t in CONTRACT[table].items() if t == "num"),
                     Reason.UNKNOWN_COLUMN)
         for col in src.types:
-            if col in CONTRACT[table]:
+            if col.startswith("_"):
+                yield Problem(f"sources.{table}.types names `{col}`: names starting with _ are "
+                              "crindex's own", c.line(src, "types", col),
+                              "rename the column in your file", Reason.BAD_PARAMETER)
+            elif col in CONTRACT[table]:
                 yield Problem(
                     f"sources.{table}.types names `{col}`, a column of the data contract: its "
                     f"type is the contract's ({CONTRACT[table][col]})", c.line(src, "types", col),
