@@ -127,14 +127,14 @@ def derived_values(scope: Scope) -> tuple[dict[str, tuple[Any, str]], list[Probl
             value, kind = _compile(derived.tree, scope)
             contract = CONTRACT[table].get(name)
             if name in scope.kinds and (contract is None or name in scope.mapping) or \
-                    name in scope.columns:
+                    name in scope.columns or name in src.constants:
                 source = scope.mapping.get(name, name)
                 raise ex.ExprError(f"`{name}` is already a column of {scope.origin} "
                                    f"(`{source}`)", "give the derived column another name")
             if kind in (INTERVAL, NULL):
                 raise ex.ExprError(f"the expression is {WORDS[kind]}, not a value",
-                               "a derived column is a number, text, a date or true/false: "
-                               "e.g. date('2024-06-30') - months(tenure)")
+                                   "a derived column is a number, text, a date or true/false: "
+                                   "e.g. date('2024-06-30') - months(tenure)")
             if contract is not None:
                 want = KIND_OF[contract]
                 if kind != want:
