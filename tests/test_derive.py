@@ -234,3 +234,53 @@ def test_the_ibis_typing_spark_uses_types_extra_columns_too():
                                       "timestamp('UTC')", "date", "boolean", "VARCHAR",
                                       "BIGINT", "TIMESTAMP WITH TIME ZONE")] == \
         ["num", "num", "num", "cat", "ts", "ts", "bool", "cat", "num", "ts"]
+
+
+def test_a_fact_table_column_of_ones_own_is_filtered_and_summed():
+    # orders of the five-customer world with two columns of the export's own: a coupon code
+    # (text) and a shipping fee (a number). c1's paid orders up to as_of: o1 1000 (coupon A,
+    # fee 10), o2 500 (fee 5), o3 2000 (coupon A, fee 20); o4 is after as_of, o5 is refunded.
+    from tests.conftest import five_frames
+
+    frames = five_frames()
+    orders = frames["orders"]
+    orders["coupon"] = ["A", None, "A", "A", "B", None, None, "A", None, None, None]
+    orders["fee"] = [10.0, 5.0, 20.0, 1.0, 1.0, 2.0, 2.0, 3.0, 4.0, 0.0, 0.0]
+    model = parse_model("""\
+name: t
+sources:
+  orders:
+    types: {coupon: cat, fee: num}
+dimensions:
+  - id: d
+    metrics:
+      - {id: with_coupon, aggregate: sum, column: amount, where: {coupon: A}, weight: 50,
+         normalise: {method: identity}}
+      - {id: fees, aggregate: sum, column: fee, weight: 50, normalise: {method: identity}}
+""", "m.yaml")
+    from crindex.api import score
+
+    out = score(model, frames, "2025-06-30").table.to_pandas().set_index("customer_id")
+    assert out.loc["c1", "with_coupon__raw"] == 1000 + 2000
+    assert out.loc["c1", "fees__raw"] == 10 + 5 + 20
+    # c3's one paid order o8 (50, coupon A, fee 3)
+    assert (out.loc["c3", "with_coupon__raw"], out.loc["c3", "fees__raw"]) == (50, 3)
+
+
+def test_a_filter_on_a_declared_column_is_checked_against_its_type():
+    from crindex.errors import ModelError
+
+    with pytest.raises(ModelError) as err:
+        parse_model("""\
+name: t
+sources:
+  orders:
+    types: {fee: num}
+dimensions:
+  - id: d
+    metrics:
+      - {id: m, aggregate: count, where: {fee: {'>=': cheap}}, weight: 100,
+         normalise: {method: identity}}
+""", "m.yaml")
+    assert ("m.yaml:8: metric `m`: filter on `fee`: 'cheap' cannot be compared with a num "
+            "column") in str(err.value)

@@ -102,16 +102,19 @@ def test_the_keyword_list_holds_every_sql_keyword_of_the_common_dialects():
         assert word in ex.SQL_KEYWORDS
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(ex.SQL_KEYWORDS)), st.sampled_from(KEYWORD_PLACES),
-       st.sampled_from([str.lower, str.upper, str.title]))
-def test_every_sql_keyword_is_refused_by_name_wherever_it_stands(keyword, place, case):
-    word = case(keyword)
-    with pytest.raises(ExprError) as err:
-        parse(place.format(k=word))
-    assert f"`{word}`" in err.value.message
-    assert "is an SQL keyword: a derived column is an expression, never SQL" in err.value.message
-    assert f"write it in backquotes: `{word}`" in err.value.hint
+def test_every_sql_keyword_is_refused_by_name_wherever_it_stands():
+    # every keyword, in every place, in three cases: a finite list, so all of it is tried
+    for keyword in sorted(ex.SQL_KEYWORDS):
+        for place in KEYWORD_PLACES:
+            if keyword in ex.FUNCTIONS and place == "{k}(a)":
+                continue  # date(...) is the date function
+            for word in (keyword.lower(), keyword.upper(), keyword.title()):
+                with pytest.raises(ExprError) as err:
+                    parse(place.format(k=word))
+                assert f"`{word}` at character" in err.value.message
+                assert "is an SQL keyword: a derived column is an expression, never SQL" in \
+                    err.value.message
+                assert f"write it in backquotes: `{word}`" in err.value.hint
 
 
 @pytest.mark.parametrize("keyword", ["select", "order", "date", "values"])
