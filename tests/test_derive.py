@@ -147,6 +147,8 @@ REFUSALS = [
     ("x", "lower(months)", "`lower` takes text, found a number in `lower(months)`", ""),
     ("x", "count_true(a, seen)", "`count_true` counts yes/no values, numbers and words; "
      "found a date in `count_true(a, seen)`", ""),
+    ("x", "lower(email)", "`email` is personal data (data contract): an expression only "
+     "tests whether it is empty", "write email is null or email is not null"),
     ("x", "y + 1", "`y` is another derived column: an expression reads the table's own "
      "columns", "write its expression in place of its name"),
 ]
@@ -284,3 +286,10 @@ dimensions:
 """, "m.yaml")
     assert ("m.yaml:8: metric `m`: filter on `fee`: 'cheap' cannot be compared with a num "
             "column") in str(err.value)
+
+
+def test_personal_data_is_only_tested_for_emptiness():
+    frame = FRAME.assign(email=["a@x.cn", None, "", "d@x.cn"])
+    model = parse_model(MODEL.format(derive='      reachable: "email is not null"'), "m.yaml")
+    out = open_dataset({"customers": frame}, model).tables["customers"].to_pandas()
+    assert list(out["reachable"]) == [True, False, False, True]  # empty text is no e-mail

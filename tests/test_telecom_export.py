@@ -202,8 +202,11 @@ def test_a_numeric_aggregate_of_a_text_column_is_refused_when_the_data_is_open()
 def test_a_declared_type_of_a_contract_column_is_refused():
     with pytest.raises(ModelError) as err:
         parse_model(_model("    types: {Contract: cat, created_at: ts}"), "m.yaml")
-    assert ("m.yaml:6: sources.customers.types names `created_at`, a column of the data "
-            "contract: its type is the contract's (ts)") in str(err.value)
+    assert ("m.yaml:6: sources.customers.types names `created_at`, read as the data "
+            "contract's `created_at`: its type is the contract's (ts)") in str(err.value)
+    with pytest.raises(ModelError) as err:
+        parse_model(_model("    types: {Contract: cat, Email: cat}"), "m.yaml")
+    assert "types names `Email`, read as the data contract's `email`" in str(err.value)
 
 
 def test_an_extra_column_with_unreadable_numbers_is_reported_like_the_others(tmp_path):

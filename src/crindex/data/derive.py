@@ -13,6 +13,8 @@ contract's (``customer_id``, ``created_at``), the extra columns of the file (typ
 Truth, for ``count_true``, is defined once: ``true`` for a yes/no column, a number other than
 0, or one of the contract's yes-words (:data:`crindex.data.checks.TRUE_WORDS`: yes, y, true,
 t, 1, ...; case and spaces ignored); anything else, and an empty value, counts as not true.
+Personal data (the contract's personal columns) is only tested for emptiness: a derived column
+never copies it under another name.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from crindex.contract import CONTRACT, IBIS_TYPES, ibis_schema
+from crindex.contract import CONTRACT, IBIS_TYPES, PERSONAL_COLUMNS, ibis_schema
 from crindex.data.checks import TRUE_WORDS, Typed
 from crindex.errors import DataError, Problem, Reason
 from crindex.model import expr as ex
@@ -185,7 +187,8 @@ def _compile(node: ex.Node, scope: Scope) -> tuple[Any, str]:
         out = value.isin([v for v, _ in items])
         return (~out if node.negated else out), "bool"
     if isinstance(node, ex.IsNull):
-        value, kind = go(node.arg)
+        arg = node.arg
+        value, kind = _column(arg.name, scope, True) if isinstance(arg, ex.Column) else go(arg)
         if kind == NULL:
             return ibis.literal(not node.negated), "bool"
         return (value.notnull() if node.negated else value.isnull()), "bool"
@@ -206,7 +209,12 @@ def _compile(node: ex.Node, scope: Scope) -> tuple[Any, str]:
     raise TypeError(node)  # pragma: no cover
 
 
-def _column(name: str, scope: Scope) -> tuple[Any, str]:
+def _column(name: str, scope: Scope, tested: bool = False) -> tuple[Any, str]:
+    """The column ``name`` and its type; ``tested``: only whether it is empty is used."""
+    if name in PERSONAL_COLUMNS and not tested:
+        raise ex.ExprError(f"`{name}` is personal data (data contract): an expression only "
+                           f"tests whether it is empty", f"write {name} is null or "
+                           f"{name} is not null")
     if name in scope.kinds:
         return scope.expr[name], scope.kinds[name]
     renamed = [canon for canon, user in scope.mapping.items() if user == name and canon != name]

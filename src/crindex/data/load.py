@@ -446,8 +446,8 @@ def _map_columns(table: str, rt: RawTable, src: SourceSpec | None,
         elif canon in folded and folded[canon] not in renames:
             mapping[canon] = folded[canon]
     for user in _extra_names(table, src):
-        if user in mapping or user in renames:
-            continue
+        if user in mapping or user in renames or user in mapping.values():
+            continue  # a contract column (refused in types; named by its contract name)
         if user in have:
             mapping[user] = user
         elif src and user in src.types:

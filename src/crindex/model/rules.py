@@ -200,10 +200,12 @@ def _sources(c: Checking) -> Iterable[Problem]:
                 yield Problem(f"sources.{table}.types names `{col}`: names starting with _ are "
                               "crindex's own", c.line(src, "types", col),
                               "rename the column in your file", Reason.BAD_PARAMETER)
-            elif col in CONTRACT[table]:
+            elif col.strip().lower() in CONTRACT[table]:
+                canon = col.strip().lower()
                 yield Problem(
-                    f"sources.{table}.types names `{col}`, a column of the data contract: its "
-                    f"type is the contract's ({CONTRACT[table][col]})", c.line(src, "types", col),
+                    f"sources.{table}.types names `{col}`, read as the data contract's "
+                    f"`{canon}`: its type is the contract's ({CONTRACT[table][canon]})",
+                    c.line(src, "types", col),
                     "types declares the other columns of your file; remove this line",
                     Reason.BAD_PARAMETER)
         for name in src.derive:
