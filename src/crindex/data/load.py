@@ -321,7 +321,7 @@ def _type(con: Any, spark: bool, table: str, raw_t: ir.Table, rt: RawTable,
     else:
         types = column_types(con.con, rt.name)
         extras = _extra_kinds(table, mapping, src, {c: _source_kind(k) for c, k in types.items()})
-        name, fails, present = _duck_typed(con.con, table, rt, mapping, src, extras)
+        name, fails, present = _duck_typed(con.con, table, rt, mapping, src, extras, types)
         typed = con.table(name)
     return Typed(table, raw_t, typed, rt.origin, rt.fmt, rt.encoding, rt.columns, mapping,
                  present, fails, rt.row_label, src, extras)
@@ -353,14 +353,14 @@ def _extra_kinds(table: str, mapping: dict[str, str], src: SourceSpec | None,
 
 
 def _duck_typed(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
-                src: SourceSpec | None, extras: dict[str, str]
+                src: SourceSpec | None, extras: dict[str, str], types: dict[str, str]
                 ) -> tuple[str, dict[str, str], list[str]]:
     """View ``typed_<table>``: ``_row``, the contract and extra columns typed, ``_given_*``.
 
-    Returns the view's name, the columns whose values may fail to convert (with the reason)
-    and the contract columns present. A clean Parquet file is never copied: the view reads it.
+    ``types`` are the DuckDB types of the user's columns as read. Returns the view's name,
+    the columns whose values may fail to convert (with the reason) and the contract columns
+    present. A clean Parquet file is never copied: the view reads it.
     """
-    types = column_types(raw, rt.name)
     select = ["_row"]
     fails: dict[str, str] = {}
     for canon, kind in [*CONTRACT[table].items(), *extras.items()]:
