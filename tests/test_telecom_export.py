@@ -85,7 +85,7 @@ def test_telecom_export_scores_as_computed_by_hand(telecom):
         assert row["score"] == pytest.approx(figure, abs=1e-6), cid
         assert row["tier"] == ("ordinary" if figure >= 50 else "at_risk"), cid
     assert out.loc["7795-CFOCW", "contract__raw"] == "One year"
-    assert out.loc["7795-CFOCW", "payment__raw"] == "automatic"
+    assert out.loc["7795-CFOCW", "payment__raw"] == "Bank transfer (automatic)"
     assert out.loc["1452-KIOVK", "monthly_charges__raw"] == pytest.approx(89.1)
     # nothing set aside: the export is read as it is
     (customers,) = telecom.quality.tables
@@ -247,5 +247,5 @@ def test_the_sql_computes_derived_columns_in_the_read_of_the_table(cli, snapshot
     first = text.split('), "')[0]  # the step active_customers
     assert 'FROM "customers"' in first
     assert 'TO_MONTHS(CAST(FLOOR("t0"."tenure") AS BIGINT)) AS "created_at"' in first
-    assert 'END AS "autopay"' in first and '"services"' in first
+    assert '"PaymentMethod"' in first and 'AS "services"' in first
     assert text.count('FROM "customers"') == 1
