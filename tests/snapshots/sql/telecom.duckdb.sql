@@ -7,11 +7,7 @@ WITH "active_customers" AS (
     "t0"."segment",
     "t0"."Contract",
     "t0"."MonthlyCharges",
-    CASE
-      WHEN "t0"."PaymentMethod" IN ('Bank transfer (automatic)', 'Credit card (automatic)')
-      THEN 'automatic'
-      ELSE 'manual'
-    END AS "autopay",
+    "t0"."PaymentMethod",
     CASE
       WHEN COALESCE(
         LOWER(TRIM("t0"."PhoneService", ' 	
@@ -109,7 +105,7 @@ WITH "active_customers" AS (
     ) AS DOUBLE) AS "tenure__raw", /* metric tenure: customers tenure_days(), all history */
     "t2"."Contract" AS "contract__raw", /* metric contract: customers attribute(Contract), all history */
     "t2"."services" AS "services__raw", /* metric services: customers attribute(services), all history */
-    "t2"."autopay" AS "payment__raw", /* metric payment: customers attribute(autopay), all history */
+    "t2"."PaymentMethod" AS "payment__raw", /* metric payment: customers attribute(PaymentMethod), all history */
     "t2"."MonthlyCharges" AS "monthly_charges__raw" /* metric monthly_charges: customers attribute(MonthlyCharges), all history */
   FROM "active_customers" AS "t2"
 ), "normalised" AS (
@@ -358,25 +354,37 @@ WITH "active_customers" AS (
       ELSE CASE
         WHEN CASE
           WHEN CASE
-            WHEN "t4"."payment__raw" = 'automatic'
+            WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
             THEN 100.0
-            WHEN "t4"."payment__raw" = 'manual'
+            WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+            THEN 100.0
+            WHEN "t4"."payment__raw" = 'Electronic check'
+            THEN 0.0
+            WHEN "t4"."payment__raw" = 'Mailed check'
             THEN 0.0
             ELSE CAST(NULL AS DOUBLE)
           END IS NULL
           THEN CASE
-            WHEN "t4"."payment__raw" = 'automatic'
+            WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
             THEN 100.0
-            WHEN "t4"."payment__raw" = 'manual'
+            WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+            THEN 100.0
+            WHEN "t4"."payment__raw" = 'Electronic check'
+            THEN 0.0
+            WHEN "t4"."payment__raw" = 'Mailed check'
             THEN 0.0
             ELSE CAST(NULL AS DOUBLE)
           END
           ELSE LEAST(
             100.0,
             CASE
-              WHEN "t4"."payment__raw" = 'automatic'
+              WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
               THEN 100.0
-              WHEN "t4"."payment__raw" = 'manual'
+              WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+              THEN 100.0
+              WHEN "t4"."payment__raw" = 'Electronic check'
+              THEN 0.0
+              WHEN "t4"."payment__raw" = 'Mailed check'
               THEN 0.0
               ELSE CAST(NULL AS DOUBLE)
             END
@@ -384,25 +392,37 @@ WITH "active_customers" AS (
         END IS NULL
         THEN CASE
           WHEN CASE
-            WHEN "t4"."payment__raw" = 'automatic'
+            WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
             THEN 100.0
-            WHEN "t4"."payment__raw" = 'manual'
+            WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+            THEN 100.0
+            WHEN "t4"."payment__raw" = 'Electronic check'
+            THEN 0.0
+            WHEN "t4"."payment__raw" = 'Mailed check'
             THEN 0.0
             ELSE CAST(NULL AS DOUBLE)
           END IS NULL
           THEN CASE
-            WHEN "t4"."payment__raw" = 'automatic'
+            WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
             THEN 100.0
-            WHEN "t4"."payment__raw" = 'manual'
+            WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+            THEN 100.0
+            WHEN "t4"."payment__raw" = 'Electronic check'
+            THEN 0.0
+            WHEN "t4"."payment__raw" = 'Mailed check'
             THEN 0.0
             ELSE CAST(NULL AS DOUBLE)
           END
           ELSE LEAST(
             100.0,
             CASE
-              WHEN "t4"."payment__raw" = 'automatic'
+              WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
               THEN 100.0
-              WHEN "t4"."payment__raw" = 'manual'
+              WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+              THEN 100.0
+              WHEN "t4"."payment__raw" = 'Electronic check'
+              THEN 0.0
+              WHEN "t4"."payment__raw" = 'Mailed check'
               THEN 0.0
               ELSE CAST(NULL AS DOUBLE)
             END
@@ -412,25 +432,37 @@ WITH "active_customers" AS (
           0.0,
           CASE
             WHEN CASE
-              WHEN "t4"."payment__raw" = 'automatic'
+              WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
               THEN 100.0
-              WHEN "t4"."payment__raw" = 'manual'
+              WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+              THEN 100.0
+              WHEN "t4"."payment__raw" = 'Electronic check'
+              THEN 0.0
+              WHEN "t4"."payment__raw" = 'Mailed check'
               THEN 0.0
               ELSE CAST(NULL AS DOUBLE)
             END IS NULL
             THEN CASE
-              WHEN "t4"."payment__raw" = 'automatic'
+              WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
               THEN 100.0
-              WHEN "t4"."payment__raw" = 'manual'
+              WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+              THEN 100.0
+              WHEN "t4"."payment__raw" = 'Electronic check'
+              THEN 0.0
+              WHEN "t4"."payment__raw" = 'Mailed check'
               THEN 0.0
               ELSE CAST(NULL AS DOUBLE)
             END
             ELSE LEAST(
               100.0,
               CASE
-                WHEN "t4"."payment__raw" = 'automatic'
+                WHEN "t4"."payment__raw" = 'Bank transfer (automatic)'
                 THEN 100.0
-                WHEN "t4"."payment__raw" = 'manual'
+                WHEN "t4"."payment__raw" = 'Credit card (automatic)'
+                THEN 100.0
+                WHEN "t4"."payment__raw" = 'Electronic check'
+                THEN 0.0
+                WHEN "t4"."payment__raw" = 'Mailed check'
                 THEN 0.0
                 ELSE CAST(NULL AS DOUBLE)
               END
@@ -438,7 +470,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "payment__norm", /* metric payment: normalise map values={"automatic":100.0,"manual":0.0} */
+    END AS "payment__norm", /* metric payment: normalise map values={"Bank transfer (automatic)":100.0,"Credit card (automatic)":100.0,"Electronic check":0.0,"Mailed check":0.0} */
     CASE
       WHEN CASE
         WHEN (
