@@ -447,6 +447,8 @@ def _metric_column_problems(c: Checking, kinds: dict[str, dict[str, str]] | None
         if not info.ratio:
             yield from _part_problems(m, table, what, at, extra)
             continue
+        # the metric's own filter applies to both sides
+        yield from _where_problems(m.where, table, what, at, extra)
         if m.numerator is None or m.denominator is None:
             yield Problem(f"{what}: a {m.aggregate} needs `numerator` and `denominator`", at,
                           "e.g. numerator: {aggregate: count, kind: email_opened}, "
