@@ -105,7 +105,7 @@ def test_an_unforeseen_os_error_is_one_line(world, cli, monkeypatch):
 
     from crindex import cli as cli_module
 
-    def unreadable() -> None:
+    def unreadable(*_: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", "/srv/crm/contract.yaml")
 
     monkeypatch.setattr(cli_module, "contract_tables", unreadable)

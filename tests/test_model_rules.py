@@ -339,3 +339,14 @@ def test_the_model_loads_no_engine(statement):
                           cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_the_filter_of_a_ratio_is_checked_like_its_sides():
+    # found by the property above: a ratio's own `where` applies to both sides, so a column the
+    # table does not have is refused when the model is loaded, not by the engine
+    with pytest.raises(ModelError) as err:
+        parse_model(one_metric(
+            "{id: m, weight: 100, aggregate: ratio, where: {status: paid}, "
+            "numerator: {aggregate: count, kind: email_opened}, denominator: {aggregate: count}, "
+            "normalise: {method: identity}}"))
+    assert "metric `m`: filter: column `status` is not a column of interactions" in str(err.value)

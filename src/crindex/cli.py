@@ -601,7 +601,7 @@ def sql_command(
         tables = open_dataset(data, model=spec, as_of=day).tables
         fitted = fit_model(spec, tables, day)
     else:
-        tables, fitted = contract_tables(), None
+        tables, fitted = contract_tables(spec), None
     compiled = compile_model(spec, tables, day, fitted=fitted)
     try:
         text = compiled.sql(dialect=dialect)
@@ -637,13 +637,11 @@ def sql_dialect(name: str) -> str:
                              + ", ".join(sorted([*known, "spark"])), param_hint="--dialect")
 
 
-def contract_tables() -> dict[str, object]:
-    """Unbound Ibis tables with the data contract's schema."""
-    import ibis
+def contract_tables(spec: Any = None) -> dict[str, object]:
+    """Unbound Ibis tables with the data contract's schema (and the model's own columns)."""
+    from crindex.data.derive import unbound_tables
 
-    from crindex.contract import CONTRACT, ibis_schema
-
-    return {name: ibis.table(ibis_schema(name), name=name) for name in CONTRACT}
+    return dict(unbound_tables(dict(spec.sources) if spec is not None else {}))
 
 
 @app.command("demo")

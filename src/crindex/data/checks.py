@@ -52,8 +52,11 @@ VALUES_SHOWN = 10
 class Typed:
     """One table as read (``raw``: the user's columns and ``_row``) and typed (``typed``).
 
-    ``typed`` holds ``_row``, the contract columns in ``present`` and ``_given_<column>`` for
-    each column of ``fails`` (column -> the reason when a given value could not be read).
+    ``typed`` holds ``_row``, the contract columns in ``present``, the extra columns of
+    ``extras`` (name -> type: the columns of the user's own that the model reads, and the
+    derived ones) and ``_given_<column>`` for each column of ``fails`` (column -> the reason
+    when a given value could not be read). ``mapping`` maps every column, contract or extra,
+    to the user's column; ``derived`` holds the expression of each derived column.
     """
 
     table: str
@@ -68,6 +71,8 @@ class Typed:
     fails: dict[str, str] = field(default_factory=dict)
     row_label: str = "row"
     src: SourceSpec | None = None
+    extras: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,9 +87,11 @@ class Checked:
 # typing in Ibis, for engines that read the files themselves (Spark)
 
 
-def type_columns(raw: ir.Table, table: str, mapping: dict[str, str]) -> tuple[ir.Table,
-                                                                               dict[str, str]]:
+def type_columns(raw: ir.Table, table: str, mapping: dict[str, str],
+                 extras: dict[str, str] | None = None) -> tuple[ir.Table, dict[str, str]]:
     """The user's columns of ``raw`` as the contract's types, with ``_given_*`` flags.
+
+    ``extras`` (name -> type) are the other columns the model reads, typed the same way.
 
     Text is trimmed and empty text is missing; numbers may carry thousands separators; dates
     are ISO dates or timestamps; yes/no words as on DuckDB. Returns the typed table and the
@@ -92,7 +99,7 @@ def type_columns(raw: ir.Table, table: str, mapping: dict[str, str]) -> tuple[ir
     """
     cols: dict[str, ir.Value] = {"_row": raw._row}
     fails: dict[str, str] = {}
-    for canon, kind in CONTRACT[table].items():
+    for canon, kind in [*CONTRACT[table].items(), *(extras or {}).items()]:
         if canon not in mapping:
             continue
         x = raw[mapping[canon]]
@@ -255,7 +262,8 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     n_after = sum(s["_n"] for s in summary if s["_check"] is None and s["_after"])
     clean = typed
     tq = TableQuality(t.table, t.origin, t.fmt, t.encoding, rows_read, rows_read - n_bad,
-                      t.row_label)
+                      t.row_label, extra_columns=dict(t.extras),
+                      derived_columns=dict(t.derived))
     kept = [s for s in summary if s["_check"] is None]
     firsts = [_naive(s["_tmin"]) for s in kept if s["_tmin"] is not None]
     lasts = [_naive(s["_tmax"]) for s in kept if s["_tmax"] is not None]
@@ -268,7 +276,7 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     if n_after:
         _count_after(con, t, tq, clean.filter(clean[time] >= end), n_after)
     _report_kept(con, t, tq, typed, known)
-    return Checked(clean.select("_row", *t.present), tq)
+    return Checked(clean.select("_row", *t.present, *t.extras), tq)
 
 
 def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:

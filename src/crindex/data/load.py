@@ -18,6 +18,7 @@ checks is an explicit choice (``checks=False``).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from crindex.contract import (
     ibis_schema,
 )
 from crindex.data.checks import Typed, check, type_columns
+from crindex.data.derive import derive_columns
 from crindex.data.guardrails import check_opened
 from crindex.data.quality import QualityReport
 from crindex.data.read import (
@@ -51,7 +53,10 @@ from crindex.data.read import (
     read_url_table,
 )
 from crindex.errors import DataError, Problem, Reason
+from crindex.model.expr import ExprError
+from crindex.model.expr import columns as columns_read
 from crindex.model.registry import AGGREGATES
+from crindex.model.rules import Checking, metric_column_problems
 from crindex.model.spec import CRIModel, SourceSpec
 
 #: the order tables are checked in: orphans are judged against the cleaned customers
@@ -211,10 +216,17 @@ def open_dataset(
             problems.append(_missing_table(table, kind, where, model))
     typed: dict[str, Typed] = {}
     for table, (raw_t, rt) in raws.items():
-        mapping, col_problems = _map_columns(table, rt, sources.get(table), needed.get(table))
+        src = sources.get(table)
+        mapping, col_problems = _map_columns(table, rt, src, needed.get(table))
         problems += col_problems
         if not col_problems:
-            typed[table] = _type(con, spark, table, raw_t, rt, mapping, sources.get(table))
+            ty = _type(con, spark, table, raw_t, rt, mapping, src)
+            # the one place derived columns are computed: a projection over the typed read
+            ty, derive_problems = derive_columns(ty)
+            problems += derive_problems
+            typed[table] = ty
+    if model is not None and not problems:
+        problems += _extra_use_problems(model, typed)
     if problems:
         reasons = [p.reason for p in problems]
         reason = Reason.MISSING_COLUMN if Reason.MISSING_COLUMN in reasons else reasons[0]
@@ -223,7 +235,7 @@ def open_dataset(
     origins = {t: rt.origin for t, (_, rt) in raws.items()}
     report = QualityReport(as_of.isoformat() if as_of else None, checked=checks)
     if not checks:
-        plain = {t: ty.typed.select(*ty.present) for t, ty in typed.items()}
+        plain = {t: ty.typed.select(*ty.present, *ty.extras) for t, ty in typed.items()}
         return Dataset(con, canonical_tables(plain), report, origins)
     counted = model_values(model)
     out: dict[str, ir.Table] = {}
@@ -247,15 +259,19 @@ load_dataset = open_dataset
 
 
 def canonical_tables(found: Mapping[str, ir.Table]) -> dict[str, ir.Table]:
-    """Typed tables in the contract's full schema.
+    """Typed tables in the contract's full schema, then the extra columns they carry.
 
     Absent columns become typed nulls, and an empty value takes the contract's default
-    (``orders.status`` is ``paid``).
+    (``orders.status`` is ``paid``). The extra columns (the user's own that the model reads,
+    and the derived ones) follow the contract's, as typed.
     """
     tables: dict[str, ir.Table] = {}
     for name, t in found.items():
+        schema = ibis_schema(name)
         cols = {col: t[col].cast(typ) if col in t.columns else ibis.null(typ)
-                for col, typ in ibis_schema(name).items()}
+                for col, typ in schema.items()}
+        cols.update({col: t[col] for col in t.columns
+                     if col not in schema and not col.startswith("_")})
         out = t.select(**cols)
         defaults = DEFAULTS.get(name, {})
         if defaults:
@@ -314,26 +330,56 @@ def _type(con: Any, spark: bool, table: str, raw_t: ir.Table, rt: RawTable,
           mapping: dict[str, str], src: SourceSpec | None) -> Typed:
     """One table typed by its engine: DuckDB SQL for what DuckDB read, Ibis casts on Spark."""
     if spark:
-        typed, fails = type_columns(raw_t, table, mapping)
+        extras = _extra_kinds(table, mapping, src, {
+            c: _source_kind(str(dtype)) for c, dtype in raw_t.schema().items()})
+        typed, fails = type_columns(raw_t, table, mapping, extras)
         present = [c for c in CONTRACT[table] if c in mapping]
     else:
-        name, fails, present = _duck_typed(con.con, table, rt, mapping, src)
+        types = column_types(con.con, rt.name)
+        extras = _extra_kinds(table, mapping, src, {c: _source_kind(k) for c, k in types.items()})
+        name, fails, present = _duck_typed(con.con, table, rt, mapping, src, extras, types)
         typed = con.table(name)
     return Typed(table, raw_t, typed, rt.origin, rt.fmt, rt.encoding, rt.columns, mapping,
-                 present, fails, rt.row_label, src)
+                 present, fails, rt.row_label, src, extras)
+
+
+def _source_kind(engine_type: str) -> str:
+    """The type an extra column keeps when the model does not declare one: the file's own.
+
+    Numbers stay numbers, dates and timestamps dates, yes/no yes/no; text (every column of a
+    CSV file) is text (``cat``).
+    """
+    t = engine_type.upper()
+    if t.startswith(("DATE", "TIMESTAMP")):
+        return "ts"
+    if t.startswith("BOOL"):
+        return "bool"
+    if t.startswith(("INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UINT", "UBIGINT",
+                     "USMALLINT", "UTINYINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")):
+        return "num"
+    return "cat"
+
+
+def _extra_kinds(table: str, mapping: dict[str, str], src: SourceSpec | None,
+                 found: dict[str, str]) -> dict[str, str]:
+    """Each extra column of ``mapping`` (not the contract's) with the type it is read as."""
+    declared = src.types if src else {}
+    return {name: declared.get(name) or found.get(user, "cat")
+            for name, user in mapping.items() if name not in CONTRACT[table]}
 
 
 def _duck_typed(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
-                src: SourceSpec | None) -> tuple[str, dict[str, str], list[str]]:
-    """View ``typed_<table>``: ``_row``, the contract columns typed, ``_given_*`` flags.
+                src: SourceSpec | None, extras: dict[str, str], types: dict[str, str]
+                ) -> tuple[str, dict[str, str], list[str]]:
+    """View ``typed_<table>``: ``_row``, the contract and extra columns typed, ``_given_*``.
 
-    Returns the view's name, the columns whose values may fail to convert (with the reason)
-    and the contract columns present. A clean Parquet file is never copied: the view reads it.
+    ``types`` are the DuckDB types of the user's columns as read. Returns the view's name,
+    the columns whose values may fail to convert (with the reason) and the contract columns
+    present. A clean Parquet file is never copied: the view reads it.
     """
-    types = column_types(raw, rt.name)
     select = ["_row"]
     fails: dict[str, str] = {}
-    for canon, kind in CONTRACT[table].items():
+    for canon, kind in [*CONTRACT[table].items(), *extras.items()]:
         if canon in mapping:
             user = mapping[canon]
             expr, fail = _typed(kind, user, types[user], src, canon)
@@ -415,7 +461,20 @@ def _map_columns(table: str, rt: RawTable, src: SourceSpec | None,
             mapping[canon] = canon
         elif canon in folded and folded[canon] not in renames:
             mapping[canon] = folded[canon]
+    for user in _extra_names(table, src):
+        if user in mapping or user in renames or user in mapping.values():
+            continue  # a contract column (refused in types; named by its contract name)
+        if user in have:
+            mapping[user] = user
+        elif src and user in src.types:
+            close = difflib.get_close_matches(user, have, n=1)
+            mean = f"did you mean `{close[0]}`? " if close else ""
+            problems.append(Problem(
+                f"sources.{table}.types names `{user}`, but {rt.origin} has no such column",
+                src.at or rt.origin, f"{mean}columns found: " + ", ".join(have),
+                Reason.MISSING_COLUMN))
     constants = set(src.constants) if src else set()
+    constants |= set(src.derive) if src else set()
     for canon in sorted((needed or set()) | set(REQUIRED_COLUMNS.get(table, ()))):
         if canon not in mapping and canon not in constants:
             problems.append(Problem(
@@ -423,6 +482,25 @@ def _map_columns(table: str, rt: RawTable, src: SourceSpec | None,
                 f"columns found: {', '.join(have)}; rename one in the model: "
                 f"sources.{table}.columns: {{<your column>: {canon}}}", Reason.MISSING_COLUMN))
     return mapping, problems
+
+
+def _extra_names(table: str, src: SourceSpec | None) -> list[str]:
+    """The user's columns besides the contract's that are read: declared, or in a formula."""
+    if src is None:
+        return []
+    names = list(src.types)
+    for derived in src.derive.values():
+        try:
+            read = columns_read(derived.tree)
+        except ExprError:
+            continue  # reported by derive_columns
+        names += [c for c in read if c not in CONTRACT[table] and c not in names]
+    return names
+
+
+def _extra_use_problems(model: CRIModel, typed: Mapping[str, Typed]) -> list[Problem]:
+    """The metrics' rules on extra columns, now that the type of each is known."""
+    return metric_column_problems(Checking(model), {t: ty.extras for t, ty in typed.items()})
 
 
 def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,

@@ -112,6 +112,11 @@ class TableQuality:
     first_at: dt.datetime | None = None
     last_at: dt.datetime | None = None
 
+    #: the user's own columns read besides the contract's, with the type each is read as
+    #: (``sources.<table>.types``, or the file's own), and the derived ones with their formula
+    extra_columns: dict[str, str] = field(default_factory=dict)
+    derived_columns: dict[str, str] = field(default_factory=dict)
+
     @property
     def rows_set_aside(self) -> int:
         return self.rows_read - self.rows_used
@@ -125,7 +130,9 @@ class TableQuality:
                 else 0,
                 "first": str(self.first_at) if self.first_at else None,
                 "last": str(self.last_at) if self.last_at else None,
-                "issues": [i.to_dict() for i in self.issues]}
+                "issues": [i.to_dict() for i in self.issues],
+                "extra_columns": self.extra_columns,
+                "derived_columns": self.derived_columns}
 
 
 #: what a guardrail finding does: ``refused`` stops the run; ``allowed`` passed only because
@@ -219,6 +226,12 @@ class QualityReport:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "
                          f"{t.rows_used:,} used")
+            if t.extra_columns:
+                lines.append("  own columns read: " + ", ".join(
+                    f"{c} ({k})" for c, k in t.extra_columns.items()
+                    if c not in t.derived_columns))
+            for name, formula in t.derived_columns.items():
+                lines.append(f"  derived: {name} = {formula}")
             for i in t.issues:
                 lines.append("  " + i.headline())
                 if i.bad_values:

@@ -10,6 +10,7 @@ theirs from their own modules (CLV params and spend column in :mod:`crindex.clv.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from crindex.calendar import parse_window
 from crindex.contract import CONTRACT, VOCABULARIES
 from crindex.errors import Problem, Reason
 from crindex.model import wording
+from crindex.model.expr import ExprError
+from crindex.model.expr import parse as parse_expression
 from crindex.model.registry import (
     AGGREGATES,
     RULES,
@@ -37,6 +40,9 @@ from crindex.model.spec import (
 )
 
 Loc = tuple[str | int, ...]
+
+#: aggregates whose ``column`` may be of any type (the others need a number)
+ANY_COLUMN = ("latest", "distinct_count", "count")
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,41 @@ def _sources(c: Checking) -> Iterable[Problem]:
                     c.at(src), "numeric columns: "
                     + ", ".join(k for k, t in CONTRACT[table].items() if t == "num"),
                     Reason.UNKNOWN_COLUMN)
+        for col in src.types:
+            if col.startswith("_"):
+                yield Problem(f"sources.{table}.types names `{col}`: names starting with _ are "
+                              "crindex's own", c.line(src, "types", col),
+                              "rename the column in your file", Reason.BAD_PARAMETER)
+            elif col.strip().lower() in CONTRACT[table]:
+                canon = col.strip().lower()
+                yield Problem(
+                    f"sources.{table}.types names `{col}`, read as the data contract's "
+                    f"`{canon}`: its type is the contract's ({CONTRACT[table][canon]})",
+                    c.line(src, "types", col),
+                    "types declares the other columns of your file; remove this line",
+                    Reason.BAD_PARAMETER)
+        for name in src.derive:
+            if name.startswith("_"):
+                yield Problem(f"sources.{table}.derive names `{name}`: names starting with _ are "
+                              "crindex's own", c.line(src, "derive", name),
+                              "name it with a letter first", Reason.BAD_PARAMETER)
+            elif name in src.types:
+                yield Problem(f"sources.{table}.derive names `{name}`, which types also "
+                              "declares", c.line(src, "derive", name),
+                              "a derived column's type is its expression's: remove it from "
+                              "types", Reason.BAD_PARAMETER)
         yield from _source_values(c, table)
+
+
+@register_rule("derived columns parse")
+def _derived(c: Checking) -> Iterable[Problem]:
+    for table, src in c.model.sources.items():
+        for name, derived in src.derive.items():
+            try:
+                parse_expression(derived.expr)
+            except ExprError as exc:
+                yield Problem(f"sources.{table}.derive.{name}: {exc.message}",
+                              c.line(src, "derive", name), exc.hint, Reason.BAD_PARAMETER)
 
 
 def _source_values(c: Checking, table: str) -> Iterable[Problem]:
@@ -259,20 +299,40 @@ def _keep_personal(c: Checking) -> Iterable[Problem]:
 # metrics: tables, columns, filters, params, normalisers
 
 
+def extra_columns(model: CRIModel, table: str) -> dict[str, str | None]:
+    """The columns of ``table`` a model may read besides the contract's: ``{name: type}``.
+
+    Those ``sources.<table>.types`` declares (with their type) and those
+    ``sources.<table>.derive`` computes (type ``None``: the expression's, known once the
+    data is open).
+    """
+    src = model.sources.get(table)
+    if src is None:
+        return {}
+    return {**{k: v for k, v in src.types.items()}, **{k: None for k in src.derive}}
+
+
+def _not_a_column(what: str, col: str, table: str, extra: dict[str, str | None],
+                  at: str) -> Problem:
+    known = [*CONTRACT[table], *extra]
+    return Problem(
+        f"{what}: column `{col}` is not a column of {table}", at,
+        wording.with_guess(col, known, f"columns of {table}: " + ", ".join(known)
+                           + "; a column of your own file is declared with its type: "
+                           f"sources.{table}.types: {{{col}: num}} (or cat, ts, bool), "
+                           f"or computed: sources.{table}.derive"), Reason.UNKNOWN_COLUMN)
+
+
 def _where_problems(where_: dict[str, Any] | None, table: str, what: str,
-                    at: str) -> list[Problem]:
+                    at: str, extra: dict[str, str | None]) -> list[Problem]:
     problems: list[Problem] = []
     for col, cond in (where_ or {}).items():
-        if col not in CONTRACT[table]:
-            problems.append(Problem(
-                f"{what}: filter column `{col}` is not a column of {table}", at,
-                wording.with_guess(col, CONTRACT[table],
-                                   f"columns of {table}: " + ", ".join(CONTRACT[table])),
-                Reason.UNKNOWN_COLUMN,
-            ))
+        kind = CONTRACT[table].get(col) or extra.get(col)
+        if col not in CONTRACT[table] and col not in extra:
+            problems.append(_not_a_column(f"{what}: filter", col, table, extra, at))
             continue
-        problems += _condition_problems(cond, CONTRACT[table][col], f"{what}: filter on `{col}`",
-                                        at)
+        if kind is not None:
+            problems += _condition_problems(cond, kind, f"{what}: filter on `{col}`", at)
     return problems
 
 
@@ -325,30 +385,25 @@ def _condition_problems(cond: Any, kind: str, what: str, at: str) -> list[Proble
 
 
 def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
-                   at: str) -> list[Problem]:
+                   at: str, extra: dict[str, str | None]) -> list[Problem]:
     problems: list[Problem] = []
     info = AGGREGATES.get(part.aggregate)
     if info is None:
         return problems  # reported before the schema is checked
-    columns = CONTRACT[table]
+    columns: dict[str, str | None] = {**CONTRACT[table], **extra}
     if info.needs_column:
+        kind = columns.get(part.column or "")
         if not part.column:
             problems.append(Problem(
                 f"{what}: aggregate `{part.aggregate}` needs a `column`", at,
                 f"columns of {table}: " + ", ".join(columns), Reason.BAD_PARAMETER,
             ))
         elif part.column not in columns:
-            problems.append(Problem(
-                f"{what}: column `{part.column}` is not a column of {table}", at,
-                wording.with_guess(part.column, columns,
-                                   f"columns of {table}: " + ", ".join(columns)),
-                Reason.UNKNOWN_COLUMN,
-            ))
-        elif info.numeric and part.aggregate not in ("latest", "distinct_count", "count") and \
-                columns[part.column] not in ("num",):
+            problems.append(_not_a_column(what, part.column, table, extra, at))
+        elif info.numeric and part.aggregate not in ANY_COLUMN and kind not in ("num", None):
             problems.append(Problem(
                 f"{what}: `{part.aggregate}` needs a numeric column, `{part.column}` is "
-                f"{columns[part.column]}", at,
+                f"{kind}", at,
                 "numeric columns of " + table + ": "
                 + ", ".join(k for k, t in columns.items() if t == "num"),
                 Reason.BAD_PARAMETER,
@@ -363,12 +418,27 @@ def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
             f"{what}: `kind` filters need a table with a kind column, {table} has none", at,
             "", Reason.BAD_PARAMETER,
         ))
-    problems += _where_problems(part.where, table, what, at)
+    problems += _where_problems(part.where, table, what, at, extra)
     return problems
 
 
 @register_rule("metrics read contract tables and columns")
 def _metric_sources(c: Checking) -> Iterable[Problem]:
+    return metric_column_problems(c)
+
+
+def metric_column_problems(c: Checking, kinds: dict[str, dict[str, str]] | None = None
+                           ) -> list[Problem]:
+    """What is wrong with the tables and columns the metrics read.
+
+    ``kinds`` gives the type of each extra column per table once the data is open (derived
+    columns have no type before); without it, the model's declarations (:func:`extra_columns`).
+    """
+    return list(_metric_column_problems(c, kinds))
+
+
+def _metric_column_problems(c: Checking, kinds: dict[str, dict[str, str]] | None
+                            ) -> Iterable[Problem]:
     for m in c.metrics():
         info = AGGREGATES.get(m.aggregate)
         if info is None:
@@ -384,10 +454,14 @@ def _metric_sources(c: Checking) -> Iterable[Problem]:
                                              "canonical tables: " + ", ".join(CONTRACT)),
                           Reason.UNKNOWN_TABLE)
             continue
+        extra: dict[str, str | None] = dict(extra_columns(c.model, table))
+        if kinds is not None:
+            extra.update(kinds.get(table, {}))
         if not info.ratio:
-            yield from _part_problems(m, table, what, at)
+            yield from _part_problems(m, table, what, at, extra)
             continue
-        yield from _where_problems(m.where, table, what, at)  # applies to both sides
+        # the metric's own filter applies to both sides
+        yield from _where_problems(m.where, table, what, at, extra)
         if m.numerator is None or m.denominator is None:
             yield Problem(f"{what}: a {m.aggregate} needs `numerator` and `denominator`", at,
                           "e.g. numerator: {aggregate: count, kind: email_opened}, "
@@ -403,7 +477,7 @@ def _metric_sources(c: Checking) -> Iterable[Problem]:
                                                  "allowed: " + ", ".join(info.parts)),
                               Reason.UNKNOWN_AGGREGATE)
                 continue
-            yield from _part_problems(part, table, f"{what} {side}", at)
+            yield from _part_problems(part, table, f"{what} {side}", at, extra)
 
 
 def label_readers(model: CRIModel) -> list[tuple[MetricSpec, str]]:

@@ -11,7 +11,15 @@ import datetime as dt
 import operator
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+)
 
 from crindex.calendar import parse_window
 from crindex.contract import CHURNED_WORDS, CONTRACT, STAYED_WORDS
@@ -299,6 +307,35 @@ def _text_keys(value: Any) -> Any:
     return value
 
 
+#: the types an extra column (one the contract does not name) may be read as
+ExtraType = Literal["num", "cat", "ts", "bool"]
+
+
+def _expression_text(value: Any) -> Any:
+    """``derive: {name: "expression"}``: the text is the derived column's ``expr``."""
+    return {"expr": value} if isinstance(value, str) else value
+
+
+DERIVE_TEXT = ("an expression of the table's columns (docs/data.md, Derived columns), e.g. "
+               "date('2024-06-30') - months(tenure)")
+
+
+class DerivedColumn(Spec):
+    """One derived column: an expression of the table's other columns (see docs/data.md).
+
+    ``tree`` is the parsed expression (:mod:`crindex.model.expr`); the validation rule
+    ``derived columns parse`` reports text outside the grammar at the key's file:line.
+    """
+
+    expr: str
+
+    @property
+    def tree(self) -> Any:
+        from crindex.model.expr import parse
+
+        return parse(self.expr)
+
+
 class SourceSpec(Spec):
     """Where a canonical table comes from and how the user's columns map onto it.
 
@@ -308,6 +345,12 @@ class SourceSpec(Spec):
     ``values`` maps the user's words in a categorical column onto the contract's, keyed by the
     contract's column (``status: {已付款: paid, 已退款: refunded}``); values it does not name
     are kept as they are.
+
+    Any other column of the user's table may be read too: ``types`` declares the columns a
+    metric reads besides the contract's and how each is read (``tenure: num``; ``num``,
+    ``cat``, ``ts`` or ``bool``); ``derive`` adds columns computed from the table's columns
+    by an expression (``created_at: "date('2024-06-30') - months(tenure)"``), in the same
+    pass as the read (see docs/data.md, Any column and Derived columns).
     """
 
     path: str | None = None
@@ -323,6 +366,11 @@ class SourceSpec(Spec):
     date_format: str | None = None
     constants: dict[str, Scalar] = Field(default_factory=dict)
     values: dict[str, Annotated[dict[str, str], BeforeValidator(_text_keys)]] = Field(
+        default_factory=dict)
+    types: dict[str, ExtraType] = Field(default_factory=dict)
+    derive: dict[Annotated[str, Field(pattern=IDENT)],
+                 Annotated[DerivedColumn, BeforeValidator(_expression_text),
+                           WithJsonSchema({"type": "string", "description": DERIVE_TEXT})]] = Field(
         default_factory=dict)
 
 
