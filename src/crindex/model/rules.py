@@ -10,7 +10,6 @@ theirs from their own modules (CLV params and spend column in :mod:`crindex.clv.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
