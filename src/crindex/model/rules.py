@@ -312,10 +312,10 @@ def extra_columns(model: CRIModel, table: str) -> dict[str, str | None]:
 
 
 def _not_a_column(what: str, col: str, table: str, extra: dict[str, str | None],
-                  at: str) -> Problem:
+                  at: str, noun: str = "column") -> Problem:
     known = [*CONTRACT[table], *extra]
     return Problem(
-        f"{what}: column `{col}` is not a column of {table}", at,
+        f"{what}: {noun} `{col}` is not a column of {table}", at,
         wording.with_guess(col, known, f"columns of {table}: " + ", ".join(known)
                            + "; a column of your own file is declared with its type: "
                            f"sources.{table}.types: {{{col}: num}} (or cat, ts, bool), "
@@ -328,7 +328,7 @@ def _where_problems(where_: dict[str, Any] | None, table: str, what: str,
     for col, cond in (where_ or {}).items():
         kind = CONTRACT[table].get(col) or extra.get(col)
         if col not in CONTRACT[table] and col not in extra:
-            problems.append(_not_a_column(f"{what}: filter", col, table, extra, at))
+            problems.append(_not_a_column(what, col, table, extra, at, noun="filter column"))
             continue
         if kind is not None:
             problems += _condition_problems(cond, kind, f"{what}: filter on `{col}`", at)
