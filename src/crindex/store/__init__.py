@@ -57,7 +57,9 @@ def require_store(location: str | Path | None = None) -> str:
 def check_location(location: str | Path) -> None:
     """Fail now, before a long run, if ``location`` cannot be a store here; opens nothing.
 
-    A ``postgresql://`` URL needs the ``postgres`` extra; any other URL is not a store.
+    A ``postgresql://`` URL needs the ``postgres`` extra; any other URL is not a store. A
+    path must be a DuckDB database, or a new file whose folders can be created (a folder, an
+    empty file or any other kind of file is refused before anything is written).
     """
     text = str(location)
     if _is_url(text):
@@ -69,6 +71,10 @@ def check_location(location: str | Path) -> None:
 
         raise store_error(f"unknown store `{text}`",
                           "give a DuckDB file path or a postgresql:// URL", "--store")
+    else:  # a DuckDB file: not a folder, not another kind of file, creatable
+        from crindex.util import check_duckdb_file
+
+        check_duckdb_file(text, "--store", new_folders=True)
 
 
 def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0,
