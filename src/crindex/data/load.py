@@ -33,6 +33,7 @@ from crindex.data.read import (
     column_types,
     find_file,
     literal,
+    number_sql,
     open_source,
     quote,
     read_duckdb_table,
@@ -320,7 +321,7 @@ def _duck_typed(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
     for canon, kind in CONTRACT[table].items():
         if canon in mapping:
             user = mapping[canon]
-            expr, fail = _typed(kind, user, types[user], src, canon)
+            expr, fail = _typed(kind, user, types[user], src, canon, rt.decimal)
             select.append(f"{expr} AS {quote(canon)}")
             if fail:
                 fails[canon] = fail
@@ -410,7 +411,7 @@ def _map_columns(table: str, rt: RawTable, src: SourceSpec | None,
 
 
 def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
-           canon: str) -> tuple[str, str | None]:
+           canon: str, decimal: str = ".") -> tuple[str, str | None]:
     """SQL turning the user's column into the contract type, and the reason when it fails."""
     c = quote(col)
     is_text = src_type.startswith("VARCHAR")
@@ -425,7 +426,7 @@ def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
         unit = (src.units.get(canon) if src else None) or 1
         fail: str | None = None
         if is_text:
-            expr = f"TRY_CAST(REPLACE(REPLACE({text}, ',', ''), '，', '') AS DOUBLE)"
+            expr = number_sql(text, decimal)
             fail = "unparseable_number"
         else:
             expr = f"CAST({c} AS DOUBLE)"
