@@ -98,13 +98,8 @@ def type_columns(raw: ir.Table, table: str, mapping: dict[str, str]) -> tuple[ir
             continue
         x = raw[mapping[canon]]
         text = x.cast("string").strip().nullif("")
-        if kind in ("id", "cat"):
-            if x.type().is_floating() or x.type().is_decimal():
-                # 1001.0 read from a spreadsheet is the id 1001
-                whole = x == x.floor()
-                value = ibis.ifelse(whole, x.cast("int64").cast("string"), x.cast("string"))
-            else:
-                value = text
+        if kind in ("id", "cat"):  # numbers stay numbers: normalise_ids reads them
+            value = x if x.type().is_floating() or x.type().is_decimal() else text
         elif kind == "num":
             if x.type().is_string():
                 value = text.re_replace("[,，]", "").try_cast("float64")
@@ -129,6 +124,30 @@ def type_columns(raw: ir.Table, table: str, mapping: dict[str, str]) -> tuple[ir
         if canon in fails:
             cols[f"_given_{canon}"] = text.notnull()
     return raw.select(**cols), fails
+
+
+#: an id or category written as a whole number with a decimal part of zeros (``1042.0``)
+WHOLE_WITH_ZEROS = r"^[+-]?[0-9]+\.0+$"
+
+
+def normalise_id(x: ir.Value) -> ir.Value:
+    """The one id rule: ``x`` as text, a whole number written ``1042.0`` being ``1042``.
+
+    A spreadsheet or a CSV export of a number column writes the id 1042 as ``1042.0`` (and a
+    Parquet file may hold it as the float 1042.0), while another table holds ``1042``; both
+    are the id ``1042``. Other text is kept as it is: ``007`` stays ``007``, ``1042.5`` stays
+    ``1042.5``.
+    """
+    if x.type().is_floating() or x.type().is_decimal():
+        return ibis.ifelse(x == x.floor(), x.cast("int64").cast("string"), x.cast("string"))
+    text = x.cast("string")
+    return ibis.ifelse(text.re_search(WHOLE_WITH_ZEROS), text.re_replace(r"\.0+$", ""), text)
+
+
+def normalise_ids(typed: ir.Table, table: str, present: list[str]) -> ir.Table:
+    """``typed`` with every id and category column of ``table`` through :func:`normalise_id`."""
+    cols = [c for c in present if TABLE[table].column(c).type in ("id", "cat")]
+    return typed.mutate(**{c: normalise_id(typed[c]) for c in cols}) if cols else typed
 
 
 # --------------------------------------------------------------------------------------------

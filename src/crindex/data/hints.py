@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from crindex.contract import TABLE, UNIQUE_ID, USUAL_VALUES, VOCABULARIES
-from crindex.model.spec import SourceSpec
+from crindex.model.spec import EXCEL_SERIAL, SourceSpec
 
 #: examples of values shown in a hint
 EXAMPLES = 5
@@ -86,7 +86,26 @@ GUESS_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%d
                  "%d %b %Y", "%b %d, %Y", "%d-%b-%Y")
 
 
+def excel_day(text: str) -> dt.date | None:
+    """The day an Excel serial day number names (``45123`` is 2023-07-16), else None."""
+    try:
+        serial = float(text.strip())
+    except ValueError:
+        return None
+    if not 1 <= serial <= 2958465 or not text.strip().replace(".", "", 1).isdigit():
+        return None
+    return dt.date(1899, 12, 30) + dt.timedelta(days=int(serial))
+
+
 def date_hint(table: str, texts: list[str], given: str | None) -> str:
+    days = [excel_day(t) for t in texts]
+    if given == EXCEL_SERIAL:
+        return (f"sources.{table}.date_format is excel, and these are not Excel serial day "
+                "numbers (1 to 2958465): fix the values, or name their layout instead")
+    if texts and all(days):
+        return (f"these look like Excel serial day numbers ({texts[0]} is {days[0]}): read them "
+                f"as such in the model: sources.{table}.date_format: excel, or format the column "
+                "as a date in Excel before saving")
     guesses = guess_formats(texts)
     if given:
         hint = f"these do not match sources.{table}.date_format \"{given}\""

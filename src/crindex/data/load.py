@@ -26,7 +26,14 @@ import ibis
 import ibis.expr.types as ir
 
 from crindex.contract import CONTRACT, DEFAULTS, REQUIRED_COLUMNS, TIME_COLUMN, ibis_schema
-from crindex.data.checks import FALSE_WORDS, TRUE_WORDS, Typed, check, type_columns
+from crindex.data.checks import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    Typed,
+    check,
+    normalise_ids,
+    type_columns,
+)
 from crindex.data.quality import QualityReport
 from crindex.data.read import (
     RawTable,
@@ -43,7 +50,7 @@ from crindex.data.read import (
 )
 from crindex.errors import DataError, Problem, Reason
 from crindex.model.registry import AGGREGATES
-from crindex.model.spec import CRIModel, SourceSpec
+from crindex.model.spec import EXCEL_SERIAL, CRIModel, SourceSpec
 
 #: the order tables are checked in: orphans are judged against the cleaned customers
 ORDER = tuple(CONTRACT)
@@ -51,6 +58,9 @@ ORDER = tuple(CONTRACT)
 #: date layouts tried after ISO when a model gives no date_format
 DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d",
                 "%Y-%m-%d %H:%M", "%Y.%m.%d", "%d.%m.%Y", "%Y年%m月%d日")
+
+#: the last day an Excel serial day number can name: 9999-12-31
+EXCEL_LAST = 2958465
 
 #: the DuckDB type of a constant given for a column of each contract type
 DUCK_TYPES = {"id": "VARCHAR", "cat": "VARCHAR", "num": "DOUBLE", "ts": "TIMESTAMP",
@@ -304,6 +314,7 @@ def _type(con: Any, spark: bool, table: str, raw_t: ir.Table, rt: RawTable,
     else:
         name, fails, present = _duck_typed(con.con, table, rt, mapping, src)
         typed = con.table(name)
+    typed = normalise_ids(typed, table, present)  # 1042.0 is the id 1042, on every engine
     return Typed(table, raw_t, typed, rt.origin, rt.fmt, rt.encoding, rt.columns, mapping,
                  present, fails, rt.row_label, src)
 
@@ -416,11 +427,9 @@ def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
     c = quote(col)
     is_text = src_type.startswith("VARCHAR")
     text = f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
-    if kind in ("id", "cat"):
+    if kind in ("id", "cat"):  # numbers stay numbers: checks.normalise_ids reads them
         if src_type in ("DOUBLE", "FLOAT") or src_type.startswith("DECIMAL"):
-            # 1001.0 read from a spreadsheet is the id 1001
-            return (f"CASE WHEN {c} = TRUNC({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
-                    f"ELSE CAST({c} AS VARCHAR) END"), None
+            return c, None
         return text, None
     if kind == "num":
         unit = (src.units.get(canon) if src else None) or 1
@@ -434,6 +443,10 @@ def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
     if kind == "ts":
         if not is_text and ("TIMESTAMP" in src_type or src_type == "DATE"):
             return f"CAST({c} AS TIMESTAMP)", None
+        if src and src.date_format == EXCEL_SERIAL:  # days since 1899-12-30, a fraction: time
+            micros = f"CAST(ROUND(TRY_CAST({text} AS DOUBLE) * 86400000000) AS BIGINT)"
+            return (f"CASE WHEN TRY_CAST({text} AS DOUBLE) BETWEEN 1 AND {EXCEL_LAST} THEN "
+                    f"TIMESTAMP '1899-12-30' + to_microseconds({micros}) END"), "unparseable_date"
         if src and src.date_format:
             return f"TRY_STRPTIME({text}, {literal(src.date_format)})", "unparseable_date"
         fmts = "[" + ", ".join(literal(f) for f in DATE_FORMATS) + "]"

@@ -289,6 +289,10 @@ def _text_keys(value: Any) -> Any:
     return value
 
 
+#: ``sources.<table>.date_format`` for Excel serial day numbers (45123 is 2023-07-16)
+EXCEL_SERIAL = "excel"
+
+
 class SourceSpec(Spec):
     """Where a canonical table comes from and how the user's columns map onto it.
 
