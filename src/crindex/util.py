@@ -66,7 +66,7 @@ def check_file_target(path: str | Path, option: str = "", hint: str = "") -> Non
             raise output_error(path, f"cannot be replaced: no permission to write in "
                                f"{path.parent}", hint, option)
         return
-    _check_creatable(path.parent, option, hint)
+    _check_creatable(path, option, hint)  # names the file, not its folder
 
 
 def check_duckdb_file(path: str | Path, option: str = "--duckdb",

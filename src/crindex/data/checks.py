@@ -418,3 +418,56 @@ def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
             detail=(f"not a usual {col}, and no metric of the model counts it" if open_list
                     else f"only a metric that reads {col} sees it"),
             kept=True))
+
+
+# --------------------------------------------------------------------------------------------
+# filters against the data
+
+
+def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any) -> list[str]:
+    """Warnings for the words metrics filter on that no row of the clean data holds.
+
+    ``where: {channel: emial}`` or ``kind: email_sentt`` on a column without a fixed
+    vocabulary (the model rules refuse a word outside a fixed one) is valid, but matches no
+    row: the metric would be 0 (or empty) for every customer. Each warning names the metric,
+    the column and the values that do exist, most frequent first.
+    """
+    import difflib
+
+    from crindex.model.loader import metric_table
+    from crindex.model.rules import part_filters
+
+    asked: dict[tuple[str, str], dict[str, set[tuple[str, str]]]] = {}  # -> word -> metrics
+    for _, m in model.metrics:
+        table = metric_table(m)
+        parts: list[Any] = [m] + [p for p in (m.numerator, m.denominator) if p is not None]
+        for part in parts:
+            for col, wanted in part_filters(part).items():
+                if table in tables and col in tables[table].columns \
+                        and TABLE[table].column(col).type == "cat":
+                    for word in wanted:
+                        asked.setdefault((table, col), {}).setdefault(word, set()).add(
+                            (getattr(m, "at", "") or "", m.id))
+    warnings = []
+    for (table, col), words in sorted(asked.items()):
+        t = tables[table]
+        seen = {r[col] for r in con.to_pyarrow(
+            t.filter(t[col].isin(sorted(words))).select(col).distinct()).to_pylist()}
+        missing = sorted(w for w in words if w not in seen)
+        if not missing:
+            continue
+        counted = t.filter(t[col].notnull()).group_by(col).aggregate(_n=ibis._.count())
+        top = con.to_pyarrow(counted.order_by([ibis.desc("_n"), col]).limit(VALUES_SHOWN)
+                             ).to_pylist()
+        found = ", ".join(f"{r[col]} ({r['_n']:,})" for r in top) or "none (the column is empty)"
+        more = " and more" if len(top) == VALUES_SHOWN else ""
+        for word in missing:
+            close = difflib.get_close_matches(word, [r[col] for r in top], n=1, cutoff=0.6)
+            fix = (f"did you mean `{close[0]}`? " if close else "") + \
+                f"check the spelling, or map your words with sources.{table}.values"
+            for at, metric in sorted(words[word]):
+                warnings.append(
+                    (f"{at}: " if at else "") + f"metric `{metric}` filters {table}.{col} on "
+                    f"`{word}`, which no row holds, so the filter matches nothing (the metric "
+                    f"is 0 or missing for every customer); values found: {found}{more} ({fix})")
+    return warnings

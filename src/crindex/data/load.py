@@ -33,6 +33,7 @@ from crindex.data.checks import (
     check,
     normalise_ids,
     type_columns,
+    unseen_filters,
 )
 from crindex.data.quality import QualityReport
 from crindex.data.read import (
@@ -116,6 +117,7 @@ def model_columns(model: CRIModel | None) -> dict[str, set[str]]:
 def model_values(model: CRIModel | None) -> dict[str, dict[str, set[str]]]:
     """Per table and column, the words the model's metrics filter on (``kind: login``, ...)."""
     from crindex.model.loader import metric_table
+    from crindex.model.rules import part_filters
 
     found: dict[str, dict[str, set[str]]] = {}
     for _, m in (model.metrics if model else []):
@@ -123,21 +125,9 @@ def model_values(model: CRIModel | None) -> dict[str, dict[str, set[str]]]:
         parts: list[Any] = [m] + [p for p in (m.numerator, m.denominator) if p is not None]
         for p in parts:
             cols = found.setdefault(table, {})
-            if p.kind:
-                cols.setdefault("kind", set()).add(p.kind)
-            for col, cond in (p.where or {}).items():
-                cols.setdefault(col, set()).update(_words(cond))
+            for col, words in part_filters(p).items():
+                cols.setdefault(col, set()).update(words)
     return found
-
-
-def _words(cond: Any) -> set[str]:
-    if isinstance(cond, str):
-        return {cond}
-    if isinstance(cond, list):
-        return {v for v in cond if isinstance(v, str)}
-    if isinstance(cond, dict):
-        return set().union(*(_words(v) for v in cond.values())) if cond else set()
-    return set()
 
 
 def open_dataset(
@@ -231,6 +221,8 @@ def open_dataset(
             con.create_view(table, clean, overwrite=True)
             clean = con.table(table)
         out[table] = clean
+    if model is not None:
+        report.warnings += unseen_filters(con, out, model)
     if quarantine_dir is not None:
         Path(quarantine_dir).mkdir(parents=True, exist_ok=True)
         report.write(quarantine_dir)

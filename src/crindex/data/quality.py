@@ -125,6 +125,8 @@ class QualityReport:
     tables: list[TableQuality] = field(default_factory=list)
     #: False when the checks were skipped on purpose (``open_dataset(..., checks=False)``)
     checked: bool = True
+    #: what the data says about the model (a filter word no row holds), one line each
+    warnings: list[str] = field(default_factory=list)
 
     def table(self, name: str) -> TableQuality:
         for t in self.tables:
@@ -149,7 +151,7 @@ class QualityReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of, "checked": self.checked,
-                "rows_quarantined": self.quarantined,
+                "rows_quarantined": self.quarantined, "warnings": self.warnings,
                 "tables": [t.to_dict() for t in self.tables]}
 
     def summary_lines(self) -> list[str]:
@@ -165,6 +167,7 @@ class QualityReport:
                 fix: map them in the model: sources.orders.values: {status: {已付款: ?, ...}}
         """
         lines = [] if self.checked else ["data checks skipped (checks=False): rows used as read"]
+        lines += [f"warning: {w}" for w in self.warnings]
         for t in self.tables:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "
