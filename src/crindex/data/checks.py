@@ -37,7 +37,7 @@ from crindex.contract import (
     USUAL_VALUES,
     VOCABULARIES,
 )
-from crindex.data.hints import hint
+from crindex.data.hints import GROUPED, hint
 from crindex.data.quality import Issue, TableQuality
 from crindex.model.spec import SourceSpec
 
@@ -101,8 +101,11 @@ def type_columns(raw: ir.Table, table: str, mapping: dict[str, str]) -> tuple[ir
         if kind in ("id", "cat"):  # numbers stay numbers: normalise_ids reads them
             value = x if x.type().is_floating() or x.type().is_decimal() else text
         elif kind == "num":
-            if x.type().is_string():
-                value = text.re_replace("[,，]", "").try_cast("float64")
+            if x.type().is_string():  # decimal point; a comma may only group thousands
+                t = text.replace("，", ",")
+                value = ibis.ifelse(t.contains(",") & ~t.re_search(f"^{GROUPED['.']}$"),
+                                    ibis.null("float64"),
+                                    t.replace(",", "").try_cast("float64"))
                 fails[canon] = "unparseable_number"
             else:
                 value = x.cast("float64")

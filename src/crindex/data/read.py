@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crindex.data.hints import COMMA_DECIMAL, GROUPED
 from crindex.errors import DataError, DataNotFoundError, Problem, Reason
 from crindex.model.spec import SourceSpec
 from crindex.util import wall_clock
@@ -333,10 +334,9 @@ def csv_error(exc: Exception, path: Path, delimiter: str, width: int, given: boo
 # decimal separators: 1810,67 is never read as 181067
 
 
-#: numbers written with a decimal comma that cannot be a thousands separator (1810,67; 0,5;
-#: 1.810,67), with a decimal point that cannot be one (12.5; 0.500; 1,810.67), and the
-#: ambiguous ones (1,200 and 1.200: thousands, or 1.2)
-COMMA_DECIMAL = r"[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
+#: beside COMMA_DECIMAL (1810,67; 0,5; 1.810,67 once the thousands groups are ruled out):
+#: numbers written with a decimal point that cannot group thousands (12.5; 0.500; 1,810.67),
+#: and the ambiguous ones (1,200 and 1.200: thousands, or 1.2)
 POINT_DECIMAL = r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)\.[0-9]+"
 COMMA_GROUPS = r"[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+"
 POINT_GROUPS = r"[+-]?[1-9][0-9]{0,2}(\.[0-9]{3})+"
@@ -352,14 +352,11 @@ def number_sql(text: str, decimal: str) -> str:
     times too large.
     """
     t = f"REPLACE({text}, '，', ',')"
-    if decimal == ",":
-        groups = r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?"
-        return (f"CASE WHEN {t} LIKE '%.%' AND NOT regexp_full_match({t}, {literal(groups)}) "
-                f"THEN NULL ELSE TRY_CAST(REPLACE(REPLACE({t}, '.', ''), ',', '.') AS DOUBLE) "
-                "END")
-    groups = r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"
-    return (f"CASE WHEN {t} LIKE '%,%' AND NOT regexp_full_match({t}, {literal(groups)}) "
-            f"THEN NULL ELSE TRY_CAST(REPLACE({t}, ',', '') AS DOUBLE) END")
+    other = "." if decimal == "," else ","
+    plain = f"REPLACE(REPLACE({t}, '.', ''), ',', '.')" if decimal == "," else \
+        f"REPLACE({t}, ',', '')"
+    return (f"CASE WHEN {t} LIKE '%{other}%' AND NOT regexp_full_match({t}, "
+            f"{literal(GROUPED[decimal])}) THEN NULL ELSE TRY_CAST({plain} AS DOUBLE) END")
 
 
 def decide_decimal(raw: Any, rt: RawTable, path: Path, src: SourceSpec | None,
