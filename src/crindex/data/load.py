@@ -31,6 +31,7 @@ from crindex.data.checks import (
     TRUE_WORDS,
     Typed,
     check,
+    id_sql,
     normalise_ids,
     type_columns,
     unseen_filters,
@@ -303,10 +304,10 @@ def _type(con: Any, spark: bool, table: str, raw_t: ir.Table, rt: RawTable,
     if spark:
         typed, fails = type_columns(raw_t, table, mapping)
         present = [c for c in CONTRACT[table] if c in mapping]
+        typed = normalise_ids(typed, table, present)  # 1042.0 is the id 1042
     else:
         name, fails, present = _duck_typed(con.con, table, rt, mapping, src)
         typed = con.table(name)
-    typed = normalise_ids(typed, table, present)  # 1042.0 is the id 1042, on every engine
     return Typed(table, raw_t, typed, rt.origin, rt.fmt, rt.encoding, rt.columns, mapping,
                  present, fails, rt.row_label, src)
 
@@ -419,10 +420,8 @@ def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
     c = quote(col)
     is_text = src_type.startswith("VARCHAR")
     text = f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
-    if kind in ("id", "cat"):  # numbers stay numbers: checks.normalise_ids reads them
-        if src_type in ("DOUBLE", "FLOAT") or src_type.startswith("DECIMAL"):
-            return c, None
-        return text, None
+    if kind in ("id", "cat"):  # checks.normalise_id's rule, in DuckDB's SQL
+        return id_sql(c, src_type), None
     if kind == "num":
         unit = (src.units.get(canon) if src else None) or 1
         fail: str | None = None

@@ -341,6 +341,8 @@ POINT_DECIMAL = r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)\.[0-9]+"
 COMMA_GROUPS = r"[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+"
 POINT_GROUPS = r"[+-]?[1-9][0-9]{0,2}(\.[0-9]{3})+"
 NUMBER_SHAPE = r"[+-]?[0-9.,]*[0-9][0-9.,]*"
+#: the first rows that say whether a column holds numbers (words, dates and codes say nothing)
+SHAPE_ROWS = 10_000
 
 
 def number_sql(text: str, decimal: str) -> str:
@@ -373,32 +375,44 @@ def decide_decimal(raw: Any, rt: RawTable, path: Path, src: SourceSpec | None,
         return src.decimal
     types = column_types(raw, rt.name)
     cols = [c for c in rt.columns if types.get(c, "").startswith("VARCHAR")]
-    if not cols:
-        return "."
+
     def full(v: str, pattern: str) -> str:
         return f"regexp_full_match({v}, {literal(pattern)})"
 
-    kinds = {"comma": lambda v: f"{full(v, COMMA_DECIMAL)} AND NOT {full(v, COMMA_GROUPS)}",
-             "point": lambda v: f"{full(v, POINT_DECIMAL)} AND NOT {full(v, POINT_GROUPS)}",
+    def value(col: str) -> str:
+        return f"NULLIF(TRIM({quote(col)}), '')"
+
+    # the columns of numbers: mostly number-shaped in the file's first rows
+    if cols:
+        shapes = raw.execute(
+            "SELECT " + ", ".join(f"count({value(c)}), count_if({full(value(c), NUMBER_SHAPE)})"
+                                  for c in cols)
+            + f" FROM (SELECT * FROM {quote(rt.name)} LIMIT {SHAPE_ROWS})").fetchall()[0]
+        cols = [c for i, c in enumerate(cols) if shapes[2 * i + 1]
+                and 2 * shapes[2 * i + 1] >= shapes[2 * i]]
+    if not cols:
+        return "."
+    kinds = {"comma": lambda v: f"contains({v}, ',') AND {full(v, COMMA_DECIMAL)} AND NOT "
+                                f"{full(v, COMMA_GROUPS)}",
+             "point": lambda v: f"contains({v}, '.') AND {full(v, POINT_DECIMAL)} AND NOT "
+                                f"{full(v, POINT_GROUPS)}",
              "groups": lambda v: f"({full(v, COMMA_GROUPS)} OR {full(v, POINT_GROUPS)})"}
     parts = []
-    for i, col in enumerate(cols):
-        v = f"NULLIF(TRIM({quote(col)}), '')"
-        parts.append(f"count({v}) AS n{i}, count_if({full(v, NUMBER_SHAPE)}) AS s{i}")
+    for i, col in enumerate(cols):  # every row of those columns: the first value of each kind
+        v = value(col)
         for kind, cond in kinds.items():
             c = cond(v)
-            parts.append(f"count_if({c}) AS {kind}{i}, arg_min({v}, _row) FILTER ({c}) AS "
-                         f"{kind}_v{i}, min(_row) FILTER ({c}) AS {kind}_r{i}")
+            parts.append(f"arg_min({v}, _row) FILTER ({c}) AS {kind}_v{i}, "
+                         f"min(_row) FILTER ({c}) AS {kind}_r{i}")
     found_rows = raw.execute(f"SELECT {', '.join(parts)} FROM {quote(rt.name)}")
     names = [d[0] for d in found_rows.description]
     got = dict(zip(names, found_rows.fetchall()[0], strict=True))
     found: dict[str, tuple[str, str, int]] = {}  # kind -> (value, column, row) of the first
     for i, col in enumerate(cols):
-        if not got[f"s{i}"] or 2 * got[f"s{i}"] < got[f"n{i}"]:
-            continue  # a column of words, dates or codes: its dots and commas say nothing
         for kind in kinds:
-            if got[f"{kind}{i}"] and (kind not in found or got[f"{kind}_r{i}"] < found[kind][2]):
-                found[kind] = (got[f"{kind}_v{i}"], col, got[f"{kind}_r{i}"])
+            row = got[f"{kind}_r{i}"]
+            if row is not None and (kind not in found or row < found[kind][2]):
+                found[kind] = (got[f"{kind}_v{i}"], col, row)
     fix = (f'name the decimal separator in the model: sources.{table}.decimal: "," (then '
            f'1.200,5 is 1200.5) or "." (then 1,200.5 is 1200.5)')
     label = rt.row_label
@@ -416,10 +430,10 @@ def decide_decimal(raw: Any, rt: RawTable, path: Path, src: SourceSpec | None,
     if "point" in found:
         return "."
     if "groups" in found and rt.delimiter == ";":
-        value = found["groups"][0]
+        ambiguous = found["groups"][0]
         raise DataError.single(
             Reason.DATA_UNREADABLE, "fields are separated by `;` (as where a comma is the "
-            f"decimal separator) and numbers are written such as {at('groups')}: is `{value}` "
+            f"decimal separator) and numbers are written such as {at('groups')}: is `{ambiguous}` "
             "a number with thousands grouped, or a decimal?", str(path), fix)
     return "."
 
