@@ -192,3 +192,55 @@ def test_an_unseen_filter_word_is_a_warning_in_the_quality_report(tmp_path):
     assert "values found: email (15), support (3)" in warning
     assert result.quality.to_dict()["warnings"] == [warning]
     assert any(line.startswith("warning: ") for line in result.quality.summary_lines())
+
+
+def test_the_ibis_typing_reads_numbers_and_ids_as_the_duckdb_reader_does(con):
+    """Spark types what it reads with crindex.data.checks.type_columns: the same rules."""
+    import ibis
+    import pyarrow as pa
+
+    from crindex.data.checks import normalise_ids, type_columns
+
+    raw = pa.table({"_row": [1, 2, 3, 4, 5], "order_id": ["o1", "o2", "o3", "o4", "o5"],
+                    "customer_id": ["1042.0", "1042", "007", "1042.5", " 1043.00 "],
+                    "ordered_at": ["2025-01-01"] * 5,
+                    "amount": ["1,200.5", "1810,67", "12.5", "1，200", "-3"]})
+    backend = con if con is not None else ibis.duckdb.connect()
+    t = backend.create_table("raw_orders_typing", raw) if con is not None else \
+        ibis.memtable(raw)
+    cols = ["order_id", "customer_id", "ordered_at", "amount"]
+    typed, fails = type_columns(t, "orders", {c: c for c in cols})
+    typed = normalise_ids(typed, "orders", cols)
+    got = backend.to_pyarrow(typed.order_by("_row")).to_pydict()
+    assert fails == {"ordered_at": "unparseable_date", "amount": "unparseable_number"}
+    # 1810,67 with a decimal point: its comma groups no thousands, so it is unreadable
+    assert got["amount"] == [1200.5, None, 12.5, 1200.0, -3.0]
+    assert got["customer_id"] == ["1042", "1042", "007", "1042.5", "1043"]
+
+
+def test_the_id_rule_is_the_same_in_the_readers_sql_and_in_ibis():
+    """DuckDB's reader writes normalise_id's rule in SQL (id_sql): both give the same ids."""
+    import duckdb
+    import ibis
+    import pyarrow as pa
+
+    from crindex.data.checks import id_sql, normalise_id
+
+    texts = ["1042", "1042.0", "1042.00", "-7.0", "007", "007.0", "1042.5", "1042.50",
+             "10.01", "C0042", "1.0e3", "", " 12.0 ", "1.", ".0", None]
+    floats = [1042.0, 1042.5, -7.0, 0.0, 1e12, None]
+    table = pa.table({"t": texts})
+    nums = pa.table({"f": floats})
+    con = duckdb.connect()
+    con.register("texts", table)
+    con.register("nums", nums)
+    sql_t = [r[0] for r in con.execute(f"SELECT {id_sql('t', 'VARCHAR')} FROM texts").fetchall()]
+    sql_f = [r[0] for r in con.execute(f"SELECT {id_sql('f', 'DOUBLE')} FROM nums").fetchall()]
+    # the Ibis rule sees what the Spark typer hands it: trimmed text, empty text as null
+    t = ibis.memtable(table)
+    ibis_t = normalise_id(t.t.strip().nullif("")).to_pyarrow().to_pylist()
+    ibis_f = normalise_id(ibis.memtable(nums).f).to_pyarrow().to_pylist()
+    assert sql_t == ibis_t
+    assert sql_f == ibis_f
+    assert sql_t[:6] == ["1042", "1042", "1042", "-7", "007", "007"]
+    assert sql_f[:5] == ["1042", "1042.5", "-7", "0", "1000000000000"]
