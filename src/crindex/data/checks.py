@@ -131,6 +131,8 @@ def type_columns(raw: ir.Table, table: str, mapping: dict[str, str]) -> tuple[ir
 
 #: an id or category written as a whole number with a decimal part of zeros (``1042.0``)
 WHOLE_WITH_ZEROS = r"^[+-]?[0-9]+\.0+$"
+#: the same, keeping the whole number as group 1 (for a single regexp_replace in SQL)
+WHOLE_WITH_ZEROS_SQL = r"^([+-]?[0-9]+)\.0+$"
 
 
 def normalise_id(x: ir.Value) -> ir.Value:
@@ -159,8 +161,7 @@ def id_sql(column: str, src_type: str) -> str:
         return (f"CASE WHEN {column} = TRUNC({column}) THEN CAST(CAST({column} AS BIGINT) AS "
                 f"VARCHAR) ELSE CAST({column} AS VARCHAR) END")
     text = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"
-    return (f"CASE WHEN {text} LIKE '%.%0' AND regexp_matches({text}, "
-            f"'{WHOLE_WITH_ZEROS}') THEN regexp_replace({text}, '\\.0+$', '') ELSE {text} END")
+    return f"regexp_replace({text}, '{WHOLE_WITH_ZEROS_SQL}', '\\1')"
 
 
 def normalise_ids(typed: ir.Table, table: str, present: list[str]) -> ir.Table:
