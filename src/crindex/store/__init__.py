@@ -72,9 +72,15 @@ def check_location(location: str | Path) -> None:
         raise store_error(f"unknown store `{text}`",
                           "give a DuckDB file path or a postgresql:// URL", "--store")
     else:  # a DuckDB file: not a folder, not another kind of file, creatable
+        from crindex.errors import OutputError
+        from crindex.store.base import store_error
         from crindex.util import check_duckdb_file
 
-        check_duckdb_file(text, "--store", new_folders=True)
+        try:
+            check_duckdb_file(text, "--store", new_folders=True)
+        except OutputError as exc:  # a store's problem is a StoreError, with the same words
+            [problem] = exc.problems
+            raise store_error(problem.message, problem.hint, problem.where) from None
 
 
 def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0,
