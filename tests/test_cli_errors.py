@@ -67,7 +67,7 @@ def test_score_duckdb_target_that_is_missing_or_not_duckdb_leaves_nothing(world,
            f"{tmp / 'nowhere'} does not exist")
     code, text = cli("score", *common, "--out", str(tmp / "out"), "--duckdb",
                          str(tmp / "notes.duckdb"))
-    failed(code, text, f"--duckdb {tmp / 'notes.duckdb'}: is not a DuckDB database")
+    failed(code, text, f"--duckdb {tmp / 'notes.duckdb'}: is a file that is not a DuckDB database")
     assert listing(tmp) == before  # no empty --out folder, no new file
     assert (tmp / "notes.duckdb").read_text(encoding="utf-8") == "not a database"
 

@@ -153,7 +153,7 @@ def test_bad_output_paths_fail_before_anything_is_written(tmp_path):
     out = tmp_path / "new" / "out"
     with pytest.raises(OutputError, match="the folder .*missing does not exist"):
         result.write(out, ("parquet",), tmp_path / "missing" / "x.duckdb")
-    with pytest.raises(OutputError, match="a_file: is not a DuckDB database"):
+    with pytest.raises(OutputError, match="a_file: is a file that is not a DuckDB database"):
         result.write(out, ("parquet",), a_file)
     assert not (tmp_path / "new").exists() and not (tmp_path / "missing").exists()
     assert a_file.read_text(encoding="utf-8") == "not a folder"

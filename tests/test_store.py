@@ -262,8 +262,8 @@ def test_bad_store_locations_are_clear_errors(tmp_path):
         open_store(tmp_path)
     not_duckdb = tmp_path / "notes.duckdb"
     not_duckdb.write_text("hello")
-    with pytest.raises(StoreError, match="cannot open the store"):
-        open_store(not_duckdb)
+    with pytest.raises(StoreError, match="is a file that is not a DuckDB database"):
+        open_store(not_duckdb)  # checked before DuckDB opens it
     store = open_store(tmp_path / "empty.duckdb")
     with pytest.raises(StoreError, match="holds no snapshot"):
         trend(store)

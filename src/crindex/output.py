@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 
 from crindex.util import (
     atomic_write_text,
-    check_file_target,
+    check_duckdb_file,
     check_folder_target,
+    folder_lock,
     make_folder,
     output_error,
     remove_folders,
@@ -73,25 +74,7 @@ def check_result_targets(out_dir: Path, duckdb_file: str | Path | None = None) -
     """
     check_folder_target(out_dir, "--out")
     if duckdb_file is not None:
-        check_duckdb_target(Path(duckdb_file))
-
-
-def check_duckdb_target(path: Path, option: str = "--duckdb") -> None:
-    """``path`` is an existing DuckDB database, or a new file in an existing folder."""
-    hint = "give a DuckDB database file, or a new file name in an existing folder"
-    check_file_target(path, option, hint)
-    if not path.exists():
-        if not path.parent.is_dir():
-            raise output_error(path, f"the folder {path.parent} does not exist",
-                               "create it first or choose another path", option)
-        return
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(12)
-    except OSError as exc:
-        raise output_error(path, f"cannot be read: {exc.strerror or exc}", hint, option) from None
-    if header[8:12] != b"DUCK":  # a DuckDB file starts with a checksum, then the magic "DUCK"
-        raise output_error(path, "is not a DuckDB database", hint, option)
+        check_duckdb_file(duckdb_file, "--duckdb")
 
 
 def _owned_files(out_dir: Path) -> set[str]:
@@ -110,11 +93,14 @@ def _owned_files(out_dir: Path) -> set[str]:
 
 
 def write_result(result: ScoreResult, out_dir: Path, formats: tuple[str, ...],
-                 duckdb_file: str | Path | None = None) -> list[Path]:
+                 duckdb_file: str | Path | None = None, lock_timeout: float = 120.0) -> list[Path]:
     """Write ``scores.parquet`` / ``scores.csv``, ``model.sql``, ``summary.json`` and quality.
 
     Files of an earlier run in ``out_dir`` that this run does not write are removed, so the
-    folder describes this run only. A failure leaves no new folder or file behind.
+    folder describes this run only. The folder is locked (:func:`crindex.util.folder_lock`)
+    from staging to the last move: a second run into it waits up to ``lock_timeout`` seconds,
+    so two runs never leave a mix of their files. A failure leaves no new folder or file
+    behind.
     """
     check_result_targets(out_dir, duckdb_file)
     created = make_folder(out_dir, "--out")
@@ -123,13 +109,15 @@ def write_result(result: ScoreResult, out_dir: Path, formats: tuple[str, ...],
     staging = out_dir / f"{STAGING_PREFIX}{os.getpid()}"
     done = False
     try:
-        clean_stale_staging(out_dir)
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        _stage(result, staging, formats)
-        if duck_path is not None:
-            write_duckdb_table(result.table, duck_path)
-        written = _move_into_place(staging, out_dir)
+        with folder_lock(out_dir, "--out", lock_timeout):
+            clean_stale_staging(out_dir)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            _stage(result, staging, formats)
+            if duck_path is not None:
+                write_duckdb_table(result.table, duck_path)
+            written = _move_into_place(staging, out_dir)
+            shutil.rmtree(staging, ignore_errors=True)
         if duck_path is not None:
             written.append(duck_path)
         done = True

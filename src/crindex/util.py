@@ -66,7 +66,35 @@ def check_file_target(path: str | Path, option: str = "", hint: str = "") -> Non
             raise output_error(path, f"cannot be replaced: no permission to write in "
                                f"{path.parent}", hint, option)
         return
-    _check_creatable(path.parent, option, hint)
+    _check_creatable(path, option, hint)  # names the file, not its folder
+
+
+def check_duckdb_file(path: str | Path, option: str = "--duckdb",
+                      new_folders: bool = False) -> None:
+    """Raise :class:`OutputError` unless ``path`` is a DuckDB database or can become one.
+
+    An existing file must start like a DuckDB database (a checksum, then the magic ``DUCK``);
+    a new file needs an existing folder, or with ``new_folders`` (a history store creates its
+    folders) a path whose nearest existing ancestor is a folder one may write in. Opens and
+    creates nothing: call it for every target before any work.
+    """
+    path = Path(path).expanduser()
+    hint = "give the path of a DuckDB database, or a new file name" + (
+        "" if new_folders else " in an existing folder")
+    check_file_target(path, option, hint)
+    if not path.exists():
+        if not new_folders and not path.parent.is_dir():
+            raise output_error(path, f"the folder {path.parent} does not exist",
+                               "create it first or choose another path", option)
+        return
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(12)
+    except OSError as exc:
+        raise output_error(path, f"cannot be read: {exc.strerror or exc}", hint, option) from None
+    if header[8:12] != b"DUCK":
+        what = "an empty file" if not header else "a file that is not a DuckDB database"
+        raise output_error(path, f"is {what}; crindex does not overwrite it", hint, option)
 
 
 def make_folder(path: Path, option: str = "") -> list[Path]:
@@ -88,6 +116,50 @@ def remove_folders(created: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
+
+
+@contextmanager
+def folder_lock(folder: Path, option: str = "", timeout: float = 120.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` itself for the ``with`` block.
+
+    A second run writing into the same folder waits for the first to finish (up to
+    ``timeout`` seconds, then a clear :class:`OutputError`), so the folder always holds one
+    run's complete set of files. The lock is the operating system's (``flock`` on the folder),
+    released when the holder ends even if it is killed, and leaves no file behind.
+    """
+    import time
+
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise output_error(folder, f"cannot be opened: {exc.strerror or exc}",
+                           "give a folder you can write to", option) from None
+    try:
+        _lock(fd, folder, option, time.monotonic() + timeout)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _lock(fd: int, folder: Path, option: str, deadline: float) -> None:
+    import time
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks in the stdlib
+        return
+    pause = 0.05
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise output_error(
+                    folder, "another crindex run is writing its results here",
+                    "wait for it to finish, or write into another folder", option) from None
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 1.0)
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from crindex.contract import (
     USUAL_VALUES,
     VOCABULARIES,
 )
-from crindex.data.hints import hint
+from crindex.data.hints import GROUPED, hint
 from crindex.data.quality import Issue, TableQuality
 from crindex.model.spec import SourceSpec
 
@@ -104,16 +104,14 @@ def type_columns(raw: ir.Table, table: str, mapping: dict[str, str],
             continue
         x = raw[mapping[canon]]
         text = x.cast("string").strip().nullif("")
-        if kind in ("id", "cat"):
-            if x.type().is_floating() or x.type().is_decimal():
-                # 1001.0 read from a spreadsheet is the id 1001
-                whole = x == x.floor()
-                value = ibis.ifelse(whole, x.cast("int64").cast("string"), x.cast("string"))
-            else:
-                value = text
+        if kind in ("id", "cat"):  # numbers stay numbers: normalise_ids reads them
+            value = x if x.type().is_floating() or x.type().is_decimal() else text
         elif kind == "num":
-            if x.type().is_string():
-                value = text.re_replace("[,，]", "").try_cast("float64")
+            if x.type().is_string():  # decimal point; a comma may only group thousands
+                t = text.replace("，", ",")
+                value = ibis.ifelse(t.contains(",") & ~t.re_search(f"^{GROUPED['.']}$"),
+                                    ibis.null("float64"),
+                                    t.replace(",", "").try_cast("float64"))
                 fails[canon] = "unparseable_number"
             else:
                 value = x.cast("float64")
@@ -135,6 +133,47 @@ def type_columns(raw: ir.Table, table: str, mapping: dict[str, str],
         if canon in fails:
             cols[f"_given_{canon}"] = text.notnull()
     return raw.select(**cols), fails
+
+
+#: an id or category written as a whole number with a decimal part of zeros (``1042.0``)
+WHOLE_WITH_ZEROS = r"^[+-]?[0-9]+\.0+$"
+#: the same, keeping the whole number as group 1 (for a single regexp_replace in SQL)
+WHOLE_WITH_ZEROS_SQL = r"^([+-]?[0-9]+)\.0+$"
+
+
+def normalise_id(x: ir.Value) -> ir.Value:
+    """The one id rule: ``x`` as text, a whole number written ``1042.0`` being ``1042``.
+
+    A spreadsheet or a CSV export of a number column writes the id 1042 as ``1042.0`` (and a
+    Parquet file may hold it as the float 1042.0), while another table holds ``1042``; both
+    are the id ``1042``. Other text is kept as it is: ``007`` stays ``007``, ``1042.5`` stays
+    ``1042.5``.
+    """
+    if x.type().is_floating() or x.type().is_decimal():
+        return ibis.ifelse(x == x.floor(), x.cast("int64").cast("string"), x.cast("string"))
+    text = x.cast("string")
+    zeros = text.endswith("0") & text.contains(".")  # cheap: most ids stop here
+    return ibis.ifelse(zeros & text.re_search(WHOLE_WITH_ZEROS), text.re_replace(r"\.0+$", ""),
+                       text)
+
+
+def id_sql(column: str, src_type: str) -> str:
+    """:func:`normalise_id` in DuckDB SQL, for the reader's typed view (``column`` quoted).
+
+    The same rule from the same pattern, written where DuckDB types a file: as a step of
+    its own (an Ibis expression over the view) it cost every check pass a scan.
+    """
+    if src_type in ("DOUBLE", "FLOAT") or src_type.startswith("DECIMAL"):
+        return (f"CASE WHEN {column} = TRUNC({column}) THEN CAST(CAST({column} AS BIGINT) AS "
+                f"VARCHAR) ELSE CAST({column} AS VARCHAR) END")
+    text = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"
+    return f"regexp_replace({text}, '{WHOLE_WITH_ZEROS_SQL}', '\\1')"
+
+
+def normalise_ids(typed: ir.Table, table: str, present: list[str]) -> ir.Table:
+    """``typed`` with every id and category column of ``table`` through :func:`normalise_id`."""
+    cols = [c for c in present if TABLE[table].column(c).type in ("id", "cat")]
+    return typed.mutate(**{c: normalise_id(typed[c]) for c in cols}) if cols else typed
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,3 +457,62 @@ def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
             detail=(f"not a usual {col}, and no metric of the model counts it" if open_list
                     else f"only a metric that reads {col} sees it"),
             kept=True))
+
+
+# --------------------------------------------------------------------------------------------
+# filters against the data
+
+
+def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any) -> list[str]:
+    """Warnings for the words metrics filter on that no row of the clean data holds.
+
+    ``where: {channel: emial}`` or ``kind: email_sentt`` on a column without a fixed
+    vocabulary (the model rules refuse a word outside a fixed one) is valid, but matches no
+    row: the metric would be 0 (or empty) for every customer. Each warning names the metric,
+    the column and the values that do exist, most frequent first.
+    """
+    import difflib
+
+    from crindex.model.loader import metric_table
+    from crindex.model.rules import part_filters
+
+    asked: dict[tuple[str, str], dict[str, set[tuple[str, str]]]] = {}  # -> word -> metrics
+    for _, m in model.metrics:
+        table = metric_table(m)
+        parts: list[Any] = [m] + [p for p in (m.numerator, m.denominator) if p is not None]
+        for part in parts:
+            for col, wanted in part_filters(part).items():
+                if table in tables and col in tables[table].columns \
+                        and TABLE[table].column(col).type == "cat":
+                    for word in wanted:
+                        asked.setdefault((table, col), {}).setdefault(word, set()).add(
+                            (getattr(m, "at", "") or "", m.id))
+    warnings = []
+    seen: dict[tuple[str, str, str], bool] = {}
+    for table in sorted({t for t, _ in asked}):  # one pass per table: is each word there?
+        t = tables[table]
+        keys = [(table, col, w) for (tb, col), words in sorted(asked.items()) if tb == table
+                for w in sorted(words)]
+        row = con.to_pyarrow(t.aggregate(**{f"_w{i}": (t[col] == w).any()
+                                            for i, (_, col, w) in enumerate(keys)})).to_pylist()[0]
+        seen.update({k: bool(row[f"_w{i}"]) for i, k in enumerate(keys)})
+    for (table, col), words in sorted(asked.items()):
+        t = tables[table]
+        missing = sorted(w for w in words if not seen[(table, col, w)])
+        if not missing:
+            continue
+        counted = t.filter(t[col].notnull()).group_by(col).aggregate(_n=ibis._.count())
+        top = con.to_pyarrow(counted.order_by([ibis.desc("_n"), col]).limit(VALUES_SHOWN)
+                             ).to_pylist()
+        found = ", ".join(f"{r[col]} ({r['_n']:,})" for r in top) or "none (the column is empty)"
+        more = " and more" if len(top) == VALUES_SHOWN else ""
+        for word in missing:
+            close = difflib.get_close_matches(word, [r[col] for r in top], n=1, cutoff=0.6)
+            fix = (f"did you mean `{close[0]}`? " if close else "") + \
+                f"check the spelling, or map your words with sources.{table}.values"
+            for at, metric in sorted(words[word]):
+                warnings.append(
+                    (f"{at}: " if at else "") + f"metric `{metric}` filters {table}.{col} on "
+                    f"`{word}`, which no row holds, so the filter matches nothing (the metric "
+                    f"is 0 or missing for every customer); values found: {found}{more} ({fix})")
+    return warnings

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from crindex.contract import TABLE, UNIQUE_ID, USUAL_VALUES, VOCABULARIES
-from crindex.model.spec import SourceSpec
+from crindex.model.spec import EXCEL_SERIAL, SourceSpec
+
+#: a number written with a decimal comma (1810,67; 1.810,67), as crindex.data.read reads it
+COMMA_DECIMAL = r"[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
+#: how a number whose other separator groups thousands is written, per decimal separator: a
+#: value holding that other separator anywhere else is unreadable, never a wrong number
+GROUPED = {".": r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?",
+           ",": r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?"}
 
 #: examples of values shown in a hint
 EXAMPLES = 5
@@ -26,6 +34,9 @@ def hint(reason: str, table: str, col: str, values: list[Any], src: SourceSpec |
                      f"sources.{table}.units: {{{col}: 10000}}")
         if any(t.endswith("%") for t in texts):
             hint += "; write percentages without the sign (12.5, not 12.5%)"
+        if any(re.fullmatch(COMMA_DECIMAL, t.strip()) for t in texts):
+            hint += (f"; if the comma is this file's decimal separator (1810,67), say so: "
+                     f"sources.{table}.decimal: \",\"")
         return hint
     if reason == "unparseable_bool":
         return "write true/false, yes/no, y/n, 1/0 or 是/否"
@@ -86,7 +97,26 @@ GUESS_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%d
                  "%d %b %Y", "%b %d, %Y", "%d-%b-%Y")
 
 
+def excel_day(text: str) -> dt.date | None:
+    """The day an Excel serial day number names (``45123`` is 2023-07-16), else None."""
+    try:
+        serial = float(text.strip())
+    except ValueError:
+        return None
+    if not 1 <= serial <= 2958465 or not text.strip().replace(".", "", 1).isdigit():
+        return None
+    return dt.date(1899, 12, 30) + dt.timedelta(days=int(serial))
+
+
 def date_hint(table: str, texts: list[str], given: str | None) -> str:
+    days = [excel_day(t) for t in texts]
+    if given == EXCEL_SERIAL:
+        return (f"sources.{table}.date_format is excel, and these are not Excel serial day "
+                "numbers (1 to 2958465): fix the values, or name their layout instead")
+    if texts and all(days):
+        return (f"these look like Excel serial day numbers ({texts[0]} is {days[0]}): read them "
+                f"as such in the model: sources.{table}.date_format: excel, or format the column "
+                "as a date in Excel before saving")
     guesses = guess_formats(texts)
     if given:
         hint = f"these do not match sources.{table}.date_format \"{given}\""

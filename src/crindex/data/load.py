@@ -36,7 +36,14 @@ from crindex.contract import (
     TRUE_WORDS,
     ibis_schema,
 )
-from crindex.data.checks import Typed, check, type_columns
+from crindex.data.checks import (
+    Typed,
+    check,
+    id_sql,
+    normalise_ids,
+    type_columns,
+    unseen_filters,
+)
 from crindex.data.derive import derive_columns
 from crindex.data.guardrails import check_opened
 from crindex.data.quality import QualityReport
@@ -45,6 +52,7 @@ from crindex.data.read import (
     column_types,
     find_file,
     literal,
+    number_sql,
     open_source,
     quote,
     read_duckdb_table,
@@ -57,7 +65,7 @@ from crindex.model.expr import ExprError
 from crindex.model.expr import columns as columns_read
 from crindex.model.registry import AGGREGATES
 from crindex.model.rules import Checking, metric_column_problems
-from crindex.model.spec import CRIModel, SourceSpec
+from crindex.model.spec import EXCEL_SERIAL, CRIModel, SourceSpec
 
 #: the order tables are checked in: orphans are judged against the cleaned customers
 ORDER = tuple(CONTRACT)
@@ -65,6 +73,9 @@ ORDER = tuple(CONTRACT)
 #: date layouts tried after ISO when a model gives no date_format
 DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d",
                 "%Y-%m-%d %H:%M", "%Y.%m.%d", "%d.%m.%Y", "%Y年%m月%d日")
+
+#: the last day an Excel serial day number can name: 9999-12-31
+EXCEL_LAST = 2958465
 
 #: the DuckDB type of a constant given for a column of each contract type
 DUCK_TYPES = {"id": "VARCHAR", "cat": "VARCHAR", "num": "DOUBLE", "ts": "TIMESTAMP",
@@ -120,6 +131,7 @@ def model_columns(model: CRIModel | None) -> dict[str, set[str]]:
 def model_values(model: CRIModel | None) -> dict[str, dict[str, set[str]]]:
     """Per table and column, the words the model's metrics filter on (``kind: login``, ...)."""
     from crindex.model.loader import metric_table
+    from crindex.model.rules import part_filters
 
     found: dict[str, dict[str, set[str]]] = {}
     for _, m in (model.metrics if model else []):
@@ -127,21 +139,9 @@ def model_values(model: CRIModel | None) -> dict[str, dict[str, set[str]]]:
         parts: list[Any] = [m] + [p for p in (m.numerator, m.denominator) if p is not None]
         for p in parts:
             cols = found.setdefault(table, {})
-            if p.kind:
-                cols.setdefault("kind", set()).add(p.kind)
-            for col, cond in (p.where or {}).items():
-                cols.setdefault(col, set()).update(_words(cond))
+            for col, words in part_filters(p).items():
+                cols.setdefault(col, set()).update(words)
     return found
-
-
-def _words(cond: Any) -> set[str]:
-    if isinstance(cond, str):
-        return {cond}
-    if isinstance(cond, list):
-        return {v for v in cond if isinstance(v, str)}
-    if isinstance(cond, dict):
-        return set().union(*(_words(v) for v in cond.values())) if cond else set()
-    return set()
 
 
 def open_dataset(
@@ -249,6 +249,8 @@ def open_dataset(
             con.create_view(table, clean, overwrite=True)
             clean = con.table(table)
         out[table] = clean
+    if model is not None:
+        report.warnings += unseen_filters(con, out, model)
     # the rows lost and (given as_of) the dates: a refusal raises, after writing the report
     check_opened(report, model, as_of, write_to=quarantine_dir, refuse=guardrails)
     return Dataset(con, canonical_tables(out), report, origins)
@@ -334,6 +336,7 @@ def _type(con: Any, spark: bool, table: str, raw_t: ir.Table, rt: RawTable,
             c: _source_kind(str(dtype)) for c, dtype in raw_t.schema().items()})
         typed, fails = type_columns(raw_t, table, mapping, extras)
         present = [c for c in CONTRACT[table] if c in mapping]
+        typed = normalise_ids(typed, table, present)  # 1042.0 is the id 1042
     else:
         types = column_types(con.con, rt.name)
         extras = _extra_kinds(table, mapping, src, {c: _source_kind(k) for c, k in types.items()})
@@ -382,7 +385,7 @@ def _duck_typed(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
     for canon, kind in [*CONTRACT[table].items(), *extras.items()]:
         if canon in mapping:
             user = mapping[canon]
-            expr, fail = _typed(kind, user, types[user], src, canon)
+            expr, fail = _typed(kind, user, types[user], src, canon, rt.decimal)
             select.append(f"{expr} AS {quote(canon)}")
             if fail:
                 fails[canon] = fail
@@ -504,22 +507,18 @@ def _extra_use_problems(model: CRIModel, typed: Mapping[str, Typed]) -> list[Pro
 
 
 def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
-           canon: str) -> tuple[str, str | None]:
+           canon: str, decimal: str = ".") -> tuple[str, str | None]:
     """SQL turning the user's column into the contract type, and the reason when it fails."""
     c = quote(col)
     is_text = src_type.startswith("VARCHAR")
     text = f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
-    if kind in ("id", "cat"):
-        if src_type in ("DOUBLE", "FLOAT") or src_type.startswith("DECIMAL"):
-            # 1001.0 read from a spreadsheet is the id 1001
-            return (f"CASE WHEN {c} = TRUNC({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
-                    f"ELSE CAST({c} AS VARCHAR) END"), None
-        return text, None
+    if kind in ("id", "cat"):  # checks.normalise_id's rule, in DuckDB's SQL
+        return id_sql(c, src_type), None
     if kind == "num":
         unit = (src.units.get(canon) if src else None) or 1
         fail: str | None = None
         if is_text:
-            expr = f"TRY_CAST(REPLACE(REPLACE({text}, ',', ''), '，', '') AS DOUBLE)"
+            expr = number_sql(text, decimal)
             fail = "unparseable_number"
         else:
             expr = f"CAST({c} AS DOUBLE)"
@@ -527,6 +526,10 @@ def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,
     if kind == "ts":
         if not is_text and ("TIMESTAMP" in src_type or src_type == "DATE"):
             return f"CAST({c} AS TIMESTAMP)", None
+        if src and src.date_format == EXCEL_SERIAL:  # days since 1899-12-30, a fraction: time
+            micros = f"CAST(ROUND(TRY_CAST({text} AS DOUBLE) * 86400000000) AS BIGINT)"
+            return (f"CASE WHEN TRY_CAST({text} AS DOUBLE) BETWEEN 1 AND {EXCEL_LAST} THEN "
+                    f"TIMESTAMP '1899-12-30' + to_microseconds({micros}) END"), "unparseable_date"
         if src and src.date_format:
             return f"TRY_STRPTIME({text}, {literal(src.date_format)})", "unparseable_date"
         fmts = "[" + ", ".join(literal(f) for f in DATE_FORMATS) + "]"

@@ -182,6 +182,9 @@ class QualityReport:
                 self.guardrails.append(g)
         self.guardrails.sort(key=lambda g: GUARDRAIL_LEVELS.index(g.level))
 
+    #: what the data says about the model (a filter word no row holds), one line each
+    warnings: list[str] = field(default_factory=list)
+
     def table(self, name: str) -> TableQuality:
         for t in self.tables:
             if t.table == name:
@@ -207,6 +210,7 @@ class QualityReport:
         return {"as_of": self.as_of, "checked": self.checked,
                 "rows_quarantined": self.quarantined,
                 "guardrails": [g.to_dict() for g in self.guardrails],
+                "warnings": self.warnings,
                 "tables": [t.to_dict() for t in self.tables]}
 
     def summary_lines(self) -> list[str]:
@@ -222,6 +226,7 @@ class QualityReport:
                 fix: map them in the model: sources.orders.values: {status: {已付款: ?, ...}}
         """
         lines = [] if self.checked else ["data checks skipped (checks=False): rows used as read"]
+        lines += [f"warning: {w}" for w in self.warnings]
         for t in self.tables:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "

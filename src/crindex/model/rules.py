@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from crindex.calendar import parse_window
-from crindex.contract import CONTRACT, VOCABULARIES
+from crindex.contract import CONTRACT, TABLE, VOCABULARIES
 from crindex.errors import Problem, Reason
 from crindex.model import wording
 from crindex.model.expr import ExprError
@@ -418,6 +418,57 @@ def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
             "", Reason.BAD_PARAMETER,
         ))
     problems += _where_problems(part.where, table, what, at, extra)
+    problems += _vocabulary_problems(part, table, what, at)
+    return problems
+
+
+def filter_words(cond: Any) -> set[str]:
+    """The words a filter condition compares a column with (``paid``, ``[a, b]``, ``in: ...``)."""
+    if isinstance(cond, str):
+        return {cond}
+    if isinstance(cond, list):
+        return {v for v in cond if isinstance(v, str)}
+    if isinstance(cond, dict):
+        return set().union(*(filter_words(v) for op, v in cond.items() if op != "is_null"))
+    return set()
+
+
+def part_filters(part: SubAggregate | MetricSpec) -> dict[str, set[str]]:
+    """Per column, the words a metric (or a side of a ratio) filters on, ``kind`` included."""
+    found: dict[str, set[str]] = {}
+    if part.kind:
+        found.setdefault("kind", set()).add(part.kind)
+    for col, cond in (part.where or {}).items():
+        words = filter_words(cond)
+        if words:
+            found.setdefault(col, set()).update(words)
+    return found
+
+
+def _vocabulary_problems(part: SubAggregate | MetricSpec, table: str, what: str,
+                         at: str) -> list[Problem]:
+    """A filter word outside a fixed vocabulary (``status: payed``) matches no row: an error.
+
+    Rows whose word is outside a strict vocabulary are set aside, and case is folded, so
+    such a filter would make the metric 0 for every customer.
+    """
+    import difflib
+
+    problems: list[Problem] = []
+    for col, words in sorted(part_filters(part).items()):
+        spec = TABLE[table].column(col) if col in CONTRACT[table] else None
+        if spec is None or not spec.strict:
+            continue
+        allowed = spec.vocabulary
+        for word in sorted(w for w in words if w not in allowed):
+            close = [w for w in allowed if w == word.strip().lower()] or \
+                difflib.get_close_matches(word.lower(), allowed, n=1, cutoff=0.6)
+            hint = (f"did you mean `{close[0]}`? " if close else "") + \
+                f"{table}.{col} is one of: {', '.join(allowed)} (map your own words onto " \
+                f"them with sources.{table}.values)"
+            problems.append(Problem(
+                f"{what}: filter on `{col}`: `{word}` is not a value of {table}.{col}, so it "
+                "would match no row", at, hint, Reason.BAD_PARAMETER))
     return problems
 
 

@@ -336,12 +336,19 @@ class DerivedColumn(Spec):
         return parse(self.expr)
 
 
+#: ``sources.<table>.date_format`` for Excel serial day numbers (45123 is 2023-07-16)
+EXCEL_SERIAL = "excel"
+
+
 class SourceSpec(Spec):
     """Where a canonical table comes from and how the user's columns map onto it.
 
     ``columns`` maps the user's column name to the contract's (``客户编号: customer_id``);
     ``units`` multiplies numeric columns after renaming (``amount: 10000`` for 万元);
-    ``date_format`` is a strptime format for every date column (``"%Y/%m/%d"``);
+    ``date_format`` is a strptime format for every date column (``"%Y/%m/%d"``), or
+    ``excel`` for Excel serial day numbers (45123 is 2023-07-16);
+    ``decimal`` is the decimal separator of numbers written as text (``","`` for 1810,67;
+    detected when not given);
     ``values`` maps the user's words in a categorical column onto the contract's, keyed by the
     contract's column (``status: {已付款: paid, 已退款: refunded}``); values it does not name
     are kept as they are.
@@ -359,6 +366,7 @@ class SourceSpec(Spec):
     format: Literal["csv", "parquet", "xlsx", "txt"] | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    decimal: Literal[".", ","] | None = None
     header: bool = True
     names: list[str] | None = None
     columns: dict[str, str] = Field(default_factory=dict)

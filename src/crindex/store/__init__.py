@@ -57,7 +57,9 @@ def require_store(location: str | Path | None = None) -> str:
 def check_location(location: str | Path) -> None:
     """Fail now, before a long run, if ``location`` cannot be a store here; opens nothing.
 
-    A ``postgresql://`` URL needs the ``postgres`` extra; any other URL is not a store.
+    A ``postgresql://`` URL needs the ``postgres`` extra; any other URL is not a store. A
+    path must be a DuckDB database, or a new file whose folders can be created (a folder, an
+    empty file or any other kind of file is refused before anything is written).
     """
     text = str(location)
     if _is_url(text):
@@ -69,6 +71,16 @@ def check_location(location: str | Path) -> None:
 
         raise store_error(f"unknown store `{text}`",
                           "give a DuckDB file path or a postgresql:// URL", "--store")
+    else:  # a DuckDB file: not a folder, not another kind of file, creatable
+        from crindex.errors import OutputError
+        from crindex.store.base import store_error
+        from crindex.util import check_duckdb_file
+
+        try:
+            check_duckdb_file(text, "--store", new_folders=True)
+        except OutputError as exc:  # a store's problem is a StoreError, with the same words
+            [problem] = exc.problems
+            raise store_error(problem.message, problem.hint, problem.where) from None
 
 
 def open_store(location: str | Path | None = None, *, lock_timeout: float = 30.0,
