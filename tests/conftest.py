@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,6 +19,13 @@ pytest_plugins = ["tests.support.store_fixtures"]
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 AS_OF = dt.date(2025, 6, 30)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The bad-input corpus's count per category, at the end of a run that collected it."""
+    corpus = sys.modules.get("tests.test_bad_input_corpus")
+    if corpus is not None:
+        terminalreporter.write_line(corpus.category_counts())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

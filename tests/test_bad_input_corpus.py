@@ -52,3 +52,18 @@ def test_bad_input(case: Case, tmp_path: Path, cli) -> None:
     for needle in case.needles:
         assert world.fill(needle) in flat, (needle, text)
     assert _files(tmp_path) == before, "a failed run changed files"
+
+
+
+def category_counts() -> str:
+    """The corpus by category, one line (printed at the end of every run that collects it)."""
+    counts = collections.Counter(c.category for c in CASES)
+    return ("bad-input corpus: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            + f" (total {sum(counts.values())})")
+
+
+def test_corpus_size_by_category() -> None:
+    """At least 60 cases, across models, data and command lines."""
+    counts = collections.Counter(c.category for c in CASES)
+    assert sum(counts.values()) >= 60, counts
+    assert {"model", "data", "command line"} <= set(counts), counts
