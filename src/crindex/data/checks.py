@@ -69,6 +69,8 @@ class Typed:
     fails: dict[str, str] = field(default_factory=dict)
     row_label: str = "row"
     src: SourceSpec | None = None
+    #: the user's columns kept beside the contract's, as text (those a roll-up reads)
+    extra: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -214,7 +216,7 @@ def row_checks(t: Typed, typed: ir.Table,
             checks.append(("out_of_range", c.name,
                            (typed[c.name] < lo) | (typed[c.name] > hi)))
     dup = UNIQUE_ID.get(t.table)
-    if dup and dup in present:
+    if dup and dup in present and not (t.src and t.src.rollup):  # lines share their group's id
         seen = ibis.row_number().over(group_by=typed[dup], order_by=typed._row)
         typed = typed.mutate(_seen=seen)
         checks.append(("duplicate_id", dup, typed[dup].notnull() & (typed._seen > 0)))
@@ -262,7 +264,7 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     if n_after:
         _count_after(con, t, tq, clean.filter(clean[time] >= end), n_after)
     _report_kept(con, t, tq, typed, known)
-    return Checked(clean.select("_row", *t.present), tq)
+    return Checked(clean.select("_row", *t.present, *t.extra), tq)
 
 
 def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:

@@ -26,6 +26,7 @@ import ibis
 import ibis.expr.types as ir
 
 from crindex.contract import CONTRACT, DEFAULTS, REQUIRED_COLUMNS, TIME_COLUMN, ibis_schema
+from crindex.data import shape
 from crindex.data.checks import FALSE_WORDS, TRUE_WORDS, Typed, check, type_columns
 from crindex.data.quality import QualityReport
 from crindex.data.read import (
@@ -178,6 +179,9 @@ def open_dataset(
     con = con if con is not None else ibis.duckdb.connect()
     sources: dict[str, SourceSpec] = dict(model.sources) if model else {}
     needed = model_columns(model)
+    derived = sources["customers"].from_ if "customers" in sources else None
+    if derived:  # customers come from another table, which must then be read
+        needed.setdefault(derived, set(REQUIRED_COLUMNS[derived]))
     wanted = [t for t in ORDER if tables is None or t in set(tables) or t in needed]
     if isinstance(data, Mapping):
         _known_tables(data)
@@ -190,23 +194,35 @@ def open_dataset(
 
     problems: list[Problem] = []
     for table in needed:
-        if table not in raws:
+        if table not in raws and not (table == "customers" and derived):
             problems.append(_missing_table(table, kind, where, model))
     typed: dict[str, Typed] = {}
     for table, (raw_t, rt) in raws.items():
-        mapping, col_problems = _map_columns(table, rt, sources.get(table), needed.get(table))
+        mapping, col_problems = _map_columns(table, rt, sources.get(table),
+                                             shape.not_rolled_up(needed.get(table),
+                                                                 sources.get(table)))
+        extra, rollup_problems = shape.rollup_columns(table, sources.get(table), rt.columns,
+                                                      mapping)
+        col_problems += [Problem(p.message, rt.origin, p.hint, p.reason)
+                         for p in rollup_problems]
         problems += col_problems
         if not col_problems:
-            typed[table] = _type(con, spark, table, raw_t, rt, mapping, sources.get(table))
+            typed[table] = _type(con, spark, table, raw_t, rt, mapping, sources.get(table),
+                                 extra)
+    if derived and derived in typed:
+        typed["customers"] = _derived_customers(con, typed[derived], sources["customers"])
     if problems:
         reasons = [p.reason for p in problems]
         reason = Reason.MISSING_COLUMN if Reason.MISSING_COLUMN in reasons else reasons[0]
         raise DataError(reason or Reason.MISSING_TABLE, problems)
 
     origins = {t: rt.origin for t, (_, rt) in raws.items()}
+    if "customers" in typed and derived:
+        origins["customers"] = typed["customers"].origin
     report = QualityReport(as_of.isoformat() if as_of else None, checked=checks)
     if not checks:
-        plain = {t: ty.typed.select(*ty.present) for t, ty in typed.items()}
+        plain = {t: _rolled_up(ty, ty.typed.select("_row", *ty.present, *ty.extra)).drop("_row")
+                 for t, ty in typed.items()}
         return Dataset(con, canonical_tables(plain), report, origins)
     counted = model_values(model)
     out: dict[str, ir.Table] = {}
@@ -215,7 +231,8 @@ def open_dataset(
             continue
         done = check(con, typed[table], as_of, out.get("customers"), counted.get(table))
         report.tables.append(done.quality)
-        clean = done.clean.drop("_row")
+        clean = _rolled_up(typed[table], done.clean).drop("_row")
+        done.quality.steps += _steps(table, typed[table].src)
         if not spark:  # the clean rows as a view named after the table, for SQL users
             con.create_view(table, clean, overwrite=True)
             clean = con.table(table)
@@ -228,6 +245,37 @@ def open_dataset(
 
 #: the former name of :func:`open_dataset`
 load_dataset = open_dataset
+
+
+def _derived_customers(con: Any, source: Typed, src: SourceSpec) -> Typed:
+    """Customers derived from the typed ``source`` table (``customers: {from: orders}``)."""
+    time = TIME_COLUMN[source.table]
+    mapping = {"customer_id": source.mapping["customer_id"]}
+    if time in source.mapping:
+        mapping["created_at"] = source.mapping[time]
+    typed = shape.derive_customers(con, source.typed, source.table)
+    return Typed("customers", source.raw, typed, source.origin, source.fmt, source.encoding,
+                 source.columns, mapping, ["customer_id", "created_at"], {}, source.row_label,
+                 src)
+
+
+def _rolled_up(t: Typed, lines: ir.Table) -> ir.Table:
+    """The checked rows of ``t``, rolled up when its source says so (with ``_row``)."""
+    if t.src is None or t.src.rollup is None:
+        return lines
+    return shape.roll_up(lines, t.table, t.src, t.mapping, t.extra)
+
+
+def _steps(table: str, src: SourceSpec | None) -> list[str]:
+    """How the table was shaped on its way in, in words, for the quality report."""
+    if src is None:
+        return []
+    steps = [f"looked up {lk.path or lk.table} on {lk.keys[0]}" for lk in src.lookups]
+    if src.from_:
+        steps.append(shape.derived_note(src.from_))
+    if src.rollup is not None:
+        steps.append(shape.rollup_note(table, src))
+    return steps
 
 
 def canonical_tables(found: Mapping[str, ir.Table]) -> dict[str, ir.Table]:
@@ -271,10 +319,13 @@ def _read_duckdb(con: Any, data: Any, sources: dict[str, SourceSpec],
     elif kind == "url":
         remote = _connect_url(where)
     found: dict[str, RawTable] = {}
+    failed: list[DataError] = []
     try:
         for table in wanted:
             src = sources.get(table)
             rt: RawTable | None
+            if src is not None and src.from_:
+                continue
             if kind == "frames":
                 rt = read_frame(raw, table, data[table]) if table in data else None
             elif kind == "folder":
@@ -286,29 +337,40 @@ def _read_duckdb(con: Any, data: Any, sources: dict[str, SourceSpec],
                 rt = read_duckdb_table(raw, table, where, src)
             else:
                 rt = read_url_table(raw, table, where, src, remote)
+            if rt is not None and src is not None and src.lookups:
+                try:
+                    rt = shape.join_lookups(raw, table, rt, src,
+                                            shape.lookup_reader(raw, kind, where, table, remote))
+                except DataError as exc:  # every table's lookup problems at once
+                    failed.append(exc)
             if rt is not None:
                 found[table] = rt
     finally:
         if kind == "duckdb":
             raw.execute("DETACH src_db")
+    if failed:
+        raise DataError(failed[0].reason, [p for exc in failed for p in exc.problems])
     return {t: (con.table(rt.name), rt) for t, rt in found.items()}, kind, where
 
 
 def _type(con: Any, spark: bool, table: str, raw_t: ir.Table, rt: RawTable,
-          mapping: dict[str, str], src: SourceSpec | None) -> Typed:
-    """One table typed by its engine: DuckDB SQL for what DuckDB read, Ibis casts on Spark."""
+          mapping: dict[str, str], src: SourceSpec | None, extra: list[str]) -> Typed:
+    """One table typed by its engine: DuckDB SQL for what DuckDB read, Ibis casts on Spark.
+
+    ``extra`` names the user's columns a roll-up reads beside the contract's (kept as text).
+    """
     if spark:
         typed, fails = type_columns(raw_t, table, mapping)
         present = [c for c in CONTRACT[table] if c in mapping]
     else:
-        name, fails, present = _duck_typed(con.con, table, rt, mapping, src)
+        name, fails, present = _duck_typed(con.con, table, rt, mapping, src, extra)
         typed = con.table(name)
     return Typed(table, raw_t, typed, rt.origin, rt.fmt, rt.encoding, rt.columns, mapping,
-                 present, fails, rt.row_label, src)
+                 present, fails, rt.row_label, src, extra)
 
 
 def _duck_typed(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
-                src: SourceSpec | None) -> tuple[str, dict[str, str], list[str]]:
+                src: SourceSpec | None, extra: list[str]) -> tuple[str, dict[str, str], list[str]]:
     """View ``typed_<table>``: ``_row``, the contract columns typed, ``_given_*`` flags.
 
     Returns the view's name, the columns whose values may fail to convert (with the reason)
@@ -330,6 +392,7 @@ def _duck_typed(raw: Any, table: str, rt: RawTable, mapping: dict[str, str],
             value = src.constants[canon]
             text = literal(str(value)) if value is not None else "NULL"
             select.append(f"CAST({text} AS {DUCK_TYPES[kind]}) AS {quote(canon)}")
+    select += [f"NULLIF(TRIM(CAST({quote(c)} AS VARCHAR)), '') AS {quote(c)}" for c in extra]
     present = [c for c in CONTRACT[table] if c in mapping or (src and c in src.constants)]
     typed = f"typed_{table}"
     raw.execute(f"CREATE OR REPLACE TEMP VIEW {quote(typed)} AS SELECT {', '.join(select)} "

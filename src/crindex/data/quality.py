@@ -106,6 +106,8 @@ class TableQuality:
     row_label: str = "row"
     issues: list[Issue] = field(default_factory=list)
     quarantine: Any = None  # pyarrow.Table of the rows set aside (user's columns + reason)
+    #: how the table was shaped on its way in (lookups joined, lines rolled up, derived)
+    steps: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "source": self.origin, "format": self.fmt,
@@ -114,7 +116,8 @@ class TableQuality:
                 "rows_used": self.rows_used,
                 "rows_quarantined": self.quarantine.num_rows if self.quarantine is not None
                 else 0,
-                "issues": [i.to_dict() for i in self.issues]}
+                "issues": [i.to_dict() for i in self.issues],
+                **({"steps": self.steps} if self.steps else {})}
 
 
 @dataclass
@@ -169,6 +172,7 @@ class QualityReport:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "
                          f"{t.rows_used:,} used")
+            lines += [f"  {step}" for step in t.steps]
             for i in t.issues:
                 lines.append("  " + i.headline())
                 if i.bad_values:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from crindex.contract import CONTRACT, VOCABULARIES
+from crindex.contract import CONTRACT, UNIQUE_ID, VOCABULARIES
 from crindex.errors import Problem, Reason
 from crindex.model.registry import (
     AGGREGATES,
@@ -28,10 +28,13 @@ from crindex.model.registry import (
 )
 from crindex.model.spec import (
     FILTER_OPS,
+    ROLLUP_FUNCTIONS,
     CRIModel,
     DimensionSpec,
     MetricSpec,
+    SourceSpec,
     SubAggregate,
+    parse_rollup,
 )
 
 Loc = tuple[str | int, ...]
@@ -190,6 +193,76 @@ def _sources(c: Checking) -> Iterable[Problem]:
                     + ", ".join(k for k, t in CONTRACT[table].items() if t == "num"),
                     Reason.UNKNOWN_COLUMN)
         yield from _source_values(c, table)
+        yield from _source_shape(c, table)
+
+
+#: the tables a roll-up may build: those with an id of their own that refer to customers
+ROLLUP_TABLES = tuple(t for t, cols in CONTRACT.items() if t in UNIQUE_ID
+                      and "customer_id" in cols and t != "customers")
+
+
+def _source_shape(c: Checking, table: str) -> Iterable[Problem]:
+    """``from``, ``lookups`` and ``rollup`` name what exists and go together."""
+    src = c.model.sources[table]
+    if src.from_ is not None:
+        if table != "customers":
+            yield Problem(f"sources.{table}.from: only customers may be derived from another "
+                          "table", c.line(src, "from"),
+                          f"read {table} from a file (sources.{table}.path) or remove `from`",
+                          Reason.BAD_PARAMETER)
+        elif src.from_ not in CONTRACT or "customer_id" not in CONTRACT[src.from_] \
+                or src.from_ == "customers":
+            yield Problem(f"sources.customers.from names `{src.from_}`, which is not a table "
+                          "with customer ids", c.line(src, "from"),
+                          "tables with customer ids: " + ", ".join(
+                              t for t, cols in CONTRACT.items()
+                              if "customer_id" in cols and t != "customers"),
+                          Reason.UNKNOWN_TABLE)
+        given = [k for k in ("path", "table", "sheet", "rollup") if getattr(src, k)]
+        given += ["lookups"] if src.lookups else []
+        given += ["columns"] if src.columns else []
+        if given:
+            yield Problem(f"sources.{table} is derived (`from: {src.from_}`), so it reads no "
+                          "file: " + ", ".join(f"`{k}`" for k in given) + " cannot apply",
+                          c.line(src, "from"), "remove them, or remove `from` and read a file",
+                          Reason.BAD_PARAMETER)
+    for i, lookup in enumerate(src.lookups):
+        if bool(lookup.path) == bool(lookup.table):
+            yield Problem(f"sources.{table}.lookups[{i}] needs either `path` (a file in the data "
+                          "folder) or `table` (in a DuckDB file or database), one of them",
+                          c.line(src, "lookups", i), "e.g. {path: demographics.csv, on: "
+                          "household_key}", Reason.MODEL_SCHEMA)
+    if src.rollup is not None:
+        yield from _rollup_problems(c, table, src)
+
+
+def _rollup_problems(c: Checking, table: str, src: SourceSpec) -> Iterable[Problem]:
+    rollup = src.rollup
+    assert rollup is not None
+    if table not in ROLLUP_TABLES:
+        yield Problem(f"sources.{table}.rollup: {table} cannot be rolled up",
+                      c.line(src, "rollup"), "tables that can: " + ", ".join(ROLLUP_TABLES),
+                      Reason.BAD_PARAMETER)
+        return
+    key = UNIQUE_ID[table]
+    mapped = src.columns.get(rollup.by, rollup.by)
+    if mapped in CONTRACT[table] and mapped != key:
+        yield Problem(f"sources.{table}.rollup.by is `{rollup.by}`, which is {table}.{mapped}; "
+                      f"a roll-up groups by the id of the rows it makes ({table}.{key})",
+                      c.line(src, "rollup", "by"),
+                      f"name the column holding the basket or group id (it becomes {key})",
+                      Reason.BAD_PARAMETER)
+    for out, text in rollup.columns.items():
+        found = parse_rollup(text)
+        where = c.line(src, "rollup", out)
+        if found is None:
+            yield Problem(f"sources.{table}.rollup.{out}: `{text}` is not a roll-up function",
+                          where, "write <function>(<column>), function one of: "
+                          + ", ".join(ROLLUP_FUNCTIONS) + "; count() takes no column",
+                          Reason.BAD_PARAMETER)
+        if out in (key, rollup.by):
+            yield Problem(f"sources.{table}.rollup.{out}: `{out}` is the group's id, set by "
+                          "`by`", where, "remove it", Reason.BAD_PARAMETER)
 
 
 def _source_values(c: Checking, table: str) -> Iterable[Problem]:
