@@ -199,6 +199,37 @@ def test_cdnow_scores_from_the_command_line(cli, tmp_path):
     assert report["rows_quarantined"] == 0
 
 
+def test_a_lookup_may_be_a_table_of_a_duckdb_file(tmp_path):
+    import duckdb
+
+    db = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(db)) as raw:
+        raw.execute("CREATE TABLE customers AS SELECT * FROM (VALUES ('c1', 1001.0), "
+                    "('c2', 1002.0), ('c3', NULL)) t(customer_id, household)")
+        raw.execute("CREATE TABLE demo AS SELECT * FROM (VALUES ('1001', 'high'), "
+                    "(' 1002 ', 'low')) t(hh, income)")
+    model = parse_model(SHAPE_MODEL.format(sources=(
+        "  customers:\n    lookups: [{table: demo, on: {household: hh}}]\n"
+        "    columns: {income: segment}")).replace(
+        "{id: n, aggregate: count,", "{id: n, aggregate: count, table: customers,"), "m.yaml")
+    ds = open_dataset(db, model)
+    rows = sorted((r["customer_id"], r["segment"])
+                  for r in ds.table("customers").to_pyarrow().to_pylist())
+    # keys compare as ids: 1001.0 from a number column is 1001, ' 1002 ' is trimmed
+    assert rows == [("c1", "high"), ("c2", "low"), ("c3", None)]
+
+
+def test_how_a_column_is_rolled_up_when_the_model_does_not_say():
+    from crindex.data.shape import default_function
+
+    assert [default_function("orders", c) for c in
+            ("ordered_at", "customer_id", "amount", "cost", "status", "product_line")] == [
+        "min", "first", "sum", "sum", "first", "first"]
+    # a rating is averaged, not added up
+    assert default_function("interactions", "satisfaction") == "mean"
+    assert default_function("interactions", "value") == "sum"
+
+
 # --------------------------------------------------------------------------------------------
 # what is refused, and how
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from crindex.contract import CONTRACT, IBIS_TYPES, TIME_COLUMN, UNIQUE_ID
+from crindex.contract import CONTRACT, IBIS_TYPES, TABLE, TIME_COLUMN, UNIQUE_ID
 from crindex.data.read import (
     RawTable,
     column_types,
@@ -272,12 +272,15 @@ def not_rolled_up(needed: set[str] | None, src: SourceSpec | None) -> set[str] |
 def default_function(table: str, column: str) -> str:
     """How a contract column is rolled up when the model does not say.
 
-    The table's time: the first (``min``); numbers: the ``sum``; ids and words: the first
-    line's (``first``).
+    The table's time: the first (``min``); ratings (numbers with a valid range, such as
+    ``interactions.satisfaction``): the ``mean``; other numbers: the ``sum``; ids and words:
+    the first line's (``first``).
     """
     if column == TIME_COLUMN[table]:
         return "min"
-    return "sum" if CONTRACT[table][column] == "num" else "first"
+    if CONTRACT[table][column] != "num":
+        return "first"
+    return "mean" if TABLE[table].column(column).valid else "sum"
 
 
 def roll_up(lines: ir.Table, table: str, src: SourceSpec, mapping: dict[str, str],

@@ -384,10 +384,11 @@ class RollupSpec(Spec):
     it is mapped to (``order_id``); it becomes the table's id. Every other key is an output
     column, ``<column>: <function>(<input column>)`` with a function of
     :data:`ROLLUP_FUNCTIONS` (``count()`` takes no column); an input is the user's column or
-    its contract name. Contract columns not named keep a default: the table's time column the
-    first time (``min``), ``customer_id`` and words the first line's (``first``), numbers the
-    ``sum``. The lines are checked one by one first (a bad line is set aside with its line
-    number), then the clean lines are rolled up.
+    its contract name. Contract columns not named keep a default
+    (:func:`crindex.data.shape.default_function`): the table's time column the first time
+    (``min``), ``customer_id`` and words the first line's (``first``), ratings the ``mean``,
+    other numbers the ``sum``. The lines are checked one by one first (a bad line is set aside
+    with its line number), then the clean lines are rolled up.
     """
 
     by: str
