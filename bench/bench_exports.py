@@ -23,10 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_score import MACRO, interleave, print_results
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2025-12-31"
@@ -56,8 +57,6 @@ dimensions:
       - {id: departments, aggregate: distinct_count, column: product_line, window: 365d, weight: 10, normalise: {method: range, min: 0, max: 10}}
 """
 
-MACRO = ("CREATE MACRO clip100(x) AS CASE WHEN x IS NULL THEN NULL ELSE "
-         "least(greatest(x, 0), 100) END")
 
 HAND_SQL = """
 WITH
@@ -183,30 +182,10 @@ def main() -> None:
     t0 = time.perf_counter()
     generate(args.data, args.households, args.lines)
     print(f"data ready in {time.perf_counter() - t0:.1f}s at {args.data}", file=sys.stderr)
-    results: dict[str, dict] = {}
     kinds = args.kinds.split(",")
-    # interleaved rounds: on a shared machine the load changes over minutes
-    for round_no in range(args.repeat):
-        for kind in kinds:
-            proc = subprocess.run([sys.executable, __file__, "--child", kind, "--data",
-                                   str(args.data), "--repeat", "1"], capture_output=True,
-                                  text=True)
-            if proc.returncode != 0:
-                print(proc.stderr, file=sys.stderr)
-                raise SystemExit(f"{kind} failed")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            best = results.setdefault(kind, {**r, "runs": []})
-            best["runs"] += r["runs"]
-            best["best_s"] = min(best["runs"])
-            best["peak_rss_mb"] = max(best["peak_rss_mb"], r["peak_rss_mb"])
-            print(f"round {round_no + 1} {kind:16s} {r['runs'][0]:.2f}s", file=sys.stderr)
-    for kind in kinds:
-        r = results[kind]
-        print(f"{kind:16s} best {r['best_s']:.2f}s  runs {[round(x, 2) for x in r['runs']]}  "
-              f"rows {r['rows']:,}  score sum {r['score_sum']}  peak RSS {r['peak_rss_mb']:.0f} MB")
-    base = results["hand_sql"]["best_s"]
+    results = interleave(__file__, kinds, args.data, args.repeat)
+    print_results(results, kinds)
     for kind in [k for k in kinds if k != "hand_sql"]:
-        print(f"ratio {kind} / hand_sql = {results[kind]['best_s'] / base:.2f}")
         same = results["hand_sql"]["tiers"] == results[kind]["tiers"] and \
             results["hand_sql"]["score_sum"] == results[kind]["score_sum"]
         print(f"{kind}: same tiers and score sum as hand_sql: {same} "
