@@ -42,6 +42,21 @@ def approx(expected, tolerance=1e-9):
             for k, v in expected.items()}
 
 
+@pytest.fixture(scope="module")
+def grocery(tmp_path_factory):
+    """The grocery model, its data opened once (quality report written), and the folder."""
+    model = load_model(GROCERY / "model.yaml")
+    out = tmp_path_factory.mktemp("grocery-quality")
+    return model, open_dataset(GROCERY, model, model.as_of, quarantine_dir=out), out
+
+
+@pytest.fixture(scope="module")
+def cdnow(tmp_path_factory):
+    model = load_model(CDNOW / "model.yaml")
+    out = tmp_path_factory.mktemp("cdnow-quality")
+    return model, open_dataset(CDNOW, model, model.as_of, quarantine_dir=out), out
+
+
 def _grocery_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "grocery"
     shutil.copytree(GROCERY, folder)
@@ -53,9 +68,9 @@ def _grocery_copy(tmp_path: Path) -> Path:
 # grocery: lines rolled up into orders, demographics looked up onto households
 
 
-def test_grocery_lines_roll_up_into_one_order_per_basket_and_score_by_hand():
-    model = load_model(GROCERY / "model.yaml")
-    result = score(model, GROCERY, model.as_of)
+def test_grocery_lines_roll_up_into_one_order_per_basket_and_score_by_hand(grocery):
+    model, ds, _ = grocery
+    result = score(model, ds, model.as_of)
     # baskets in the 365d window up to 2025-06-30 (household: baskets):
     #   1: B1, B2; 2: B3; 3: B4 (2024-12-24), B5, B6; 4: none; 5: B7; 6: B8 is on 2025-07-02,
     #   after as_of. A basket is one order however many lines it has (B1 has 3, B7 has 4).
@@ -78,9 +93,8 @@ def test_grocery_lines_roll_up_into_one_order_per_basket_and_score_by_hand():
         {"1": 36.0, "2": 28.5, "3": 42.75, "4": 0.0, "5": 61.0, "6": 0.0})
 
 
-def test_grocery_lines_are_checked_one_by_one_and_never_set_aside_as_duplicate_orders(tmp_path):
-    model = load_model(GROCERY / "model.yaml")
-    ds = open_dataset(GROCERY, model, model.as_of, quarantine_dir=tmp_path)
+def test_grocery_lines_are_checked_one_by_one_and_never_set_aside_as_duplicate_orders(grocery):
+    _, ds, tmp_path = grocery
     orders = ds.quality.table("orders")
     # 17 lines: the n/a sales value on line 6 is set aside with its line; the basket ids
     # repeated on 9 lines are not duplicates
@@ -149,9 +163,9 @@ def test_without_checks_lines_are_still_rolled_up():
 # cdnow_like: no customer file, customers derived from the purchases
 
 
-def test_cdnow_customers_derived_from_the_orders_file_with_nothing_set_aside(tmp_path):
-    model = load_model(CDNOW / "model.yaml")
-    result = score(model, CDNOW, model.as_of)
+def test_cdnow_customers_derived_from_the_orders_file_with_nothing_set_aside(cdnow):
+    model, ds, tmp_path = cdnow
+    result = score(model, ds, model.as_of)
     # ids 00001-00005 on 10 lines; 00005's only purchase (1997-07-01) is after as_of, so the
     # customer is created after as_of and not scored
     ids = ["00001", "00002", "00003", "00004"]
@@ -174,7 +188,6 @@ def test_cdnow_customers_derived_from_the_orders_file_with_nothing_set_aside(tmp
     assert expected["00001"] == pytest.approx(60.708)
     assert by_customer(result, "score") == approx(expected, 1e-6)
 
-    ds = open_dataset(CDNOW, model, model.as_of, quarantine_dir=tmp_path)
     customers = ds.quality.table("customers")
     assert (customers.rows_read, customers.rows_used) == (5, 5)
     assert ds.quality.count("customers", "duplicate_id") == 0
@@ -388,9 +401,8 @@ def _scans(con, sql: str) -> list[str]:
     return found
 
 
-def test_the_lookup_and_the_rollup_read_the_lines_once_in_the_scoring_query():
-    model = load_model(GROCERY / "model.yaml")
-    ds = open_dataset(GROCERY, model, model.as_of)
+def test_the_lookup_and_the_rollup_read_the_lines_once_in_the_scoring_query(grocery):
+    model, ds, _ = grocery
     result = score(model, ds, model.as_of)
     scans = _scans(ds.con, result.sql)
     # lines.csv is loaded into raw_orders; products.csv into raw_orders_lookup1, joined in the
@@ -399,9 +411,8 @@ def test_the_lookup_and_the_rollup_read_the_lines_once_in_the_scoring_query():
     assert scans.count("raw_orders_lookup1") == 1, scans
 
 
-def test_derived_customers_are_computed_once_so_the_purchases_are_read_once():
-    model = load_model(CDNOW / "model.yaml")
-    ds = open_dataset(CDNOW, model, model.as_of)
+def test_derived_customers_are_computed_once_so_the_purchases_are_read_once(cdnow):
+    model, ds, _ = cdnow
     result = score(model, ds, model.as_of)
     scans = _scans(ds.con, result.sql)
     assert scans.count("raw_orders") == 1, scans
