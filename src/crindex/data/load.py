@@ -255,7 +255,8 @@ def _derived_customers(con: Any, source: Typed, src: SourceSpec) -> Typed:
         mapping["created_at"] = source.mapping[time]
     typed = shape.derive_customers(con, source.typed, source.table)
     return Typed("customers", source.raw, typed, source.origin, source.fmt, source.encoding,
-                 source.columns, mapping, ["customer_id", "created_at"], {}, source.row_label,
+                 source.columns, mapping, list(shape.DERIVED_CUSTOMER_COLUMNS), {},
+                 source.row_label,
                  src)
 
 

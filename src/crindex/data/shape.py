@@ -39,7 +39,12 @@ from crindex.data.read import (
     read_url_table,
 )
 from crindex.errors import DataError, DataNotFoundError, Problem, Reason
-from crindex.model.spec import LookupSpec, SourceSpec, parse_rollup
+from crindex.model.spec import (
+    DERIVED_CUSTOMER_COLUMNS,
+    LookupSpec,
+    SourceSpec,
+    parse_rollup,
+)
 
 #: lines of a duplicated lookup key named in the error, and keys listed
 SHOWN = 5
@@ -348,7 +353,7 @@ def derive_customers(con: Any, source: ir.Table, table: str) -> ir.Table:
     known = source.filter(source.customer_id.notnull())
     derived = known.group_by("customer_id").aggregate(
         _row=known._row.min(), created_at=known[time].min())
-    derived = derived.select("_row", "customer_id", "created_at")
+    derived = derived.select("_row", *DERIVED_CUSTOMER_COLUMNS)
     if getattr(con, "name", "") == "duckdb":
         con.con.execute(f"CREATE OR REPLACE TEMP TABLE typed_customers AS {con.compile(derived)}")
         return con.table("typed_customers")

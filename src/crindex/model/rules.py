@@ -27,6 +27,7 @@ from crindex.model.registry import (
     register_rule,
 )
 from crindex.model.spec import (
+    DERIVED_CUSTOMER_COLUMNS,
     FILTER_OPS,
     ROLLUP_FUNCTIONS,
     CRIModel,
@@ -218,6 +219,17 @@ def _source_shape(c: Checking, table: str) -> Iterable[Problem]:
                               t for t, cols in CONTRACT.items()
                               if "customer_id" in cols and t != "customers"),
                           Reason.UNKNOWN_TABLE)
+        for m in c.metrics():
+            info = AGGREGATES.get(m.aggregate)
+            cols = {m.column, *(info.reads if info else ())} - {None}
+            if metric_table(m) == "customers" and cols - set(DERIVED_CUSTOMER_COLUMNS):
+                yield Problem(
+                    f"metric `{m.id}` reads customers."
+                    + ", customers.".join(sorted(c_ for c_ in cols if c_))
+                    + f", but customers are derived from {src.from_} (`from: {src.from_}`) "
+                    "and hold only " + " and ".join(DERIVED_CUSTOMER_COLUMNS), c.at(m),
+                    "read the customer file instead of `from:`, or remove the metric",
+                    Reason.UNKNOWN_COLUMN)
         given = [k for k in ("path", "table", "sheet", "rollup") if getattr(src, k)]
         given += ["lookups"] if src.lookups else []
         given += ["columns"] if src.columns else []

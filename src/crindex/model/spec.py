@@ -298,6 +298,9 @@ def _text_keys(value: Any) -> Any:
     return value
 
 
+#: the columns of customers derived from another table (``customers: {from: orders}``)
+DERIVED_CUSTOMER_COLUMNS = ("customer_id", "created_at")
+
 #: the functions a roll-up may apply to the lines of a group (see :class:`RollupSpec`)
 ROLLUP_FUNCTIONS = ("sum", "min", "max", "mean", "first", "last", "count", "count_distinct")
 
