@@ -61,9 +61,9 @@ dimensions:
 HAND_SQL = """
 WITH
 b AS (
-  SELECT l.BASKET_ID, arg_min(l.household_key, l.file_row_number) AS household_key,
+  SELECT l.BASKET_ID, arg_min_null(l.household_key, l.file_row_number) AS household_key,
          min(l.TRANS_TIME) AS ordered_at, sum(l.SALES_VALUE) AS amount,
-         arg_min(p.DEPARTMENT, l.file_row_number) AS department
+         arg_min_null(p.DEPARTMENT, l.file_row_number) AS department
   FROM read_parquet('{d}/lines.parquet', file_row_number = true) l
   LEFT JOIN read_parquet('{d}/products.parquet') p USING (PRODUCT_ID)
   GROUP BY l.BASKET_ID),

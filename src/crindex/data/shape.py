@@ -203,7 +203,12 @@ def _key_sql(raw: Any, alias: str | None, rel: str, column: str, name: str) -> s
     sql, _ = _typed("id", column, column_types(raw, rel)[column], None, "")
     if alias is None:
         return sql
-    return sql.replace(quote(column), f"{alias}.{quote(name)}")
+    sql = sql.replace(quote(column), f"{alias}.{quote(name)}")
+    if sql.startswith("NULLIF(") and sql.endswith(", '')"):
+        # the probe side of the join: an empty key finds no match whether it is '' or null
+        # (the lookup's keys are never ''), and a plain TRIM keeps the join's key simple
+        sql = sql[len("NULLIF("):-len(", '')")]
+    return sql
 
 
 def _duplicate_keys(raw: Any, lt: RawTable, key: str, where: str) -> Problem | None:
@@ -323,13 +328,24 @@ def _rolled(lines: ir.Table, fn: str, col: str | None, text: bool) -> ir.Value:
     x = lines[col]
     if fn in ("sum", "mean") and text:  # a column outside the contract, read as text
         x = x.try_cast("float64")
-    if fn == "first":
-        return x.argmin(lines._row)
-    if fn == "last":
-        return x.argmax(lines._row)
+    if fn in ("first", "last"):
+        return _by_row("arg_min_null" if fn == "first" else "arg_max_null", x, lines._row)
     if fn == "count_distinct":
         return x.nunique()
     return getattr(x, fn)()
+
+
+def _by_row(name: str, x: ir.Column, row: ir.Column) -> ir.Value:
+    """DuckDB's ``arg_min(x, _row)`` / ``arg_max``: the value on the group's first (last) line.
+
+    Ibis writes ``argmin`` as ``FIRST(x ORDER BY _row)``, which DuckDB runs with a sort key
+    per line; ``arg_min`` on the integer ``_row`` is the hand-written query's cheaper form.
+    """
+    import ibis
+
+    fn = ibis.udf.agg.builtin(lambda arg, key: None, name=name,
+                              signature=((x.type(), row.type()), x.type()))
+    return fn(x, row)
 
 
 def rollup_note(table: str, src: SourceSpec) -> str:
