@@ -256,8 +256,7 @@ def _derived_customers(con: Any, source: Typed, src: SourceSpec) -> Typed:
     typed = shape.derive_customers(con, source.typed, source.table)
     return Typed("customers", source.raw, typed, source.origin, source.fmt, source.encoding,
                  source.columns, mapping, list(shape.DERIVED_CUSTOMER_COLUMNS), {},
-                 source.row_label,
-                 src)
+                 source.row_label, src)
 
 
 def _rolled_up(t: Typed, lines: ir.Table) -> ir.Table:
