@@ -245,8 +245,8 @@ def rollup_columns(table: str, src: SourceSpec | None, have: list[str],
     Changes ``mapping`` (the table's column -> the user's column): ``by`` becomes the id column
     (``order_id``), and each user's column a function reads that is not mapped yet becomes an
     extra column under its own name, typed like every extra column (``sources.<table>.types``,
-    or the file's own type). A function may read a derived column too (computed before the
-    roll-up). Returns the problems: a column that is not in the file.
+    or the file's own type). A function may read a derived column or a constant too (both
+    there before the roll-up). Returns the problems: a column that is not in the file.
     """
     if src is None or src.rollup is None:
         return []
@@ -262,7 +262,8 @@ def rollup_columns(table: str, src: SourceSpec | None, have: list[str],
     for out, text in src.rollup.columns.items():
         parsed = parse_rollup(text)
         col = parsed[1] if parsed else None
-        if col is None or col in mapping or col in mapping.values() or col in src.derive:
+        if col is None or col in mapping or col in mapping.values() or col in src.derive \
+                or col in src.constants:
             continue
         if col in have:
             mapping[col] = col
