@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_score import AS_OF, MACRO, ROOT, generate  # noqa: E402
+from bench_score import AS_OF, MACRO, ROOT, generate, interleave, print_results  # noqa: E402
 
 HAND_SQL = """
 WITH o AS (
@@ -91,7 +90,7 @@ def run_one(kind: str, d: Path) -> dict:
             table = score(model, str(d), AS_OF).table
         times.append(time.perf_counter() - t0)
     counts = pc.value_counts(table.column("tier")).to_pylist()
-    return {"kind": kind, "runs": times[1:], "rows": table.num_rows,
+    return {"kind": kind, "best_s": min(times[1:]), "runs": times[1:], "rows": table.num_rows,
             "score_sum": round(pc.sum(table.column("score")).as_py(), 3),
             "tiers": {c["values"]: c["counts"] for c in counts},
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -110,26 +109,10 @@ def main() -> None:
         return
     generate(args.data, args.customers, args.orders)
     kinds = ["hand_sql", "crindex_inline", "crindex_derived"]
-    results: dict[str, dict] = {}
-    for round_no in range(args.repeat):
-        for kind in kinds:
-            proc = subprocess.run([sys.executable, __file__, "--child", kind, "--data",
-                                   str(args.data)], capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(proc.stderr, file=sys.stderr)
-                raise SystemExit(f"{kind} failed")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            best = results.setdefault(kind, {**r, "runs": []})
-            best["runs"] += r["runs"]
-            best["peak_rss_mb"] = max(best["peak_rss_mb"], r["peak_rss_mb"])
-            print(f"round {round_no + 1} {kind:16s} {r['runs'][0]:.2f}s", file=sys.stderr)
-    base = min(results["hand_sql"]["runs"])
+    results = interleave(__file__, kinds, args.data, args.repeat)
+    print_results(results, kinds)
     for kind in kinds:
-        r = results[kind]
-        best = min(r["runs"])
-        print(f"{kind:16s} best {best:.2f}s ({best / base:.2f} x hand)  runs "
-              f"{[round(x, 2) for x in r['runs']]}  rows {r['rows']:,}  score sum "
-              f"{r['score_sum']}  tiers {r['tiers']}  peak RSS {r['peak_rss_mb']:.0f} MB")
+        print(f"{kind}: tiers {results[kind]['tiers']}")
     derived, inline = (min(results[k]["runs"]) for k in ("crindex_derived", "crindex_inline"))
     print(f"derived / inline = {derived / inline:.2f}")
 

@@ -156,6 +156,41 @@ def run_one(kind: str, d: Path, repeat: int) -> dict:
             "score_sum": checksum, "peak_rss_mb": peak_kb / 1024, "tiers": tiers}
 
 
+def interleave(script: str, kinds: list[str], data: Path, repeat: int) -> dict[str, dict]:
+    """Run ``script --child <kind>`` for every kind, ``repeat`` interleaved rounds.
+
+    Rounds go hand, engine, ..., hand, engine, ...: on a shared machine the load changes over
+    minutes, and interleaving gives every contender the same conditions. Each child times one
+    run after a warm-up and reports its peak RSS; returns each kind's best, runs and peak RSS.
+    """
+    results: dict[str, dict] = {}
+    for round_no in range(repeat):
+        for kind in kinds:
+            proc = subprocess.run([sys.executable, script, "--child", kind, "--data",
+                                   str(data), "--repeat", "1"], capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                raise SystemExit(f"{kind} failed")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            best = results.setdefault(kind, {**r, "runs": []})
+            best["runs"] += r["runs"]
+            best["best_s"] = min(best["runs"])
+            best["peak_rss_mb"] = max(best["peak_rss_mb"], r["peak_rss_mb"])
+            print(f"round {round_no + 1} {kind:20s} {r['runs'][0]:.2f}s", file=sys.stderr)
+    return results
+
+
+def print_results(results: dict[str, dict], kinds: list[str]) -> None:
+    """Each kind's best, runs, rows, score sum and peak RSS, then its ratio to ``hand_sql``."""
+    for kind in kinds:
+        r = results[kind]
+        print(f"{kind:20s} best {r['best_s']:.2f}s  runs {[round(x, 2) for x in r['runs']]}  "
+              f"rows {r['rows']:,}  score sum {r['score_sum']}  peak RSS {r['peak_rss_mb']:.0f} MB")
+    base = results["hand_sql"]["best_s"]
+    for kind in [k for k in kinds if k != "hand_sql"]:
+        print(f"ratio {kind} / hand_sql = {results[kind]['best_s'] / base:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=1_000_000)
@@ -172,30 +207,9 @@ def main() -> None:
     t0 = time.perf_counter()
     generate(args.data, args.customers, args.orders)
     print(f"data ready in {time.perf_counter() - t0:.1f}s at {args.data}", file=sys.stderr)
-    results: dict[str, dict] = {}
     kinds = args.kinds.split(",")
-    # interleaved rounds (hand, engine, ..., hand, engine, ...): on a shared machine the load
-    # changes over minutes, and interleaving gives every contender the same conditions
-    for round_no in range(args.repeat):
-        for kind in kinds:
-            proc = subprocess.run([sys.executable, __file__, "--child", kind, "--data",
-                                   str(args.data), "--repeat", "1"], capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(proc.stderr, file=sys.stderr)
-                raise SystemExit(f"{kind} failed")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            best = results.setdefault(kind, {**r, "runs": []})
-            best["runs"] += r["runs"]
-            best["best_s"] = min(best["runs"])
-            best["peak_rss_mb"] = max(best["peak_rss_mb"], r["peak_rss_mb"])
-            print(f"round {round_no + 1} {kind:20s} {r['runs'][0]:.2f}s", file=sys.stderr)
-    for kind in kinds:
-        r = results[kind]
-        print(f"{kind:20s} best {r['best_s']:.2f}s  runs {[round(x, 2) for x in r['runs']]}  "
-              f"rows {r['rows']:,}  score sum {r['score_sum']}  peak RSS {r['peak_rss_mb']:.0f} MB")
-    base = results["hand_sql"]["best_s"]
-    for kind in [k for k in kinds if k != "hand_sql"]:
-        print(f"ratio {kind} / hand_sql = {results[kind]['best_s'] / base:.2f}")
+    results = interleave(__file__, kinds, args.data, args.repeat)
+    print_results(results, kinds)
     if "crindex_engine" in results:
         same = results["hand_sql"]["tiers"] == results["crindex_engine"]["tiers"] and \
             results["hand_sql"]["score_sum"] == results["crindex_engine"]["score_sum"]

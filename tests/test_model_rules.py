@@ -349,4 +349,4 @@ def test_the_filter_of_a_ratio_is_checked_like_its_sides():
             "{id: m, weight: 100, aggregate: ratio, where: {status: paid}, "
             "numerator: {aggregate: count, kind: email_opened}, denominator: {aggregate: count}, "
             "normalise: {method: identity}}"))
-    assert "metric `m`: filter: column `status` is not a column of interactions" in str(err.value)
+    assert "metric `m`: filter column `status` is not a column of interactions" in str(err.value)

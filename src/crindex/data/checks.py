@@ -53,8 +53,8 @@ class Typed:
     """One table as read (``raw``: the user's columns and ``_row``) and typed (``typed``).
 
     ``typed`` holds ``_row``, the contract columns in ``present``, the extra columns of
-    ``extras`` (name -> type: the columns of the user's own that the model reads, and the
-    derived ones) and ``_given_<column>`` for each column of ``fails`` (column -> the reason
+    ``extras`` (name -> type: the columns of the user's own that the model or a roll-up reads,
+    and the derived ones) and ``_given_<column>`` for each column of ``fails`` (column -> the reason
     when a given value could not be read). ``mapping`` maps every column, contract or extra,
     to the user's column; ``derived`` holds the expression of each derived column.
     """
@@ -259,7 +259,7 @@ def row_checks(t: Typed, typed: ir.Table,
             checks.append(("out_of_range", c.name,
                            (typed[c.name] < lo) | (typed[c.name] > hi)))
     dup = UNIQUE_ID.get(t.table)
-    if dup and dup in present:
+    if dup and dup in present and not (t.src and t.src.rollup):  # lines share their group's id
         seen = ibis.row_number().over(group_by=typed[dup], order_by=typed._row)
         typed = typed.mutate(_seen=seen)
         checks.append(("duplicate_id", dup, typed[dup].notnull() & (typed._seen > 0)))

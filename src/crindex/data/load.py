@@ -4,15 +4,20 @@
 mapping of table names to in-memory frames (pandas, pyarrow, Ibis), or any of the files on a
 Spark backend. Every input takes the same steps: each table is read as found, with the place
 of each row in the user's file (:mod:`crindex.data.read`; in-memory frames are registered in
-DuckDB like a file, Spark reads files itself); the user's columns are mapped onto the
-contract's (``sources:`` in the model: renames, units such as 万元 -> x10000, date formats,
-constants) and typed; then the checks of :mod:`crindex.data.checks`, written once in Ibis, set
-aside the rows that cannot be used (unreadable dates or numbers, missing keys, words outside a
-strict vocabulary, duplicate ids, orphans, negative amounts, scores out of their scale) with
-their reason, never silently used; the guardrails (:mod:`crindex.data.guardrails`) refuse a
-table that lost too many rows and, given ``as_of``, data that is stale or starts after it.
-Everything found goes into the :class:`~crindex.data.quality.QualityReport`. Skipping the
-checks is an explicit choice (``checks=False``).
+DuckDB like a file, Spark reads files itself), its lookups joined on
+(:mod:`crindex.data.shape`); the user's columns are mapped onto the contract's (``sources:`` in
+the model: renames, units such as 万元 -> x10000, date formats, constants) and typed, the
+contract's and the extra ones (``types:``, the columns a formula or a roll-up reads: one list,
+``Typed.extras``); the derived columns are added (:mod:`crindex.data.derive`); then the checks
+of :mod:`crindex.data.checks`, written once in Ibis, set aside the rows that cannot be used
+(unreadable dates or numbers, missing keys, words outside a strict vocabulary, duplicate ids,
+orphans, negative amounts, scores out of their scale) with their reason, never silently used;
+the guardrails (:mod:`crindex.data.guardrails`) refuse a table that lost too many rows and,
+given ``as_of``, data that is stale or starts after it. The clean lines of a table with a
+``rollup:`` are then rolled up (customers ``from:`` another table are one per distinct id of
+its typed rows). Everything found goes into the :class:`~crindex.data.quality.QualityReport`.
+Skipping the checks is an explicit choice
+(``checks=False``).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from crindex.contract import (
     TRUE_WORDS,
     ibis_schema,
 )
+from crindex.data import shape
 from crindex.data.checks import (
     Typed,
     check,
@@ -200,6 +206,9 @@ def open_dataset(
     con = con if con is not None else ibis.duckdb.connect()
     sources: dict[str, SourceSpec] = dict(model.sources) if model else {}
     needed = model_columns(model)
+    derived = sources["customers"].from_ if "customers" in sources else None
+    if derived:  # customers come from another table, which must then be read
+        needed.setdefault(derived, set(REQUIRED_COLUMNS[derived]))
     wanted = [t for t in ORDER if tables is None or t in set(tables) or t in needed]
     if isinstance(data, Mapping):
         _known_tables(data)
@@ -212,12 +221,16 @@ def open_dataset(
 
     problems: list[Problem] = []
     for table in needed:
-        if table not in raws:
+        if table not in raws and not (table == "customers" and derived):
             problems.append(_missing_table(table, kind, where, model))
     typed: dict[str, Typed] = {}
     for table, (raw_t, rt) in raws.items():
         src = sources.get(table)
-        mapping, col_problems = _map_columns(table, rt, src, needed.get(table))
+        mapping, col_problems = _map_columns(table, rt, src,
+                                             shape.not_rolled_up(needed.get(table), src))
+        # the roll-up's group id becomes the table's id, the columns it reads extra columns
+        col_problems += [Problem(p.message, rt.origin, p.hint, p.reason)
+                         for p in shape.rollup_columns(table, src, rt.columns, mapping)]
         problems += col_problems
         if not col_problems:
             ty = _type(con, spark, table, raw_t, rt, mapping, src)
@@ -225,6 +238,8 @@ def open_dataset(
             ty, derive_problems = derive_columns(ty)
             problems += derive_problems
             typed[table] = ty
+    if derived and derived in typed:
+        typed["customers"] = _derived_customers(con, typed[derived], sources["customers"])
     if model is not None and not problems:
         problems += _extra_use_problems(model, typed)
     if problems:
@@ -233,9 +248,12 @@ def open_dataset(
         raise DataError(reason or Reason.MISSING_TABLE, problems)
 
     origins = {t: rt.origin for t, (_, rt) in raws.items()}
+    if "customers" in typed and derived:
+        origins["customers"] = typed["customers"].origin
     report = QualityReport(as_of.isoformat() if as_of else None, checked=checks)
     if not checks:
-        plain = {t: ty.typed.select(*ty.present, *ty.extras) for t, ty in typed.items()}
+        plain = {t: _rolled_up(ty, ty.typed.select("_row", *ty.present, *ty.extras)).drop("_row")
+                 for t, ty in typed.items()}
         return Dataset(con, canonical_tables(plain), report, origins)
     counted = model_values(model)
     out: dict[str, ir.Table] = {}
@@ -244,7 +262,8 @@ def open_dataset(
             continue
         done = check(con, typed[table], as_of, out.get("customers"), counted.get(table))
         report.tables.append(done.quality)
-        clean = done.clean.drop("_row")
+        clean = _rolled_up(typed[table], done.clean).drop("_row")
+        done.quality.steps += _steps(table, typed[table].src)
         if not spark:  # the clean rows as a view named after the table, for SQL users
             con.create_view(table, clean, overwrite=True)
             clean = con.table(table)
@@ -258,6 +277,37 @@ def open_dataset(
 
 #: the former name of :func:`open_dataset`
 load_dataset = open_dataset
+
+
+def _derived_customers(con: Any, source: Typed, src: SourceSpec) -> Typed:
+    """Customers derived from the typed ``source`` table (``customers: {from: orders}``)."""
+    time = TIME_COLUMN[source.table]
+    mapping = {"customer_id": source.mapping["customer_id"]}
+    if time in source.mapping:
+        mapping["created_at"] = source.mapping[time]
+    typed = shape.derive_customers(con, source.typed, source.table)
+    return Typed("customers", source.raw, typed, source.origin, source.fmt, source.encoding,
+                 source.columns, mapping, list(shape.DERIVED_CUSTOMER_COLUMNS), {},
+                 source.row_label, src)
+
+
+def _rolled_up(t: Typed, lines: ir.Table) -> ir.Table:
+    """The checked rows of ``t``, rolled up when its source says so (with ``_row``)."""
+    if t.src is None or t.src.rollup is None:
+        return lines
+    return shape.roll_up(lines, t.table, t.src, t.mapping, t.extras)
+
+
+def _steps(table: str, src: SourceSpec | None) -> list[str]:
+    """How the table was shaped on its way in, in words, for the quality report."""
+    if src is None:
+        return []
+    steps = [f"looked up {lk.path or lk.table} on {lk.keys[0]}" for lk in src.lookups]
+    if src.from_:
+        steps.append(shape.derived_note(src.from_))
+    if src.rollup is not None:
+        steps.append(shape.rollup_note(table, src))
+    return steps
 
 
 def canonical_tables(found: Mapping[str, ir.Table]) -> dict[str, ir.Table]:
@@ -305,10 +355,13 @@ def _read_duckdb(con: Any, data: Any, sources: dict[str, SourceSpec],
     elif kind == "url":
         remote = _connect_url(where)
     found: dict[str, RawTable] = {}
+    failed: list[DataError] = []
     try:
         for table in wanted:
             src = sources.get(table)
             rt: RawTable | None
+            if src is not None and src.from_:
+                continue
             if kind == "frames":
                 rt = read_frame(raw, table, data[table]) if table in data else None
             elif kind == "folder":
@@ -320,17 +373,29 @@ def _read_duckdb(con: Any, data: Any, sources: dict[str, SourceSpec],
                 rt = read_duckdb_table(raw, table, where, src)
             else:
                 rt = read_url_table(raw, table, where, src, remote)
+            if rt is not None and src is not None and src.lookups:
+                try:
+                    rt = shape.join_lookups(raw, table, rt, src,
+                                            shape.lookup_reader(raw, kind, where, table, remote))
+                except DataError as exc:  # every table's lookup problems at once
+                    failed.append(exc)
             if rt is not None:
                 found[table] = rt
     finally:
         if kind == "duckdb":
             raw.execute("DETACH src_db")
+    if failed:
+        raise DataError(failed[0].reason, [p for exc in failed for p in exc.problems])
     return {t: (con.table(rt.name), rt) for t, rt in found.items()}, kind, where
 
 
 def _type(con: Any, spark: bool, table: str, raw_t: ir.Table, rt: RawTable,
           mapping: dict[str, str], src: SourceSpec | None) -> Typed:
-    """One table typed by its engine: DuckDB SQL for what DuckDB read, Ibis casts on Spark."""
+    """One table typed by its engine: DuckDB SQL for what DuckDB read, Ibis casts on Spark.
+
+    The columns of ``mapping`` that are not the contract's are the extra columns (declared in
+    ``types``, read by a formula or by a roll-up), typed as declared or as the file holds them.
+    """
     if spark:
         extras = _extra_kinds(table, mapping, src, {
             c: _source_kind(str(dtype)) for c, dtype in raw_t.schema().items()})
@@ -503,7 +568,8 @@ def _extra_names(table: str, src: SourceSpec | None) -> list[str]:
 
 def _extra_use_problems(model: CRIModel, typed: Mapping[str, Typed]) -> list[Problem]:
     """The metrics' rules on extra columns, now that the type of each is known."""
-    return metric_column_problems(Checking(model), {t: ty.extras for t, ty in typed.items()})
+    return metric_column_problems(Checking(model), {t: shape.model_kinds(ty)
+                                                    for t, ty in typed.items()})
 
 
 def _typed(kind: str, col: str, src_type: str, src: SourceSpec | None,

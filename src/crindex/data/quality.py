@@ -116,6 +116,8 @@ class TableQuality:
     #: (``sources.<table>.types``, or the file's own), and the derived ones with their formula
     extra_columns: dict[str, str] = field(default_factory=dict)
     derived_columns: dict[str, str] = field(default_factory=dict)
+    #: how the table was shaped on its way in (lookups joined, lines rolled up, derived)
+    steps: list[str] = field(default_factory=list)
 
     @property
     def rows_set_aside(self) -> int:
@@ -132,7 +134,8 @@ class TableQuality:
                 "last": str(self.last_at) if self.last_at else None,
                 "issues": [i.to_dict() for i in self.issues],
                 "extra_columns": self.extra_columns,
-                "derived_columns": self.derived_columns}
+                "derived_columns": self.derived_columns,
+                **({"steps": self.steps} if self.steps else {})}
 
 
 #: what a guardrail finding does: ``refused`` stops the run; ``allowed`` passed only because
@@ -231,6 +234,7 @@ class QualityReport:
             enc = f", {t.encoding}" if t.encoding else ""
             lines.append(f"{t.table}: {t.rows_read:,} rows read from {t.origin} ({t.fmt}{enc}), "
                          f"{t.rows_used:,} used")
+            lines += [f"  {step}" for step in t.steps]
             if t.extra_columns:
                 lines.append("  own columns read: " + ", ".join(
                     f"{c} ({k})" for c, k in t.extra_columns.items()

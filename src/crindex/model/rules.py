@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from crindex.calendar import parse_window
-from crindex.contract import CONTRACT, TABLE, VOCABULARIES
+from crindex.contract import CONTRACT, TABLE, UNIQUE_ID, VOCABULARIES
 from crindex.errors import Problem, Reason
 from crindex.model import wording
 from crindex.model.expr import ExprError
@@ -31,11 +31,16 @@ from crindex.model.registry import (
     register_rule,
 )
 from crindex.model.spec import (
+    DERIVED_CUSTOMER_COLUMNS,
     FILTER_OPS,
+    ROLLUP_FUNCTIONS,
     CRIModel,
     DimensionSpec,
     MetricSpec,
+    SourceSpec,
     SubAggregate,
+    parse_rollup,
+    rollup_kind,
 )
 
 Loc = tuple[str | int, ...]
@@ -230,6 +235,87 @@ def _sources(c: Checking) -> Iterable[Problem]:
                               "a derived column's type is its expression's: remove it from "
                               "types", Reason.BAD_PARAMETER)
         yield from _source_values(c, table)
+        yield from _source_shape(c, table)
+
+
+#: the tables a roll-up may build: those with an id of their own that refer to customers
+ROLLUP_TABLES = tuple(t for t, cols in CONTRACT.items() if t in UNIQUE_ID
+                      and "customer_id" in cols and t != "customers")
+
+
+def _source_shape(c: Checking, table: str) -> Iterable[Problem]:
+    """``from``, ``lookups`` and ``rollup`` name what exists and go together."""
+    src = c.model.sources[table]
+    if src.from_ is not None:
+        if table != "customers":
+            yield Problem(f"sources.{table}.from: only customers may be derived from another "
+                          "table", c.line(src, "from"),
+                          f"read {table} from a file (sources.{table}.path) or remove `from`",
+                          Reason.BAD_PARAMETER)
+        elif src.from_ not in CONTRACT or "customer_id" not in CONTRACT[src.from_] \
+                or src.from_ == "customers":
+            yield Problem(f"sources.customers.from names `{src.from_}`, which is not a table "
+                          "with customer ids", c.line(src, "from"),
+                          "tables with customer ids: " + ", ".join(
+                              t for t, cols in CONTRACT.items()
+                              if "customer_id" in cols and t != "customers"),
+                          Reason.UNKNOWN_TABLE)
+        for m in c.metrics():
+            info = AGGREGATES.get(m.aggregate)
+            cols = {m.column, *(info.reads if info else ())} - {None}
+            if metric_table(m) == "customers" and cols - set(DERIVED_CUSTOMER_COLUMNS):
+                yield Problem(
+                    f"metric `{m.id}` reads customers."
+                    + ", customers.".join(sorted(c_ for c_ in cols if c_))
+                    + f", but customers are derived from {src.from_} (`from: {src.from_}`) "
+                    "and hold only " + " and ".join(DERIVED_CUSTOMER_COLUMNS), c.at(m),
+                    "read the customer file instead of `from:`, or remove the metric",
+                    Reason.UNKNOWN_COLUMN)
+        given = [k for k in ("path", "table", "sheet", "rollup") if getattr(src, k)]
+        given += ["lookups"] if src.lookups else []
+        given += ["columns"] if src.columns else []
+        if given:
+            yield Problem(f"sources.{table} is derived (`from: {src.from_}`), so it reads no "
+                          "file: " + ", ".join(f"`{k}`" for k in given) + " cannot apply",
+                          c.line(src, "from"), "remove them, or remove `from` and read a file",
+                          Reason.BAD_PARAMETER)
+    for i, lookup in enumerate(src.lookups):
+        if bool(lookup.path) == bool(lookup.table):
+            yield Problem(f"sources.{table}.lookups[{i}] needs either `path` (a file in the data "
+                          "folder) or `table` (in a DuckDB file or database), one of them",
+                          c.line(src, "lookups", i), "e.g. {path: demographics.csv, on: "
+                          "household_key}", Reason.MODEL_SCHEMA)
+    if src.rollup is not None:
+        yield from _rollup_problems(c, table, src)
+
+
+def _rollup_problems(c: Checking, table: str, src: SourceSpec) -> Iterable[Problem]:
+    rollup = src.rollup
+    assert rollup is not None
+    if table not in ROLLUP_TABLES:
+        yield Problem(f"sources.{table}.rollup: {table} cannot be rolled up",
+                      c.line(src, "rollup"), "tables that can: " + ", ".join(ROLLUP_TABLES),
+                      Reason.BAD_PARAMETER)
+        return
+    key = UNIQUE_ID[table]
+    mapped = src.columns.get(rollup.by, rollup.by)
+    if mapped in CONTRACT[table] and mapped != key:
+        yield Problem(f"sources.{table}.rollup.by is `{rollup.by}`, which is {table}.{mapped}; "
+                      f"a roll-up groups by the id of the rows it makes ({table}.{key})",
+                      c.line(src, "rollup", "by"),
+                      f"name the column holding the basket or group id (it becomes {key})",
+                      Reason.BAD_PARAMETER)
+    for out, text in rollup.columns.items():
+        found = parse_rollup(text)
+        where = c.line(src, "rollup", out)
+        if found is None:
+            yield Problem(f"sources.{table}.rollup.{out}: `{text}` is not a roll-up function",
+                          where, "write <function>(<column>), function one of: "
+                          + ", ".join(ROLLUP_FUNCTIONS) + "; count() takes no column",
+                          Reason.BAD_PARAMETER)
+        if out in (key, rollup.by):
+            yield Problem(f"sources.{table}.rollup.{out}: `{out}` is the group's id, set by "
+                          "`by`", where, "remove it", Reason.BAD_PARAMETER)
 
 
 @register_rule("derived columns parse")
@@ -303,11 +389,20 @@ def extra_columns(model: CRIModel, table: str) -> dict[str, str | None]:
 
     Those ``sources.<table>.types`` declares (with their type) and those
     ``sources.<table>.derive`` computes (type ``None``: the expression's, known once the
-    data is open).
+    data is open). A rolled-up table has the roll-up's outputs instead (``products:
+    count_distinct(product_id)`` is a number; ``min``/``max``/``first``/``last`` keep their
+    column's type, known once the data is open): the lines' columns do not outlive it.
     """
     src = model.sources.get(table)
     if src is None:
         return {}
+    if src.rollup is not None:
+        out: dict[str, str | None] = {}
+        for name, text in src.rollup.columns.items():
+            parsed = parse_rollup(text)
+            if parsed is not None and name not in CONTRACT[table]:
+                out[name] = rollup_kind(parsed[0], None)
+        return out
     return {**{k: v for k, v in src.types.items()}, **{k: None for k in src.derive}}
 
 
@@ -315,7 +410,7 @@ def _not_a_column(what: str, col: str, table: str, extra: dict[str, str | None],
                   at: str, noun: str = "column") -> Problem:
     known = [*CONTRACT[table], *extra]
     return Problem(
-        f"{what}: {noun} `{col}` is not a column of {table}", at,
+        f"{what} `{col}` is not a column of {table}", at,
         wording.with_guess(col, known, f"columns of {table}: " + ", ".join(known)
                            + "; a column of your own file is declared with its type: "
                            f"sources.{table}.types: {{{col}: num}} (or cat, ts, bool), "
@@ -328,7 +423,7 @@ def _where_problems(where_: dict[str, Any] | None, table: str, what: str,
     for col, cond in (where_ or {}).items():
         kind = CONTRACT[table].get(col) or extra.get(col)
         if col not in CONTRACT[table] and col not in extra:
-            problems.append(_not_a_column(what, col, table, extra, at, noun="filter column"))
+            problems.append(_not_a_column(f"{what}: filter column", col, table, extra, at))
             continue
         if kind is not None:
             problems += _condition_problems(cond, kind, f"{what}: filter on `{col}`", at)
@@ -398,7 +493,7 @@ def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
                 f"columns of {table}: " + ", ".join(columns), Reason.BAD_PARAMETER,
             ))
         elif part.column not in columns:
-            problems.append(_not_a_column(what, part.column, table, extra, at))
+            problems.append(_not_a_column(f"{what}: column", part.column, table, extra, at))
         elif info.numeric and part.aggregate not in ANY_COLUMN and kind not in ("num", None):
             problems.append(Problem(
                 f"{what}: `{part.aggregate}` needs a numeric column, `{part.column}` is "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import re
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     PrivateAttr,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from crindex.calendar import parse_window
@@ -340,7 +342,119 @@ class DerivedColumn(Spec):
 EXCEL_SERIAL = "excel"
 
 
-class SourceSpec(Spec):
+#: the columns of customers derived from another table (``customers: {from: orders}``)
+DERIVED_CUSTOMER_COLUMNS = ("customer_id", "created_at")
+
+#: the functions a roll-up may apply to the lines of a group (see :class:`RollupSpec`)
+ROLLUP_FUNCTIONS = ("sum", "min", "max", "mean", "first", "last", "count", "count_distinct")
+
+
+class Reading(Spec):
+    """Where a user's table is and how to read it: the reading keys of a source or lookup."""
+
+    path: str | None = None
+    table: str | None = None
+    sheet: str | None = None
+    format: Literal["csv", "parquet", "xlsx", "txt"] | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: Literal[".", ","] | None = None
+    header: bool = True
+    names: list[str] | None = None
+
+
+class LookupSpec(Reading):
+    """Another file or table joined onto a source's rows by a key (left join, before mapping).
+
+    ``on`` names the key: one column name present in both (``household_key``), or
+    ``{<column of the table>: <column of the lookup>}``. ``columns`` picks the lookup's columns
+    to bring (a list, or ``{<lookup column>: <new name>}`` to rename); by default every column
+    but the key. The reading keys (``path``, ``table``, ``sheet``, ``format``, ``encoding``,
+    ``delimiter``, ``header``, ``names``) are those of :class:`SourceSpec`. A key repeated in
+    the lookup is an error (a lookup never multiplies rows).
+    """
+
+    on: str | dict[str, str]
+    columns: list[str] | dict[str, str] | None = None
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        """(the table's key column, the lookup's key column)."""
+        if isinstance(self.on, str):
+            return self.on, self.on
+        (left, right), = self.on.items()
+        return left, right
+
+    @field_validator("on")
+    @classmethod
+    def _one_key(cls, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) != 1:
+            raise ValueError("`on` names one key: `on: household_key` or "
+                             "`on: {<column of the table>: <column of the lookup>}`")
+        return value
+
+    def reading(self) -> SourceSpec:
+        """How to read the lookup's file or table, as a source."""
+        return SourceSpec(**{k: getattr(self, k) for k in Reading.model_fields})
+
+
+def _flat_rollup(value: Any) -> Any:
+    """``{by: basket_id, amount: sum(sales_value)}``: every key but ``by`` is an output column."""
+    if isinstance(value, dict) and "columns" not in value:
+        flat = {"columns": {k: v for k, v in value.items() if k != "by"}}
+        return {"by": value["by"], **flat} if "by" in value else flat
+    return value
+
+
+_CALL = re.compile(r"^\s*([A-Za-z_]+)\s*\(\s*([^()]*?)\s*\)\s*$")
+
+
+def parse_rollup(text: str) -> tuple[str, str | None] | None:
+    """``sum(sales_value)`` -> ``("sum", "sales_value")``; ``count()`` -> ``("count", None)``.
+
+    None when ``text`` is not ``<function>(<column>)`` with a function of
+    :data:`ROLLUP_FUNCTIONS`, or when the function and its column do not go together
+    (``count`` takes no column, the others one).
+    """
+    found = _CALL.match(str(text))
+    if not found:
+        return None
+    fn, col = found.group(1).lower(), found.group(2).strip().strip('"`')
+    if fn not in ROLLUP_FUNCTIONS or (fn == "count") != (col == ""):
+        return None
+    return fn, (col or None)
+
+
+def rollup_kind(fn: str, read: str | None) -> str | None:
+    """The type of a roll-up's output made by ``fn`` from a column of type ``read``.
+
+    A count, a sum or a mean is a number (``num``); ``min``, ``max``, ``first`` and ``last``
+    keep their column's type (None: not known before the data is open).
+    """
+    return "num" if fn in ("count", "count_distinct", "sum", "mean") else read
+
+
+class RollupSpec(Spec):
+    """Lines rolled up into one row per ``by`` (purchase lines into orders, per basket).
+
+    ``by`` is the column holding the group's id: the user's column or the contract's id column
+    it is mapped to (``order_id``); it becomes the table's id. Every other key is an output
+    column, ``<column>: <function>(<input column>)`` with a function of
+    :data:`ROLLUP_FUNCTIONS` (``count()`` takes no column); an input is the user's column or
+    its contract name. Contract columns not named keep a default
+    (:func:`crindex.data.shape.default_function`): the table's time column the first time
+    (``min``), ``customer_id`` and words the first line's (``first``), ratings the ``mean``,
+    other numbers the ``sum``. The lines are checked one by one first (a bad line is set aside
+    with its line number), then the clean lines are rolled up.
+    """
+
+    by: str
+    columns: dict[str, str] = Field(default_factory=dict)
+
+    _flat = model_validator(mode="before")(staticmethod(_flat_rollup))
+
+
+class SourceSpec(Reading):
     """Where a canonical table comes from and how the user's columns map onto it.
 
     ``columns`` maps the user's column name to the contract's (``客户编号: customer_id``);
@@ -360,15 +474,8 @@ class SourceSpec(Spec):
     pass as the read (see docs/data.md, Any column and Derived columns).
     """
 
-    path: str | None = None
-    table: str | None = None
-    sheet: str | None = None
-    format: Literal["csv", "parquet", "xlsx", "txt"] | None = None
-    encoding: str | None = None
-    delimiter: str | None = None
-    decimal: Literal[".", ","] | None = None
-    header: bool = True
-    names: list[str] | None = None
+    model_config = ConfigDict(populate_by_name=True)
+
     columns: dict[str, str] = Field(default_factory=dict)
     units: dict[str, float] = Field(default_factory=dict)
     date_format: str | None = None
@@ -380,6 +487,13 @@ class SourceSpec(Spec):
                  Annotated[DerivedColumn, BeforeValidator(_expression_text),
                            WithJsonSchema({"type": "string", "description": DERIVE_TEXT})]] = Field(
         default_factory=dict)
+    #: files or tables joined onto the rows by a key before the columns are mapped
+    lookups: list[LookupSpec] = Field(default_factory=list)
+    #: lines rolled up into one row per group after the checks (purchase lines into orders)
+    rollup: RollupSpec | None = None
+    #: derive the table from another one instead of reading a file: ``customers: {from:
+    #: orders}`` is one customer per distinct customer_id of orders, created on its first date
+    from_: str | None = Field(default=None, alias="from")
 
 
 #: when the inactivity rule counts a lapse as churn in a horizon; see :class:`ChurnRule`
