@@ -338,13 +338,15 @@ def build(ctx: Any, metric: Any) -> Any:
 
 
 for _info in (
-    AggregateInfo("p_alive", "probability the customer is still active (BG/NBD)", "orders",
-                  params=PAliveParams, build=build, fit=fit, reads=("amount",)),
-    AggregateInfo("expected_purchases", "expected purchases over params.horizon (BG/NBD)",
-                  "orders", params=ExpectedPurchasesParams, build=build, fit=fit,
+    AggregateInfo("p_alive", "probability the customer is still active, from the paid orders",
+                  fixed_table="orders", takes_column=False, params=PAliveParams, build=build,
+                  fit=fit, reads=("amount",)),
+    AggregateInfo("expected_purchases", "expected paid orders over params.horizon",
+                  fixed_table="orders", takes_column=False, params=ExpectedPurchasesParams,
+                  build=build, fit=fit, reads=("amount",)),
+    AggregateInfo("clv", "discounted expected spend over params.horizon (with Gamma-Gamma)",
+                  fixed_table="orders", params=ClvParams, build=build, fit=fit,
                   reads=("amount",)),
-    AggregateInfo("clv", "discounted expected spend over params.horizon (BG/NBD x Gamma-Gamma)",
-                  "orders", params=ClvParams, build=build, fit=fit, reads=("amount",)),
 ):
     register_aggregate(_info)
 
