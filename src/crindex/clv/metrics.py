@@ -46,7 +46,7 @@ from pydantic import AfterValidator, Field, ValidationError
 
 from crindex.calendar import WEEKS_PER_MONTH, window_weeks
 from crindex.contract import CONTRACT
-from crindex.errors import ModelError, NotFittedError, Problem, Reason, raise_if
+from crindex.errors import FitError, ModelError, NotFittedError, Problem, Reason, raise_if
 from crindex.model.registry import (
     AggregateInfo,
     params_of,
@@ -65,6 +65,11 @@ if TYPE_CHECKING:
 
 #: the purchase models a metric may name, by ``params.model``
 MODELS = {"bgnbd": "BetaGeo", "mbgnbd": "ModifiedBetaGeo"}
+#: share of one-time buyers above which a BG/NBD metric is warned about (BG/NBD gives each of
+#: them a P(alive) of exactly 1, so they rank as the most alive)
+ONE_TIME_WARNING = 0.3
+#: customers named in a warning, at most
+NAMED = 20
 
 
 def horizon_weeks(text: str) -> float:
@@ -81,9 +86,12 @@ def _horizon(text: str) -> str:
 
 
 class PAliveParams(Spec):
-    """Params of ``p_alive``: the purchase model and its L2 penalty."""
+    """Params of ``p_alive``: the purchase model and its L2 penalty.
 
-    model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
+    MBG/NBD by default: BG/NBD gives every one-time buyer a P(alive) of exactly 1.
+    """
+
+    model: Literal["bgnbd", "mbgnbd"] = "mbgnbd"
     penalizer: float = Field(default=0.0, ge=0)
 
 
@@ -151,7 +159,7 @@ def fit_spend(summary: ir.Table, settings: Settings) -> GammaGamma:
     from crindex.clv.gamma_gamma import GammaGamma
     from crindex.clv.rfm import pattern_counts
 
-    repeat = summary.filter(summary.x > 0)
+    repeat = summary.filter((summary.x > 0) & (summary.monetary > 0))
     return GammaGamma(penalizer=settings.penalizer).fit(
         pattern_counts(repeat, with_monetary=True).to_pyarrow())
 
@@ -184,10 +192,32 @@ def predict(aggregate: str, summary: Any, settings: Settings,
         length = settings.horizon_weeks / periods
         per_period = (1.0 + settings.discount_rate) ** (length * 7 / 365.25) - 1.0
         monetary = np.asarray(rows.column("monetary").to_numpy(), dtype=np.float64)
-        value = customer_lifetime_value(purchases, spend, x, t_x, T, monetary, periods=periods,
-                                        period_length=length, discount_rate=per_period,
-                                        margin=settings.margin)
-    return pa.table({"customer_id": rows.column("customer_id"), "value": value})
+        with np.errstate(invalid="ignore"):
+            value = customer_lifetime_value(
+                purchases, spend, x, t_x, T, np.where(_set_aside(x, monetary), 1.0, monetary),
+                periods=periods, period_length=length, discount_rate=per_period,
+                margin=settings.margin)
+        # repeat buyers whose mean repeat spend is not > 0 were set aside from the spend fit:
+        # they have no CLV (see MetricPredictions.fit, which names them)
+        value = np.where(_set_aside(x, monetary), np.nan, value)
+    # a prediction that is not a number is no value: the metric's missing policy applies, as
+    # for a customer without a paid order (never a score: NaN once ranked as 100 points)
+    value = np.where(np.isfinite(value), value, np.nan)
+    return pa.table({"customer_id": rows.column("customer_id"),
+                     "value": pa.array(value, type=pa.float64(), from_pandas=True)})
+
+
+def _set_aside(x: Any, monetary: Any) -> Any:
+    """Repeat buyers whose mean repeat spend is not > 0 (e.g. $0.00 orders): no spend model."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        return (x > 0) & ~(monetary > 0)
+
+
+def _named(ids: list[str], total: int) -> str:
+    more = total - len(ids)
+    return ", ".join(ids) + (f" and {more:,} more" if more > 0 else "")
 
 
 class MetricPredictions:
@@ -214,6 +244,9 @@ class MetricPredictions:
     table_ : ibis Table
         The predictions as the in-memory table the compiled query reads, named
         ``clv__<metric id>_<digest>``.
+    warnings_ : list of str
+        What the run's summary must say: repeat buyers set aside from the spend fit (named),
+        predictions that are not numbers (missing), BG/NBD over many one-time buyers.
     """
 
     def __init__(self, metric_id: str, aggregate: str, settings: Settings):
@@ -237,6 +270,7 @@ class MetricPredictions:
         shared[key] = (purchases, spend)
         column = f"{self.metric_id}__value"
         values = predict(self.aggregate, summary, self.settings, (purchases, spend))
+        self.warnings_ = self._warnings(summary, values)
         # in customer order, so that the same data gives the same table (the engine's grouping
         # returns customers in any order)
         table = values.rename_columns(["customer_id", column]).sort_by("customer_id")
@@ -252,6 +286,37 @@ class MetricPredictions:
         self.predictions_ = table
         self.table_ = _named_memtable(table, f"clv__{self.metric_id}_{digest}")
         return self
+
+    def _warnings(self, summary: ir.Table, values: pa.Table) -> list[str]:
+        """What the summary of a run must say about this metric's predictions."""
+        what = f"metric `{self.metric_id}`"
+        out: list[str] = []
+        buyers = values.num_rows
+        aside = 0
+        if self.aggregate == "clv":
+            bad = summary.filter((summary.x > 0) & ~(summary.monetary > 0).fill_null(False))
+            aside = int(bad.count().to_pyarrow().as_py())
+            if aside:
+                ids = [str(v) for v in bad.order_by("customer_id").customer_id.limit(NAMED)
+                       .to_pyarrow().to_pylist()]
+                out.append(
+                    f"{what}: {aside:,} repeat buyer(s) with a mean repeat spend that is not "
+                    f"> 0 set aside from the Gamma-Gamma spend fit, so they have no CLV (the "
+                    f"metric's missing policy applies): {_named(ids, aside)}; fix: leave out "
+                    "zero-value orders (where: {amount: {'>': 0}}) or correct their amounts")
+        missing = values.column("value").null_count - aside
+        if missing:
+            out.append(f"{what}: {missing:,} of {buyers:,} buyer(s) got a prediction that is "
+                       "not a number; they are missing (the metric's missing policy applies), "
+                       "never scored")
+        if self.settings.model == "bgnbd" and buyers:
+            once = int(summary.filter(summary.x == 0).count().to_pyarrow().as_py())
+            if once / buyers > ONE_TIME_WARNING:
+                out.append(
+                    f"{what}: BG/NBD gives each of the {once:,} one-time buyers "
+                    f"({once / buyers:.0%} of {buyers:,}) a P(alive) of exactly 1, so they "
+                    "rank as the most alive; model: mbgnbd (the default) lets them drop out")
+        return out
 
     def _check(self) -> None:
         if not hasattr(self, "table_"):
@@ -269,6 +334,7 @@ class MetricPredictions:
             "purchases": dict(self.purchases_.params_),
             "log_likelihood": getattr(self.purchases_, "log_likelihood_", None),
             "table": self.table_.get_name(),
+            "missing": self.predictions_.column(1).null_count,
         }
         if self.spend_ is not None:
             out["repeat_buyers"] = int(getattr(self.spend_, "n_obs_", 0))
@@ -303,8 +369,16 @@ def fit(ctx: Any, metric: Any, shared: dict[Any, Any]) -> MetricPredictions:
     orders = ctx.table.filter(ctx.condition(metric))
     summary = rfm_summary(orders, ctx.as_of, unit="weeks", amount_col=metric.column or "amount",
                           paid_only=False)
-    return MetricPredictions(metric.id, metric.aggregate, settings_of(metric)).fit(summary,
-                                                                                    shared)
+    try:
+        return MetricPredictions(metric.id, metric.aggregate, settings_of(metric)).fit(summary,
+                                                                                        shared)
+    except FitError as exc:  # name the metric whose fit failed
+        where = getattr(metric, "at", "") or f"metric {metric.id}"
+        raise FitError(reason=exc.reason, summary=f"metric `{metric.id}` cannot be fitted",
+                       problems=[Problem(f"metric `{metric.id}` ({metric.aggregate}): "
+                                         f"{p.message}", p.where if p.where not in ("", "fit")
+                                         else where, p.hint, p.reason)
+                                 for p in exc.problems]) from None
 
 
 # --------------------------------------------------------------------------------------------
