@@ -182,24 +182,24 @@ def predict(aggregate: str, summary: Any, settings: Settings,
     rows = summary.select("customer_id", "x", "t_x", "T", "monetary").to_pyarrow()
     x, t_x, T = (np.asarray(rows.column(c).to_numpy(), dtype=np.float64)
                  for c in ("x", "t_x", "T"))
-    if aggregate == "p_alive":
-        value = purchases.p_alive(x, t_x, T)
-    elif aggregate == "expected_purchases":
-        value = purchases.conditional_expected_purchases(settings.horizon_weeks, x, t_x, T)
-    else:
-        assert spend is not None
-        periods = max(1, round(settings.horizon_weeks / WEEKS_PER_MONTH))
-        length = settings.horizon_weeks / periods
-        per_period = (1.0 + settings.discount_rate) ** (length * 7 / 365.25) - 1.0
-        monetary = np.asarray(rows.column("monetary").to_numpy(), dtype=np.float64)
-        with np.errstate(invalid="ignore"):
+    with np.errstate(all="ignore"):  # what is not a number is made missing below
+        if aggregate == "p_alive":
+            value = purchases.p_alive(x, t_x, T)
+        elif aggregate == "expected_purchases":
+            value = purchases.conditional_expected_purchases(settings.horizon_weeks, x, t_x, T)
+        else:
+            assert spend is not None
+            periods = max(1, round(settings.horizon_weeks / WEEKS_PER_MONTH))
+            length = settings.horizon_weeks / periods
+            per_period = (1.0 + settings.discount_rate) ** (length * 7 / 365.25) - 1.0
+            monetary = np.asarray(rows.column("monetary").to_numpy(), dtype=np.float64)
             value = customer_lifetime_value(
                 purchases, spend, x, t_x, T, np.where(_set_aside(x, monetary), 1.0, monetary),
                 periods=periods, period_length=length, discount_rate=per_period,
                 margin=settings.margin)
-        # repeat buyers whose mean repeat spend is not > 0 were set aside from the spend fit:
-        # they have no CLV (see MetricPredictions.fit, which names them)
-        value = np.where(_set_aside(x, monetary), np.nan, value)
+            # repeat buyers whose mean repeat spend is not > 0 were set aside from the spend fit:
+            # they have no CLV (see MetricPredictions.fit, which names them)
+            value = np.where(_set_aside(x, monetary), np.nan, value)
     # a prediction that is not a number is no value: the metric's missing policy applies, as
     # for a customer without a paid order (never a score: NaN once ranked as 100 points)
     value = np.where(np.isfinite(value), value, np.nan)
@@ -297,8 +297,8 @@ class MetricPredictions:
             bad = summary.filter((summary.x > 0) & ~(summary.monetary > 0).fill_null(False))
             aside = int(bad.count().to_pyarrow().as_py())
             if aside:
-                ids = [str(v) for v in bad.order_by("customer_id").customer_id.limit(NAMED)
-                       .to_pyarrow().to_pylist()]
+                ids = [str(v) for v in bad.select("customer_id").order_by("customer_id")
+                       .limit(NAMED).to_pyarrow().column(0).to_pylist()]
                 out.append(
                     f"{what}: {aside:,} repeat buyer(s) with a mean repeat spend that is not "
                     f"> 0 set aside from the Gamma-Gamma spend fit, so they have no CLV (the "

@@ -193,7 +193,7 @@ class FittedModel:
         fix = ("set a penalizer (params: {penalizer: 0.01}; it pulls the parameters back), or "
                "use another model (model: mbgnbd or bgnbd, or a recency/frequency metric); the "
                "data may give the model nothing to learn from (no customer seems to drop out, "
-               "or all buy at the same rate)")
+               "all drop out with the same chance, or all buy at the same rate)")
         if out:
             raise FitError.single(
                 Reason.FIT, f"the {name} fit ran away: {', '.join(f'{n} {v:.4g}' for n, v in out)}"
