@@ -220,6 +220,43 @@ def _named(ids: list[str], total: int) -> str:
     return ", ".join(ids) + (f" and {more:,} more" if more > 0 else "")
 
 
+def prediction_warnings(what: str, aggregate: str, model: str, summary: ir.Table,
+                        values: pa.Table, missing: str = "the metric's missing policy applies"
+                        ) -> list[str]:
+    """What a run must say about CLV predictions (``values``, from :func:`predict`).
+
+    Repeat buyers set aside from the spend fit (named), predictions that are not numbers (made
+    missing), BG/NBD over many one-time buyers. ``what`` names the metric (or the KPI),
+    ``missing`` says what becomes of a customer without a prediction.
+    """
+    out: list[str] = []
+    buyers = values.num_rows
+    aside = 0
+    if aggregate == "clv":
+        bad = summary.filter((summary.x > 0) & ~(summary.monetary > 0).fill_null(False))
+        aside = int(bad.count().to_pyarrow().as_py())
+        if aside:
+            ids = [str(v) for v in bad.select("customer_id").order_by("customer_id")
+                   .limit(NAMED).to_pyarrow().column(0).to_pylist()]
+            out.append(
+                f"{what}: {aside:,} repeat buyer(s) with a mean repeat spend that is not > 0 "
+                f"set aside from the Gamma-Gamma spend fit, so they have no CLV ({missing}): "
+                f"{_named(ids, aside)}; fix: leave out zero-value "
+                "orders (where: {amount: {'>': 0}}) or correct their amounts")
+    not_numbers = values.column("value").null_count - aside
+    if not_numbers:
+        out.append(f"{what}: {not_numbers:,} of {buyers:,} buyer(s) got a prediction that is "
+                   f"not a number; they are missing ({missing}), never scored")
+    if model == "bgnbd" and buyers:
+        once = int(summary.filter(summary.x == 0).count().to_pyarrow().as_py())
+        if once / buyers > ONE_TIME_WARNING:
+            out.append(
+                f"{what}: BG/NBD gives each of the {once:,} one-time buyers ({once / buyers:.0%} "
+                f"of {buyers:,}) a P(alive) of exactly 1, so they rank as the most alive; "
+                "model: mbgnbd (the default) lets them drop out")
+    return out
+
+
 class MetricPredictions:
     """What one CLV metric learns from the orders: fitted models and each buyer's prediction.
 
@@ -270,7 +307,8 @@ class MetricPredictions:
         shared[key] = (purchases, spend)
         column = f"{self.metric_id}__value"
         values = predict(self.aggregate, summary, self.settings, (purchases, spend))
-        self.warnings_ = self._warnings(summary, values)
+        self.warnings_ = prediction_warnings(f"metric `{self.metric_id}`", self.aggregate,
+                                             self.settings.model, summary, values)
         # in customer order, so that the same data gives the same table (the engine's grouping
         # returns customers in any order)
         table = values.rename_columns(["customer_id", column]).sort_by("customer_id")
@@ -286,37 +324,6 @@ class MetricPredictions:
         self.predictions_ = table
         self.table_ = _named_memtable(table, f"clv__{self.metric_id}_{digest}")
         return self
-
-    def _warnings(self, summary: ir.Table, values: pa.Table) -> list[str]:
-        """What the summary of a run must say about this metric's predictions."""
-        what = f"metric `{self.metric_id}`"
-        out: list[str] = []
-        buyers = values.num_rows
-        aside = 0
-        if self.aggregate == "clv":
-            bad = summary.filter((summary.x > 0) & ~(summary.monetary > 0).fill_null(False))
-            aside = int(bad.count().to_pyarrow().as_py())
-            if aside:
-                ids = [str(v) for v in bad.select("customer_id").order_by("customer_id")
-                       .limit(NAMED).to_pyarrow().column(0).to_pylist()]
-                out.append(
-                    f"{what}: {aside:,} repeat buyer(s) with a mean repeat spend that is not "
-                    f"> 0 set aside from the Gamma-Gamma spend fit, so they have no CLV (the "
-                    f"metric's missing policy applies): {_named(ids, aside)}; fix: leave out "
-                    "zero-value orders (where: {amount: {'>': 0}}) or correct their amounts")
-        missing = values.column("value").null_count - aside
-        if missing:
-            out.append(f"{what}: {missing:,} of {buyers:,} buyer(s) got a prediction that is "
-                       "not a number; they are missing (the metric's missing policy applies), "
-                       "never scored")
-        if self.settings.model == "bgnbd" and buyers:
-            once = int(summary.filter(summary.x == 0).count().to_pyarrow().as_py())
-            if once / buyers > ONE_TIME_WARNING:
-                out.append(
-                    f"{what}: BG/NBD gives each of the {once:,} one-time buyers "
-                    f"({once / buyers:.0%} of {buyers:,}) a P(alive) of exactly 1, so they "
-                    "rank as the most alive; model: mbgnbd (the default) lets them drop out")
-        return out
 
     def _check(self) -> None:
         if not hasattr(self, "table_"):
