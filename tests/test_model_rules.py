@@ -55,7 +55,7 @@ def test_validate_rejects_bad_clv_params_and_unknown_params_with_file_and_line(t
            f"{path}:7: metric `clv`: unknown param `horizn` of aggregate `clv`",
            f"{path}:7: metric `clv`, param `discount_rate` is `abc`, but it must be a number "
            "of at least 0",
-           "params of `clv`: model (default bgnbd), penalizer (default 0.0), horizon "
+           "params of `clv`: model (default mbgnbd), penalizer (default 0.0), horizon "
            "(default 12m), discount_rate (default 0.1), margin (default 1.0)",
            f"{path}:14: metric `spend`: unknown param `colour` of aggregate `sum`",
            "`sum` takes no params: remove them")
