@@ -7,6 +7,7 @@ Small synthetic worlds (a few hundred orders), so every test fits in a second or
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -166,6 +167,14 @@ def test_the_cli_prints_the_customers_set_aside(tmp_path, cli):
     assert code == 0, text
     assert "warning: metric `clv`: 1 repeat buyer(s) with a mean repeat spend that is not > 0 " \
            "set aside" in " ".join(text.split())
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert any(w.startswith("metric `clv`: 1 repeat buyer(s)") and w.count("z1") == 1
+               for w in summary["warnings"])
+    assert summary["fitted"]["clv"]["missing"] == 1
+    code, text = cli("validate", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF))
+    assert code == 0, text
+    assert "warning: metric `clv`: 1 repeat buyer(s)" in " ".join(text.split())
 
 
 # --------------------------------------------------------------------------------------------
