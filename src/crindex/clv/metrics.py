@@ -165,10 +165,13 @@ def fit_spend(summary: ir.Table, settings: Settings) -> GammaGamma:
 
 
 def predict(aggregate: str, summary: Any, settings: Settings,
-            models: tuple[BetaGeo, GammaGamma | None] | None = None) -> pa.Table:
+            models: tuple[BetaGeo, GammaGamma | None] | None = None,
+            with_rfm: bool = False) -> pa.Table:
     """Each customer's prediction as a pyarrow table ``customer_id``, ``value``.
 
     ``models``: fitted ``(purchases, spend)`` models to use instead of fitting on ``summary``.
+    ``with_rfm``: also the summary's ``x`` and ``monetary`` (what
+    :func:`prediction_warnings` reads, so it runs no query of its own).
     """
     import numpy as np
     import pyarrow as pa
@@ -203,8 +206,12 @@ def predict(aggregate: str, summary: Any, settings: Settings,
     # a prediction that is not a number is no value: the metric's missing policy applies, as
     # for a customer without a paid order (never a score: NaN once ranked as 100 points)
     value = np.where(np.isfinite(value), value, np.nan)
-    return pa.table({"customer_id": rows.column("customer_id"),
-                     "value": pa.array(value, type=pa.float64(), from_pandas=True)})
+    out = pa.table({"customer_id": rows.column("customer_id"),
+                    "value": pa.array(value, type=pa.float64(), from_pandas=True)})
+    if with_rfm:
+        out = out.append_column("x", rows.column("x")).append_column(
+            "monetary", rows.column("monetary"))
+    return out
 
 
 def _set_aside(x: Any, monetary: Any) -> Any:
@@ -220,35 +227,39 @@ def _named(ids: list[str], total: int) -> str:
     return ", ".join(ids) + (f" and {more:,} more" if more > 0 else "")
 
 
-def prediction_warnings(what: str, aggregate: str, model: str, summary: ir.Table,
-                        values: pa.Table, missing: str = "the metric's missing policy applies"
-                        ) -> list[str]:
-    """What a run must say about CLV predictions (``values``, from :func:`predict`).
+def prediction_warnings(what: str, aggregate: str, model: str, predicted: pa.Table,
+                        missing: str = "the metric's missing policy applies") -> list[str]:
+    """What a run must say about CLV predictions (from :func:`predict` ``with_rfm=True``).
 
     Repeat buyers set aside from the spend fit (named), predictions that are not numbers (made
     missing), BG/NBD over many one-time buyers. ``what`` names the metric (or the KPI),
     ``missing`` says what becomes of a customer without a prediction.
     """
+    import numpy as np
+
     out: list[str] = []
-    buyers = values.num_rows
+    buyers = predicted.num_rows
+    x = np.asarray(predicted.column("x").to_numpy(zero_copy_only=False), dtype=np.float64)
     aside = 0
     if aggregate == "clv":
-        bad = summary.filter((summary.x > 0) & ~(summary.monetary > 0).fill_null(False))
-        aside = int(bad.count().to_pyarrow().as_py())
+        monetary = np.asarray(predicted.column("monetary").to_numpy(zero_copy_only=False),
+                              dtype=np.float64)
+        bad = _set_aside(x, monetary)
+        aside = int(bad.sum())
         if aside:
-            ids = [str(v) for v in bad.select("customer_id").order_by("customer_id")
-                   .limit(NAMED).to_pyarrow().column(0).to_pylist()]
+            ids = sorted(str(v) for v, b in zip(predicted.column("customer_id").to_pylist(),
+                                                bad.tolist(), strict=True) if b)
             out.append(
                 f"{what}: {aside:,} repeat buyer(s) with a mean repeat spend that is not > 0 "
                 f"set aside from the Gamma-Gamma spend fit, so they have no CLV ({missing}): "
-                f"{_named(ids, aside)}; fix: leave out zero-value "
+                f"{_named(ids[:NAMED], aside)}; fix: leave out zero-value "
                 "orders (where: {amount: {'>': 0}}) or correct their amounts")
-    not_numbers = values.column("value").null_count - aside
+    not_numbers = predicted.column("value").null_count - aside
     if not_numbers:
         out.append(f"{what}: {not_numbers:,} of {buyers:,} buyer(s) got a prediction that is "
                    f"not a number; they are missing ({missing}), never scored")
     if model == "bgnbd" and buyers:
-        once = int(summary.filter(summary.x == 0).count().to_pyarrow().as_py())
+        once = int((x == 0).sum())
         if once / buyers > ONE_TIME_WARNING:
             out.append(
                 f"{what}: BG/NBD gives each of the {once:,} one-time buyers ({once / buyers:.0%} "
@@ -306,9 +317,10 @@ class MetricPredictions:
             spend = fit_spend(summary, self.settings)
         shared[key] = (purchases, spend)
         column = f"{self.metric_id}__value"
-        values = predict(self.aggregate, summary, self.settings, (purchases, spend))
+        full = predict(self.aggregate, summary, self.settings, (purchases, spend), with_rfm=True)
         self.warnings_ = prediction_warnings(f"metric `{self.metric_id}`", self.aggregate,
-                                             self.settings.model, summary, values)
+                                             self.settings.model, full)
+        values = full.select(["customer_id", "value"])
         # in customer order, so that the same data gives the same table (the engine's grouping
         # returns customers in any order)
         table = values.rename_columns(["customer_id", column]).sort_by("customer_id")

@@ -241,10 +241,10 @@ def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float,
                                "e.g. 12m, 52w")
     model = str(ClvParams.model_fields["model"].default)
     settings = Settings(model, 0.0, weeks, discount_rate, 1.0)
-    predicted = predict("clv", summary, settings, clv_models)
-    notes[:] = prediction_warnings("mean_clv", "clv", model, summary, predicted,
+    predicted = predict("clv", summary, settings, clv_models, with_rfm=True)
+    notes[:] = prediction_warnings("mean_clv", "clv", model, predicted,
                                    missing="left out of the mean")
-    values = ibis.memtable(predicted)
+    values = ibis.memtable(predicted.select(["customer_id", "value"]))
     joined = values.inner_join(ctx.groups, "customer_id")
     return _by_group(joined.group_by("g").aggregate(v=joined.value.mean()))
 
