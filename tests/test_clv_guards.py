@@ -17,6 +17,7 @@ from crindex.api import score
 from crindex.clv import BetaGeo
 from crindex.errors import FitError
 from crindex.model import parse_model
+from tests.conftest import failed
 
 AS_OF = dt.date(2025, 6, 30)
 
@@ -93,6 +94,21 @@ def test_a_runaway_fit_is_refused_naming_the_model_its_parameters_and_the_fix():
     assert "(fitted: r " in text and "alpha " in text and ", b " in text
     assert "set a penalizer (params: {penalizer: 0.01}" in text
     assert "model: mbgnbd or bgnbd" in text
+
+
+def test_the_cli_refuses_a_runaway_fit_with_exit_2_and_writes_nothing(tmp_path, cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in world(steady()).items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    model = tmp_path / "m.yaml"
+    model.write_text(one_metric("{id: next, aggregate: expected_purchases, params: {model: "
+                                "bgnbd}, weight: 100, normalise: {method: percentile}}"),
+                     encoding="utf-8")
+    code, text = cli("score", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF), "--out", str(tmp_path / "out"))
+    failed(code, text, f"{model}:5: metric `next` (expected_purchases): the BG/NBD fit ran away")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_fit_in_the_sane_range_is_not_refused():
