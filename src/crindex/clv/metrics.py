@@ -19,9 +19,11 @@ How they are computed, in the pipeline's two steps:
 
 1. **fit** (:func:`fit`, called by :mod:`crindex.engine.fit` before compiling; it runs queries):
    the RFM summary of the orders (:func:`crindex.clv.rfm_summary`, in weeks, calibration ending
-   on ``as_of``) runs in the engine; its distinct ``(x, t_x, T)`` patterns are fitted by BG/NBD
-   (or MBG/NBD), and for ``clv`` the repeat buyers' mean spend by Gamma-Gamma; a model with
-   several CLV metrics over the same orders and settings fits once. Each buyer's prediction
+   on ``as_of``) runs in the engine; its distinct ``(x, t_x, T)`` patterns are fitted by
+   MBG/NBD (or BG/NBD when asked), and for ``clv`` the repeat buyers' mean spend by
+   Gamma-Gamma (buyers whose mean repeat spend is not > 0 set aside, and named); a model with
+   several CLV metrics over the same orders and settings fits once. A fit that runs away or
+   does not converge is refused (:mod:`crindex.clv.models`). Each buyer's prediction
    is computed from the fitted parameters (the conditional expectation needs the Gaussian
    hypergeometric function, which SQL does not have) into an in-memory table named
    ``clv__<metric id>_<digest of its content>``. The fitted parameters are reported.
@@ -30,8 +32,8 @@ How they are computed, in the pipeline's two steps:
    the named table, and the table's name changes whenever its content does.
 
 Compiled without data (``crindex sql`` with no ``--data``) nothing can be fitted, and the
-predictions appear as a table named ``clv__<metric id>``. Customers without a paid order have
-no value (the metric's ``missing`` policy applies).
+predictions appear as a table named ``clv__<metric id>``. Customers without a paid order, or
+whose prediction is not a number, have no value (the metric's ``missing`` policy applies).
 """
 
 from __future__ import annotations
