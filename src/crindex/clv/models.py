@@ -7,7 +7,8 @@ returning the per-row log-likelihood and its gradient with respect to the (natur
 The base class maximises the weighted sum over ``log(params)`` with scipy's BFGS (the analytic
 gradient, so no automatic differentiation), finishes with Newton steps on a
 finite-difference Hessian of that gradient when BFGS stops early, and derives standard errors
-from the same Hessian.
+from the same Hessian. A fit whose shape parameters leave :data:`SANE_SHAPE`, or that ends
+unconverged, raises :class:`~crindex.errors.FitError` with the parameters and the fix.
 
 Settings go in ``__init__``; ``fit`` returns ``self`` and sets the learned attributes, all ending
 in ``_``: ``params_`` (dict), ``standard_errors_``, ``covariance_``, ``log_likelihood_``,
