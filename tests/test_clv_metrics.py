@@ -25,11 +25,12 @@ name: clv
 dimensions:
   - id: value
     metrics:
-      - {id: clv, aggregate: clv, params: {horizon: 39w, discount_rate: 0.0}, weight: 40,
-         normalise: {method: percentile}}
-      - {id: alive, aggregate: p_alive, weight: 30, normalise: {method: range, min: 0, max: 1}}
-      - {id: next, aggregate: expected_purchases, params: {horizon: 39w}, weight: 30,
-         normalise: {method: percentile}}
+      - {id: clv, aggregate: clv, params: {horizon: 39w, discount_rate: 0.0, model: bgnbd},
+         weight: 40, normalise: {method: percentile}}
+      - {id: alive, aggregate: p_alive, params: {model: bgnbd}, weight: 30,
+         normalise: {method: range, min: 0, max: 1}}
+      - {id: next, aggregate: expected_purchases, params: {horizon: 39w, model: bgnbd},
+         weight: 30, normalise: {method: percentile}}
 """
 AS_OF = dt.date(1997, 9, 30)
 
@@ -85,7 +86,7 @@ def test_sql_without_data_names_the_prediction_table():
 
 
 def test_bad_params_are_reported_together_when_the_model_is_loaded():
-    bad = MODEL.replace("{horizon: 39w, discount_rate: 0.0}",
+    bad = MODEL.replace("{horizon: 39w, discount_rate: 0.0, model: bgnbd}",
                         "{horizon: soon, discount_rate: -1, colour: red, model: pareto}")
     with pytest.raises(ModelError) as err:
         parse_model(bad, "clv.yaml")
@@ -117,8 +118,9 @@ def test_the_fitted_parameters_are_the_published_ones_and_are_reported(cdnow):
         "aggregate: clv", "aggregate: sum, column: amount").replace(
         "aggregate: p_alive", "aggregate: count").replace(
         "aggregate: expected_purchases", "aggregate: max, column: amount").replace(
-        ", params: {horizon: 39w, discount_rate: 0.0}", "").replace(
-        ", params: {horizon: 39w}", "")), cdnow, as_of=AS_OF))
+        ", params: {horizon: 39w, discount_rate: 0.0, model: bgnbd}", "").replace(
+        ", params: {model: bgnbd}", "").replace(
+        ", params: {horizon: 39w, model: bgnbd}", "")), cdnow, as_of=AS_OF))
 
 
 def test_result_sql_is_the_query_that_ran(cdnow):
@@ -155,7 +157,7 @@ def test_compile_runs_nothing_and_needs_the_fit(cdnow, tmp_path):
     assert all(k.endswith("_") for k in vars(fitted) if k != "model")
     learned = fitted.get("clv")
     assert {k for k in vars(learned) if k.endswith("_")} == {
-        "purchases_", "spend_", "predictions_", "table_"}
+        "purchases_", "spend_", "predictions_", "table_", "warnings_"}
     con.disconnect()  # compiling now would fail on any query: it runs none
     compiled = compile_model(model, tables, AS_OF, fitted=fitted)
     assert learned.table_.get_name() in compiled.sql()

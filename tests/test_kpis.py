@@ -262,3 +262,25 @@ def test_cli_warns_when_the_by_column_has_no_value(tmp_path):
     tables["customers"].to_parquet(tmp_path / "customers.parquet")
     result = CliRunner().invoke(app, [*args, "--by", "owner"])
     assert result.exit_code == 0 and result.stderr.strip() == "", result.output
+
+
+def test_every_dash_has_its_reason():
+    # customers only: every KPI from another table is `-`, each with why
+    report = kpis(tables_of({"customers": world()["customers"]}), AS_OF, "90d", by="owner")
+    for kpi, row in report.values.items():
+        for name, value in row.items():
+            assert value is not None or name in report.notes, (kpi, name)
+    assert report.notes["mean_clv"] == "no orders table"
+    assert report.notes["clv_cac"] == "mean_clv is - (no orders table) and cac is - (no spend " \
+                                      "table)"
+
+
+def test_a_clv_that_is_not_a_number_is_a_dash_with_its_reason():
+    # the runaway parameters of the issue (a 1351, b 4.6e6) give NaN expected purchases: the
+    # mean CLV was null with no reason; now no buyer has a CLV, and the note says why
+    runaway = BetaGeo().set_params_(r=0.24, alpha=4.4, a=1351.0, b=4.6e6)
+    report = kpis(tables_of(world()), AS_OF, "90d", clv_models=(runaway, GG))
+    assert report.overall["mean_clv"] is None
+    assert report.notes["mean_clv"] == "4 of 4 buyer(s) got a prediction that is not a " \
+        "number; they are missing (left out of the mean), never scored"
+    assert report.notes["clv_cac"].startswith("mean_clv is - (4 of 4 buyer(s)")

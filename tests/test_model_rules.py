@@ -55,7 +55,7 @@ def test_validate_rejects_bad_clv_params_and_unknown_params_with_file_and_line(t
            f"{path}:7: metric `clv`: unknown param `horizn` of aggregate `clv`",
            f"{path}:7: metric `clv`, param `discount_rate` is `abc`, but it must be a number "
            "of at least 0",
-           "params of `clv`: model (default bgnbd), penalizer (default 0.0), horizon "
+           "params of `clv`: model (default mbgnbd), penalizer (default 0.0), horizon "
            "(default 12m), discount_rate (default 0.1), margin (default 1.0)",
            f"{path}:14: metric `spend`: unknown param `colour` of aggregate `sum`",
            "`sum` takes no params: remove them")
@@ -123,6 +123,25 @@ SCORE_TIME_ERRORS = {
     "a CLV spend column that is not numeric": (
         "{id: m, aggregate: clv, column: product_line, weight: 100, "
         "normalise: {method: identity}}", "column `product_line` is not a numeric column"),
+    "a purchase model given a column it does not read": (
+        "{id: m, aggregate: p_alive, column: kind, weight: 100, normalise: {method: identity}}",
+        "aggregate `p_alive` reads no `column`"),
+    "expected purchases given a category column": (
+        "{id: m, aggregate: expected_purchases, column: product_line, weight: 100, "
+        "normalise: {method: identity}}", "remove the `column` key"),
+    "a CLV metric on another table": (
+        "{id: m, aggregate: clv, table: interactions, weight: 100, "
+        "normalise: {method: identity}}", "aggregate `clv` always reads orders, not interactions"),
+    "the latest category under a numeric normaliser": (
+        "{id: m, aggregate: latest, column: product_line, weight: 100, "
+        "normalise: {method: identity}}",
+        "`latest` of orders.product_line is a category (short text), not a number, and "
+        "normaliser `identity` scores numbers only"),
+    "a yes/no value under percentile": (
+        "{id: m, aggregate: latest, table: subscriptions, column: renewed, weight: 100, "
+        "normalise: {method: percentile}}",
+        "score its values with the map normaliser: normalise: {method: map, values: "
+        "{true: 100, false: 0}, default: 0}"),
     "a column not in the contract": (
         "{id: m, aggregate: sum, column: amout, weight: 100, normalise: {method: identity}}",
         "column `amout` is not a column of orders"),

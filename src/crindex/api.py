@@ -252,5 +252,6 @@ def score(
     table = execute(backend, compiled.expr)
     # the dates at this as_of (the data may have been opened for another) and the ratios
     check_scored(quality, model, day, table, write_to=quarantine_dir, refuse=guardrails)
-    return ScoreResult(model, day, table, compiled, quality, origins)
+    return ScoreResult(model, day, table, compiled, quality, origins,
+                       warnings=fitted.warnings())
 

@@ -377,6 +377,8 @@ def _run_score(model: Any, data: str, as_of: str | None,
     _print_warnings(result.model)
     for line in result.fitted.summary_lines() if result.fitted is not None else []:
         err.print(line, highlight=False)
+    for line in result.warnings:
+        err.print(f"warning: {line}", highlight=False, markup=False)
     return result
 
 
@@ -561,8 +563,9 @@ def validate_command(
     fitted = result.fitted
     quality = result.quality
     for line in (quality.summary_lines() + quality.guardrail_lines()
-                 + (fitted.summary_lines() if fitted else [])):
-        out.print(line, highlight=False)
+                 + (fitted.summary_lines() if fitted else [])
+                 + [f"warning: {w}" for w in result.warnings]):
+        out.print(line, highlight=False, markup=False)
     passed = [g for g in quality.guardrails if g.level != "refused"]
     verdict = (f"passed with {len(passed)} guardrail warning(s) above" if passed else "ok")
     out.print(f"data {data}: tables {', '.join(sorted(quality.encodings))} - {verdict}")

@@ -83,6 +83,8 @@ class BetaGeo(FittedModel):
     """
 
     param_names = ("r", "alpha", "a", "b")
+    label = "BG/NBD"
+    scale_params = ("alpha",)
     #: 1 for the MBG/NBD, where a customer may also drop out at time 0
     _shift = 0
 
@@ -213,4 +215,5 @@ class ModifiedBetaGeo(BetaGeo):
     with no repeat purchase is not certainly alive.
     """
 
+    label = "MBG/NBD"
     _shift = 1

@@ -36,6 +36,8 @@ class GammaGamma(FittedModel):
     """
 
     param_names = ("p", "q", "gamma")
+    label = "Gamma-Gamma"
+    scale_params = ("gamma",)
 
     def fit(self, x: Any, monetary: ArrayLike | None = None,
             weights: ArrayLike | None = None) -> GammaGamma:

@@ -19,9 +19,11 @@ How they are computed, in the pipeline's two steps:
 
 1. **fit** (:func:`fit`, called by :mod:`crindex.engine.fit` before compiling; it runs queries):
    the RFM summary of the orders (:func:`crindex.clv.rfm_summary`, in weeks, calibration ending
-   on ``as_of``) runs in the engine; its distinct ``(x, t_x, T)`` patterns are fitted by BG/NBD
-   (or MBG/NBD), and for ``clv`` the repeat buyers' mean spend by Gamma-Gamma; a model with
-   several CLV metrics over the same orders and settings fits once. Each buyer's prediction
+   on ``as_of``) runs in the engine; its distinct ``(x, t_x, T)`` patterns are fitted by
+   MBG/NBD (or BG/NBD when asked), and for ``clv`` the repeat buyers' mean spend by
+   Gamma-Gamma (buyers whose mean repeat spend is not > 0 set aside, and named); a model with
+   several CLV metrics over the same orders and settings fits once. A fit that runs away or
+   does not converge is refused (:mod:`crindex.clv.models`). Each buyer's prediction
    is computed from the fitted parameters (the conditional expectation needs the Gaussian
    hypergeometric function, which SQL does not have) into an in-memory table named
    ``clv__<metric id>_<digest of its content>``. The fitted parameters are reported.
@@ -30,8 +32,8 @@ How they are computed, in the pipeline's two steps:
    the named table, and the table's name changes whenever its content does.
 
 Compiled without data (``crindex sql`` with no ``--data``) nothing can be fitted, and the
-predictions appear as a table named ``clv__<metric id>``. Customers without a paid order have
-no value (the metric's ``missing`` policy applies).
+predictions appear as a table named ``clv__<metric id>``. Customers without a paid order, or
+whose prediction is not a number, have no value (the metric's ``missing`` policy applies).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from pydantic import AfterValidator, Field, ValidationError
 
 from crindex.calendar import WEEKS_PER_MONTH, window_weeks
 from crindex.contract import CONTRACT
-from crindex.errors import ModelError, NotFittedError, Problem, Reason, raise_if
+from crindex.errors import FitError, ModelError, NotFittedError, Problem, Reason, raise_if
 from crindex.model.registry import (
     AggregateInfo,
     params_of,
@@ -65,6 +67,11 @@ if TYPE_CHECKING:
 
 #: the purchase models a metric may name, by ``params.model``
 MODELS = {"bgnbd": "BetaGeo", "mbgnbd": "ModifiedBetaGeo"}
+#: share of one-time buyers above which a BG/NBD metric is warned about (BG/NBD gives each of
+#: them a P(alive) of exactly 1, so they rank as the most alive)
+ONE_TIME_WARNING = 0.3
+#: customers named in a warning, at most
+NAMED = 20
 
 
 def horizon_weeks(text: str) -> float:
@@ -81,9 +88,12 @@ def _horizon(text: str) -> str:
 
 
 class PAliveParams(Spec):
-    """Params of ``p_alive``: the purchase model and its L2 penalty."""
+    """Params of ``p_alive``: the purchase model and its L2 penalty.
 
-    model: Literal["bgnbd", "mbgnbd"] = "bgnbd"
+    MBG/NBD by default: BG/NBD gives every one-time buyer a P(alive) of exactly 1.
+    """
+
+    model: Literal["bgnbd", "mbgnbd"] = "mbgnbd"
     penalizer: float = Field(default=0.0, ge=0)
 
 
@@ -151,16 +161,19 @@ def fit_spend(summary: ir.Table, settings: Settings) -> GammaGamma:
     from crindex.clv.gamma_gamma import GammaGamma
     from crindex.clv.rfm import pattern_counts
 
-    repeat = summary.filter(summary.x > 0)
+    repeat = summary.filter((summary.x > 0) & (summary.monetary > 0))
     return GammaGamma(penalizer=settings.penalizer).fit(
         pattern_counts(repeat, with_monetary=True).to_pyarrow())
 
 
 def predict(aggregate: str, summary: Any, settings: Settings,
-            models: tuple[BetaGeo, GammaGamma | None] | None = None) -> pa.Table:
+            models: tuple[BetaGeo, GammaGamma | None] | None = None,
+            with_rfm: bool = False) -> pa.Table:
     """Each customer's prediction as a pyarrow table ``customer_id``, ``value``.
 
     ``models``: fitted ``(purchases, spend)`` models to use instead of fitting on ``summary``.
+    ``with_rfm``: also the summary's ``x`` and ``monetary`` (what
+    :func:`prediction_warnings` reads, so it runs no query of its own).
     """
     import numpy as np
     import pyarrow as pa
@@ -174,20 +187,87 @@ def predict(aggregate: str, summary: Any, settings: Settings,
     rows = summary.select("customer_id", "x", "t_x", "T", "monetary").to_pyarrow()
     x, t_x, T = (np.asarray(rows.column(c).to_numpy(), dtype=np.float64)
                  for c in ("x", "t_x", "T"))
-    if aggregate == "p_alive":
-        value = purchases.p_alive(x, t_x, T)
-    elif aggregate == "expected_purchases":
-        value = purchases.conditional_expected_purchases(settings.horizon_weeks, x, t_x, T)
-    else:
-        assert spend is not None
-        periods = max(1, round(settings.horizon_weeks / WEEKS_PER_MONTH))
-        length = settings.horizon_weeks / periods
-        per_period = (1.0 + settings.discount_rate) ** (length * 7 / 365.25) - 1.0
-        monetary = np.asarray(rows.column("monetary").to_numpy(), dtype=np.float64)
-        value = customer_lifetime_value(purchases, spend, x, t_x, T, monetary, periods=periods,
-                                        period_length=length, discount_rate=per_period,
-                                        margin=settings.margin)
-    return pa.table({"customer_id": rows.column("customer_id"), "value": value})
+    with np.errstate(all="ignore"):  # what is not a number is made missing below
+        if aggregate == "p_alive":
+            value = purchases.p_alive(x, t_x, T)
+        elif aggregate == "expected_purchases":
+            value = purchases.conditional_expected_purchases(settings.horizon_weeks, x, t_x, T)
+        else:
+            assert spend is not None
+            periods = max(1, round(settings.horizon_weeks / WEEKS_PER_MONTH))
+            length = settings.horizon_weeks / periods
+            per_period = (1.0 + settings.discount_rate) ** (length * 7 / 365.25) - 1.0
+            monetary = np.asarray(rows.column("monetary").to_numpy(), dtype=np.float64)
+            value = customer_lifetime_value(
+                purchases, spend, x, t_x, T, np.where(_set_aside(x, monetary), 1.0, monetary),
+                periods=periods, period_length=length, discount_rate=per_period,
+                margin=settings.margin)
+            # repeat buyers whose mean repeat spend is not > 0 were set aside from the spend fit:
+            # they have no CLV (see MetricPredictions.fit, which names them)
+            value = np.where(_set_aside(x, monetary), np.nan, value)
+    # a prediction that is not a number is no value: the metric's missing policy applies, as
+    # for a customer without a paid order (never a score: NaN once ranked as 100 points)
+    value = np.where(np.isfinite(value), value, np.nan)
+    out = pa.table({"customer_id": rows.column("customer_id"),
+                    "value": pa.array(value, type=pa.float64(), from_pandas=True)})
+    if with_rfm:
+        out = out.append_column("x", rows.column("x")).append_column(
+            "monetary", rows.column("monetary"))
+    return out
+
+
+def _set_aside(x: Any, monetary: Any) -> Any:
+    """Repeat buyers whose mean repeat spend is not > 0 (e.g. $0.00 orders): no spend model."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        return (x > 0) & ~(monetary > 0)
+
+
+def _named(ids: list[str], total: int) -> str:
+    more = total - len(ids)
+    return ", ".join(ids) + (f" and {more:,} more" if more > 0 else "")
+
+
+def prediction_warnings(what: str, aggregate: str, model: str, predicted: pa.Table,
+                        missing: str = "the metric's missing policy applies") -> list[str]:
+    """What a run must say about CLV predictions (from :func:`predict` ``with_rfm=True``).
+
+    Repeat buyers set aside from the spend fit (named), predictions that are not numbers (made
+    missing), BG/NBD over many one-time buyers. ``what`` names the metric (or the KPI),
+    ``missing`` says what becomes of a customer without a prediction.
+    """
+    import numpy as np
+
+    out: list[str] = []
+    buyers = predicted.num_rows
+    x = np.asarray(predicted.column("x").to_numpy(zero_copy_only=False), dtype=np.float64)
+    aside = 0
+    if aggregate == "clv":
+        monetary = np.asarray(predicted.column("monetary").to_numpy(zero_copy_only=False),
+                              dtype=np.float64)
+        bad = _set_aside(x, monetary)
+        aside = int(bad.sum())
+        if aside:
+            ids = sorted(str(v) for v, b in zip(predicted.column("customer_id").to_pylist(),
+                                                bad.tolist(), strict=True) if b)
+            out.append(
+                f"{what}: {aside:,} repeat buyer(s) with a mean repeat spend that is not > 0 "
+                f"set aside from the Gamma-Gamma spend fit, so they have no CLV ({missing}): "
+                f"{_named(ids[:NAMED], aside)}; fix: leave out zero-value "
+                "orders (where: {amount: {'>': 0}}) or correct their amounts")
+    not_numbers = predicted.column("value").null_count - aside
+    if not_numbers:
+        out.append(f"{what}: {not_numbers:,} of {buyers:,} buyer(s) got a prediction that is "
+                   f"not a number; they are missing ({missing}), never scored")
+    if model == "bgnbd" and buyers:
+        once = int((x == 0).sum())
+        if once / buyers > ONE_TIME_WARNING:
+            out.append(
+                f"{what}: BG/NBD gives each of the {once:,} one-time buyers ({once / buyers:.0%} "
+                f"of {buyers:,}) a P(alive) of exactly 1, so they rank as the most alive; "
+                "model: mbgnbd (the default) lets them drop out")
+    return out
 
 
 class MetricPredictions:
@@ -214,6 +294,9 @@ class MetricPredictions:
     table_ : ibis Table
         The predictions as the in-memory table the compiled query reads, named
         ``clv__<metric id>_<digest>``.
+    warnings_ : list of str
+        What the run's summary must say: repeat buyers set aside from the spend fit (named),
+        predictions that are not numbers (missing), BG/NBD over many one-time buyers.
     """
 
     def __init__(self, metric_id: str, aggregate: str, settings: Settings):
@@ -236,7 +319,10 @@ class MetricPredictions:
             spend = fit_spend(summary, self.settings)
         shared[key] = (purchases, spend)
         column = f"{self.metric_id}__value"
-        values = predict(self.aggregate, summary, self.settings, (purchases, spend))
+        full = predict(self.aggregate, summary, self.settings, (purchases, spend), with_rfm=True)
+        self.warnings_ = prediction_warnings(f"metric `{self.metric_id}`", self.aggregate,
+                                             self.settings.model, full)
+        values = full.select(["customer_id", "value"])
         # in customer order, so that the same data gives the same table (the engine's grouping
         # returns customers in any order)
         table = values.rename_columns(["customer_id", column]).sort_by("customer_id")
@@ -269,6 +355,7 @@ class MetricPredictions:
             "purchases": dict(self.purchases_.params_),
             "log_likelihood": getattr(self.purchases_, "log_likelihood_", None),
             "table": self.table_.get_name(),
+            "missing": self.predictions_.column(1).null_count,
         }
         if self.spend_ is not None:
             out["repeat_buyers"] = int(getattr(self.spend_, "n_obs_", 0))
@@ -303,8 +390,16 @@ def fit(ctx: Any, metric: Any, shared: dict[Any, Any]) -> MetricPredictions:
     orders = ctx.table.filter(ctx.condition(metric))
     summary = rfm_summary(orders, ctx.as_of, unit="weeks", amount_col=metric.column or "amount",
                           paid_only=False)
-    return MetricPredictions(metric.id, metric.aggregate, settings_of(metric)).fit(summary,
-                                                                                    shared)
+    try:
+        return MetricPredictions(metric.id, metric.aggregate, settings_of(metric)).fit(summary,
+                                                                                        shared)
+    except FitError as exc:  # name the metric whose fit failed
+        where = getattr(metric, "at", "") or f"metric {metric.id}"
+        raise FitError(reason=exc.reason, summary=f"metric `{metric.id}` cannot be fitted",
+                       problems=[Problem(f"metric `{metric.id}` ({metric.aggregate}): "
+                                         f"{p.message}", p.where if p.where not in ("", "fit")
+                                         else where, p.hint, p.reason)
+                                 for p in exc.problems]) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,13 +433,15 @@ def build(ctx: Any, metric: Any) -> Any:
 
 
 for _info in (
-    AggregateInfo("p_alive", "probability the customer is still active (BG/NBD)", "orders",
-                  params=PAliveParams, build=build, fit=fit, reads=("amount",)),
-    AggregateInfo("expected_purchases", "expected purchases over params.horizon (BG/NBD)",
-                  "orders", params=ExpectedPurchasesParams, build=build, fit=fit,
+    AggregateInfo("p_alive", "probability the customer is still active, from the paid orders",
+                  fixed_table="orders", takes_column=False, params=PAliveParams, build=build,
+                  fit=fit, reads=("amount",)),
+    AggregateInfo("expected_purchases", "expected paid orders over params.horizon",
+                  fixed_table="orders", takes_column=False, params=ExpectedPurchasesParams,
+                  build=build, fit=fit, reads=("amount",)),
+    AggregateInfo("clv", "discounted expected spend over params.horizon (with Gamma-Gamma)",
+                  fixed_table="orders", params=ClvParams, build=build, fit=fit,
                   reads=("amount",)),
-    AggregateInfo("clv", "discounted expected spend over params.horizon (BG/NBD x Gamma-Gamma)",
-                  "orders", params=ClvParams, build=build, fit=fit, reads=("amount",)),
 ):
     register_aggregate(_info)
 

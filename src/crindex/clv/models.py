@@ -7,7 +7,8 @@ returning the per-row log-likelihood and its gradient with respect to the (natur
 The base class maximises the weighted sum over ``log(params)`` with scipy's BFGS (the analytic
 gradient, so no automatic differentiation), finishes with Newton steps on a
 finite-difference Hessian of that gradient when BFGS stops early, and derives standard errors
-from the same Hessian.
+from the same Hessian. A fit whose shape parameters leave :data:`SANE_SHAPE`, or that ends
+unconverged, raises :class:`~crindex.errors.FitError` with the parameters and the fix.
 
 Settings go in ``__init__``; ``fit`` returns ``self`` and sets the learned attributes, all ending
 in ``_``: ``params_`` (dict), ``standard_errors_``, ``covariance_``, ``log_likelihood_``,
@@ -27,6 +28,13 @@ from scipy.optimize import minimize
 from crindex.errors import FitError, NotFittedError, Problem, Reason
 
 Array = NDArray[np.float64]
+
+#: the range a fitted shape parameter must stay in; outside it the fit has run away (the
+#: likelihood keeps rising toward a limit of the model, e.g. no heterogeneity at all)
+SANE_SHAPE = (1e-6, 1e4)
+#: the largest gradient of the mean log-likelihood (in log parameters) a fit that the
+#: optimiser did not call converged may end on
+NOT_CONVERGED = 1e-3
 
 
 def as_array(values: ArrayLike, name: str) -> Array:
@@ -83,6 +91,11 @@ class FittedModel:
     """
 
     param_names: tuple[str, ...] = ()
+    #: the model's name in messages
+    label: str = ""
+    #: scale parameters (in the data's time or money unit): only finite and > 0 is asked of
+    #: them; every other parameter is a shape, whose fit must stay within :data:`SANE_SHAPE`
+    scale_params: tuple[str, ...] = ()
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-7, max_iter: int = 2000):
         self.penalizer = penalizer
@@ -147,6 +160,7 @@ class FittedModel:
                 "small penalizer, e.g. 0.001",
             )
         params = np.exp(u)
+        self._refuse_runaway(params, objective(u)[1], bool(res.success))
         self.params_ = dict(zip(self.param_names, params.tolist(), strict=True))
         self.n_iter_ = int(res.nit)
         self.n_obs_ = total
@@ -163,6 +177,34 @@ class FittedModel:
         self.covariance_ = cov
         self.standard_errors_ = dict(zip(self.param_names, se.tolist(), strict=True))
         return self
+
+    def _refuse_runaway(self, params: Array, grad: Array, success: bool) -> None:
+        """Refuse a fit whose shape parameters left :data:`SANE_SHAPE`, or that did not converge.
+
+        Such a fit gives predictions that are not numbers (BG/NBD with a 1351, b 4.6e6 on a
+        world where no customer seems to drop out), or numbers the data does not support.
+        """
+        name = self.label or type(self).__name__
+        lo, hi = SANE_SHAPE
+        out = [(n, v) for n, v in zip(self.param_names, params.tolist(), strict=True)
+               if not np.isfinite(v) or v <= 0
+               or (n not in self.scale_params and not lo <= v <= hi)]
+        fitted = ", ".join(f"{n} {v:.4g}" for n, v in zip(self.param_names, params.tolist(),
+                                                          strict=True))
+        fix = ("set a penalizer (params: {penalizer: 0.01}; it pulls the parameters back), or "
+               "use another model (model: mbgnbd or bgnbd, or a recency/frequency metric); the "
+               "data may give the model nothing to learn from (no customer seems to drop out, "
+               "all drop out with the same chance, or all buy at the same rate)")
+        if out:
+            raise FitError.single(
+                Reason.FIT, f"the {name} fit ran away: {', '.join(f'{n} {v:.4g}' for n, v in out)}"
+                f" left the sane range {lo:g}..{hi:g} of a shape parameter (fitted: {fitted}); "
+                "its predictions would not be numbers, so it is refused", "", fix)
+        steep = float(np.max(np.abs(grad))) if grad.size else 0.0
+        if not success and not steep <= NOT_CONVERGED:
+            raise FitError.single(
+                Reason.FIT, f"the {name} fit did not converge (gradient {steep:.3g} at {fitted} "
+                f"after {self.max_iter} iterations at most)", "", fix)
 
     # -- use -----------------------------------------------------------------------------------
     def _check_fitted(self) -> Array:

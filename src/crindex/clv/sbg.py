@@ -34,6 +34,7 @@ class ShiftedBetaGeometric(FittedModel):
     """
 
     param_names = ("alpha", "beta")
+    label = "sBG"
 
     def fit(self, periods: ArrayLike, churned: ArrayLike,
             weights: ArrayLike | None = None) -> ShiftedBetaGeometric:

@@ -218,7 +218,7 @@ aggregate("days_since_last", "days since the last interaction of a kind",
 
 
 @aggregate("latest", "the column's value on the most recent row", default_table="orders",
-           needs_column=True)
+           needs_column=True, passes_column=True)
 def _latest(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("latest")
     col = ctx.table[m.column]  # type: ignore[index]
@@ -298,7 +298,7 @@ def _survey_mean(ctx: Context, m: MetricSpec) -> Plan:
 
 
 @aggregate("attribute", "a column of the customers table", fixed_table="customers",
-           needs_column=True, numeric=False)
+           needs_column=True, numeric=False, passes_column=True)
 def _attribute(ctx: Context, m: MetricSpec) -> Plan:
     col = m.column or ""
     return Plan({}, lambda get: get(col))

@@ -93,6 +93,11 @@ class ModelFit:
         self._check()
         return {metric_id: f.report() for metric_id, f in self.fitted_.items()}
 
+    def warnings(self) -> list[str]:
+        """What the fits found that the run's summary must say (customers set aside, ...)."""
+        self._check()
+        return [w for f in self.fitted_.values() for w in getattr(f, "warnings_", [])]
+
     def summary_lines(self) -> list[str]:
         """One readable line per fitted metric, for the command line."""
         self._check()

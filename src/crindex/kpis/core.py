@@ -66,8 +66,9 @@ DEFINITIONS: tuple[KpiDef, ...] = (
            "with a converted customer / leads created in the period x 100", per_group=False),
     KpiDef("cac", "Customer acquisition cost", "money", "marketing spend in the period (rows "
            "overlapping it count pro rata by day) / N", per_group=False),
-    KpiDef("mean_clv", "Mean predicted CLV", "money", "mean BG/NBD x Gamma-Gamma CLV "
-           "(horizon, discount rate) of the customers at period end who have bought"),
+    KpiDef("mean_clv", "Mean predicted CLV", "money", "mean MBG/NBD x Gamma-Gamma CLV "
+           "(horizon, discount rate) of the customers at period end who have bought (the "
+           "model of a `clv` metric's default; customers without a prediction are left out)"),
     KpiDef("clv_cac", "CLV / CAC", "ratio", "mean_clv / cac", per_group=False),
     KpiDef("first_response_hours", "Mean first-response time", "hours", "mean `value` of "
            "the period's interactions of the response kind (ticket_resolved)"),
@@ -223,10 +224,10 @@ def _spend(ctx: _Ctx) -> float:
     return float(value or 0.0)
 
 
-def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float
-              ) -> dict[str, float | None]:
+def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float,
+              notes: list[str]) -> dict[str, float | None]:
     from crindex.clv import rfm_summary
-    from crindex.clv.metrics import Settings, predict
+    from crindex.clv.metrics import ClvParams, Settings, predict, prediction_warnings
 
     books = on_books(ctx.tables, ctx.churn, ctx.as_of)
     at_end = books.filter(books.active).select("customer_id")
@@ -238,8 +239,12 @@ def _mean_clv(ctx: _Ctx, clv_models: Any, horizon: str, discount_rate: float
     if weeks is None:
         raise DataError.single(Reason.BAD_PARAMETER, f"CLV horizon {horizon!r}", "clv_horizon",
                                "e.g. 12m, 52w")
-    settings = Settings("bgnbd", 0.0, weeks, discount_rate, 1.0)
-    values = ibis.memtable(predict("clv", summary, settings, clv_models))
+    model = str(ClvParams.model_fields["model"].default)
+    settings = Settings(model, 0.0, weeks, discount_rate, 1.0)
+    predicted = predict("clv", summary, settings, clv_models, with_rfm=True)
+    notes[:] = prediction_warnings("mean_clv", "clv", model, predicted,
+                                   missing="left out of the mean")
+    values = ibis.memtable(predicted.select(["customer_id", "value"]))
     joined = values.inner_join(ctx.groups, "customer_id")
     return _by_group(joined.group_by("g").aggregate(v=joined.value.mean()))
 
@@ -321,6 +326,7 @@ def kpis(
             else ibis.literal(ALL)
         ctx = _Ctx(cut, day, start, customers.select("customer_id", g=g), churn_rule)
         found: dict[str, dict[str, float | None]] = {}
+        clv_notes: list[str] = []
 
         def put(kpi: str, per_group: dict[str, float | None], found=found) -> None:
             for group, v in per_group.items():
@@ -336,7 +342,7 @@ def kpis(
             ("first_response_hours", "interactions", partial(_first_response, ctx, response_kind)),
             ("top20_revenue_share", "orders", partial(_top_share, ctx)),
             ("mean_clv", "orders",
-             partial(_mean_clv, ctx, clv_models, clv_horizon, discount_rate)),
+             partial(_mean_clv, ctx, clv_models, clv_horizon, discount_rate, clv_notes)),
         ]
         for kpi, table, compute in steps:
             if table not in cut:
@@ -345,7 +351,9 @@ def kpis(
             try:
                 put(kpi, compute())
             except CrindexError as exc:  # e.g. CLV cannot be fitted on too few customers
-                notes[kpi] = str(exc).splitlines()[0]
+                notes[kpi] = " ".join(str(exc).split())
+        if clv_notes and column is None:
+            notes["mean_clv"] = "; ".join(n.removeprefix("mean_clv: ") for n in clv_notes)
         if scores is not None:
             put("mean_cri", _mean_scores(scores, ctx))
         else:
@@ -371,10 +379,51 @@ def kpis(
         notes["cac"] = "no spend table"
     cac, clv = overall.get("cac"), overall.get("mean_clv")
     overall["clv_cac"] = clv / cac if cac and clv is not None else None
+    if overall["clv_cac"] is None and "clv_cac" not in notes:
+        notes["clv_cac"] = " and ".join(
+            f"{k} is - ({notes.get(k) or EMPTY.get(k, 'no value')})" if overall.get(k) is None
+            else f"{k} is 0"
+            for k in ("mean_clv", "cac") if not overall.get(k))
     for group_values in values.values():
         for k in DEFINITIONS:
             group_values.setdefault(k.id, None)
+    _why_missing(values, notes, by, response_kind)
     return KpiReport(day, period, start, by, values, notes)
+
+
+#: why a KPI has no value over a set of customers (``-``), when no other note says why
+EMPTY: dict[str, str] = {
+    "churn_rate": "no customer at the period start (S = 0)",
+    "retention_rate": "no customer at the period start (S = 0)",
+    "repurchase_rate": "no customer bought in the period",
+    "nps": "no NPS answer in the period",
+    "csat": "no CSAT answer in the period",
+    "ces": "no CES answer in the period",
+    "lead_conversion_rate": "no lead created in the period",
+    "cac": "no new customer in the period",
+    "mean_clv": "no customer at the period end has a paid order",
+    "first_response_hours": "no {kind} interaction in the period",
+    "top20_revenue_share": "no paid revenue in the period",
+    "mean_cri": "no customer was scored",
+}
+
+
+def _why_missing(values: dict[str, dict[str, float | None]], notes: dict[str, str],
+                 by: str | None, response_kind: str) -> None:
+    """A note for every KPI shown as ``-`` that no note explains yet (in place)."""
+    for k in DEFINITIONS:
+        empty = [g for g, row in values.items() if row.get(k.id) is None]
+        if not empty or k.id in notes:
+            continue
+        if not k.per_group and empty == [g for g in values if g != ALL]:
+            notes[k.id] = (f"portfolio only: not broken down by {by} (its rows belong to no "
+                           "customer)")
+            continue
+        reason = EMPTY.get(k.id, "no data for it").format(kind=response_kind)
+        if ALL in empty:
+            notes[k.id] = reason
+        else:
+            notes[k.id] = f"{by} {', '.join(empty)}: {reason}"
 
 
 def _mean_scores(scores: Any, ctx: _Ctx) -> dict[str, float | None]:

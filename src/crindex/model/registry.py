@@ -135,6 +135,11 @@ class AggregateInfo:
     default_table: str | None = None
     fixed_table: str | None = None
     needs_column: bool = False
+    #: False: the aggregate reads no column of the model's choosing, so a ``column`` is refused
+    takes_column: bool = True
+    #: its value is the column's own value, of the column's contract type (``latest``,
+    #: ``attribute``): a column that is not numeric is scored by the ``map`` normaliser only
+    passes_column: bool = False
     needs_kind: bool = False
     numeric: bool = True
     #: the aggregates allowed as the numerator and denominator (a ``ratio``)

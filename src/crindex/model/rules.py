@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from crindex.calendar import parse_window
-from crindex.contract import CONTRACT, TABLE, UNIQUE_ID, VOCABULARIES
+from crindex.contract import CONTRACT, TABLE, TYPE_WORDS, UNIQUE_ID, USUAL_VALUES, VOCABULARIES
 from crindex.errors import Problem, Reason
 from crindex.model import wording
 from crindex.model.expr import ExprError
@@ -502,6 +502,12 @@ def _part_problems(part: SubAggregate | MetricSpec, table: str, what: str,
                 + ", ".join(k for k, t in columns.items() if t == "num"),
                 Reason.BAD_PARAMETER,
             ))
+    if not info.takes_column and part.column:
+        problems.append(Problem(
+            f"{what}: aggregate `{part.aggregate}` reads no `column` ({info.summary}), so "
+            f"`column: {part.column}` would change nothing", at, "remove the `column` key",
+            Reason.BAD_PARAMETER,
+        ))
     if info.needs_kind and not part.kind and not (part.where or {}).get("kind"):
         problems.append(Problem(
             f"{what}: aggregate `{part.aggregate}` needs a `kind` (e.g. kind: email_opened)", at,
@@ -623,6 +629,36 @@ def _metric_column_problems(c: Checking, kinds: dict[str, dict[str, str]] | None
                               Reason.UNKNOWN_AGGREGATE)
                 continue
             yield from _part_problems(part, table, f"{what} {side}", at, extra)
+
+
+@register_rule("a value that is not a number is scored by map")
+def _word_values(c: Checking) -> Iterable[Problem]:
+    """Only ``map`` scores a column's own values when they are not numbers.
+
+    ``latest`` and ``attribute`` of a text, yes/no or date column give that column's values;
+    the numeric normalisers would fail on them in the engine.
+    """
+    for m in c.metrics():
+        info = AGGREGATES.get(m.aggregate)
+        if info is None or not info.passes_column or not m.column or \
+                m.normalise.method == "map":
+            continue
+        table = metric_table(m)
+        kind = CONTRACT.get(table, {}).get(m.column)
+        if kind is None or kind == "num":
+            continue  # an unknown table or column is reported by its own rule
+        words = (VOCABULARIES.get(table, {}).get(m.column)
+                 or USUAL_VALUES.get(table, {}).get(m.column)
+                 or (("true", "false") if kind == "bool" else ("A", "B")))
+        example = ", ".join(f"{w}: {100 if i == 0 else 0}" for i, w in enumerate(words[:2]))
+        yield Problem(
+            f"metric `{m.id}`: `{m.aggregate}` of {table}.{m.column} is a {TYPE_WORDS[kind]}, "
+            f"not a number, and normaliser `{m.normalise.method}` scores numbers only",
+            c.line(m, "normalise", "method"),
+            f"score its values with the map normaliser: normalise: {{method: map, values: "
+            f"{{{example}}}, default: 0}}, or read a numeric column of {table}: "
+            + ", ".join(k for k, t in CONTRACT[table].items() if t == "num"),
+            Reason.BAD_PARAMETER)
 
 
 def label_readers(model: CRIModel) -> list[tuple[MetricSpec, str]]:
