@@ -82,6 +82,24 @@ def test_thresholds_give_each_tier_its_share() -> None:
                                            "at_risk": 30}
 
 
+def test_rank_tiers_get_cumulative_shares() -> None:
+    from crindex.model.spec import TierLevel, TiersSpec
+
+    saas = load_model(example_path("saas_health")).tiers  # healthy top 20, at_risk bottom 30
+    assert default_mix(saas) == pytest.approx({"healthy": 0.2, "steady": 0.4, "at_risk": 0.4})
+    found = propose_thresholds(saas, [], default_mix(saas))  # ranks need no scores
+    assert [(t.tier, t.key, t.old, t.new) for t in found] == [
+        ("healthy", "top", 20, 20.0), ("at_risk", "bottom", 30, 40.0)]
+    # two `top` levels: the second holds its share plus the first's (10 + 20 = 30); `bottom`
+    # counts from the last level up
+    tiers = TiersSpec(by="rank", levels=[
+        TierLevel(id="a", top=5), TierLevel(id="b", top=50), TierLevel(id="c"),
+        TierLevel(id="d", bottom=10)])
+    found = propose_thresholds(tiers, [], {"a": 0.1, "b": 0.2, "c": 0.45, "d": 0.25})
+    assert [(t.tier, t.key, t.new) for t in found] == [("a", "top", 10.0), ("b", "top", 30.0),
+                                                       ("d", "bottom", 25.0)]
+
+
 def test_target_mix_parsing() -> None:
     tiers = ECOMMERCE.tiers
     # percents, the tier left out takes the rest

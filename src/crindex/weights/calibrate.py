@@ -144,12 +144,17 @@ def propose_bounds(model: CRIModel, table: Any) -> list[BoundChange]:
 
 
 def default_mix(tiers: TiersSpec) -> dict[str, float]:
-    """The top tier 10%, the other tiers an equal share of the rest (two tiers: half each)."""
+    """Four tiers or more: the top tier 10%, the others an equal share of the rest.
+
+    Three tiers: 20/40/40; two: half each; one: everyone. No tier holds more than half.
+    """
     order = tiers.order
     if len(order) == 1:
         return {order[0]: 1.0}
     if len(order) == 2:
         return dict.fromkeys(order, 0.5)
+    if len(order) == 3:
+        return dict(zip(order, (0.2, 0.4, 0.4), strict=True))
     rest = 0.9 / (len(order) - 1)
     return {t: (0.1 if i == 0 else rest) for i, t in enumerate(order)}
 
@@ -218,10 +223,10 @@ def propose_thresholds(tiers: TiersSpec, scores: Sequence[float],
 
     A tier's bound is the ``1 - c`` quantile of the scores, where ``c`` is the share of that
     tier and every tier tried before it, rounded down to 0.1 so the customer at the quantile
-    is in. Rank tiers have no thresholds: nothing is proposed.
+    is in. Rank tiers (:func:`propose_shares`) need no scores.
     """
     if tiers.by != "score":
-        return []
+        return propose_shares(tiers, mix)
     arr = np.asarray([s for s in scores if s is not None and math.isfinite(s)], dtype="float64")
     if arr.size == 0:
         return []
@@ -235,6 +240,29 @@ def propose_thresholds(tiers: TiersSpec, scores: Sequence[float],
         key = "min" if levels[rule.tier].min is not None else "above"
         out.append(ThresholdChange(rule.tier, key, rule.bound, bound))
     return out
+
+
+def propose_shares(tiers: TiersSpec, mix: Mapping[str, float]) -> list[ThresholdChange]:
+    """Rank tiers: each ``top`` (``bottom``) level's share, counted from the best (worst).
+
+    The ``top`` levels are tried in the order written, each holding the customers whose share
+    from the top is within its bound, so a level's ``top`` is its share plus those of the
+    ``top`` levels before it; ``bottom`` likewise from the last level up. A bound that would
+    be 0 or 100 (a tier with no share, or all of them) is left as it is.
+    """
+    out: list[ThresholdChange] = []
+    for key, levels in (("top", tiers.levels), ("bottom", list(reversed(tiers.levels)))):
+        cum = 0.0
+        for lv in levels:
+            old = getattr(lv, key)
+            if old is None:
+                continue
+            cum += mix.get(lv.id, 0.0)
+            bound = round(100.0 * cum, 1)
+            if 0 < bound < 100:
+                out.append(ThresholdChange(lv.id, key, old, bound))
+    order = tiers.order
+    return sorted(out, key=lambda t: order.index(t.tier))
 
 
 def tier_mix(tiers: TiersSpec, scores: Sequence[float | None]) -> dict[str, int]:
@@ -301,7 +329,8 @@ def calibrate(model: CRIModel, score: Callable[[CRIModel], Any],
 
     Two runs: the model as it is (the raw values, the mix and points before), then the model
     with the new bounds (the scores the thresholds are set from). The thresholds change only
-    the tiers, so the mix after is the new model's tier rule on the second run's scores.
+    the tiers, so the mix after is the new model's tier rule on the second run's scores; rank
+    tiers (shares of customers, ties sharing a tier) take a third run of the engine.
     """
     from crindex.model.loader import parse_model
 
@@ -313,16 +342,14 @@ def calibrate(model: CRIModel, score: Callable[[CRIModel], Any],
     after = score(staged)
     scores = after.column("score").to_pylist()
     thresholds = propose_thresholds(model.tiers, scores, target)
-    if model.tiers.by != "score":
-        notes.append("tiers are by rank: their shares are set in the model, no threshold "
-                     "to calibrate")
     text = calibrated_text(model, bounds, thresholds)
     new_model = parse_model(text, model.path or "<model>")
-    by_rank = model.tiers.by != "score"
-    mix_before = _table_mix(model.tiers, before) if by_rank else \
-        tier_mix(model.tiers, before.column("score").to_pylist())
-    mix_after = _table_mix(new_model.tiers, after) if by_rank else \
-        tier_mix(new_model.tiers, scores)
+    if model.tiers.by == "score":
+        mix_before = tier_mix(model.tiers, before.column("score").to_pylist())
+        mix_after = tier_mix(new_model.tiers, scores)
+    else:  # ranks need every customer's score: the engine's rule, on a third run
+        mix_before = _table_mix(model.tiers, before)
+        mix_after = _table_mix(new_model.tiers, score(new_model) if thresholds else after)
     return Calibration(model, bounds, thresholds, target, text, new_model, mix_before,
                        mix_after, mean_points(model, before), mean_points(staged, after), notes)
 
@@ -354,4 +381,5 @@ def _table_mix(tiers: TiersSpec, table: Any) -> dict[str, int]:
 
 __all__ = ["LOG_RANGE_QUANTILE", "RANGE_QUANTILES", "BoundChange", "Calibration",
            "ThresholdChange", "calibrate", "calibrated_text", "default_mix", "mean_points",
-           "parse_mix", "propose_bounds", "propose_thresholds", "tier_mix", "write_calibrated"]
+           "parse_mix", "propose_bounds", "propose_shares", "propose_thresholds", "tier_mix",
+           "write_calibrated"]
