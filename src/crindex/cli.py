@@ -335,6 +335,95 @@ def guarded_model(model: Path | object, max_rejected: list[str] | None = None,
     return with_overrides(spec, max_rejected or (), max_age_days, ratio_limit or ())
 
 
+@model_app.command("calibrate")
+def model_calibrate(
+    model: Path = ModelOpt,
+    data: str = DataOpt,
+    as_of: str | None = AsOfOpt,
+    target_mix: str | None = typer.Option(
+        None, "--target-mix", help="TIER=SHARE,...: the share of customers each score tier "
+        "should hold, e.g. core=0.1,potential=0.3,ordinary=0.3 (one tier may be left out: it "
+        "takes the rest); default: the top tier 10%, the others equal shares of the rest"),
+    write: Path | None = typer.Option(
+        None, "--write", "-w", help="write a NEW model file with the proposed bounds and "
+        "thresholds (comments and order kept), checked before it lands; the --model file is "
+        "never changed"),
+    max_rejected: list[str] | None = MaxRejectedOpt,
+    max_age_days: str | None = MaxAgeOpt,
+    ratio_limit: list[str] | None = RatioLimitOpt,
+) -> None:
+    """Propose normaliser bounds from the data's quantiles and tier thresholds for a mix."""
+    from crindex.api import score
+    from crindex.weights.calibrate import calibrate, parse_mix, write_calibrated
+
+    spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
+    mix = parse_mix(target_mix, spec.tiers) if target_mix else None
+    if write is not None:
+        from crindex.weights.rewrite import refuse_own_file
+
+        refuse_own_file(spec, write)  # before scoring, which can take a while
+    with err.status("scoring…", spinner="dots"):
+        cal = calibrate(spec, lambda m: score(m, data, as_of).table, mix)
+    _calibration_tables(cal)
+    for note in cal.notes:
+        err.print(f"note: {note}", highlight=False, markup=False)
+    if write is not None:
+        write_calibrated(cal, write)
+        err.print(f"wrote {write} (model {model} unchanged)", highlight=False)
+    else:
+        err.print("nothing written; add --write NEW.yaml to write a new model file",
+                  highlight=False)
+
+
+def _calibration_tables(cal: Any) -> None:
+    """Bounds, thresholds, tier mix and mean points: now and proposed."""
+    from rich.table import Table
+
+    def settings(values: dict[str, Any] | None, keys: list[str]) -> str:
+        if values is None:
+            return "-"
+        if "bins" in keys:
+            edges = [b.get(k) for b in values["bins"] for k in ("min", "max")]
+            return "bins at " + ", ".join(sorted({f"{v:g}" for v in edges if v is not None},
+                                                 key=float))
+        return ", ".join(f"{k} {values[k]:g}" for k in keys)
+
+    bounds = Table(title=f"normalisers of {cal.model.name}: now -> proposed")
+    for col in ("metric", "method", "now", "proposed"):
+        bounds.add_column(col)
+    for b in cal.bounds:
+        keys = list(b.new) if b.new else []
+        bounds.add_row(b.metric, b.method, settings(b.old, keys) if keys else "-",
+                       settings(b.new, keys) if keys else "unchanged")
+    out.print(bounds)
+    if cal.thresholds:
+        th = Table(title="tier thresholds: now -> proposed")
+        for col in ("tier", "bound", "now", "proposed", "target share"):
+            th.add_column(col, justify="left" if col in ("tier", "bound") else "right")
+        for t in cal.thresholds:
+            th.add_row(t.tier, t.key, f"{t.old:g}", f"{t.new:g}",
+                       f"{100 * cal.target.get(t.tier, 0):.1f}%")
+        out.print(th)
+    mix = Table(title="tier mix: now -> proposed")
+    for col in ("tier", "customers now", "share now", "proposed", "share proposed"):
+        mix.add_column(col, justify="left" if col == "tier" else "right")
+    total_b = sum(cal.mix_before.values()) or 1
+    total_a = sum(cal.mix_after.values()) or 1
+    for tier in dict.fromkeys([*cal.mix_before, *cal.mix_after]):
+        nb, na = cal.mix_before.get(tier, 0), cal.mix_after.get(tier, 0)
+        mix.add_row(tier, f"{nb:,}", f"{100 * nb / total_b:.1f}%", f"{na:,}",
+                    f"{100 * na / total_a:.1f}%")
+    out.print(mix)
+    pts = Table(title="mean points per metric (0-100): now -> proposed")
+    for col in ("metric", "now", "proposed"):
+        pts.add_column(col, justify="left" if col == "metric" else "right")
+    for metric, before in cal.points_before.items():
+        after = cal.points_after.get(metric)
+        pts.add_row(metric, "-" if before is None else f"{before:.1f}",
+                    "-" if after is None else f"{after:.1f}")
+    out.print(pts)
+
+
 def _tier_table(result: object) -> None:
     from rich.table import Table
 

@@ -165,6 +165,19 @@ def _yaml() -> Any:
     return yaml
 
 
+def load_round_trip(text: str) -> tuple[Any, Any]:
+    """(the round-trip YAML writer set to the text's own indents, the loaded document).
+
+    Change the document and ``yaml.dump`` it: comments, key order, quoting and layout stay.
+    """
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    _, indent, block_indent = load_yaml_guess_indent(text)
+    yaml = _yaml()
+    yaml.indent(mapping=block_indent or 2, sequence=indent or 2, offset=block_indent or 0)
+    return yaml, yaml.load(text)
+
+
 def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
                  decimals: int = 0) -> str:
     """The model text with its weights replaced; everything else as it was.
@@ -172,12 +185,7 @@ def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
     ``style`` is ``flat`` or ``dimensions`` (see :func:`resolve_style`). Dimension ``weight``
     keys are added (after ``label``, or ``id``) or removed as the style needs.
     """
-    from ruamel.yaml.util import load_yaml_guess_indent
-
-    _, indent, block_indent = load_yaml_guess_indent(text)
-    yaml = _yaml()
-    yaml.indent(mapping=block_indent or 2, sequence=indent or 2, offset=block_indent or 0)
-    doc = yaml.load(text)
+    yaml, doc = load_round_trip(text)
     dims, metrics = file_weights(weights, style, decimals)
     for dim in doc["dimensions"]:
         if dims is None:
@@ -263,6 +271,22 @@ def rewritten_model(model: CRIModel, weights: WeightSet, style: str = "keep",
     return Rewritten(text, new, weight_diff(model, new), text_diff)
 
 
+def refuse_own_file(model: CRIModel, out: str | Path) -> Path:
+    """``out`` as a path, unless it is the file ``model`` was read from.
+
+    Raises
+    ------
+    ModelError
+        When ``out`` is the model's own file: a model is never overwritten silently.
+    """
+    out = Path(out)
+    if model.path and out.exists() and out.resolve() == Path(model.path).resolve():
+        raise ModelError.single(Reason.BAD_PARAMETER, f"--write {out} is the model being "
+                                "changed; crindex never overwrites a model", str(out),
+                                "write to a new file and compare before replacing the old one")
+    return out
+
+
 def write_model(model: CRIModel, weights: WeightSet, out: str | Path, style: str = "keep",
                 decimals: int = 0) -> Rewritten:
     """Write a new model file with ``weights``; never the model's own file.
@@ -275,16 +299,13 @@ def write_model(model: CRIModel, weights: WeightSet, out: str | Path, style: str
     """
     from crindex.util import atomic_write_text
 
-    out = Path(out)
-    if model.path and out.exists() and out.resolve() == Path(model.path).resolve():
-        raise ModelError.single(Reason.BAD_PARAMETER, f"--write {out} is the model being "
-                                "changed; crindex never overwrites a model", str(out),
-                                "write to a new file and compare before replacing the old one")
+    out = refuse_own_file(model, out)
     result = rewritten_model(model, weights, style, decimals, str(out))
     atomic_write_text(out, result.text)
     return result
 
 
-__all__ = ["STYLES", "DiffRow", "Rewritten", "WeightSet", "file_weights", "resolve_style",
+__all__ = ["STYLES", "DiffRow", "Rewritten", "WeightSet", "file_weights", "load_round_trip",
+           "refuse_own_file", "resolve_style",
            "rewrite_text", "rewritten_model", "round_preserving_sum", "weight_diff",
            "write_model"]
