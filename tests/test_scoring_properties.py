@@ -107,7 +107,8 @@ def models_and_scores(draw):
             if dim_of[i] != d:
                 continue
             lines.append(
-                f"      - {{id: m{i}, aggregate: survey_mean, kind: k{i}, weight: {metric_w[i]}, "
+                f"      - {{id: m{i}, aggregate: mean, table: interactions, column: value, "
+                f"kind: k{i}, window: all, weight: {metric_w[i]}, "
                 f"normalise: {{method: identity}}, "
                 f"missing: {{policy: {policies[i]}, score: {neutral[i]}}}}}")
     n_customers = draw(st.integers(1, 6))
@@ -124,16 +125,16 @@ def test_engine_agrees_with_the_arithmetic_and_contributions_sum(case):
     customers = [f"c{j}" for j in range(len(scores))]
     rows = [(customers[j], f"k{i}", s) for j, row in enumerate(scores)
             for i, s in enumerate(row) if s is not None]
-    surveys = pd.DataFrame({
+    interactions = pd.DataFrame({
         "customer_id": [r[0] for r in rows] or pd.Series([], dtype=str),
         "kind": [r[1] for r in rows] or pd.Series([], dtype=str),
-        "score": [r[2] for r in rows] or pd.Series([], dtype=float),
-        "answered_at": [pd.Timestamp("2025-06-01")] * len(rows) or pd.Series([], dtype="M8[ns]"),
+        "value": [r[2] for r in rows] or pd.Series([], dtype=float),
+        "occurred_at": [pd.Timestamp("2025-06-01")] * len(rows) or pd.Series([], dtype="M8[ns]"),
     })
-    # survey kinds k0, k1, ... and scores of 0-100 are not the data contract's (nps, csat,
-    # ces on their scales): this law is about the arithmetic, so the data checks are skipped
+    # interaction kinds k0, k1, ... are not the usual ones: this law is about the arithmetic,
+    # so the data checks are skipped
     result = score(model, {"customers": pd.DataFrame({"customer_id": customers}),
-                           "surveys": surveys}, AS_OF, checks=False)
+                           "interactions": interactions}, AS_OF, checks=False)
     got = {r["customer_id"]: r for r in result.table.to_pylist()}
     metric_ids = [m.id for _, m in model.metrics]
     for j, cid in enumerate(customers):

@@ -37,7 +37,7 @@ CASES: list[Case] = [
     Case("cli-missing-model", "command line", ("Missing option '--model'",),
          args=("score", "--data", "{data}", "--out", "{dir}/out")),
     Case("cli-unknown-command", "command line", ("No such command 'scroe'",
-                                                 "Did you mean 'score'?"),
+                                                 "Did you mean 'score'"),
          args=("scroe", *SCORE[1:])),
     Case("cli-unknown-format", "command line", ("unknown format xml", "parquet and/or csv"),
          args=(*SCORE, "--format", "xml")),

@@ -105,7 +105,7 @@ CASES: list[Case] = [
          ("1 row: a number that cannot be read (unparseable_number, set aside)", "1810,67",
           "orders.csv line 2"),
          setup=_both(_orders_csv(HEAD + 'o1,c1,2025-06-20,"1810,67",paid\n' + "".join(
-                         f"o{i},c1,2025-01-10,500,paid\n" for i in range(2, 6))),
+                         f"o{i},c1,2025-06-10,500,paid\n" for i in range(2, 6))),
                      _model("sources:\n  orders: {decimal: \".\"}\n")),
          args=VALIDATE, exit=0),
     # --- ragged, unclosed, empty

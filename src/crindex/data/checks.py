@@ -482,8 +482,9 @@ def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any) -> list[st
         parts: list[Any] = [m] + [p for p in (m.numerator, m.denominator) if p is not None]
         for part in parts:
             for col, wanted in part_filters(part).items():
-                if table in tables and col in tables[table].columns \
-                        and TABLE[table].column(col).type == "cat":
+                if table in tables and col in tables[table].columns and (
+                        TABLE[table].column(col).type == "cat" if col in CONTRACT[table]
+                        else tables[table][col].type().is_string()):  # one of the user's own
                     for word in wanted:
                         asked.setdefault((table, col), {}).setdefault(word, set()).add(
                             (getattr(m, "at", "") or "", m.id))
