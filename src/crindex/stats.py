@@ -90,6 +90,17 @@ def churn_auc(scores: Any, churned: Any) -> float | None:
     return auc(scores, ~np.asarray(churned, dtype=bool))
 
 
+#: how many :func:`auc_null_sd` an AUC must lie below 0.5 to read its data backwards; closer
+#: to 0.5 than that, a score carries no signal either way (the backtest and ``weights learn``)
+NOISE_SD = 2.0
+
+
+def auc_noise(n_pos: int, n_neg: int) -> float:
+    """``NOISE_SD`` null standard deviations: how far from 0.5 an AUC of no signal may stray."""
+    sd = auc_null_sd(n_pos, n_neg)
+    return NOISE_SD * sd if sd is not None else 0.0
+
+
 def auc_null_sd(n_pos: int, n_neg: int) -> float | None:
     """Standard deviation of the AUC of a score with no signal (untied Mann-Whitney null).
 

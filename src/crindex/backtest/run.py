@@ -39,15 +39,14 @@ from crindex.model.loader import load_model
 from crindex.model.rules import label_readers, outcome_text
 from crindex.model.spec import ChurnRule, CRIModel
 from crindex.outcomes import label_holdout, outcomes, rule_summary
-from crindex.stats import auc_null_sd, bootstrap_auc, churn_auc
+from crindex.stats import NOISE_SD, auc_noise, bootstrap_auc, churn_auc
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
 WEAK_AUC = 0.6
-#: a metric whose own churn AUC is below this reads its data backwards (wrong sign) ...
+#: a metric whose own churn AUC is below this reads its data backwards (wrong sign), when it
+#: is below by more than :func:`crindex.stats.auc_noise` (``NOISE_SD`` null standard
+#: deviations); closer to 0.5 than that, it carries no signal either way.
 REVERSED_METRIC_AUC = 0.5
-#: ... when it is this many null standard deviations below (:func:`crindex.stats.auc_null_sd`);
-#: closer to 0.5 than that, it carries no signal either way.
-NOISE_SD = 2.0
 #: a metric whose own churn AUC is above this is too good to be true (leakage).
 LEAKY_METRIC_AUC = 0.97
 #: a tier holding more than this share of the customers does not separate them.
@@ -270,9 +269,8 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
         for m in p["metrics"]:
             auc, points = m["auc"], m.get("mean_points")
             churners = m.get("churned")
-            sd = auc_null_sd(churners, m["customers"] - churners) if churners is not None \
-                else None
-            noise = NOISE_SD * sd if sd is not None else 0.0
+            noise = auc_noise(churners, m["customers"] - churners) if churners is not None \
+                else 0.0
             if auc is not None and auc < REVERSED_METRIC_AUC - noise:
                 fix = direction_fix(model, m["id"]) if model is not None else \
                     {"direction": "reversed", "fix": "reverse its direction"}

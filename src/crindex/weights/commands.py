@@ -30,14 +30,18 @@ def _pct(value: float | None) -> str:
 
 
 def show_proposal(model: Any, weights: Any, write: Path | None, style: str, decimals: int,
-                  as_json: bool, extra: dict[str, Any] | None = None) -> None:
-    """Print the weight diff of ``weights`` against ``model``; write the new file if asked."""
+                  as_json: bool, extra: dict[str, Any] | None = None,
+                  flips: list[str] | None = None) -> None:
+    """Print the weight diff of ``weights`` against ``model``; write the new file if asked.
+
+    ``flips``: metrics the new file turns around (``direction``, or a map's points).
+    """
     from crindex.weights.rewrite import rewritten_model, write_model
 
     if write is not None:
-        result = write_model(model, weights, write, style, decimals)
+        result = write_model(model, weights, write, style, decimals, flips or ())
     else:
-        result = rewritten_model(model, weights, style, decimals)
+        result = rewritten_model(model, weights, style, decimals, flips=flips or ())
     if as_json:
         payload = dict(extra or {})
         payload["diff"] = [
@@ -230,6 +234,9 @@ def register(app: typer.Typer) -> None:
         n_boot: int = typer.Option(1000, "--bootstrap", min=100, help="bootstrap resamples "
                                    "for the AUC intervals"),
         seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+        flip: bool = typer.Option(True, "--flip/--no-flip", help="turn around a metric read "
+                                  "backwards (its direction, or a map's points); --no-flip "
+                                  "keeps every direction"),
         write: Path | None = WriteOpt,
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
@@ -250,10 +257,11 @@ def register(app: typer.Typer) -> None:
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
                                    fit_as_of=fit_as_of or None, n_boot=n_boot, seed=seed,
-                                   style=style, decimals=decimals)
+                                   style=style, decimals=decimals, flip=flip)
         if not as_json:
             print_learn(report)
-        show_proposal(spec, report.weights, write, style, decimals, as_json, report.to_dict())
+        show_proposal(spec, report.weights, write, style, decimals, as_json, report.to_dict(),
+                      report.flipped)
 
 
     @app.command("compare")
@@ -334,11 +342,24 @@ def print_learn(report: Any) -> None:
     table.add_column("metric")
     table.add_column("coefficient", justify="right")
     table.add_column("weight %", justify="right")
+    table.add_column("logistic baseline", justify="right")
     overall = report.weights.overall()
     for name, coef in report.coefficients.items():
-        table.add_row(name, f"{coef:.3f}", f"{overall[name]:.1f}")
+        table.add_row(name, f"{coef:.3f}", f"{overall[name]:.1f}",
+                      f"{report.baseline.get(name, float('nan')):+.3f}")
     out.print(table)
+    for f in report.flips:
+        if f["flipped"]:
+            done = f"turned around ({f['change']})"
+        elif f["change"].startswith("none"):
+            done = f"not turned around ({f['change']})"
+        else:
+            done = f"not turned around, no weight (turning it would take: {f['change']})"
+        out.print(f"metric {f['metric']} is read backwards (churn AUC {f['auc']:.3f} on the "
+                  f"fit): {done}", highlight=False)
     print_aucs(f"{title} (95% bootstrap interval)", "weights", report.aucs)
+    out.print("logistic: a plain logistic regression on the same features (any sign), the "
+              "baseline", highlight=False)
 
 
 def print_aucs(title: str, what: str, intervals: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -165,12 +165,42 @@ def _yaml() -> Any:
     return yaml
 
 
+def flip_normaliser(norm: Any) -> str:
+    """Turn a metric's ``normalise`` mapping around in place; say what changed.
+
+    A normaliser with a ``direction`` gets the other one (``higher`` when none is written);
+    a ``map`` gets 100 minus each value's points (and its ``default``'s).
+
+    Raises
+    ------
+    ValueError
+        For a normaliser that cannot be turned around this way (bins, points, identity).
+    """
+    from crindex.model.registry import NORMALISERS
+
+    method = str(norm["method"])
+    if method == "map":
+        for key in norm["values"]:
+            norm["values"][key] = _number(100 - float(norm["values"][key]), 6)
+        if norm.get("default") is not None:
+            norm["default"] = _number(100 - float(norm["default"]), 6)
+        return "map points reversed (100 minus each)"
+    cls = NORMALISERS.get(method)
+    if cls is None or "direction" not in cls.model_fields:
+        raise ValueError(f"a {method} normaliser has no direction to turn around")
+    now = str(norm.get("direction", "higher"))
+    new = "lower" if now == "higher" else "higher"
+    norm["direction"] = new
+    return f"direction: {now} -> {new}"
+
+
 def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
-                 decimals: int = 0) -> str:
+                 decimals: int = 0, flips: Collection[str] = ()) -> str:
     """The model text with its weights replaced; everything else as it was.
 
     ``style`` is ``flat`` or ``dimensions`` (see :func:`resolve_style`). Dimension ``weight``
-    keys are added (after ``label``, or ``id``) or removed as the style needs.
+    keys are added (after ``label``, or ``id``) or removed as the style needs. The metrics of
+    ``flips`` are turned around (:func:`flip_normaliser`).
     """
     from ruamel.yaml.util import load_yaml_guess_indent
 
@@ -191,6 +221,8 @@ def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
             dim.insert(keys.index(anchor) + 1, "weight", _number(dims[str(dim["id"])], decimals))
         for met in dim["metrics"]:
             met["weight"] = _number(metrics[str(met["id"])], decimals)
+            if str(met["id"]) in flips:
+                flip_normaliser(met["normalise"])
     buf = io.StringIO()
     yaml.dump(doc, buf)
     return buf.getvalue()
@@ -241,8 +273,9 @@ class Rewritten:
 
 
 def rewritten_model(model: CRIModel, weights: WeightSet, style: str = "keep",
-                    decimals: int = 0, file: str = "<new model>") -> Rewritten:
-    """Rewrite ``model``'s file text with ``weights`` and check the result loads.
+                    decimals: int = 0, file: str = "<new model>",
+                    flips: Collection[str] = ()) -> Rewritten:
+    """Rewrite ``model``'s file text with ``weights`` (and ``flips``) and check it loads.
 
     Raises
     ------
@@ -256,7 +289,7 @@ def rewritten_model(model: CRIModel, weights: WeightSet, style: str = "keep",
         raise ModelError.single(Reason.BAD_PARAMETER, "the model was built in code, not read "
                                 "from a file, so there is no file to rewrite", model.path,
                                 "load it with crindex.model.load_model")
-    text = rewrite_text(model.text, weights, resolve_style(model, style), decimals)
+    text = rewrite_text(model.text, weights, resolve_style(model, style), decimals, flips)
     new = parse_model(text, file)
     text_diff = "".join(difflib.unified_diff(
         model.text.splitlines(True), text.splitlines(True), model.path or "model", file))
@@ -264,7 +297,7 @@ def rewritten_model(model: CRIModel, weights: WeightSet, style: str = "keep",
 
 
 def write_model(model: CRIModel, weights: WeightSet, out: str | Path, style: str = "keep",
-                decimals: int = 0) -> Rewritten:
+                decimals: int = 0, flips: Collection[str] = ()) -> Rewritten:
     """Write a new model file with ``weights``; never the model's own file.
 
     Raises
@@ -280,11 +313,12 @@ def write_model(model: CRIModel, weights: WeightSet, out: str | Path, style: str
         raise ModelError.single(Reason.BAD_PARAMETER, f"--write {out} is the model being "
                                 "changed; crindex never overwrites a model", str(out),
                                 "write to a new file and compare before replacing the old one")
-    result = rewritten_model(model, weights, style, decimals, str(out))
+    result = rewritten_model(model, weights, style, decimals, str(out), flips)
     atomic_write_text(out, result.text)
     return result
 
 
-__all__ = ["STYLES", "DiffRow", "Rewritten", "WeightSet", "file_weights", "resolve_style",
+__all__ = ["STYLES", "DiffRow", "Rewritten", "WeightSet", "file_weights", "flip_normaliser",
+           "resolve_style",
            "rewrite_text", "rewritten_model", "round_preserving_sum", "weight_diff",
            "write_model"]
