@@ -149,26 +149,46 @@ def register(app: typer.Typer) -> None:
     DataOpt = typer.Option(..., "--data", "-d", help="data folder, DuckDB file or database URL")
     AsOfOpt = typer.Option(None, "--as-of", help="scoring date YYYY-MM-DD (default: the "
                            "model's, then today)")
+    HorizonOpt = typer.Option("90d", "--horizon", help="churn window after --as-of for each "
+                              "metric's own churn AUC (the skew caution), when the data reach "
+                              "it; not used under a static churn label")
 
     def objective(method: str, model: Path, data: str, as_of: str | None,
                   normalisation: str, write: Path | None, style: str, decimals: int,
-                  as_json: bool) -> None:
+                  as_json: bool, horizon: str = "90d") -> None:
         from crindex.api import score
-        from crindex.weights.objective import critic_weights, entropy_weights, score_matrix
+        from crindex.data import open_dataset
+        from crindex.model.loader import load_model
+        from crindex.weights.objective import (
+            critic_weights,
+            entropy_weights,
+            score_matrix,
+            skew_cautions,
+        )
         from crindex.weights.rewrite import WeightSet
 
         with err.status("scoring…", spinner="dots"):
-            result = score(model, data, as_of)
+            spec = load_model(model)
+            dataset = open_dataset(data, model=spec)
+            result = score(spec, dataset, as_of)
         matrix, names = score_matrix(result)
         found = (entropy_weights(matrix, names, normalisation)  # type: ignore[arg-type]
                  if method == "entropy" else critic_weights(matrix, names))
+        aucs, why = metric_aucs(spec, dataset, result, matrix, names, horizon)
+        cautions = skew_cautions(found, matrix, aucs)
         figures = {k: v for k, v in found.figures.items() if v.ndim == 1}
         extra = {"method": found.method, "as_of": result.as_of.isoformat(),
                  "customers": result.table.num_rows,
                  "metrics": {n: {"weight": 100 * float(found.weights[j]),
                                  "customers_with_score": int(found.counts[j]),
+                                 "churn_auc": None if aucs is None else aucs.get(n),
                                  **{k: float(v[j]) for k, v in figures.items()}}
-                             for j, n in enumerate(names)}}
+                             for j, n in enumerate(names)},
+                 "cautions": cautions, "churn_auc_note": why}
+        for c in cautions:
+            err.print(f"caution: {c['message']}", highlight=False)
+        if why and cautions:
+            err.print(f"note: {why}", highlight=False)
         if not as_json:
             table = Table(title=f"{found.method} weights of {result.model.name} as of "
                                 f"{result.as_of} ({result.table.num_rows:,} customers)")
@@ -192,6 +212,7 @@ def register(app: typer.Typer) -> None:
         as_of: str | None = AsOfOpt,
         normalisation: str = typer.Option("sum", "--normalisation", help="sum (column-sum, "
                                           "the standard method) or minmax (spread only)"),
+        horizon: str = HorizonOpt,
         write: Path | None = WriteOpt,
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
@@ -199,20 +220,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Entropy weights from the spread of each metric's normalised scores."""
         objective("entropy", model, data, as_of, normalisation, write, style, decimals,
-                  as_json)
+                  as_json, horizon)
 
     @weights_app.command("critic")
     def critic_command(
         model: Path = ModelOpt,
         data: str = DataOpt,
         as_of: str | None = AsOfOpt,
+        horizon: str = HorizonOpt,
         write: Path | None = WriteOpt,
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
         as_json: bool = JsonOpt,
     ) -> None:
         """CRITIC weights: each metric's spread times its conflict with the others."""
-        objective("critic", model, data, as_of, "sum", write, style, decimals, as_json)
+        objective("critic", model, data, as_of, "sum", write, style, decimals, as_json,
+                  horizon)
 
     @weights_app.command("learn")
     def learn_command(
@@ -316,6 +339,29 @@ def print_comparison(result: Any) -> None:
                    "bootstrap)", "model", result.aucs)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
+
+
+def metric_aucs(model: Any, dataset: Any, result: Any, matrix: Any, names: list[str],
+                horizon: str) -> tuple[dict[str, float | None] | None, str | None]:
+    """Each metric's own churn AUC on the scored customers, or ``None`` and why not.
+
+    The outcome is the model's churn rule (:class:`crindex.weights.learn.ChurnLabels`): the
+    label, or churn in ``(as_of, as_of + horizon]`` when the data reach that far.
+    """
+    import numpy as np
+
+    from crindex.errors import CrindexError
+    from crindex.stats import churn_auc
+    from crindex.weights.learn import ChurnLabels
+
+    try:
+        labels = ChurnLabels(dataset.tables, model)(result.as_of, horizon)
+    except CrindexError as exc:
+        return None, f"no churn outcome to check the weights against: {exc.problems[0].message}"
+    ids = result.table.column("customer_id").to_pylist()
+    keep = np.array([c in labels for c in ids], dtype=bool)
+    y = np.array([labels[c] for c in ids if c in labels], dtype=bool)
+    return {n: churn_auc(matrix[keep, j], y) for j, n in enumerate(names)}, None
 
 
 def print_learn(report: Any) -> None:
