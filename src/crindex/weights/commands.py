@@ -257,6 +257,9 @@ def register(app: typer.Typer) -> None:
         n_boot: int = typer.Option(1000, "--bootstrap", min=100, help="bootstrap resamples "
                                    "for the AUC intervals"),
         seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+        l1: float = typer.Option(0.0, "--l1", min=0.0, help="lasso penalty of the fit: "
+                                 "metrics that do not pay for themselves get weight 0 (e.g. "
+                                 "0.01; default 0, none)"),
         flip: bool = typer.Option(True, "--flip/--no-flip", help="turn around a metric read "
                                   "backwards (its direction, or a map's points); --no-flip "
                                   "keeps every direction"),
@@ -280,7 +283,7 @@ def register(app: typer.Typer) -> None:
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
                                    fit_as_of=fit_as_of or None, n_boot=n_boot, seed=seed,
-                                   style=style, decimals=decimals, flip=flip)
+                                   style=style, decimals=decimals, flip=flip, l1=l1)
         if not as_json:
             print_learn(report)
         show_proposal(spec, report.weights, write, style, decimals, as_json, report.to_dict(),

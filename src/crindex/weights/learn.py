@@ -156,12 +156,20 @@ class NonNegativeLogit:
     nonnegative
         ``False``: a plain logistic regression (any sign; same loss, same penalty): the
         baseline ``weights learn`` reports beside the weights.
+    l1
+        Lasso penalty ``l1 * sum(beta)`` (with ``beta >= 0`` this is ``l1 * |beta|_1``, smooth
+        on the bounds): a metric whose score lowers the log-loss by less than it costs gets
+        exactly 0 — useless metrics drop out. Only with ``nonnegative``.
     """
 
-    def __init__(self, l2: float = 1e-3, max_iter: int = 500, nonnegative: bool = True):
+    def __init__(self, l2: float = 1e-3, max_iter: int = 500, nonnegative: bool = True,
+                 l1: float = 0.0):
+        if l1 < 0 or (l1 > 0 and not nonnegative):
+            raise ValueError("l1 must be >= 0, and is only for the non-negative fit")
         self.l2 = l2
         self.max_iter = max_iter
         self.nonnegative = nonnegative
+        self.l1 = l1
 
     def fit(self, x: Any, y: Any) -> NonNegativeLogit:
         """Fit on ``x`` (customers by metrics, 0..1; ``nan`` becomes the column mean) and ``y``.
@@ -189,11 +197,12 @@ class NonNegativeLogit:
             b, beta = params[0], params[1:]
             z = b - x @ beta
             # log(1 + e^z) and the log-loss in a form that never overflows
-            nll = float(np.mean(np.logaddexp(0.0, z) - y * z)) + self.l2 * float(beta @ beta)
+            nll = float(np.mean(np.logaddexp(0.0, z) - y * z)) + self.l2 * float(beta @ beta) \
+                + self.l1 * float(beta.sum())
             p = 0.5 * (1.0 + np.tanh(0.5 * z))
             g = p - y
             grad = np.concatenate([[g.mean()], -(x * g[:, None]).mean(axis=0)
-                                   + 2 * self.l2 * beta])
+                                   + 2 * self.l2 * beta + self.l1])
             return nll, grad
 
         start = np.zeros(k + 1)
@@ -377,7 +386,8 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
                   horizon: str | None = None, *,
                   snapshots: int = 4, fit_as_of: Sequence[dt.date | str] | None = None,
                   n_boot: int = 1000, seed: int = 0, l2: float = 1e-3, style: str = "keep",
-                  decimals: int = 0, max_rounds: int = 5, flip: bool = True) -> LearnReport:
+                  decimals: int = 0, max_rounds: int = 5, flip: bool = True,
+                  l1: float = 0.0) -> LearnReport:
     """Learn non-negative weights summing to 100 from churn, and test them out of time.
 
     Parameters
@@ -404,6 +414,9 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
     style, decimals
         How the learned model file writes its weights (see
         :func:`~crindex.weights.rewrite.file_weights`); the holdout scores that file.
+    l1
+        Lasso penalty of the fit (:class:`NonNegativeLogit`): drops metrics that do not pay
+        for themselves (weight 0). Default 0 (none).
     flip
         Turn around a metric read backwards (its own churn AUC on the fit below 0.5 by more
         than :func:`crindex.stats.auc_noise`): ``direction`` or a map's points, in the learned
@@ -422,7 +435,7 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
     if model.churn.label is not None:
         return _learn_static(model, open_dataset(data, model=model), as_date(as_of, model.as_of),
                              horizon, n_boot=n_boot, seed=seed, l2=l2, style=style,
-                             decimals=decimals, max_rounds=max_rounds, flip=flip)
+                             decimals=decimals, max_rounds=max_rounds, flip=flip, l1=l1)
     need_holdout_date(model, as_of)
     horizon = horizon or "90d"
     holdout_date = as_date(as_of)
@@ -450,7 +463,7 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
     raw = np.vstack([f.scores for f in fits]) / 100.0
     y = np.concatenate([f.churned for f in fits])
     fit = _fit(model, raw, y, l2=l2, style=style, decimals=decimals, max_rounds=max_rounds,
-               flip=flip)
+               flip=flip, l1=l1)
     holdout = snapshot(model, data, holdout_date, horizon, labeller)
     common, churned, aucs, notes = _holdout_aucs(
         model, data, holdout, None, fit, n_boot=n_boot, seed=seed,
@@ -514,7 +527,7 @@ class Fit:
 
 
 def _fit(model: Any, raw: np.ndarray, y: np.ndarray, *, l2: float, style: str, decimals: int,
-         max_rounds: int, flip: bool = True) -> Fit:
+         max_rounds: int, flip: bool = True, l1: float = 0.0) -> Fit:
     """The non-negative fit on the scores ``raw`` (0..1) and labels ``y``.
 
     A metric read backwards (:func:`backwards`) is turned around first (``1 - score``) when
@@ -533,7 +546,7 @@ def _fit(model: Any, raw: np.ndarray, y: np.ndarray, *, l2: float, style: str, d
     # being learned: refit with the gaps filled by the last fit's weights until they settle
     current = np.ones(len(names))
     for _ in range(max_rounds):
-        logit = NonNegativeLogit(l2=l2).fit(engine_fill(model, x, current, flat), y)
+        logit = NonNegativeLogit(l2=l2, l1=l1).fit(engine_fill(model, x, current, flat), y)
         learned_w = logit.coef_ if logit.coef_.sum() > 0 else current
         moved = float(np.abs(learned_w / learned_w.sum() - current / current.sum()).max())
         current = learned_w
@@ -603,7 +616,7 @@ def _holdout_aucs(model: Any, data: Any, holdout: Snapshot, keep: set[str] | Non
 
 def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n_boot: int,
                   seed: int, l2: float, style: str, decimals: int,
-                  max_rounds: int, flip: bool) -> LearnReport:
+                  max_rounds: int, flip: bool, l1: float = 0.0) -> LearnReport:
     """:func:`learn_weights` under a static label: one date, a stratified holdout."""
     label = model.churn.label
     labeller = ChurnLabels(data.tables, model)
@@ -613,7 +626,7 @@ def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n
     raw = snap.scores[fit_rows] / 100.0
     y = snap.churned[fit_rows]
     fit = _fit(model, raw, y, l2=l2, style=style, decimals=decimals, max_rounds=max_rounds,
-               flip=flip)
+               flip=flip, l1=l1)
     common, churned, aucs, notes = _holdout_aucs(
         model, data, snap, held, fit, n_boot=n_boot, seed=seed,
         where=f"the holdout of the label ({label.holdout:.0%}, seed {label.seed})")
