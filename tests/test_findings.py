@@ -203,3 +203,16 @@ def test_an_l1_penalty_drops_the_metric_without_signal(telco):
     w = lasso.weights.overall()
     assert w["charges"] == 0 and min(w["tenure"], w["contract"], w["payment"]) > 10
     assert lasso.aucs["learned"].value >= plain.aucs["learned"].value - 0.005
+
+
+def test_turning_a_map_around_gives_each_value_100_minus_its_points():
+    from crindex.weights.rewrite import WeightSet, rewritten_model
+
+    model = parse_model(MODEL, "telco.yaml")
+    new = rewritten_model(model, WeightSet.of_model(model), flips=["contract", "charges"])
+    metrics = {m.id: m.normalise for _, m in new.model.metrics}
+    # contract: Month-to-month 10 -> 90, One year 70 -> 30, Two year 100 -> 0
+    assert metrics["contract"].values == {  # type: ignore[attr-defined]
+        "Month-to-month": 90, "One year": 30, "Two year": 0}
+    assert metrics["charges"].direction == "higher"  # type: ignore[attr-defined]
+    assert metrics["tenure"].direction == "higher"  # type: ignore[attr-defined]  # untouched

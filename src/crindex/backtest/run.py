@@ -200,11 +200,11 @@ def direction_fix(model: CRIModel, metric_id: str) -> dict[str, str]:
     for _, m in model.metrics:
         if m.id != metric_id:
             continue
-        current = getattr(m.normalise, "direction", None)
-        if current is not None:
-            other = "lower" if current == "higher" else "higher"
-            return {"direction": other, "fix": f"set `direction: {other}` in its normalise "
-                    f"(now `{current}`)"}
+        how = m.normalise.reversal()
+        if how is not None and how["direction"] is not None:
+            now = getattr(m.normalise, "direction", "higher")
+            return {"direction": str(how["direction"]), "fix": f"set `direction: "
+                    f"{how['direction']}` in its normalise (now `{now}`)"}
         return {"direction": "reversed", "fix": f"reverse its {m.normalise.method} points (give "
                 "each value 100 minus its points)"}
     return {"direction": "reversed", "fix": "reverse its direction"}

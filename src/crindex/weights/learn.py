@@ -493,8 +493,8 @@ def _coefficients(model: Any, logit: NonNegativeLogit) -> dict[str, float]:
 
 
 def can_flip(metric: Any) -> bool:
-    """Whether the learner can turn ``metric`` around: a ``direction``, or a ``map``."""
-    return metric.normalise.method == "map" or "direction" in type(metric.normalise).model_fields
+    """Whether the learner can turn ``metric`` around (its normaliser's ``reversal``)."""
+    return metric.normalise.reversal() is not None
 
 
 def backwards(model: Any, raw: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
@@ -534,7 +534,7 @@ def _fit(model: Any, raw: np.ndarray, y: np.ndarray, *, l2: float, style: str, d
     ``flip`` and its normaliser allows it; the learned model turns it around in its file when
     the fit gives it weight. The baseline is a plain logistic regression on ``raw``.
     """
-    from crindex.weights.rewrite import WeightSet, flip_normaliser, resolve_style, rewritten_model
+    from crindex.weights.rewrite import WeightSet, resolve_style, rewritten_model
 
     names = [m.id for _, m in model.metrics]
     flat = resolve_style(model, style) == "flat"
@@ -559,8 +559,8 @@ def _fit(model: Any, raw: np.ndarray, y: np.ndarray, *, l2: float, style: str, d
     for f in found:
         turned = bool(names.index(f["metric"]) in turn
                       and logit.coef_[names.index(f["metric"])] > 0)
-        change = flip_normaliser(spec[f["metric"]].normalise.model_dump(exclude_none=True)) \
-            if f["can_flip"] else "none: reverse its points by hand"
+        how = spec[f["metric"]].normalise.reversal()
+        change = str(how["change"]) if how is not None else "none: reverse its points by hand"
         flips.append({"metric": f["metric"], "auc": f["auc"], "change": change,
                       "flipped": turned})
     flipped = [f["metric"] for f in flips if f["flipped"]]

@@ -165,42 +165,38 @@ def _yaml() -> Any:
     return yaml
 
 
-def flip_normaliser(norm: Any) -> str:
-    """Turn a metric's ``normalise`` mapping around in place; say what changed.
+def flip_normaliser(norm: Any, spec: Any) -> str:
+    """Turn a metric's ``normalise`` mapping ``norm`` around in place; say what changed.
 
-    A normaliser with a ``direction`` gets the other one (``higher`` when none is written);
-    a ``map`` gets 100 minus each value's points (and its ``default``'s).
+    ``spec`` is the parsed normaliser; its :meth:`~crindex.model.spec.NormaliserSpec.reversal`
+    says how: the other ``direction`` (the key added when the file has none), or a map's
+    points reversed (100 minus each value's, and its ``default``'s).
 
     Raises
     ------
     ValueError
-        For a normaliser that cannot be turned around this way (bins, points, identity).
+        For a normaliser that cannot be turned around (bins, points, identity).
     """
-    from crindex.model.registry import NORMALISERS
-
-    method = str(norm["method"])
-    if method == "map":
+    how = spec.reversal()
+    if how is None:
+        raise ValueError(f"a {spec.method} normaliser cannot be turned around automatically")
+    if how["direction"] is not None:
+        norm["direction"] = how["direction"]
+    else:
         for key in norm["values"]:
             norm["values"][key] = _number(100 - float(norm["values"][key]), 6)
         if norm.get("default") is not None:
             norm["default"] = _number(100 - float(norm["default"]), 6)
-        return "map points reversed (100 minus each)"
-    cls = NORMALISERS.get(method)
-    if cls is None or "direction" not in cls.model_fields:
-        raise ValueError(f"a {method} normaliser has no direction to turn around")
-    now = str(norm.get("direction", "higher"))
-    new = "lower" if now == "higher" else "higher"
-    norm["direction"] = new
-    return f"direction: {now} -> {new}"
+    return str(how["change"])
 
 
 def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
-                 decimals: int = 0, flips: Collection[str] = ()) -> str:
+                 decimals: int = 0, flips: Mapping[str, Any] | None = None) -> str:
     """The model text with its weights replaced; everything else as it was.
 
     ``style`` is ``flat`` or ``dimensions`` (see :func:`resolve_style`). Dimension ``weight``
-    keys are added (after ``label``, or ``id``) or removed as the style needs. The metrics of
-    ``flips`` are turned around (:func:`flip_normaliser`).
+    keys are added (after ``label``, or ``id``) or removed as the style needs. ``flips``:
+    metric id -> its parsed normaliser, for the metrics to turn around (:func:`flip_normaliser`).
     """
     from ruamel.yaml.util import load_yaml_guess_indent
 
@@ -221,8 +217,8 @@ def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
             dim.insert(keys.index(anchor) + 1, "weight", _number(dims[str(dim["id"])], decimals))
         for met in dim["metrics"]:
             met["weight"] = _number(metrics[str(met["id"])], decimals)
-            if str(met["id"]) in flips:
-                flip_normaliser(met["normalise"])
+            if flips and str(met["id"]) in flips:
+                flip_normaliser(met["normalise"], flips[str(met["id"])])
     buf = io.StringIO()
     yaml.dump(doc, buf)
     return buf.getvalue()
@@ -289,7 +285,8 @@ def rewritten_model(model: CRIModel, weights: WeightSet, style: str = "keep",
         raise ModelError.single(Reason.BAD_PARAMETER, "the model was built in code, not read "
                                 "from a file, so there is no file to rewrite", model.path,
                                 "load it with crindex.model.load_model")
-    text = rewrite_text(model.text, weights, resolve_style(model, style), decimals, flips)
+    turn = {m.id: m.normalise for _, m in model.metrics if m.id in flips}
+    text = rewrite_text(model.text, weights, resolve_style(model, style), decimals, turn)
     new = parse_model(text, file)
     text_diff = "".join(difflib.unified_diff(
         model.text.splitlines(True), text.splitlines(True), model.path or "model", file))
