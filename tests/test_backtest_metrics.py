@@ -86,10 +86,14 @@ def test_tier_order_flags_the_tier_that_churns_as_much_as_a_worse_one():
     assert check["flagged"] == ["potential"]
 
 
-def test_tier_order_reports_ties_at_zero_without_flagging_them():
-    # core and potential both lost nobody: churn cannot fall below zero -> reported, not flagged
+def test_tier_order_counts_ties_at_zero_as_not_ordered():
+    # core and potential both lost nobody: churn does not fall from one to the other -> core
+    # is flagged (kind zero_tie) and the pair is listed; potential 0 < at_risk 2/10 is fine
     check = bm.tier_order([row("core", 5, 0), row("potential", 9, 0), row("at_risk", 10, 2)])
-    assert check["ordered"] and check["zero_ties"] == [["core", "potential"]]
+    assert not check["ordered"] and check["zero_ties"] == [["core", "potential"]]
+    assert check["flagged"] == ["core"]
+    assert check["violations"] == [{"tier": "core", "kind": "zero_tie", "next": "potential",
+                                    "churn_rate": 0.0, "next_churn_rate": 0.0}]
 
 
 def test_tier_order_flags_an_empty_tier_and_compares_across_it():

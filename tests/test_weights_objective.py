@@ -146,3 +146,65 @@ def test_cli_critic_json(world):
     assert sum(weights) == pytest.approx(100)
     assert sum(r["new_share"] for r in payload["diff"] if r["kind"] == "metric") == \
         pytest.approx(100)
+
+
+# --------------------------------------------------------------------------------------------
+# the caution: a weight driven by skew
+
+
+def test_skewness_by_hand():
+    from crindex.weights.objective import skewness
+
+    # [0, 0, 0, 10]: mean 2.5, sd sqrt(18.75) = 4.3301, mean cube 93.75 -> 93.75 / 81.19
+    assert skewness([0, 0, 0, 10, np.nan]) == pytest.approx(93.75 / 18.75 ** 1.5)
+    assert skewness([5, 5, 5]) == 0.0
+
+
+def test_a_skewed_metric_with_a_weaker_auc_gets_a_caution_and_a_fair_one_does_not():
+    from crindex.weights.objective import skew_cautions
+
+    # column a: 0 for 9 customers, 100 for 1 (skewness (1 - 2p) / sqrt(p(1-p)) = 0.8 / 0.3 =
+    # 2.667 with p = 0.1); b and c spread evenly. Entropy gives a the most weight by far.
+    a = np.array([0.0] * 9 + [100.0])
+    b = np.linspace(10, 100, 10)
+    c = np.linspace(100, 10, 10)
+    x = np.column_stack([a, b, c])
+    found = entropy_weights(x, ["a", "b", "c"])
+    assert found.weights[0] > 2 / 3  # over twice the uniform 1/3
+    (caution,) = skew_cautions(found, x, {"a": 0.55, "b": 0.8, "c": 0.7})
+    assert caution["metric"] == "a" and caution["kind"] == "auc"
+    assert caution["skewness"] == pytest.approx(0.8 / 0.3)
+    assert caution["others_auc"] == pytest.approx(0.75)
+    assert "a weight driven by skew, not by churn" in caution["message"]
+    # the same weight on a metric that ranks churners better than the others: no caution
+    assert skew_cautions(found, x, {"a": 0.9, "b": 0.8, "c": 0.7}) == []
+    # no churn outcome: cautioned on its skew alone (2.667 > 1)
+    (alone,) = skew_cautions(found, x, None)
+    assert alone["kind"] == "skew" and "no churn outcome" in alone["message"]
+
+
+def test_entropy_and_critic_print_the_caution_on_an_export(tmp_path):
+    from tests.support.telco import MODEL, write_model, write_telco
+
+    write_telco(tmp_path)
+    # the internet service (no signal) as 100 for "No" (22% of customers), 0 otherwise: a
+    # skewed 0/100 metric that entropy weighs most
+    text = MODEL.replace("""        column: employees
+        normalise: {method: range, min: 18, max: 118, direction: lower}""", """\
+        column: industry
+        normalise: {method: map, values: {"No": 100}, default: 0}""")
+    assert text != MODEL
+    model = write_model(tmp_path, text)
+    result = CliRunner().invoke(cli(), ["weights", "entropy", "-m", str(model), "-d",
+                                        str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "caution: charges gets " in flat and "a weight driven by skew, not by churn" in flat
+    payload = result.stdout[result.stdout.index("{"):]
+    import json
+
+    report = json.loads(payload)
+    (caution,) = report["cautions"]
+    assert caution["metric"] == "charges" and caution["ratio"] > 2
+    aucs = {k: v["churn_auc"] for k, v in report["metrics"].items()}
+    assert aucs["charges"] < sum(v for k, v in aucs.items() if k != "charges") / 3

@@ -153,9 +153,10 @@ def tier_order(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     - nobody is in it (``kind: empty``): churn cannot be seen to fall through a tier without
       customers, and a model whose scores never reach a tier has thresholds that do not fit.
 
-    Churn cannot fall below zero: two neighbouring tiers that both lost nobody are listed in
-    ``zero_ties`` (the horizon or the tiers are too small to tell them apart) but not flagged,
-    because the better tier did as well as a tier can.
+    Two neighbouring tiers that both lost nobody are not ordered either (``kind: zero_tie``,
+    also listed in ``zero_ties``): churn does not fall from one to the other, so the data
+    cannot tell them apart (the horizon or the tiers are too small, or the thresholds split
+    customers who behave alike).
 
     Returns
     -------
@@ -170,10 +171,11 @@ def tier_order(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         b, w = better["churn_rate"], worse["churn_rate"]
         if b < w:
             continue
+        kind = "inversion"
         if b == w == 0:
             zero_ties.append([better["group"], worse["group"]])
-            continue
-        violations.append({"tier": better["group"], "kind": "inversion", "next": worse["group"],
+            kind = "zero_tie"
+        violations.append({"tier": better["group"], "kind": kind, "next": worse["group"],
                            "churn_rate": b, "next_churn_rate": w})
     empty = [r["group"] for r in rows if r["customers"] == 0]
     violations += [{"tier": t, "kind": "empty", "next": None, "churn_rate": None,

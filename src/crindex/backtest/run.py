@@ -36,14 +36,25 @@ from crindex.calendar import horizon_end
 from crindex.data import Dataset, open_dataset
 from crindex.errors import DataError, Problem, Reason, raise_if
 from crindex.model.loader import load_model
+from crindex.model.rules import label_readers, outcome_text
 from crindex.model.spec import ChurnRule, CRIModel
 from crindex.outcomes import label_holdout, outcomes, rule_summary
-from crindex.stats import bootstrap_auc, churn_auc
+from crindex.stats import NOISE_SD, auc_noise, bootstrap_auc, churn_auc
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
 WEAK_AUC = 0.6
-#: a metric whose own churn AUC is below this works against the score.
-REVERSED_METRIC_AUC = 0.45
+#: a metric whose own churn AUC is below this reads its data backwards (wrong sign), when it
+#: is below by more than :func:`crindex.stats.auc_noise` (``NOISE_SD`` null standard
+#: deviations); closer to 0.5 than that, it carries no signal either way.
+REVERSED_METRIC_AUC = 0.5
+#: a metric whose own churn AUC is above this is too good to be true (leakage).
+LEAKY_METRIC_AUC = 0.97
+#: a tier holding more than this share of the customers does not separate them.
+CROWDED_TIER_SHARE = 0.5
+#: a metric averaging fewer points than this (or more than ``HIGH_POINTS``) has bounds that
+#: do not fit the data: most customers sit at one end of its scale.
+LOW_POINTS = 15.0
+HIGH_POINTS = 85.0
 
 
 def outcome_frame(source: Dataset, rule: ChurnRule | None, as_of: dt.date,
@@ -81,6 +92,8 @@ def signal_rows(frame: pd.DataFrame, model: CRIModel) -> tuple[list[dict[str, An
             "id": m.id, "label": m.display, "dimension": d.display,
             "weight": model.effective_weight(d, m),
             "auc": churn_auc(values[has], churned[has]),
+            "mean_points": float(values[has].mean()) if has.any() else None,
+            "churned": int(churned[has].sum()),
             "customers": int(has.sum()), "coverage": float(has.mean()) if has.size else None,
         })
     dim_rows = []
@@ -178,15 +191,45 @@ def rolling(periods: Sequence[dict[str, Any]], model: CRIModel) -> dict[str, Any
     }
 
 
+def direction_fix(model: CRIModel, metric_id: str) -> dict[str, str]:
+    """How to turn a metric around: the model's change, as ``fix`` text and ``direction``.
+
+    A normaliser with a ``direction`` (range, log_range, percentile, zscore) gets the other
+    one; one without (bins, points, map, identity) gets its points reversed.
+    """
+    for _, m in model.metrics:
+        if m.id != metric_id:
+            continue
+        how = m.normalise.reversal()
+        if how is not None and how["direction"] is not None:
+            now = getattr(m.normalise, "direction", "higher")
+            return {"direction": str(how["direction"]), "fix": f"set `direction: "
+                    f"{how['direction']}` in its normalise (now `{now}`)"}
+        return {"direction": "reversed", "fix": f"reverse its {m.normalise.method} points (give "
+                "each value 100 minus its points)"}
+    return {"direction": "reversed", "fix": "reverse its direction"}
+
+
 def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
-           data_end: dt.date | None) -> list[dict[str, Any]]:
-    """What a reader must see first, as coded findings (``level`` ok / warn / fail)."""
+           data_end: dt.date | None, model: CRIModel | None = None) -> list[dict[str, Any]]:
+    """What a reader must see first, as coded findings (``level`` ok / warn / fail).
+
+    With ``model``, the findings on the model itself: metrics that read the churn outcome
+    (:func:`crindex.model.rules.label_readers`), and the fix of a metric read backwards.
+    docs/backtest.md lists every finding with its threshold and fix.
+    """
     found: list[dict[str, Any]] = []
 
     def add(level: str, code: str, as_of: str | None, message: str, **params: Any) -> None:
         found.append({"level": level, "code": code, "as_of": as_of, "message": message,
                       "params": params})
 
+    if model is not None:
+        for m, how, column in label_readers(model):
+            add("fail", "metric_leak", None, f"metric `{m.id}` reads customers.{column} ({how}), "
+                f"{outcome_text(model, column)}: the score is built from the outcome it is judged "
+                "by (leakage); remove the metric or read another column", metric=m.id,
+                column=column, how=how)
     for p in periods:
         a = p["auc"]["auc"]
         if a is None:
@@ -205,18 +248,54 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
             if v["kind"] == "empty":
                 add("fail", "tier_empty", p["as_of"], f"tier `{v['tier']}` has no customers: "
                     "churn cannot be seen to fall through it", **v)
+            elif v["kind"] == "zero_tie":
+                add("fail", "tier_zero_tie", p["as_of"],
+                    f"tiers `{v['tier']}` and `{v['next']}` both churn 0%: churn does not fall "
+                    "from one to the other, so the data cannot tell them apart (move their "
+                    "threshold, or measure over a longer horizon or more customers)", **v)
             else:
                 add("fail", "tier_order", p["as_of"],
                     f"tier `{v['tier']}` churns {v['churn_rate']:.1%}, not less than the next "
                     f"tier `{v['next']}` ({v['next_churn_rate']:.1%})", **v)
         if not order["violations"]:
             add("ok", "tier_order_ok", p["as_of"], "churn falls from tier to tier")
+        for r in p["tiers"]:
+            if r["share_customers"] > CROWDED_TIER_SHARE:
+                add("warn", "tier_crowded", p["as_of"],
+                    f"tier `{r['tier']}` holds {r['share_customers']:.1%} of the customers (more "
+                    f"than {CROWDED_TIER_SHARE:.0%}): the tiers do not separate them (move the "
+                    "thresholds, e.g. with `crindex model calibrate`)", tier=r["tier"],
+                    share=r["share_customers"], threshold=CROWDED_TIER_SHARE)
         for m in p["metrics"]:
-            if m["auc"] is not None and m["auc"] < REVERSED_METRIC_AUC:
+            auc, points = m["auc"], m.get("mean_points")
+            churners = m.get("churned")
+            noise = auc_noise(churners, m["customers"] - churners) if churners is not None \
+                else 0.0
+            if auc is not None and auc < REVERSED_METRIC_AUC - noise:
+                fix = direction_fix(model, m["id"]) if model is not None else \
+                    {"direction": "reversed", "fix": "reverse its direction"}
                 add("warn", "metric_reversed", p["as_of"],
-                    f"metric `{m['id']}` has churn AUC {m['auc']:.3f}: as the model reads it, "
-                    "it points away from churn (check its direction)", metric=m["id"],
-                    auc=m["auc"])
+                    f"metric `{m['id']}` has churn AUC {auc:.3f} (< {REVERSED_METRIC_AUC}, "
+                    f"beyond noise of {noise:.3f}): as the model reads it, it points away from "
+                    f"churn; {fix['fix']}", metric=m["id"], auc=auc, noise=noise, **fix)
+            elif auc is not None and abs(auc - 0.5) <= noise:
+                add("warn", "metric_no_signal", p["as_of"],
+                    f"metric `{m['id']}` has churn AUC {auc:.3f}, within {noise:.3f} of 0.5 "
+                    f"({NOISE_SD:g} standard deviations of a metric without signal): it ranks "
+                    "churners no better than a coin; lower its weight or drop it",
+                    metric=m["id"], auc=auc, noise=noise)
+            elif auc is not None and auc > LEAKY_METRIC_AUC:
+                add("fail", "metric_too_good", p["as_of"],
+                    f"metric `{m['id']}` has churn AUC {auc:.3f} (> {LEAKY_METRIC_AUC}): too "
+                    "good to be true; check that it reads no row after as_of and not the churn "
+                    "outcome (leakage)", metric=m["id"], auc=auc, threshold=LEAKY_METRIC_AUC)
+            if points is not None and not LOW_POINTS <= points <= HIGH_POINTS:
+                side = "low" if points < LOW_POINTS else "high"
+                add("warn", f"metric_points_{side}", p["as_of"],
+                    f"metric `{m['id']}` averages {points:.1f} points (outside "
+                    f"{LOW_POINTS:g}-{HIGH_POINTS:g}): most customers sit at one end of its "
+                    "scale; fit its bounds to the data (e.g. `crindex model calibrate`)",
+                    metric=m["id"], points=points, low=LOW_POINTS, high=HIGH_POINTS)
         if data_end is not None and dt.date.fromisoformat(p["end"]) > data_end:
             add("warn", "horizon_past_data", p["as_of"],
                 f"the horizon ends {p['end']}, after the last order in the data ({data_end}): "
@@ -313,7 +392,7 @@ def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | 
         "churn_rule": rule_summary(spec.churn),
         "periods": periods,
         "rolling": roll,
-        "checks": checks(periods, roll, _data_end(source)),
+        "checks": checks(periods, roll, _data_end(source), spec),
         "quality": source.quality.to_dict() if source.quality is not None else None,
     }
 
@@ -350,7 +429,7 @@ def _static_backtest(spec: CRIModel, data: Any, as_of: Sequence[str | dt.date], 
         "holdout": split,
         "periods": [period],
         "rolling": roll,
-        "checks": checks([period], roll, None),
+        "checks": checks([period], roll, None, spec),
         "quality": source.quality.to_dict() if source.quality is not None else None,
     }
 

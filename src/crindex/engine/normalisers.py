@@ -260,6 +260,10 @@ class MapNorm(NormaliserSpec):
     values: dict[str, float]
     default: float | None = None
 
+    def reversal(self) -> dict[str, str | None] | None:
+        """A map is turned around by giving each value (and ``default``) 100 minus its points."""
+        return {"change": "map points reversed (100 minus each)", "direction": None}
+
     def score(self, raw: ir.Value, population: Population | None = None) -> ir.FloatingValue:
         import ibis
 

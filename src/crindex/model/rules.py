@@ -661,13 +661,15 @@ def _word_values(c: Checking) -> Iterable[Problem]:
             Reason.BAD_PARAMETER)
 
 
-def label_readers(model: CRIModel) -> list[tuple[MetricSpec, str]]:
-    """The metrics that read the churn label column, with how (``column``, ``where``, ...).
+def label_readers(model: CRIModel) -> list[tuple[MetricSpec, str, str]]:
+    """The metrics that read a churn outcome column: (metric, how, column).
 
-    The hook of the leakage checks: the label is the outcome a score is judged by, so a metric
-    reading it scores customers by their outcome.
+    ``how`` is ``column``, ``where``, ``numerator column``, ...; the columns are
+    :func:`outcome_columns` (the label and ``churned_at``). The hook of the leakage checks:
+    the outcome is what a score is judged by, so a metric reading it scores customers by their
+    outcome.
     """
-    column = model.churn.label_column
+    columns = outcome_columns(model)
     found = []
     for _, m in model.metrics:
         if AGGREGATES.get(m.aggregate) is None or metric_table(m) != "customers":
@@ -677,20 +679,35 @@ def label_readers(model: CRIModel) -> list[tuple[MetricSpec, str]]:
         for side, part in parts:
             if part is None:
                 continue
-            if part.column == column:
-                found.append((m, f"{side}column"))
-            if column in (part.where or {}):
-                found.append((m, f"{side}where"))
+            for column in columns:
+                if part.column == column:
+                    found.append((m, f"{side}column", column))
+                if column in (part.where or {}):
+                    found.append((m, f"{side}where", column))
     return found
 
 
-@register_rule("no metric reads the churn label", level="warning")
+#: the churn date of the contract: the outcome of a time-stamped churn rule
+CHURN_DATE_COLUMN = "churned_at"
+
+
+def outcome_columns(model: CRIModel) -> tuple[str, ...]:
+    """The customers' columns that hold the churn outcome: the label, then the churn date."""
+    return (model.churn.label_column, CHURN_DATE_COLUMN)
+
+
+def outcome_text(model: CRIModel, column: str) -> str:
+    """What an outcome column is, for a message: ``the churn label`` or ``the churn date``."""
+    return "the churn label" if column == model.churn.label_column else "the churn date"
+
+
+@register_rule("no metric reads the churn outcome", level="warning")
 def _label_leak(c: Checking) -> Iterable[Problem]:
-    column = c.model.churn.label_column
-    for m, how in label_readers(c.model):
-        yield Problem(f"metric `{m.id}` reads customers.{column} ({how}), the churn label: the "
+    for m, how, column in label_readers(c.model):
+        what = outcome_text(c.model, column)
+        yield Problem(f"metric `{m.id}` reads customers.{column} ({how}), {what}: the "
                       "outcome the score is judged by, so backtests and learned weights would "
-                      "measure the label against itself", c.at(m),
+                      "measure the outcome against itself", c.at(m),
                       f"remove the metric or read another column; customers.{column} is the "
                       "churn outcome only", Reason.BAD_PARAMETER)
 

@@ -85,6 +85,19 @@ class NormaliserSpec(Spec):
         """What is wrong with these settings, beyond their types (empty when fine)."""
         return []
 
+    def reversal(self) -> dict[str, str | None] | None:
+        """How to turn this normaliser around (a metric read backwards), or ``None``.
+
+        ``{"change": "direction: lower -> higher", "direction": "higher"}`` for a normaliser
+        with a ``direction``; a normaliser with its own way (a map's points) overrides this
+        with ``direction: None``. The one answer of the backtest's fix and the learner's flip.
+        """
+        now = getattr(self, "direction", None)
+        if now is None:
+            return None
+        other = "lower" if now == "higher" else "higher"
+        return {"change": f"direction: {now} -> {other}", "direction": other}
+
     def located_problems(self) -> list[tuple[tuple[str | int, ...], str, str]]:
         """(the key path under ``normalise``, what is wrong, the fix) for each problem.
 

@@ -48,9 +48,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bt.calibration": ("Calibration: observed churn by score band", "校准：各分数段实际流失率"),
     "bt.signal": ("Which metrics carry signal (each metric's own churn AUC)",
                   "各指标单独的流失预测 AUC（哪些指标有信号）"),
-    "bt.zero_ties": ("Tiers tied at 0% churn (too few customers or too short a horizon to "
-                     "tell apart): {tiers}",
-                     "流失率同为 0% 的等级（客户太少或观察期太短，无法区分）：{tiers}"),
+    "bt.zero_ties": ("Tiers tied at 0% churn, so not ordered (too few customers, too short a "
+                     "horizon or thresholds that split alike customers): {tiers}",
+                     "流失率同为 0% 的等级，视为未排序（客户太少、观察期太短或阈值"
+                     "划分了相似的客户）：{tiers}"),
     "bt.no_periods": ("Only one date: give several --as-of for the checks over time.",
                       "只有一个评估日：提供多个 --as-of 才能看到随时间的变化。"),
     # findings of a backtest (codes of crindex.backtest.run.checks)
@@ -69,10 +70,43 @@ STRINGS: dict[str, tuple[str, str]] = {
                          "（{next_churn_rate:.1%}）"),
     "check.tier_empty": ("tier {tier} has no customers: churn cannot be seen to fall through it",
                          "等级 {tier} 没有客户：无法验证流失率逐级下降"),
-    "check.metric_reversed": ("metric {metric} has churn AUC {auc:.3f}: as the model reads it, "
-                              "it points away from churn (check its direction)",
-                              "指标 {metric} 的流失 AUC 为 {auc:.3f}：按模型的读法，它与流失方向"
-                              "相反（请检查方向设置）"),
+    "check.metric_reversed": ("metric {metric} has churn AUC {auc:.3f} (< 0.5): as the model "
+                              "reads it, it points away from churn; {fix}",
+                              "指标 {metric} 的流失 AUC 为 {auc:.3f}（< 0.5）：按模型的读法，它与"
+                              "流失方向相反；修正：{fix}"),
+    "check.metric_no_signal": ("metric {metric} has churn AUC {auc:.3f}, within {noise:.3f} of "
+                               "0.5: it ranks churners no better than a coin; lower its weight "
+                               "or drop it",
+                               "指标 {metric} 的流失 AUC 为 {auc:.3f}，与 0.5 相差不超过 "
+                               "{noise:.3f}：预测流失不比抛硬币好；请降低其权重或删除"),
+    "check.metric_too_good": ("metric {metric} has churn AUC {auc:.3f} (> {threshold}): too good "
+                              "to be true; check that it reads no row after as_of and not the "
+                              "churn outcome (leakage)",
+                              "指标 {metric} 的流失 AUC 为 {auc:.3f}（> {threshold}）：好得不真实；"
+                              "请检查它是否读取了 as_of 之后的数据或流失结果本身（信息泄漏）"),
+    "check.metric_leak": ("metric {metric} reads customers.{column} ({how}), the churn outcome: "
+                          "the score is built from what it is judged by (leakage); remove the "
+                          "metric or read another column",
+                          "指标 {metric} 读取了 customers.{column}（{how}），即流失结果本身：得分由"
+                          "评判它的结果构成（信息泄漏）；请删除该指标或改读其他列"),
+    "check.metric_points_low": ("metric {metric} averages {points:.1f} points (under {low:g}): "
+                                "most customers sit at the bottom of its scale; fit its bounds to "
+                                "the data",
+                                "指标 {metric} 平均仅 {points:.1f} 分（低于 {low:g}）：多数客户处于"
+                                "量表底端；请按数据调整其边界"),
+    "check.metric_points_high": ("metric {metric} averages {points:.1f} points (over {high:g}): "
+                                 "most customers sit at the top of its scale; fit its bounds to "
+                                 "the data",
+                                 "指标 {metric} 平均高达 {points:.1f} 分（高于 {high:g}）：多数客户"
+                                 "处于量表顶端；请按数据调整其边界"),
+    "check.tier_crowded": ("tier {tier} holds {share:.1%} of the customers (more than half): the "
+                           "tiers do not separate them; move the thresholds",
+                           "等级 {tier} 占客户的 {share:.1%}（超过一半）：等级未能区分客户；请调整"
+                           "阈值"),
+    "check.tier_zero_tie": ("tiers {tier} and {next} both churn 0%: churn does not fall from one "
+                            "to the other; move their threshold or measure longer",
+                            "等级 {tier} 与 {next} 流失率同为 0%：流失率未逐级下降；请调整阈值或"
+                            "延长观察期"),
     "check.horizon_past_data": ("the horizon ends after the last order in the data "
                                 "({data_end}): outcomes are incomplete",
                                 "观察期结束晚于数据中最后一笔订单（{data_end}）：结果不完整"),

@@ -30,14 +30,18 @@ def _pct(value: float | None) -> str:
 
 
 def show_proposal(model: Any, weights: Any, write: Path | None, style: str, decimals: int,
-                  as_json: bool, extra: dict[str, Any] | None = None) -> None:
-    """Print the weight diff of ``weights`` against ``model``; write the new file if asked."""
+                  as_json: bool, extra: dict[str, Any] | None = None,
+                  flips: list[str] | None = None) -> None:
+    """Print the weight diff of ``weights`` against ``model``; write the new file if asked.
+
+    ``flips``: metrics the new file turns around (``direction``, or a map's points).
+    """
     from crindex.weights.rewrite import rewritten_model, write_model
 
     if write is not None:
-        result = write_model(model, weights, write, style, decimals)
+        result = write_model(model, weights, write, style, decimals, flips or ())
     else:
-        result = rewritten_model(model, weights, style, decimals)
+        result = rewritten_model(model, weights, style, decimals, flips=flips or ())
     if as_json:
         payload = dict(extra or {})
         payload["diff"] = [
@@ -145,26 +149,46 @@ def register(app: typer.Typer) -> None:
     DataOpt = typer.Option(..., "--data", "-d", help="data folder, DuckDB file or database URL")
     AsOfOpt = typer.Option(None, "--as-of", help="scoring date YYYY-MM-DD (default: the "
                            "model's, then today)")
+    HorizonOpt = typer.Option("90d", "--horizon", help="churn window after --as-of for each "
+                              "metric's own churn AUC (the skew caution), when the data reach "
+                              "it; not used under a static churn label")
 
     def objective(method: str, model: Path, data: str, as_of: str | None,
                   normalisation: str, write: Path | None, style: str, decimals: int,
-                  as_json: bool) -> None:
+                  as_json: bool, horizon: str = "90d") -> None:
         from crindex.api import score
-        from crindex.weights.objective import critic_weights, entropy_weights, score_matrix
+        from crindex.data import open_dataset
+        from crindex.model.loader import load_model
+        from crindex.weights.objective import (
+            critic_weights,
+            entropy_weights,
+            score_matrix,
+            skew_cautions,
+        )
         from crindex.weights.rewrite import WeightSet
 
         with err.status("scoring…", spinner="dots"):
-            result = score(model, data, as_of)
+            spec = load_model(model)
+            dataset = open_dataset(data, model=spec)
+            result = score(spec, dataset, as_of)
         matrix, names = score_matrix(result)
         found = (entropy_weights(matrix, names, normalisation)  # type: ignore[arg-type]
                  if method == "entropy" else critic_weights(matrix, names))
+        aucs, why = metric_aucs(spec, dataset, result, matrix, names, horizon)
+        cautions = skew_cautions(found, matrix, aucs)
         figures = {k: v for k, v in found.figures.items() if v.ndim == 1}
         extra = {"method": found.method, "as_of": result.as_of.isoformat(),
                  "customers": result.table.num_rows,
                  "metrics": {n: {"weight": 100 * float(found.weights[j]),
                                  "customers_with_score": int(found.counts[j]),
+                                 "churn_auc": None if aucs is None else aucs.get(n),
                                  **{k: float(v[j]) for k, v in figures.items()}}
-                             for j, n in enumerate(names)}}
+                             for j, n in enumerate(names)},
+                 "cautions": cautions, "churn_auc_note": why}
+        for c in cautions:
+            err.print(f"caution: {c['message']}", highlight=False)
+        if why and cautions:
+            err.print(f"note: {why}", highlight=False)
         if not as_json:
             table = Table(title=f"{found.method} weights of {result.model.name} as of "
                                 f"{result.as_of} ({result.table.num_rows:,} customers)")
@@ -188,6 +212,7 @@ def register(app: typer.Typer) -> None:
         as_of: str | None = AsOfOpt,
         normalisation: str = typer.Option("sum", "--normalisation", help="sum (column-sum, "
                                           "the standard method) or minmax (spread only)"),
+        horizon: str = HorizonOpt,
         write: Path | None = WriteOpt,
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
@@ -195,20 +220,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Entropy weights from the spread of each metric's normalised scores."""
         objective("entropy", model, data, as_of, normalisation, write, style, decimals,
-                  as_json)
+                  as_json, horizon)
 
     @weights_app.command("critic")
     def critic_command(
         model: Path = ModelOpt,
         data: str = DataOpt,
         as_of: str | None = AsOfOpt,
+        horizon: str = HorizonOpt,
         write: Path | None = WriteOpt,
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
         as_json: bool = JsonOpt,
     ) -> None:
         """CRITIC weights: each metric's spread times its conflict with the others."""
-        objective("critic", model, data, as_of, "sum", write, style, decimals, as_json)
+        objective("critic", model, data, as_of, "sum", write, style, decimals, as_json,
+                  horizon)
 
     @weights_app.command("learn")
     def learn_command(
@@ -230,6 +257,12 @@ def register(app: typer.Typer) -> None:
         n_boot: int = typer.Option(1000, "--bootstrap", min=100, help="bootstrap resamples "
                                    "for the AUC intervals"),
         seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
+        l1: float = typer.Option(0.0, "--l1", min=0.0, help="lasso penalty of the fit: "
+                                 "metrics that do not pay for themselves get weight 0 (e.g. "
+                                 "0.01; default 0, none)"),
+        flip: bool = typer.Option(True, "--flip/--no-flip", help="turn around a metric read "
+                                  "backwards (its direction, or a map's points); --no-flip "
+                                  "keeps every direction"),
         write: Path | None = WriteOpt,
         style: str = StyleOpt,
         decimals: int = DecimalsOpt,
@@ -250,10 +283,11 @@ def register(app: typer.Typer) -> None:
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
                                    fit_as_of=fit_as_of or None, n_boot=n_boot, seed=seed,
-                                   style=style, decimals=decimals)
+                                   style=style, decimals=decimals, flip=flip, l1=l1)
         if not as_json:
             print_learn(report)
-        show_proposal(spec, report.weights, write, style, decimals, as_json, report.to_dict())
+        show_proposal(spec, report.weights, write, style, decimals, as_json, report.to_dict(),
+                      report.flipped)
 
 
     @app.command("compare")
@@ -310,6 +344,29 @@ def print_comparison(result: Any) -> None:
         out.print(f"note: {note}", highlight=False)
 
 
+def metric_aucs(model: Any, dataset: Any, result: Any, matrix: Any, names: list[str],
+                horizon: str) -> tuple[dict[str, float | None] | None, str | None]:
+    """Each metric's own churn AUC on the scored customers, or ``None`` and why not.
+
+    The outcome is the model's churn rule (:class:`crindex.weights.learn.ChurnLabels`): the
+    label, or churn in ``(as_of, as_of + horizon]`` when the data reach that far.
+    """
+    import numpy as np
+
+    from crindex.errors import CrindexError
+    from crindex.stats import churn_auc
+    from crindex.weights.learn import ChurnLabels
+
+    try:
+        labels = ChurnLabels(dataset.tables, model)(result.as_of, horizon)
+    except CrindexError as exc:
+        return None, f"no churn outcome to check the weights against: {exc.problems[0].message}"
+    ids = result.table.column("customer_id").to_pylist()
+    keep = np.array([c in labels for c in ids], dtype=bool)
+    y = np.array([labels[c] for c in ids if c in labels], dtype=bool)
+    return {n: churn_auc(matrix[keep, j], y) for j, n in enumerate(names)}, None
+
+
 def print_learn(report: Any) -> None:
     """The fit, the learned weights and the holdout AUCs."""
     if report.split is not None:
@@ -334,11 +391,24 @@ def print_learn(report: Any) -> None:
     table.add_column("metric")
     table.add_column("coefficient", justify="right")
     table.add_column("weight %", justify="right")
+    table.add_column("logistic baseline", justify="right")
     overall = report.weights.overall()
     for name, coef in report.coefficients.items():
-        table.add_row(name, f"{coef:.3f}", f"{overall[name]:.1f}")
+        table.add_row(name, f"{coef:.3f}", f"{overall[name]:.1f}",
+                      f"{report.baseline.get(name, float('nan')):+.3f}")
     out.print(table)
+    for f in report.flips:
+        if f["flipped"]:
+            done = f"turned around ({f['change']})"
+        elif f["change"].startswith("none"):
+            done = f"not turned around ({f['change']})"
+        else:
+            done = f"not turned around, no weight (turning it would take: {f['change']})"
+        out.print(f"metric {f['metric']} is read backwards (churn AUC {f['auc']:.3f} on the "
+                  f"fit): {done}", highlight=False)
     print_aucs(f"{title} (95% bootstrap interval)", "weights", report.aucs)
+    out.print("logistic: a plain logistic regression on the same features (any sign), the "
+              "baseline", highlight=False)
 
 
 def print_aucs(title: str, what: str, intervals: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ import numpy as np
 from crindex.calendar import horizon_end, horizon_start
 from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
 from crindex.outcomes import churn, describe, label_holdout
-from crindex.stats import Interval, bootstrap_auc
+from crindex.stats import Interval, auc_noise, bootstrap_auc, churn_auc
 
 # --------------------------------------------------------------------------------------------
 # dates and labels
@@ -153,11 +153,23 @@ class NonNegativeLogit:
     ----------
     l2
         Ridge penalty; small, only to keep the fit stable when metrics move together.
+    nonnegative
+        ``False``: a plain logistic regression (any sign; same loss, same penalty): the
+        baseline ``weights learn`` reports beside the weights.
+    l1
+        Lasso penalty ``l1 * sum(beta)`` (with ``beta >= 0`` this is ``l1 * |beta|_1``, smooth
+        on the bounds): a metric whose score lowers the log-loss by less than it costs gets
+        exactly 0 — useless metrics drop out. Only with ``nonnegative``.
     """
 
-    def __init__(self, l2: float = 1e-3, max_iter: int = 500):
+    def __init__(self, l2: float = 1e-3, max_iter: int = 500, nonnegative: bool = True,
+                 l1: float = 0.0):
+        if l1 < 0 or (l1 > 0 and not nonnegative):
+            raise ValueError("l1 must be >= 0, and is only for the non-negative fit")
         self.l2 = l2
         self.max_iter = max_iter
+        self.nonnegative = nonnegative
+        self.l1 = l1
 
     def fit(self, x: Any, y: Any) -> NonNegativeLogit:
         """Fit on ``x`` (customers by metrics, 0..1; ``nan`` becomes the column mean) and ``y``.
@@ -185,17 +197,18 @@ class NonNegativeLogit:
             b, beta = params[0], params[1:]
             z = b - x @ beta
             # log(1 + e^z) and the log-loss in a form that never overflows
-            nll = float(np.mean(np.logaddexp(0.0, z) - y * z)) + self.l2 * float(beta @ beta)
+            nll = float(np.mean(np.logaddexp(0.0, z) - y * z)) + self.l2 * float(beta @ beta) \
+                + self.l1 * float(beta.sum())
             p = 0.5 * (1.0 + np.tanh(0.5 * z))
             g = p - y
             grad = np.concatenate([[g.mean()], -(x * g[:, None]).mean(axis=0)
-                                   + 2 * self.l2 * beta])
+                                   + 2 * self.l2 * beta + self.l1])
             return nll, grad
 
         start = np.zeros(k + 1)
         start[0] = np.log(n_pos / (len(y) - n_pos))
         res = minimize(loss, start, jac=True, method="L-BFGS-B",
-                       bounds=[(None, None)] + [(0.0, None)] * k,
+                       bounds=[(None, None)] + [(0.0 if self.nonnegative else None, None)] * k,
                        options={"maxiter": self.max_iter})
         if not res.success and res.nit >= self.max_iter:
             raise FitError.single(Reason.FIT, f"the churn fit did not converge: {res.message}")
@@ -339,11 +352,24 @@ class LearnReport:
     notes: list[str] = field(default_factory=list)
     #: the split of a static label (share, seed, customers and churners on each side)
     split: dict[str, Any] | None = None
+    #: metrics read backwards on the fit (own AUC below 0.5 beyond noise): each with ``metric``,
+    #: ``auc`` (on the fit, as the model reads it), ``change`` and ``flipped`` (turned around in
+    #: the learned model: the fit gave it weight once turned)
+    flips: list[dict[str, Any]] = field(default_factory=list)
+    #: the plain logistic regression on the same features (any sign): coefficients per metric
+    baseline: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def flipped(self) -> list[str]:
+        """The metrics the learned model turns around."""
+        return [f["metric"] for f in self.flips if f["flipped"]]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "horizon": self.horizon,
             "split": self.split,
+            "flips": self.flips,
+            "baseline_coefficients": self.baseline,
             "fit_dates": [d.isoformat() for d in self.fit_dates],
             "holdout_date": self.holdout_date.isoformat(),
             "fit": {"customers": self.fit_customers, "churners": self.fit_churners},
@@ -360,7 +386,8 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
                   horizon: str | None = None, *,
                   snapshots: int = 4, fit_as_of: Sequence[dt.date | str] | None = None,
                   n_boot: int = 1000, seed: int = 0, l2: float = 1e-3, style: str = "keep",
-                  decimals: int = 0, max_rounds: int = 5) -> LearnReport:
+                  decimals: int = 0, max_rounds: int = 5, flip: bool = True,
+                  l1: float = 0.0) -> LearnReport:
     """Learn non-negative weights summing to 100 from churn, and test them out of time.
 
     Parameters
@@ -387,6 +414,13 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
     style, decimals
         How the learned model file writes its weights (see
         :func:`~crindex.weights.rewrite.file_weights`); the holdout scores that file.
+    l1
+        Lasso penalty of the fit (:class:`NonNegativeLogit`): drops metrics that do not pay
+        for themselves (weight 0). Default 0 (none).
+    flip
+        Turn around a metric read backwards (its own churn AUC on the fit below 0.5 by more
+        than :func:`crindex.stats.auc_noise`): ``direction`` or a map's points, in the learned
+        model. ``False``: such a metric keeps its direction (and gets no weight).
 
     Raises
     ------
@@ -401,7 +435,7 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
     if model.churn.label is not None:
         return _learn_static(model, open_dataset(data, model=model), as_date(as_of, model.as_of),
                              horizon, n_boot=n_boot, seed=seed, l2=l2, style=style,
-                             decimals=decimals, max_rounds=max_rounds)
+                             decimals=decimals, max_rounds=max_rounds, flip=flip, l1=l1)
     need_holdout_date(model, as_of)
     horizon = horizon or "90d"
     holdout_date = as_date(as_of)
@@ -428,15 +462,16 @@ def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
     fits = [snapshot(model, data, d, horizon, labeller) for d in dates]
     raw = np.vstack([f.scores for f in fits]) / 100.0
     y = np.concatenate([f.churned for f in fits])
-    logit, weights, learned, uniform = _fit(model, raw, y, l2=l2, style=style,
-                                            decimals=decimals, max_rounds=max_rounds)
+    fit = _fit(model, raw, y, l2=l2, style=style, decimals=decimals, max_rounds=max_rounds,
+               flip=flip, l1=l1)
     holdout = snapshot(model, data, holdout_date, horizon, labeller)
     common, churned, aucs, notes = _holdout_aucs(
-        model, data, holdout, None, learned, uniform, n_boot=n_boot, seed=seed,
+        model, data, holdout, None, fit, n_boot=n_boot, seed=seed,
         where=f"the holdout ({holdout_date}, {horizon})")
     return LearnReport(model, horizon, dates, holdout_date, len(y), int(y.sum()), len(common),
-                       int(churned.sum()), _coefficients(model, logit), weights, learned, aucs,
-                       [f"labels: {labeller.source}", *notes])
+                       int(churned.sum()), _coefficients(model, fit.logit), fit.weights,
+                       fit.learned, aucs, [f"labels: {labeller.source}", *notes],
+                       flips=fit.flips, baseline=_coefficients(model, fit.baseline))
 
 
 def need_holdout_date(model: Any, as_of: object) -> None:
@@ -457,22 +492,61 @@ def _coefficients(model: Any, logit: NonNegativeLogit) -> dict[str, float]:
     return dict(zip([m.id for _, m in model.metrics], map(float, logit.coef_), strict=True))
 
 
+def can_flip(metric: Any) -> bool:
+    """Whether the learner can turn ``metric`` around (its normaliser's ``reversal``)."""
+    return metric.normalise.reversal() is not None
+
+
+def backwards(model: Any, raw: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+    """The metrics read backwards on ``raw`` (0..1, as the model reads them).
+
+    Those whose own churn AUC is below 0.5 by more than :func:`crindex.stats.auc_noise` of the
+    customers they have data for.
+    """
+    found = []
+    churned = np.asarray(y, dtype=bool)
+    for k, (_, m) in enumerate(model.metrics):
+        has = ~np.isnan(raw[:, k])
+        value = churn_auc(raw[has, k], churned[has])
+        n_pos = int(churned[has].sum())
+        if value is not None and value < 0.5 - auc_noise(n_pos, int(has.sum()) - n_pos):
+            found.append({"metric": m.id, "auc": value, "can_flip": can_flip(m)})
+    return found
+
+
+@dataclass
+class Fit:
+    """What :func:`_fit` found: the weights' fit, the baseline, the models it would write."""
+
+    logit: NonNegativeLogit
+    baseline: NonNegativeLogit
+    weights: Any
+    learned: Any
+    uniform: Any
+    flips: list[dict[str, Any]]
+
+
 def _fit(model: Any, raw: np.ndarray, y: np.ndarray, *, l2: float, style: str, decimals: int,
-         max_rounds: int) -> tuple[NonNegativeLogit, Any, Any, Any]:
+         max_rounds: int, flip: bool = True, l1: float = 0.0) -> Fit:
     """The non-negative fit on the scores ``raw`` (0..1) and labels ``y``.
 
-    Returns the fit, the learned :class:`~crindex.weights.rewrite.WeightSet`, and the learned
-    and uniform models as they would be written.
+    A metric read backwards (:func:`backwards`) is turned around first (``1 - score``) when
+    ``flip`` and its normaliser allows it; the learned model turns it around in its file when
+    the fit gives it weight. The baseline is a plain logistic regression on ``raw``.
     """
     from crindex.weights.rewrite import WeightSet, resolve_style, rewritten_model
 
     names = [m.id for _, m in model.metrics]
     flat = resolve_style(model, style) == "flat"
+    found = backwards(model, raw, y)
+    turn = [names.index(f["metric"]) for f in found if flip and f["can_flip"]]
+    x = raw.copy()
+    x[:, turn] = 1.0 - x[:, turn]
     # the engine fills a gap with the customer's weighted mean, which depends on the weights
     # being learned: refit with the gaps filled by the last fit's weights until they settle
     current = np.ones(len(names))
     for _ in range(max_rounds):
-        logit = NonNegativeLogit(l2=l2).fit(engine_fill(model, raw, current, flat), y)
+        logit = NonNegativeLogit(l2=l2, l1=l1).fit(engine_fill(model, x, current, flat), y)
         learned_w = logit.coef_ if logit.coef_.sum() > 0 else current
         moved = float(np.abs(learned_w / learned_w.sum() - current / current.sum()).max())
         current = learned_w
@@ -480,20 +554,33 @@ def _fit(model: Any, raw: np.ndarray, y: np.ndarray, *, l2: float, style: str, d
             break
     overall = dict(zip(names, (float(w) for w in logit.weights_), strict=True))
     weights = WeightSet.from_overall(model, overall)
-    learned = rewritten_model(model, weights, style, decimals, "<learned>")
+    spec = {m.id: m for _, m in model.metrics}
+    flips = []
+    for f in found:
+        turned = bool(names.index(f["metric"]) in turn
+                      and logit.coef_[names.index(f["metric"])] > 0)
+        how = spec[f["metric"]].normalise.reversal()
+        change = str(how["change"]) if how is not None else "none: reverse its points by hand"
+        flips.append({"metric": f["metric"], "auc": f["auc"], "change": change,
+                      "flipped": turned})
+    flipped = [f["metric"] for f in flips if f["flipped"]]
+    learned = rewritten_model(model, weights, style, decimals, "<learned>", flipped)
     uniform = rewritten_model(model, WeightSet.from_overall(model, dict.fromkeys(names, 1.0)),
                               style, max(decimals, 1), "<uniform>")
-    return logit, weights, learned, uniform
+    baseline = NonNegativeLogit(l2=l2, nonnegative=False).fit(raw, y)
+    return Fit(logit, baseline, weights, learned, uniform, flips)
 
 
-def _holdout_aucs(model: Any, data: Any, holdout: Snapshot, keep: set[str] | None,
-                  learned: Any, uniform: Any, *, n_boot: int, seed: int, where: str
+def _holdout_aucs(model: Any, data: Any, holdout: Snapshot, keep: set[str] | None, fit: Fit,
+                  *, n_boot: int, seed: int, where: str
                   ) -> tuple[list[str], np.ndarray, dict[str, Interval], list[str]]:
-    """The current, uniform and learned weights' churn AUCs on the holdout's customers.
+    """The churn AUCs of the current, uniform and learned weights and of the baseline.
 
+    The baseline (``logistic``) is the plain logistic regression on the same features.
     ``keep``: only these of the snapshot's customers (a static label's holdout). The learned
     and uniform models are scored by the engine on the holdout's date.
     """
+    learned, uniform = fit.learned, fit.uniform
     from crindex.api import score
 
     labelled = {c: y for c, y in zip(holdout.customer_ids, holdout.churned, strict=True)
@@ -501,6 +588,9 @@ def _holdout_aucs(model: Any, data: Any, holdout: Snapshot, keep: set[str] | Non
     by_name: dict[str, dict[str, float]] = {
         "current": {c: s for c, s in zip(holdout.customer_ids, holdout.total.tolist(),
                                          strict=True) if s == s and c in labelled}}
+    health = fit.baseline.health(holdout.scores / 100.0)
+    by_name["logistic"] = {c: float(h) for c, h in zip(holdout.customer_ids, health, strict=True)
+                           if c in labelled}
     for name, spec in (("uniform", uniform.model), ("learned", learned.model)):
         table = score(spec, data, holdout.as_of).table
         by_name[name] = {c: s for c, s in zip(table.column("customer_id").to_pylist(),
@@ -517,15 +607,16 @@ def _holdout_aucs(model: Any, data: Any, holdout: Snapshot, keep: set[str] | Non
                               f"{len(churned)}: no AUC", "--as-of",
                               "choose a holdout with churners and customers who stayed")
     scores = {k: np.array([by_name[k][c] for c in common], dtype=float)
-              for k in ("current", "uniform", "learned")}
+              for k in ("current", "uniform", "learned", "logistic")}
     aucs = bootstrap_auc(scores, churned == 0, n_boot=n_boot, seed=seed,
-                         differences=[("learned", "current"), ("learned", "uniform")])
+                         differences=[("learned", "current"), ("learned", "uniform"),
+                                      ("learned", "logistic")])
     return common, churned, aucs, notes
 
 
 def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n_boot: int,
                   seed: int, l2: float, style: str, decimals: int,
-                  max_rounds: int) -> LearnReport:
+                  max_rounds: int, flip: bool, l1: float = 0.0) -> LearnReport:
     """:func:`learn_weights` under a static label: one date, a stratified holdout."""
     label = model.churn.label
     labeller = ChurnLabels(data.tables, model)
@@ -534,10 +625,10 @@ def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n
     fit_rows = np.array([c not in held for c in snap.customer_ids], dtype=bool)
     raw = snap.scores[fit_rows] / 100.0
     y = snap.churned[fit_rows]
-    logit, weights, learned, uniform = _fit(model, raw, y, l2=l2, style=style,
-                                            decimals=decimals, max_rounds=max_rounds)
+    fit = _fit(model, raw, y, l2=l2, style=style, decimals=decimals, max_rounds=max_rounds,
+               flip=flip, l1=l1)
     common, churned, aucs, notes = _holdout_aucs(
-        model, data, snap, held, learned, uniform, n_boot=n_boot, seed=seed,
+        model, data, snap, held, fit, n_boot=n_boot, seed=seed,
         where=f"the holdout of the label ({label.holdout:.0%}, seed {label.seed})")
     notes = [f"labels: {labeller.source}",
              f"holdout: {split['held_out']:,} of {split['labelled']:,} customers "
@@ -546,5 +637,6 @@ def _learn_static(model: Any, data: Any, day: dt.date, horizon: str | None, *, n
     if horizon is not None:
         notes.append(f"the churn label is static: --horizon {horizon} is not used")
     return LearnReport(model, None, [day], day, len(y), int(y.sum()), len(common),
-                       int(churned.sum()), _coefficients(model, logit), weights, learned, aucs,
-                       notes, split)
+                       int(churned.sum()), _coefficients(model, fit.logit), fit.weights,
+                       fit.learned, aucs, notes, split, fit.flips,
+                       _coefficients(model, fit.baseline))

@@ -171,6 +171,73 @@ def critic_weights(x: Any, names: Sequence[str] | None = None) -> ObjectiveWeigh
                     "correlation": corr}, counts)
 
 
+#: a weight above this multiple of the uniform weight (1 / metrics) is checked for skew
+SKEW_WEIGHT_RATIO = 2.0
+#: without churn outcomes, a metric whose scores' skewness is beyond this (either sign) and
+#: whose weight is above ``SKEW_WEIGHT_RATIO`` x uniform is cautioned on skew alone
+SKEWED = 1.0
+
+
+def skewness(col: Any) -> float:
+    """The (population) skewness of the non-missing values: mean((x - m)^3) / sd^3; 0 if sd 0.
+
+    By hand: [0, 0, 0, 10] has mean 2.5, deviations -2.5 (x3) and 7.5, sd sqrt(18.75) = 4.330,
+    mean cube (3 x -15.625 + 421.875) / 4 = 93.75, skewness 93.75 / 81.19 = 1.155.
+    """
+    x = np.asarray(col, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return 0.0
+    dev = x - x.mean()
+    sd = float(np.sqrt(np.mean(dev ** 2)))
+    return float(np.mean(dev ** 3) / sd ** 3) if sd > 0 else 0.0
+
+
+def skew_cautions(found: ObjectiveWeights, x: Any,
+                  aucs: dict[str, float | None] | None) -> list[dict[str, Any]]:
+    """Weights driven by skew: above ``SKEW_WEIGHT_RATIO`` x the uniform weight on a metric...
+
+    - with churn outcomes (``aucs``: each metric's own churn AUC), whose AUC is below the mean
+      of the other metrics' AUCs: the weight rewards spread, not churn (``kind: auc``);
+    - without them (``aucs`` is ``None``), whose scores' :func:`skewness` is beyond ``SKEWED``
+      either way: the weight may reward spread only (``kind: skew``).
+
+    Entropy and CRITIC weigh how much a metric's scores differ between customers; a skewed
+    metric (most customers at one end, a few far away) differs a lot, whatever it says about
+    churn.
+    """
+    arr = np.asarray(x, dtype=float)
+    k = len(found.names)
+    uniform = 1.0 / k if k else 0.0
+    out = []
+    for j, name in enumerate(found.names):
+        w = float(found.weights[j])
+        if k < 2 or w <= SKEW_WEIGHT_RATIO * uniform:
+            continue
+        sk = skewness(arr[:, j])
+        row = {"metric": name, "weight": 100 * w, "uniform": 100 * uniform,
+               "ratio": w / uniform, "skewness": sk}
+        if aucs is not None:
+            own = aucs.get(name)
+            others = [v for n, v in aucs.items() if n != name and v is not None]
+            if own is None or not others or own >= float(np.mean(others)):
+                continue
+            mean = float(np.mean(others))
+            out.append({**row, "kind": "auc", "auc": own, "others_auc": mean, "message":
+                        f"{name} gets {100 * w:.1f}% ({w / uniform:.1f}x the uniform "
+                        f"{100 * uniform:.1f}%) from the spread of its scores (skewness "
+                        f"{sk:+.2f}), yet ranks churners worse than the others (AUC {own:.3f} "
+                        f"against {mean:.3f} on average): a weight driven by skew, not by "
+                        "churn; check it with `crindex weights learn`"})
+        elif abs(sk) > SKEWED:
+            out.append({**row, "kind": "skew", "message":
+                        f"{name} gets {100 * w:.1f}% ({w / uniform:.1f}x the uniform "
+                        f"{100 * uniform:.1f}%) and its scores are skewed ({sk:+.2f}): the "
+                        "weight may reward spread, not churn (no churn outcome to check it "
+                        "against)"})
+    return out
+
+
 def score_matrix(result: Any) -> tuple[np.ndarray, list[str]]:
     """The ``<metric>__score`` columns of a scoring result: customers by metrics.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -178,12 +178,38 @@ def load_round_trip(text: str) -> tuple[Any, Any]:
     return yaml, yaml.load(text)
 
 
+def flip_normaliser(norm: Any, spec: Any) -> str:
+    """Turn a metric's ``normalise`` mapping ``norm`` around in place; say what changed.
+
+    ``spec`` is the parsed normaliser; its :meth:`~crindex.model.spec.NormaliserSpec.reversal`
+    says how: the other ``direction`` (the key added when the file has none), or a map's
+    points reversed (100 minus each value's, and its ``default``'s).
+
+    Raises
+    ------
+    ValueError
+        For a normaliser that cannot be turned around (bins, points, identity).
+    """
+    how = spec.reversal()
+    if how is None:
+        raise ValueError(f"a {spec.method} normaliser cannot be turned around automatically")
+    if how["direction"] is not None:
+        norm["direction"] = how["direction"]
+    else:
+        for key in norm["values"]:
+            norm["values"][key] = _number(100 - float(norm["values"][key]), 6)
+        if norm.get("default") is not None:
+            norm["default"] = _number(100 - float(norm["default"]), 6)
+    return str(how["change"])
+
+
 def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
-                 decimals: int = 0) -> str:
+                 decimals: int = 0, flips: Mapping[str, Any] | None = None) -> str:
     """The model text with its weights replaced; everything else as it was.
 
     ``style`` is ``flat`` or ``dimensions`` (see :func:`resolve_style`). Dimension ``weight``
-    keys are added (after ``label``, or ``id``) or removed as the style needs.
+    keys are added (after ``label``, or ``id``) or removed as the style needs. ``flips``:
+    metric id -> its parsed normaliser, for the metrics to turn around (:func:`flip_normaliser`).
     """
     yaml, doc = load_round_trip(text)
     dims, metrics = file_weights(weights, style, decimals)
@@ -199,6 +225,8 @@ def rewrite_text(text: str, weights: WeightSet, style: str = "flat",
             dim.insert(keys.index(anchor) + 1, "weight", _number(dims[str(dim["id"])], decimals))
         for met in dim["metrics"]:
             met["weight"] = _number(metrics[str(met["id"])], decimals)
+            if flips and str(met["id"]) in flips:
+                flip_normaliser(met["normalise"], flips[str(met["id"])])
     buf = io.StringIO()
     yaml.dump(doc, buf)
     return buf.getvalue()
@@ -249,8 +277,9 @@ class Rewritten:
 
 
 def rewritten_model(model: CRIModel, weights: WeightSet, style: str = "keep",
-                    decimals: int = 0, file: str = "<new model>") -> Rewritten:
-    """Rewrite ``model``'s file text with ``weights`` and check the result loads.
+                    decimals: int = 0, file: str = "<new model>",
+                    flips: Collection[str] = ()) -> Rewritten:
+    """Rewrite ``model``'s file text with ``weights`` (and ``flips``) and check it loads.
 
     Raises
     ------
@@ -264,7 +293,8 @@ def rewritten_model(model: CRIModel, weights: WeightSet, style: str = "keep",
         raise ModelError.single(Reason.BAD_PARAMETER, "the model was built in code, not read "
                                 "from a file, so there is no file to rewrite", model.path,
                                 "load it with crindex.model.load_model")
-    text = rewrite_text(model.text, weights, resolve_style(model, style), decimals)
+    turn = {m.id: m.normalise for _, m in model.metrics if m.id in flips}
+    text = rewrite_text(model.text, weights, resolve_style(model, style), decimals, turn)
     new = parse_model(text, file)
     text_diff = "".join(difflib.unified_diff(
         model.text.splitlines(True), text.splitlines(True), model.path or "model", file))
@@ -288,7 +318,7 @@ def refuse_own_file(model: CRIModel, out: str | Path) -> Path:
 
 
 def write_model(model: CRIModel, weights: WeightSet, out: str | Path, style: str = "keep",
-                decimals: int = 0) -> Rewritten:
+                decimals: int = 0, flips: Collection[str] = ()) -> Rewritten:
     """Write a new model file with ``weights``; never the model's own file.
 
     Raises
@@ -300,12 +330,12 @@ def write_model(model: CRIModel, weights: WeightSet, out: str | Path, style: str
     from crindex.util import atomic_write_text
 
     out = refuse_own_file(model, out)
-    result = rewritten_model(model, weights, style, decimals, str(out))
+    result = rewritten_model(model, weights, style, decimals, str(out), flips)
     atomic_write_text(out, result.text)
     return result
 
 
-__all__ = ["STYLES", "DiffRow", "Rewritten", "WeightSet", "file_weights", "load_round_trip",
-           "refuse_own_file", "resolve_style",
+__all__ = ["STYLES", "DiffRow", "Rewritten", "WeightSet", "file_weights", "flip_normaliser",
+           "load_round_trip", "refuse_own_file", "resolve_style",
            "rewrite_text", "rewritten_model", "round_preserving_sum", "weight_diff",
            "write_model"]
