@@ -464,11 +464,11 @@ def test_the_model_refuses_a_shape_that_cannot_work_with_file_and_line(sources, 
 
 def test_a_metric_cannot_read_a_column_derived_customers_do_not_have():
     text = SHAPE_MODEL.format(sources="  customers: {from: orders}").replace(
-        "{id: n, aggregate: count,", "{id: n, aggregate: attribute, column: segment,")
+        "{id: n, aggregate: count,", "{id: n, aggregate: attribute, column: employees,")
     with pytest.raises(ModelError) as err:
         parse_model(text, "m.yaml")
     [problem] = err.value.problems
-    assert problem.message == ("metric `n` reads customers.segment, but customers are derived "
+    assert problem.message == ("metric `n` reads customers.employees, but customers are derived "
                                "from orders (`from: orders`) and hold only customer_id and "
                                "created_at")
     assert problem.where == "m.yaml:8"
