@@ -135,7 +135,7 @@ def histories(draw: st.DrawFn) -> dict[str, Any]:
             "pair": draw(st.integers(0, 7)) == 0}
 
 
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(histories())
 def test_any_order_of_runs_gives_the_alerts_of_one_ordered_pass(store_url, tmp_path, case):

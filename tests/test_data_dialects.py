@@ -97,7 +97,7 @@ def _write(value: Decimal, point: bool, grouped: bool) -> str:
     return text
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=amounts, point=st.booleans(), grouped=st.booleans(),
        semicolon=st.booleans())

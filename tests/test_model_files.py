@@ -238,7 +238,7 @@ CHARS = list("az09 .:-_{}[],#'\"\t\n") + ["\x00", "é", "客"]
 _counter = itertools.count()
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(at=st.integers(0, len(MODEL) - 1), how=st.sampled_from(["replace", "insert", "delete"]),
        char=st.sampled_from(CHARS))

@@ -143,7 +143,7 @@ def assert_same_scores(got: pd.DataFrame, want: pd.DataFrame, label: str) -> Non
             (label, column)
 
 
-@settings(max_examples=4, deadline=None,
+@settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(frames=dirty_worlds())
 def test_every_input_gives_the_same_scores_report_and_quarantine(frames, tmp_path_factory):
@@ -187,7 +187,7 @@ dimensions:
 
 
 @pytest.mark.spark
-@settings(max_examples=2, deadline=None,
+@settings(max_examples=1, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(frames=dirty_worlds(), kind=st.sampled_from(["csv", "parquet", "frames"]))
 def test_spark_gives_the_same_scores_and_report(frames, kind, spark_con, tmp_path_factory):

@@ -173,7 +173,7 @@ def random_worlds(draw):
     return customers, orders
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_worlds(), st.integers(1, 60), st.integers(1, 90),
        st.sampled_from(["reached", "at_horizon_end"]))
 def test_outcomes_equal_the_pandas_reference(frames, days, horizon, lapse):

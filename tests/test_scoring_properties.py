@@ -20,7 +20,7 @@ from crindex.model import parse_model
 from crindex.model.arithmetic import combine
 
 AS_OF = dt.date(2025, 6, 30)
-SETTINGS = settings(max_examples=15, deadline=None,
+SETTINGS = settings(max_examples=10, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 NORMALISERS = [
