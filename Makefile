@@ -34,8 +34,9 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || \
 	  echo "note: could not install chromium; browser tests will skip (and fail with CI=true)"
 
+# both cores (pytest-xdist); the Spark tests share one worker and its one Spark session
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 # lint-imports: the layers and forbidden imports of [tool.importlinter] in pyproject.toml
 lint: $(STAMP)

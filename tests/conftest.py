@@ -22,10 +22,33 @@ AS_OF = dt.date(2025, 6, 30)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The bad-input corpus's count per category, at the end of a run that collected it."""
+    """The bad-input corpus's count per category, at the end of a run that ran it.
+
+    Under pytest-xdist the controller collects nothing itself: the corpus module is imported
+    here when any of its tests was reported.
+    """
     corpus = sys.modules.get("tests.test_bad_input_corpus")
-    if corpus is not None:
-        terminalreporter.write_line(corpus.category_counts())
+    if corpus is None:
+        ran = any(getattr(report, "nodeid", "").startswith("tests/test_bad_input_corpus.py")
+                  for reports in terminalreporter.stats.values() for report in reports)
+        if not ran:
+            return
+        import importlib
+
+        corpus = importlib.import_module("tests.test_bad_input_corpus")
+    terminalreporter.write_line(corpus.category_counts())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), every Spark test goes to one worker.
+
+    The Spark session is session-scoped: one worker starts it once and runs the Spark tests
+    while the other worker runs the rest, instead of two JVMs fighting over two cores.
+    """
+    for item in items:
+        if item.get_closest_marker("spark") is not None or "spark_con" in getattr(
+                item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("spark"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
