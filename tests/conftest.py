@@ -211,9 +211,16 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """
     import sys
 
+    from crindex import cli as cli_module
     from crindex.cli import main
 
+    # one width wherever the suite runs (a terminal, a pipe, a pytest-xdist worker): no line is
+    # wrapped mid-path, whatever the length of the temporary folder's name
+    monkeypatch.setenv("COLUMNS", "1000")
+
     def run(*args: str) -> tuple[int, str]:
+        for console in (cli_module.out, cli_module.err):
+            console.__dict__.pop("_console", None)  # made anew, under this COLUMNS
         monkeypatch.setattr(sys, "argv", ["crindex", *args])
         with pytest.raises(SystemExit) as done:
             main()
