@@ -76,9 +76,13 @@ def signal_rows(frame: pd.DataFrame, model: CRIModel) -> tuple[list[dict[str, An
 
     A metric scored from data (not missing) is ranked on its normalised score, so its
     direction is the model's: an AUC well below 0.5 means the metric, as the model reads it,
-    points away from churn.
+    points away from churn. Each metric row also has its ``deciles``: churn and revenue by
+    decile of its points (:func:`crindex.backtest.metrics.decile_rows`; tied points share a
+    decile, so a metric with few distinct points fills few deciles).
     """
     churned = frame["churned"].to_numpy(bool)
+    revenue = frame["revenue"].to_numpy(float) if "revenue" in frame else \
+        np.zeros(len(frame))
     metric_rows = []
     for d, m in model.metrics:
         has = ~frame[f"{m.id}__missing"].fillna(True).to_numpy(bool)
@@ -90,6 +94,8 @@ def signal_rows(frame: pd.DataFrame, model: CRIModel) -> tuple[list[dict[str, An
             "mean_points": float(values[has].mean()) if has.any() else None,
             "churned": int(churned[has].sum()),
             "customers": int(has.sum()), "coverage": float(has.mean()) if has.size else None,
+            # churn by decile of the metric's own points (1 = lowest), as the score's deciles
+            "deciles": bm.decile_rows(values[has], churned[has], revenue[has]),
         })
     dim_rows = []
     for d in model.dimensions:
