@@ -102,12 +102,14 @@ def test_adjustment_shows_in_explain_and_the_cli_audit_log(tmp_path):
                                store_path])
     assert done.exit_code == 0, done.output
     ex = explain_adjusted(result, "c2", open_store(store_path))
-    # c2 computes 28.05 (at_risk); +5 -> 33.05, still below ordinary (50)
-    assert ex.score == pytest.approx(28.05)
+    # c2 computes 0.30 x 10 (spend 300 / 3,000) + 0.25 x 66.67 (1 - 90 / 270 days)
+    # + 0.20 x 25 (NPS -50) + 0.15 x 0 (opened none) + 0.10 x 25 (support 2 of 1-5)
+    # = 3 + 16.67 + 5 + 0 + 2.5 = 27.17 (at_risk); +5 -> 32.17, still below ordinary (36)
+    assert ex.score == pytest.approx(27.1666667)
     [step] = ex.adjustments
     assert (step["points"], step["reason"], step["made_by"]) == (5.0, "new contract",
                                                                  "wang.fang")
-    assert step["score_after"] == pytest.approx(33.05) and step["tier_after"] == "at_risk"
+    assert step["score_after"] == pytest.approx(32.1666667) and step["tier_after"] == "at_risk"
     assert ex.to_dict()["adjustments"][0]["expires"] == dt.date(2025, 9, 30)
     log = runner.invoke(app, ["adjustments", "c2", "--json", "--store", store_path])
     [row] = json.loads(log.stdout)
@@ -115,7 +117,7 @@ def test_adjustment_shows_in_explain_and_the_cli_audit_log(tmp_path):
         ("c2", "add", 5.0, "2025-09-30")
     history = runner.invoke(app, ["history", "c2", "--json", "--store", store_path])
     [snap] = json.loads(history.stdout)
-    assert snap["adjusted_score"] == pytest.approx(33.05) and snap["adjustments"] == [1]
+    assert snap["adjusted_score"] == pytest.approx(32.1666667) and snap["adjustments"] == [1]
     assert explain_adjusted(result, "c1", open_store(store_path)).adjustments == []
 
 

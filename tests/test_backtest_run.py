@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -102,7 +103,27 @@ def test_backtest_figures_by_hand(tmp_path):
     spend = p["metrics"][0]
     assert spend["id"] == "spend" and spend["auc"] == pytest.approx(7 / 12)
     assert spend["customers"] == 7  # a sum is never missing
+    # churn by decile of the metric's points: decile = ceil(10 r / 7) with r the ascending rank:
+    # a8 0 -> r 1 -> 2; a6 10 -> 3; a5 20 -> 5; a4 40 -> 6; a3 50 -> 8; a2 70 -> 9; a1 90 -> 10;
+    # churners a6, a5, a2; deciles 1, 4 and 7 hold nobody
+    by_decile = {r["decile"]: (r["customers"], r["churned"]) for r in spend["deciles"]}
+    assert by_decile == {1: (0, 0), 2: (1, 0), 3: (1, 1), 4: (0, 0), 5: (1, 1), 6: (1, 0),
+                         7: (0, 0), 8: (1, 0), 9: (1, 1), 10: (1, 0)}
+    assert spend["deciles"][2]["min_score"] == 10.0 and spend["deciles"][2]["churn_rate"] == 1
+    # one metric of weight 100: its deciles are the score's
+    assert spend["deciles"] == p["deciles"]
     assert report["churn_rule"] == {"kind": "churned_at"}
+    # the page shows each metric's churn by decile (empty deciles blank)
+    from crindex.report.html import render_backtest
+
+    page = render_backtest(report, "en")
+    assert "Churn rate by decile of each metric" in page
+    row = page.split("Churn rate by decile of each metric")[1].split("<tbody>")[1] \
+        .split("</tr>")[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells == ["spend", "", "0.0%", "100.0%", "", "100.0%", "0.0%", "", "0.0%",
+                     "100.0%", "0.0%"]
+    assert "各指标按得分十分位的流失率" in render_backtest(report, "zh")
 
 
 def test_inactivity_rule_by_hand(tmp_path):

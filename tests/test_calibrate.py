@@ -44,7 +44,7 @@ def test_range_bounds_are_the_5th_and_95th_percentiles() -> None:
 
 
 def test_bins_move_to_evenly_spaced_quantiles_and_keep_their_layout() -> None:
-    # b2b's recency bins have the bounds 31, 91, 181, 366 (4 bounds -> quantiles 0.2 .. 0.8);
+    # b2b's recency bins have the bounds 14, 30, 60, 120 (4 bounds -> quantiles 0.2 .. 0.8);
     # of 1..100, position p * 99: 19.8 -> 20.8, 39.6 -> 40.6, 59.4 -> 60.4, 79.2 -> 80.2
     changes = {c.metric: c for c in propose_bounds(B2B, _raw_table(B2B, range(1, 101)))}
     recency = changes["recency"].new["bins"]
@@ -85,11 +85,11 @@ def test_thresholds_give_each_tier_its_share() -> None:
 def test_rank_tiers_get_cumulative_shares() -> None:
     from crindex.model.spec import TierLevel, TiersSpec
 
-    saas = load_model(example_path("saas_health")).tiers  # healthy top 20, at_risk bottom 30
+    saas = load_model(example_path("saas_health")).tiers  # healthy top 20, at_risk bottom 35
     assert default_mix(saas) == pytest.approx({"healthy": 0.2, "steady": 0.4, "at_risk": 0.4})
     found = propose_thresholds(saas, [], default_mix(saas))  # ranks need no scores
     assert [(t.tier, t.key, t.old, t.new) for t in found] == [
-        ("healthy", "top", 20, 20.0), ("at_risk", "bottom", 30, 40.0)]
+        ("healthy", "top", 20, 20.0), ("at_risk", "bottom", 35, 40.0)]
     # two `top` levels: the second holds its share plus the first's (10 + 20 = 30); `bottom`
     # counts from the last level up
     tiers = TiersSpec(by="rank", levels=[
@@ -121,16 +121,36 @@ def _mix_row(text: str, tier: str) -> list[str]:
     return [c.strip() for c in rows[-1].split("│") if c.strip()]
 
 
+#: the e-commerce example as it was written by hand, before it was calibrated: full spend
+#: points at 5,000 (the world's 95th percentile is about 3,400), recency over 360 days, tiers
+#: at 90 / 70 / 50 (56% of the customers "at risk")
+HAND_WRITTEN = [("max: 3000}", "max: 5000}"), ("max: 270, direction", "max: 360, direction"),
+                ("Core, min: 79,", "Core, min: 90,"), ("Potential, min: 53,", "Potential, min: 70,"),
+                ("Ordinary, min: 36,", "Ordinary, min: 50,")]
+
+
+def hand_written_ecommerce(folder: Path) -> Path:
+    """The e-commerce example with its hand-written bounds (:data:`HAND_WRITTEN`), in ``folder``."""
+    text = example_path("ecommerce").read_text(encoding="utf-8")
+    for now, then in HAND_WRITTEN:
+        assert text.count(now) == 1, now
+        text = text.replace(now, then)
+    path = folder / "ecommerce_by_hand.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_calibrate_the_ecommerce_example(cli, ecommerce_world: Path, tmp_path: Path) -> None:
     from crindex.api import score
 
-    before = score(ECOMMERCE, ecommerce_world, WORLD_AS_OF)
+    by_hand = hand_written_ecommerce(tmp_path)
+    before = score(by_hand, ecommerce_world, WORLD_AS_OF)
     counts = before.tier_counts()
     n = sum(counts.values())
-    assert counts["at_risk"] / n > 0.5  # the shipped model: most customers "at risk"
+    assert counts["at_risk"] / n > 0.5  # the hand-written model: most customers "at risk"
 
     out = tmp_path / "calibrated.yaml"
-    code, text = cli("model", "calibrate", "--model", str(example_path("ecommerce")),
+    code, text = cli("model", "calibrate", "--model", str(by_hand),
                      "--data", str(ecommerce_world), "--as-of", WORLD_AS_OF,
                      "--write", str(out))
     assert code == 0, text
@@ -146,7 +166,7 @@ def test_calibrate_the_ecommerce_example(cli, ecommerce_world: Path, tmp_path: P
     assert new.metric("recency").normalise.direction == "lower"
 
     # comments and layout kept: only the changed numbers differ
-    old_text = Path(example_path("ecommerce")).read_text(encoding="utf-8")
+    old_text = by_hand.read_text(encoding="utf-8")
     written = out.read_text(encoding="utf-8")
     comments = [line for line in old_text.splitlines() if line.lstrip().startswith("#")]
     assert comments and all(c in written.splitlines() for c in comments)

@@ -216,3 +216,62 @@ def test_turning_a_map_around_gives_each_value_100_minus_its_points():
         "Month-to-month": 90, "One year": 30, "Two year": 0}
     assert metrics["charges"].direction == "higher"  # type: ignore[attr-defined]
     assert metrics["tenure"].direction == "higher"  # type: ignore[attr-defined]  # untouched
+
+
+# --- findings without outcomes: `crindex score`'s summary ------------------------------------
+
+
+def test_score_findings_thresholds_by_hand():
+    from crindex.findings import score_findings
+
+    # 5 of 10 in a tier is exactly half: not crowded; 6 of 11 (54.5%) is. `unscored` is no
+    # tier and not counted in the shares (6 of 11, not 6 of 111)
+    assert score_findings({"a": 5, "b": 5}, {}) == []
+    found = score_findings({"a": 6, "b": 5, "c": 0, "unscored": 100}, {}, "2025-06-30")
+    assert [(f["code"], f["params"]["tier"]) for f in found] == [("tier_empty", "c"),
+                                                               ("tier_crowded", "a")]
+    assert found[1]["params"]["share"] == pytest.approx(6 / 11)
+    assert all(f["as_of"] == "2025-06-30" for f in found)
+    # 15 and 85 points are inside the band; just outside them, and None (no data) is no finding
+    points = {"lo": 14.99, "at_lo": 15.0, "at_hi": 85.0, "hi": 85.01, "none": None}
+    found = score_findings({}, points)
+    assert [(f["code"], f["params"]["metric"]) for f in found] == [
+        ("metric_points_low", "lo"), ("metric_points_high", "hi")]
+
+
+def test_score_prints_and_keeps_the_findings_it_can_see_without_outcomes(cli, tmp_path):
+    import json
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in spend_world().items():
+        frame.to_parquet(data / f"{name}.parquet")
+    model = tmp_path / "model.yaml"
+    text = SPEND_MODEL.replace("max: 1000", "max: 10000").replace("min: 60", "min: 9.5") \
+        .replace("min: 30", "min: 4.5")
+    model.write_text(text, encoding="utf-8")
+    code, out = cli("score", "--model", str(model), "--data", str(data), "--as-of", AS_OF,
+                    "--out", str(tmp_path / "out"))
+    assert code == 0, out
+    # spend of the 365 days to 2025-06-30 over a range of 0..10,000: a1 900 -> 9 points, a2 7,
+    # a3 5, a4 4, a5 2, a6 1, a8 0 (a7 left on as_of: not scored). Tiers: high >= 9.5 nobody,
+    # mid >= 4.5 a1 a2 a3, low a4 a5 a6 a8: 4 of 7 = 57.1%; spend averages 28 / 7 = 4 points
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    found = {f["code"]: f for f in summary["findings"]}
+    assert set(found) == {"tier_empty", "tier_crowded", "metric_points_low"}
+    assert found["tier_empty"]["params"]["tier"] == "high"
+    assert found["tier_crowded"]["params"]["share"] == pytest.approx(4 / 7)
+    assert found["metric_points_low"]["params"]["points"] == pytest.approx(4.0)
+    assert "finding (warn): tier `low` holds 57.1% of the customers" in out
+    assert "finding (warn): metric `spend` averages 4.0 points (outside 15-85)" in out
+    assert "finding (fail): tier `high` has no customers" in out
+    # the same model with bounds and thresholds that fit: no finding
+    fitted = SPEND_MODEL.replace("min: 30", "min: 35")
+    model.write_text(fitted, encoding="utf-8")
+    code, out = cli("score", "--model", str(model), "--data", str(data), "--as-of", AS_OF,
+                    "--out", str(tmp_path / "out"))
+    assert code == 0, out
+    # 0..1,000: 90, 70, 50, 40, 20, 10, 0 -> mean 280 / 7 = 40; high (>= 60) 2, mid (>= 35) 2,
+    # low 3 of 7 = 42.9%
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["findings"] == [] and "finding" not in out

@@ -252,7 +252,7 @@ def test_worked_example_from_scores():
     # 0.30 * 85 + 0.25 * 90 + 0.20 * 90 + 0.15 * 70 + 0.10 * 90
     assert combined.score == pytest.approx(85.5)
     assert sum(combined.contributions.values()) == pytest.approx(85.5)
-    assert tier_of(model, combined.score) == "potential"
+    assert tier_of(model, combined.score) == "core"  # 85.5 >= core's 79
 
 
 def test_worked_example_from_raw_data(con):
@@ -261,11 +261,11 @@ def test_worked_example_from_raw_data(con):
     model = load_model(example_path("ecommerce"))
     day = pd.Timestamp("2025-06-30")
     customers = pd.DataFrame({"customer_id": ["w1"], "created_at": [pd.Timestamp("2020-01-01")]})
-    # annual spend 4,250 -> 4250 / 5000 = 85; last purchase 36 days ago -> 1 - 36/360 = 90
+    # annual spend 2,550 -> 2550 / 3000 = 85; last purchase 27 days ago -> 1 - 27/270 = 90
     orders = pd.DataFrame({
         "order_id": ["a", "b"], "customer_id": ["w1", "w1"],
-        "ordered_at": [day - pd.Timedelta(days=200), day - pd.Timedelta(days=36)],
-        "amount": [3000.0, 1250.0],
+        "ordered_at": [day - pd.Timedelta(days=200), day - pd.Timedelta(days=27)],
+        "amount": [1800.0, 750.0],
     })
     # NPS: 8 promoters and 2 passives -> 80 -> (80 + 100) / 200 = 90
     surveys = pd.DataFrame({
@@ -288,4 +288,4 @@ def test_worked_example_from_raw_data(con):
     assert [r.weight for r in ex.rows] == pytest.approx([30, 25, 20, 15, 10])
     assert ex.score == pytest.approx(85.5)
     assert sum(r.weighted for r in ex.rows) == pytest.approx(85.5)
-    assert ex.tier == "potential" and ex.coverage == pytest.approx(100)
+    assert ex.tier == "core" and ex.coverage == pytest.approx(100)

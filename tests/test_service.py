@@ -315,8 +315,8 @@ def test_alerts_list_filter_and_ack(server, world):
 
 def test_adjustment_moves_score_and_tier_then_revocation_restores(server, latest):
     write, read = server.client("write"), server.client("read")
-    # a customer scoring 66-70 with +5 points crosses potential's bound (70)
-    cid = next(k for k, v in sorted(latest.items()) if 66 <= v["score"] < 70)
+    # a customer scoring 64-68 with +5 points crosses potential's bound (68)
+    cid = next(k for k, v in sorted(latest.items()) if 64 <= v["score"] < 68)
     score = latest[cid]["score"]
     r = write.post("/v1/adjustments", json={"customer_id": cid, "points": 5,
                                             "reason": "signed a framework contract"})

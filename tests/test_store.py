@@ -52,8 +52,8 @@ def test_snapshot_round_trips_exactly(store_url, five_result):
     c1 = long[(long.customer_id == "c1") & (long.item == "annual_spend")].iloc[0]
     # c1's paid orders in the 365 days to 2025-06-30: 1,000 + 500 (the 2024-03-01 order is
     # outside, the 2025-07-05 one after as_of, the -300 one refunded) = 1,500 -> range
-    # 0..5,000 gives 30 points; weight 30 -> contribution 30 x 30 / 100 = 9
-    assert (c1.raw_num, c1.score, c1.weight, c1.contribution) == (1500.0, 30.0, 30.0, 9.0)
+    # 0..3,000 gives 50 points; weight 30 -> contribution 50 x 30 / 100 = 15
+    assert (c1.raw_num, c1.score, c1.weight, c1.contribution) == (1500.0, 50.0, 30.0, 15.0)
     assert not c1.missing
     c3_rate = long[(long.customer_id == "c3") & (long.item == "email_open_rate")].iloc[0]
     assert c3_rate.raw_num is None or c3_rate.raw_num != c3_rate.raw_num  # never e-mailed

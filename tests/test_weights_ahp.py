@@ -275,7 +275,7 @@ def test_dimension_style_adds_dimension_weights_summing_to_100():
     # 57.14, 28.57, 14.29 -> 57, 29, 14
     assert [d.weight for d in new.dimensions] == [57, 29, 14]
     assert [m.weight for _, m in new.metrics] == [33, 67, 100, 25, 75]
-    assert "# 0 -> 0 points, 5,000 or more -> 100 points" in new.text
+    assert "# 0 -> 0 points, 3,000 or more -> 100 points" in new.text
 
 
 def test_ahp_items_must_be_the_models():

@@ -444,6 +444,15 @@ def _tier_table(result: object) -> None:
     out.print(table)
 
 
+def _print_findings(result: Any) -> None:
+    """The run's findings on the model (``summary.json`` ``findings``), one line each."""
+    from crindex.output import run_findings
+
+    for f in run_findings(result):
+        err.print(f"finding ({f['level']}): {f['message']}", highlight=False, markup=False,
+                  soft_wrap=True)
+
+
 def _run_score(model: Any, data: str, as_of: str | None,
                quarantine: Path | None = None,
                engine: str = "duckdb", master: str | None = None) -> object:
@@ -515,6 +524,7 @@ def score_command(
         _keep_in_store(result, data, store)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]
     _tier_table(result)
+    _print_findings(result)
     quality = result.quality  # type: ignore[attr-defined]
     if quality is not None:
         for line in quality.summary_lines() + quality.guardrail_lines():
@@ -759,6 +769,7 @@ def demo_command(
     result = _run_score(example_path("ecommerce"), str(data_dir), str(as_of))
     written = result.write(out_dir / "results")  # type: ignore[attr-defined]
     _tier_table(result)
+    _print_findings(result)
     table = result.table  # type: ignore[attr-defined]
     gone = customers - table.num_rows
     if gone > 0:

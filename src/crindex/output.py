@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from crindex.findings import mean_points, score_findings
 from crindex.util import (
     atomic_write_text,
     check_duckdb_file,
@@ -227,4 +228,15 @@ def result_summary(result: ScoreResult) -> dict[str, Any]:
         out["fitted"] = fitted
     if getattr(result, "warnings", None):
         out["warnings"] = list(result.warnings)
+    out["findings"] = run_findings(result)
     return out
+
+
+def run_findings(result: ScoreResult) -> list[dict[str, Any]]:
+    """What the run shows about the model without any outcome (:mod:`crindex.findings`).
+
+    A tier holding more than half of the customers, an empty tier, a metric at one end of its
+    scale: the same findings as the backtest's, on this run's customers.
+    """
+    return score_findings(result.tier_counts(), mean_points(result.model, result.table),
+                          result.as_of.isoformat())

@@ -35,6 +35,7 @@ from crindex.backtest import metrics as bm
 from crindex.calendar import horizon_end
 from crindex.data import Dataset, open_dataset
 from crindex.errors import DataError, Problem, Reason, raise_if
+from crindex.findings import finding, metric_points, tier_crowded, tier_empty
 from crindex.model.loader import load_model
 from crindex.model.rules import label_readers, outcome_text
 from crindex.model.spec import ChurnRule, CRIModel
@@ -49,12 +50,6 @@ WEAK_AUC = 0.6
 REVERSED_METRIC_AUC = 0.5
 #: a metric whose own churn AUC is above this is too good to be true (leakage).
 LEAKY_METRIC_AUC = 0.97
-#: a tier holding more than this share of the customers does not separate them.
-CROWDED_TIER_SHARE = 0.5
-#: a metric averaging fewer points than this (or more than ``HIGH_POINTS``) has bounds that
-#: do not fit the data: most customers sit at one end of its scale.
-LOW_POINTS = 15.0
-HIGH_POINTS = 85.0
 
 
 def outcome_frame(source: Dataset, rule: ChurnRule | None, as_of: dt.date,
@@ -81,9 +76,13 @@ def signal_rows(frame: pd.DataFrame, model: CRIModel) -> tuple[list[dict[str, An
 
     A metric scored from data (not missing) is ranked on its normalised score, so its
     direction is the model's: an AUC well below 0.5 means the metric, as the model reads it,
-    points away from churn.
+    points away from churn. Each metric row also has its ``deciles``: churn and revenue by
+    decile of its points (:func:`crindex.backtest.metrics.decile_rows`; tied points share a
+    decile, so a metric with few distinct points fills few deciles).
     """
     churned = frame["churned"].to_numpy(bool)
+    revenue = frame["revenue"].to_numpy(float) if "revenue" in frame else \
+        np.zeros(len(frame))
     metric_rows = []
     for d, m in model.metrics:
         has = ~frame[f"{m.id}__missing"].fillna(True).to_numpy(bool)
@@ -95,6 +94,8 @@ def signal_rows(frame: pd.DataFrame, model: CRIModel) -> tuple[list[dict[str, An
             "mean_points": float(values[has].mean()) if has.any() else None,
             "churned": int(churned[has].sum()),
             "customers": int(has.sum()), "coverage": float(has.mean()) if has.size else None,
+            # churn by decile of the metric's own points (1 = lowest), as the score's deciles
+            "deciles": bm.decile_rows(values[has], churned[has], revenue[has]),
         })
     dim_rows = []
     for d in model.dimensions:
@@ -221,8 +222,7 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
     found: list[dict[str, Any]] = []
 
     def add(level: str, code: str, as_of: str | None, message: str, **params: Any) -> None:
-        found.append({"level": level, "code": code, "as_of": as_of, "message": message,
-                      "params": params})
+        found.append(finding(level, code, as_of, message, **params))
 
     if model is not None:
         for m, how, column in label_readers(model):
@@ -246,8 +246,7 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
         order = p["tier_order"]
         for v in order["violations"]:
             if v["kind"] == "empty":
-                add("fail", "tier_empty", p["as_of"], f"tier `{v['tier']}` has no customers: "
-                    "churn cannot be seen to fall through it", **v)
+                found.append(tier_empty(v["tier"], p["as_of"], v))
             elif v["kind"] == "zero_tie":
                 add("fail", "tier_zero_tie", p["as_of"],
                     f"tiers `{v['tier']}` and `{v['next']}` both churn 0%: churn does not fall "
@@ -259,13 +258,8 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
                     f"tier `{v['next']}` ({v['next_churn_rate']:.1%})", **v)
         if not order["violations"]:
             add("ok", "tier_order_ok", p["as_of"], "churn falls from tier to tier")
-        for r in p["tiers"]:
-            if r["share_customers"] > CROWDED_TIER_SHARE:
-                add("warn", "tier_crowded", p["as_of"],
-                    f"tier `{r['tier']}` holds {r['share_customers']:.1%} of the customers (more "
-                    f"than {CROWDED_TIER_SHARE:.0%}): the tiers do not separate them (move the "
-                    "thresholds, e.g. with `crindex model calibrate`)", tier=r["tier"],
-                    share=r["share_customers"], threshold=CROWDED_TIER_SHARE)
+        found += [f for r in p["tiers"]
+                  if (f := tier_crowded(r["tier"], r["share_customers"], p["as_of"]))]
         for m in p["metrics"]:
             auc, points = m["auc"], m.get("mean_points")
             churners = m.get("churned")
@@ -289,13 +283,8 @@ def checks(periods: Sequence[dict[str, Any]], roll: dict[str, Any],
                     f"metric `{m['id']}` has churn AUC {auc:.3f} (> {LEAKY_METRIC_AUC}): too "
                     "good to be true; check that it reads no row after as_of and not the churn "
                     "outcome (leakage)", metric=m["id"], auc=auc, threshold=LEAKY_METRIC_AUC)
-            if points is not None and not LOW_POINTS <= points <= HIGH_POINTS:
-                side = "low" if points < LOW_POINTS else "high"
-                add("warn", f"metric_points_{side}", p["as_of"],
-                    f"metric `{m['id']}` averages {points:.1f} points (outside "
-                    f"{LOW_POINTS:g}-{HIGH_POINTS:g}): most customers sit at one end of its "
-                    "scale; fit its bounds to the data (e.g. `crindex model calibrate`)",
-                    metric=m["id"], points=points, low=LOW_POINTS, high=HIGH_POINTS)
+            if (f := metric_points(m["id"], points, p["as_of"])) is not None:
+                found.append(f)
         if data_end is not None and dt.date.fromisoformat(p["end"]) > data_end:
             add("warn", "horizon_past_data", p["as_of"],
                 f"the horizon ends {p['end']}, after the last order in the data ({data_end}): "

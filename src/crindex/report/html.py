@@ -304,6 +304,12 @@ def _period(p: dict[str, Any], t: T, static: bool = False) -> str:
          for m in metrics] + [[d["label"], "", "", num(d["auc"]), ""] for d in p["dimensions"]],
         left=2, flagged=[(m["auc"] or 0.5) < 0.5 for m in metrics] + [False] * len(
             p["dimensions"])))
+    parts.append(f"<h3>{escape(t('bt.metric_deciles'))}</h3>")
+    parts.append(table(
+        [t("col.metric"), *[str(i) for i in range(1, 11)]],
+        [[m["label"], *[pct(r["churn_rate"]) if r["customers"] else "" for r in
+                        m.get("deciles") or []]] for m in metrics if m.get("deciles")],
+        left=1))
     return "".join(parts)
 
 

@@ -45,6 +45,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bt.churn_by_tier": ("Churn rate by tier", "各等级流失率"),
     "bt.deciles": ("Churn rate by score decile (1 = lowest scores)",
                    "按得分十分位的流失率（1 = 得分最低）"),
+    "bt.metric_deciles": ("Churn rate by decile of each metric's points (1 = lowest; tied "
+                          "points share a decile, empty deciles are blank)",
+                          "各指标按得分十分位的流失率（1 = 得分最低；"
+                          "同分同属一个十分位，空十分位留白）"),
     "bt.calibration": ("Calibration: observed churn by score band", "校准：各分数段实际流失率"),
     "bt.signal": ("Which metrics carry signal (each metric's own churn AUC)",
                   "各指标单独的流失预测 AUC（哪些指标有信号）"),

@@ -209,31 +209,31 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -242,31 +242,31 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -277,31 +277,31 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -313,31 +313,31 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -346,31 +346,31 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -381,31 +381,31 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -419,31 +419,31 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -452,31 +452,31 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -487,31 +487,31 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."annual_purchases__raw" >= 1000000.0
+                  "t28"."annual_purchases__raw" >= 40000.0
                 )
                 THEN 100.0
                 WHEN TRUE
                 AND (
-                  "t28"."annual_purchases__raw" >= 500000.0
+                  "t28"."annual_purchases__raw" >= 15000.0
                 )
                 AND (
-                  "t28"."annual_purchases__raw" < 1000000.0
+                  "t28"."annual_purchases__raw" < 40000.0
                 )
                 THEN 80.0
                 WHEN TRUE
                 AND (
-                  "t28"."annual_purchases__raw" >= 200000.0
+                  "t28"."annual_purchases__raw" >= 7000.0
                 )
                 AND (
-                  "t28"."annual_purchases__raw" < 500000.0
+                  "t28"."annual_purchases__raw" < 15000.0
                 )
                 THEN 60.0
                 WHEN TRUE
                 AND (
-                  "t28"."annual_purchases__raw" >= 50000.0
+                  "t28"."annual_purchases__raw" >= 2000.0
                 )
                 AND (
-                  "t28"."annual_purchases__raw" < 200000.0
+                  "t28"."annual_purchases__raw" < 7000.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -522,7 +522,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "annual_purchases__norm", /* metric annual_purchases: normalise bins bins=[{"min":1000000.0,"points":5.0},{"min":500000.0,"max":1000000.0,"points":4.0},{"min":200000.0,"max":500000.0,"points":3.0},{"min":50000.0,"max":200000.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "annual_purchases__norm", /* metric annual_purchases: normalise bins bins=[{"min":40000.0,"points":5.0},{"min":15000.0,"max":40000.0,"points":4.0},{"min":7000.0,"max":15000.0,"points":3.0},{"min":2000.0,"max":7000.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."annual_profit__raw" IS NULL
       THEN CAST(NULL AS DOUBLE)
@@ -530,19 +530,19 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -551,19 +551,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -574,19 +574,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -598,19 +598,19 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -619,19 +619,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -642,19 +642,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -668,19 +668,19 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -689,19 +689,19 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -712,19 +712,19 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 300000.0
+                  "t28"."annual_profit__raw" >= 18000.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 150000.0
+                  "t28"."annual_profit__raw" >= 7000.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 60000.0
+                  "t28"."annual_profit__raw" >= 3000.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 15000.0
+                  "t28"."annual_profit__raw" >= 1000.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -735,7 +735,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "annual_profit__norm", /* metric annual_profit: normalise bins bins=[{"min":300000.0,"points":5.0},{"min":150000.0,"points":4.0},{"min":60000.0,"points":3.0},{"min":15000.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "annual_profit__norm", /* metric annual_profit: normalise bins bins=[{"min":18000.0,"points":5.0},{"min":7000.0,"points":4.0},{"min":3000.0,"points":3.0},{"min":1000.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."product_lines__raw" IS NULL
       THEN CAST(NULL AS DOUBLE)
@@ -743,19 +743,19 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -764,19 +764,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -787,19 +787,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -811,19 +811,19 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -832,19 +832,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -855,19 +855,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -881,19 +881,19 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -902,19 +902,19 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -925,19 +925,19 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 5.0
+                  "t28"."product_lines__raw" >= 4.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 4.0
+                  "t28"."product_lines__raw" >= 3.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 3.0
+                  "t28"."product_lines__raw" >= 2.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 2.0
+                  "t28"."product_lines__raw" >= 1.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -948,7 +948,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "product_lines__norm", /* metric product_lines: normalise bins bins=[{"min":5.0,"points":5.0},{"min":4.0,"points":4.0},{"min":3.0,"points":3.0},{"min":2.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "product_lines__norm", /* metric product_lines: normalise bins bins=[{"min":4.0,"points":5.0},{"min":3.0,"points":4.0},{"min":2.0,"points":3.0},{"min":1.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."tenure__raw" IS NULL
       THEN CAST(NULL AS DOUBLE)
@@ -956,15 +956,15 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -977,15 +977,15 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1000,15 +1000,15 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1024,15 +1024,15 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1045,15 +1045,15 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1068,15 +1068,15 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1094,15 +1094,15 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1115,15 +1115,15 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1138,15 +1138,15 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."tenure__raw" >= 1825.0
+                  "t28"."tenure__raw" >= 2190.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."tenure__raw" >= 1095.0
+                  "t28"."tenure__raw" >= 1460.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."tenure__raw" >= 730.0
+                  "t28"."tenure__raw" >= 1095.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
@@ -1161,7 +1161,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "tenure__norm", /* metric tenure: normalise bins bins=[{"min":1825.0,"points":5.0},{"min":1095.0,"points":4.0},{"min":730.0,"points":3.0},{"min":365.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "tenure__norm", /* metric tenure: normalise bins bins=[{"min":2190.0,"points":5.0},{"min":1460.0,"points":4.0},{"min":1095.0,"points":3.0},{"min":365.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."recency__raw" IS NULL
       THEN CAST(NULL AS DOUBLE)
@@ -1169,27 +1169,25 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1198,27 +1196,25 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1229,27 +1225,25 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1261,27 +1255,25 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1290,27 +1282,25 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1321,27 +1311,25 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1355,27 +1343,25 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1384,27 +1370,25 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1415,27 +1399,25 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."recency__raw" < 31.0
+                  "t28"."recency__raw" < 14.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."recency__raw" >= 31.0
+                  "t28"."recency__raw" >= 14.0
                 ) AND (
-                  "t28"."recency__raw" < 91.0
+                  "t28"."recency__raw" < 30.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."recency__raw" >= 91.0
+                  "t28"."recency__raw" >= 30.0
                 ) AND (
-                  "t28"."recency__raw" < 181.0
+                  "t28"."recency__raw" < 60.0
                 )
                 THEN 60.0
-                WHEN TRUE
-                AND (
-                  "t28"."recency__raw" >= 181.0
-                )
-                AND (
-                  "t28"."recency__raw" < 366.0
+                WHEN TRUE AND (
+                  "t28"."recency__raw" >= 60.0
+                ) AND (
+                  "t28"."recency__raw" < 120.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -1446,7 +1428,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "recency__norm", /* metric recency: normalise bins bins=[{"max":31.0,"points":5.0},{"min":31.0,"max":91.0,"points":4.0},{"min":91.0,"max":181.0,"points":3.0},{"min":181.0,"max":366.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "recency__norm", /* metric recency: normalise bins bins=[{"max":14.0,"points":5.0},{"min":14.0,"max":30.0,"points":4.0},{"min":30.0,"max":60.0,"points":3.0},{"min":60.0,"max":120.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN CASE
         WHEN (
@@ -2042,15 +2024,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2063,15 +2045,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2086,15 +2068,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2110,15 +2092,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2131,15 +2113,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2154,15 +2136,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2180,15 +2162,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2201,15 +2183,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2224,15 +2206,15 @@ WITH "active_customers" AS (
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."nps_answer__raw" >= 7.0
+                  "t28"."nps_answer__raw" >= 8.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."nps_answer__raw" >= 5.0
+                  "t28"."nps_answer__raw" >= 7.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  "t28"."nps_answer__raw" >= 3.0
+                  "t28"."nps_answer__raw" >= 6.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -2243,7 +2225,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "nps_answer__norm", /* metric nps_answer: normalise bins bins=[{"min":9.0,"points":5.0},{"min":7.0,"points":4.0},{"min":5.0,"points":3.0},{"min":3.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "nps_answer__norm", /* metric nps_answer: normalise bins bins=[{"min":9.0,"points":5.0},{"min":8.0,"points":4.0},{"min":7.0,"points":3.0},{"min":6.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN CASE
         WHEN (
@@ -2998,11 +2980,11 @@ WITH "active_customers" AS (
       WHEN "t38"."score" IS NULL
       THEN CAST(NULL AS TEXT)
       ELSE CASE
-        WHEN "t38"."score" >= 90.0
+        WHEN "t38"."score" >= 85.0
         THEN 'core'
-        WHEN "t38"."score" >= 70.0
+        WHEN "t38"."score" >= 68.0
         THEN 'potential'
-        WHEN "t38"."score" >= 50.0
+        WHEN "t38"."score" >= 52.0
         THEN 'ordinary'
         ELSE 'at_risk'
       END

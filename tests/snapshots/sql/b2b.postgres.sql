@@ -237,31 +237,31 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -270,31 +270,31 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -305,31 +305,31 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -341,31 +341,31 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -374,31 +374,31 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_purchases__raw" >= 1000000.0
+              "t28"."annual_purchases__raw" >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 500000.0
+              "t28"."annual_purchases__raw" >= 15000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 1000000.0
+              "t28"."annual_purchases__raw" < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 200000.0
+              "t28"."annual_purchases__raw" >= 7000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 500000.0
+              "t28"."annual_purchases__raw" < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              "t28"."annual_purchases__raw" >= 50000.0
+              "t28"."annual_purchases__raw" >= 2000.0
             )
             AND (
-              "t28"."annual_purchases__raw" < 200000.0
+              "t28"."annual_purchases__raw" < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -409,31 +409,31 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -447,31 +447,31 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -480,31 +480,31 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."annual_purchases__raw" >= 1000000.0
+                "t28"."annual_purchases__raw" >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 500000.0
+                "t28"."annual_purchases__raw" >= 15000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 1000000.0
+                "t28"."annual_purchases__raw" < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 200000.0
+                "t28"."annual_purchases__raw" >= 7000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 500000.0
+                "t28"."annual_purchases__raw" < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                "t28"."annual_purchases__raw" >= 50000.0
+                "t28"."annual_purchases__raw" >= 2000.0
               )
               AND (
-                "t28"."annual_purchases__raw" < 200000.0
+                "t28"."annual_purchases__raw" < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -515,31 +515,31 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."annual_purchases__raw" >= 1000000.0
+                  "t28"."annual_purchases__raw" >= 40000.0
                 )
                 THEN 100.0
                 WHEN TRUE
                 AND (
-                  "t28"."annual_purchases__raw" >= 500000.0
+                  "t28"."annual_purchases__raw" >= 15000.0
                 )
                 AND (
-                  "t28"."annual_purchases__raw" < 1000000.0
+                  "t28"."annual_purchases__raw" < 40000.0
                 )
                 THEN 80.0
                 WHEN TRUE
                 AND (
-                  "t28"."annual_purchases__raw" >= 200000.0
+                  "t28"."annual_purchases__raw" >= 7000.0
                 )
                 AND (
-                  "t28"."annual_purchases__raw" < 500000.0
+                  "t28"."annual_purchases__raw" < 15000.0
                 )
                 THEN 60.0
                 WHEN TRUE
                 AND (
-                  "t28"."annual_purchases__raw" >= 50000.0
+                  "t28"."annual_purchases__raw" >= 2000.0
                 )
                 AND (
-                  "t28"."annual_purchases__raw" < 200000.0
+                  "t28"."annual_purchases__raw" < 7000.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -550,7 +550,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "annual_purchases__norm", /* metric annual_purchases: normalise bins bins=[{"min":1000000.0,"points":5.0},{"min":500000.0,"max":1000000.0,"points":4.0},{"min":200000.0,"max":500000.0,"points":3.0},{"min":50000.0,"max":200000.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "annual_purchases__norm", /* metric annual_purchases: normalise bins bins=[{"min":40000.0,"points":5.0},{"min":15000.0,"max":40000.0,"points":4.0},{"min":7000.0,"max":15000.0,"points":3.0},{"min":2000.0,"max":7000.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."annual_profit__raw" IS NULL
       THEN CAST(NULL AS DOUBLE PRECISION)
@@ -558,19 +558,19 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -579,19 +579,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -602,19 +602,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -626,19 +626,19 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -647,19 +647,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 300000.0
+              "t28"."annual_profit__raw" >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 150000.0
+              "t28"."annual_profit__raw" >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 60000.0
+              "t28"."annual_profit__raw" >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."annual_profit__raw" >= 15000.0
+              "t28"."annual_profit__raw" >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -670,19 +670,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -696,19 +696,19 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -717,19 +717,19 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 300000.0
+                "t28"."annual_profit__raw" >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 150000.0
+                "t28"."annual_profit__raw" >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 60000.0
+                "t28"."annual_profit__raw" >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."annual_profit__raw" >= 15000.0
+                "t28"."annual_profit__raw" >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -740,19 +740,19 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 300000.0
+                  "t28"."annual_profit__raw" >= 18000.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 150000.0
+                  "t28"."annual_profit__raw" >= 7000.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 60000.0
+                  "t28"."annual_profit__raw" >= 3000.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  "t28"."annual_profit__raw" >= 15000.0
+                  "t28"."annual_profit__raw" >= 1000.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -763,7 +763,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "annual_profit__norm", /* metric annual_profit: normalise bins bins=[{"min":300000.0,"points":5.0},{"min":150000.0,"points":4.0},{"min":60000.0,"points":3.0},{"min":15000.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "annual_profit__norm", /* metric annual_profit: normalise bins bins=[{"min":18000.0,"points":5.0},{"min":7000.0,"points":4.0},{"min":3000.0,"points":3.0},{"min":1000.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."product_lines__raw" IS NULL
       THEN CAST(NULL AS DOUBLE PRECISION)
@@ -771,19 +771,19 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -792,19 +792,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -815,19 +815,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -839,19 +839,19 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -860,19 +860,19 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 5.0
+              "t28"."product_lines__raw" >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 4.0
+              "t28"."product_lines__raw" >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 3.0
+              "t28"."product_lines__raw" >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."product_lines__raw" >= 2.0
+              "t28"."product_lines__raw" >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -883,19 +883,19 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -909,19 +909,19 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -930,19 +930,19 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 5.0
+                "t28"."product_lines__raw" >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 4.0
+                "t28"."product_lines__raw" >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 3.0
+                "t28"."product_lines__raw" >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."product_lines__raw" >= 2.0
+                "t28"."product_lines__raw" >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -953,19 +953,19 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 5.0
+                  "t28"."product_lines__raw" >= 4.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 4.0
+                  "t28"."product_lines__raw" >= 3.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 3.0
+                  "t28"."product_lines__raw" >= 2.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  "t28"."product_lines__raw" >= 2.0
+                  "t28"."product_lines__raw" >= 1.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -976,7 +976,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "product_lines__norm", /* metric product_lines: normalise bins bins=[{"min":5.0,"points":5.0},{"min":4.0,"points":4.0},{"min":3.0,"points":3.0},{"min":2.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "product_lines__norm", /* metric product_lines: normalise bins bins=[{"min":4.0,"points":5.0},{"min":3.0,"points":4.0},{"min":2.0,"points":3.0},{"min":1.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."tenure__raw" IS NULL
       THEN CAST(NULL AS DOUBLE PRECISION)
@@ -984,15 +984,15 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1005,15 +1005,15 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1028,15 +1028,15 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1052,15 +1052,15 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1073,15 +1073,15 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1825.0
+              "t28"."tenure__raw" >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 1095.0
+              "t28"."tenure__raw" >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."tenure__raw" >= 730.0
+              "t28"."tenure__raw" >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1096,15 +1096,15 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1122,15 +1122,15 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1143,15 +1143,15 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1825.0
+                "t28"."tenure__raw" >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 1095.0
+                "t28"."tenure__raw" >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."tenure__raw" >= 730.0
+                "t28"."tenure__raw" >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1166,15 +1166,15 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."tenure__raw" >= 1825.0
+                  "t28"."tenure__raw" >= 2190.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."tenure__raw" >= 1095.0
+                  "t28"."tenure__raw" >= 1460.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."tenure__raw" >= 730.0
+                  "t28"."tenure__raw" >= 1095.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
@@ -1189,7 +1189,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "tenure__norm", /* metric tenure: normalise bins bins=[{"min":1825.0,"points":5.0},{"min":1095.0,"points":4.0},{"min":730.0,"points":3.0},{"min":365.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "tenure__norm", /* metric tenure: normalise bins bins=[{"min":2190.0,"points":5.0},{"min":1460.0,"points":4.0},{"min":1095.0,"points":3.0},{"min":365.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN "t28"."recency__raw" IS NULL
       THEN CAST(NULL AS DOUBLE PRECISION)
@@ -1197,27 +1197,25 @@ WITH "active_customers" AS (
         WHEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1226,27 +1224,25 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1257,27 +1253,25 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1289,27 +1283,25 @@ WITH "active_customers" AS (
         THEN CASE
           WHEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1318,27 +1310,25 @@ WITH "active_customers" AS (
           END IS NULL
           THEN CASE
             WHEN TRUE AND (
-              "t28"."recency__raw" < 31.0
+              "t28"."recency__raw" < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 31.0
+              "t28"."recency__raw" >= 14.0
             ) AND (
-              "t28"."recency__raw" < 91.0
+              "t28"."recency__raw" < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."recency__raw" >= 91.0
+              "t28"."recency__raw" >= 30.0
             ) AND (
-              "t28"."recency__raw" < 181.0
+              "t28"."recency__raw" < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              "t28"."recency__raw" >= 181.0
-            )
-            AND (
-              "t28"."recency__raw" < 366.0
+            WHEN TRUE AND (
+              "t28"."recency__raw" >= 60.0
+            ) AND (
+              "t28"."recency__raw" < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1349,27 +1339,25 @@ WITH "active_customers" AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1383,27 +1371,25 @@ WITH "active_customers" AS (
           CASE
             WHEN CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1412,27 +1398,25 @@ WITH "active_customers" AS (
             END IS NULL
             THEN CASE
               WHEN TRUE AND (
-                "t28"."recency__raw" < 31.0
+                "t28"."recency__raw" < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 31.0
+                "t28"."recency__raw" >= 14.0
               ) AND (
-                "t28"."recency__raw" < 91.0
+                "t28"."recency__raw" < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."recency__raw" >= 91.0
+                "t28"."recency__raw" >= 30.0
               ) AND (
-                "t28"."recency__raw" < 181.0
+                "t28"."recency__raw" < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                "t28"."recency__raw" >= 181.0
-              )
-              AND (
-                "t28"."recency__raw" < 366.0
+              WHEN TRUE AND (
+                "t28"."recency__raw" >= 60.0
+              ) AND (
+                "t28"."recency__raw" < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1443,27 +1427,25 @@ WITH "active_customers" AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  "t28"."recency__raw" < 31.0
+                  "t28"."recency__raw" < 14.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."recency__raw" >= 31.0
+                  "t28"."recency__raw" >= 14.0
                 ) AND (
-                  "t28"."recency__raw" < 91.0
+                  "t28"."recency__raw" < 30.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."recency__raw" >= 91.0
+                  "t28"."recency__raw" >= 30.0
                 ) AND (
-                  "t28"."recency__raw" < 181.0
+                  "t28"."recency__raw" < 60.0
                 )
                 THEN 60.0
-                WHEN TRUE
-                AND (
-                  "t28"."recency__raw" >= 181.0
-                )
-                AND (
-                  "t28"."recency__raw" < 366.0
+                WHEN TRUE AND (
+                  "t28"."recency__raw" >= 60.0
+                ) AND (
+                  "t28"."recency__raw" < 120.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -1474,7 +1456,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "recency__norm", /* metric recency: normalise bins bins=[{"max":31.0,"points":5.0},{"min":31.0,"max":91.0,"points":4.0},{"min":91.0,"max":181.0,"points":3.0},{"min":181.0,"max":366.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "recency__norm", /* metric recency: normalise bins bins=[{"max":14.0,"points":5.0},{"min":14.0,"max":30.0,"points":4.0},{"min":30.0,"max":60.0,"points":3.0},{"min":60.0,"max":120.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN CASE
         WHEN (
@@ -2151,15 +2133,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2172,15 +2154,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2195,15 +2177,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2219,15 +2201,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2240,15 +2222,15 @@ WITH "active_customers" AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 7.0
+              "t28"."nps_answer__raw" >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 5.0
+              "t28"."nps_answer__raw" >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              "t28"."nps_answer__raw" >= 3.0
+              "t28"."nps_answer__raw" >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2263,15 +2245,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2289,15 +2271,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2310,15 +2292,15 @@ WITH "active_customers" AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 7.0
+                "t28"."nps_answer__raw" >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 5.0
+                "t28"."nps_answer__raw" >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                "t28"."nps_answer__raw" >= 3.0
+                "t28"."nps_answer__raw" >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2333,15 +2315,15 @@ WITH "active_customers" AS (
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  "t28"."nps_answer__raw" >= 7.0
+                  "t28"."nps_answer__raw" >= 8.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  "t28"."nps_answer__raw" >= 5.0
+                  "t28"."nps_answer__raw" >= 7.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  "t28"."nps_answer__raw" >= 3.0
+                  "t28"."nps_answer__raw" >= 6.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -2352,7 +2334,7 @@ WITH "active_customers" AS (
           END
         )
       END
-    END AS "nps_answer__norm", /* metric nps_answer: normalise bins bins=[{"min":9.0,"points":5.0},{"min":7.0,"points":4.0},{"min":5.0,"points":3.0},{"min":3.0,"points":2.0},{"points":1.0}] out_of=5 */
+    END AS "nps_answer__norm", /* metric nps_answer: normalise bins bins=[{"min":9.0,"points":5.0},{"min":8.0,"points":4.0},{"min":7.0,"points":3.0},{"min":6.0,"points":2.0},{"points":1.0}] out_of=5 */
     CASE
       WHEN CASE
         WHEN (
@@ -3116,11 +3098,11 @@ WITH "active_customers" AS (
       WHEN "t38"."score" IS NULL
       THEN CAST(NULL AS VARCHAR)
       ELSE CASE
-        WHEN "t38"."score" >= 90.0
+        WHEN "t38"."score" >= 85.0
         THEN 'core'
-        WHEN "t38"."score" >= 70.0
+        WHEN "t38"."score" >= 68.0
         THEN 'potential'
-        WHEN "t38"."score" >= 50.0
+        WHEN "t38"."score" >= 52.0
         THEN 'ordinary'
         ELSE 'at_risk'
       END

@@ -260,31 +260,31 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_purchases__raw` >= 1000000.0
+              `t28`.`annual_purchases__raw` >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 500000.0
+              `t28`.`annual_purchases__raw` >= 15000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 1000000.0
+              `t28`.`annual_purchases__raw` < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 200000.0
+              `t28`.`annual_purchases__raw` >= 7000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 500000.0
+              `t28`.`annual_purchases__raw` < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 50000.0
+              `t28`.`annual_purchases__raw` >= 2000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 200000.0
+              `t28`.`annual_purchases__raw` < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -293,31 +293,31 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_purchases__raw` >= 1000000.0
+              `t28`.`annual_purchases__raw` >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 500000.0
+              `t28`.`annual_purchases__raw` >= 15000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 1000000.0
+              `t28`.`annual_purchases__raw` < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 200000.0
+              `t28`.`annual_purchases__raw` >= 7000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 500000.0
+              `t28`.`annual_purchases__raw` < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 50000.0
+              `t28`.`annual_purchases__raw` >= 2000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 200000.0
+              `t28`.`annual_purchases__raw` < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -328,31 +328,31 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_purchases__raw` >= 1000000.0
+                `t28`.`annual_purchases__raw` >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 500000.0
+                `t28`.`annual_purchases__raw` >= 15000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 1000000.0
+                `t28`.`annual_purchases__raw` < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 200000.0
+                `t28`.`annual_purchases__raw` >= 7000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 500000.0
+                `t28`.`annual_purchases__raw` < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 50000.0
+                `t28`.`annual_purchases__raw` >= 2000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 200000.0
+                `t28`.`annual_purchases__raw` < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -364,31 +364,31 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_purchases__raw` >= 1000000.0
+              `t28`.`annual_purchases__raw` >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 500000.0
+              `t28`.`annual_purchases__raw` >= 15000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 1000000.0
+              `t28`.`annual_purchases__raw` < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 200000.0
+              `t28`.`annual_purchases__raw` >= 7000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 500000.0
+              `t28`.`annual_purchases__raw` < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 50000.0
+              `t28`.`annual_purchases__raw` >= 2000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 200000.0
+              `t28`.`annual_purchases__raw` < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -397,31 +397,31 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_purchases__raw` >= 1000000.0
+              `t28`.`annual_purchases__raw` >= 40000.0
             )
             THEN 100.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 500000.0
+              `t28`.`annual_purchases__raw` >= 15000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 1000000.0
+              `t28`.`annual_purchases__raw` < 40000.0
             )
             THEN 80.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 200000.0
+              `t28`.`annual_purchases__raw` >= 7000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 500000.0
+              `t28`.`annual_purchases__raw` < 15000.0
             )
             THEN 60.0
             WHEN TRUE
             AND (
-              `t28`.`annual_purchases__raw` >= 50000.0
+              `t28`.`annual_purchases__raw` >= 2000.0
             )
             AND (
-              `t28`.`annual_purchases__raw` < 200000.0
+              `t28`.`annual_purchases__raw` < 7000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -432,31 +432,31 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_purchases__raw` >= 1000000.0
+                `t28`.`annual_purchases__raw` >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 500000.0
+                `t28`.`annual_purchases__raw` >= 15000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 1000000.0
+                `t28`.`annual_purchases__raw` < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 200000.0
+                `t28`.`annual_purchases__raw` >= 7000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 500000.0
+                `t28`.`annual_purchases__raw` < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 50000.0
+                `t28`.`annual_purchases__raw` >= 2000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 200000.0
+                `t28`.`annual_purchases__raw` < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -470,31 +470,31 @@ WITH `active_customers` AS (
           IF(
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_purchases__raw` >= 1000000.0
+                `t28`.`annual_purchases__raw` >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 500000.0
+                `t28`.`annual_purchases__raw` >= 15000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 1000000.0
+                `t28`.`annual_purchases__raw` < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 200000.0
+                `t28`.`annual_purchases__raw` >= 7000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 500000.0
+                `t28`.`annual_purchases__raw` < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 50000.0
+                `t28`.`annual_purchases__raw` >= 2000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 200000.0
+                `t28`.`annual_purchases__raw` < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -503,31 +503,31 @@ WITH `active_customers` AS (
             END IS NULL,
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_purchases__raw` >= 1000000.0
+                `t28`.`annual_purchases__raw` >= 40000.0
               )
               THEN 100.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 500000.0
+                `t28`.`annual_purchases__raw` >= 15000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 1000000.0
+                `t28`.`annual_purchases__raw` < 40000.0
               )
               THEN 80.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 200000.0
+                `t28`.`annual_purchases__raw` >= 7000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 500000.0
+                `t28`.`annual_purchases__raw` < 15000.0
               )
               THEN 60.0
               WHEN TRUE
               AND (
-                `t28`.`annual_purchases__raw` >= 50000.0
+                `t28`.`annual_purchases__raw` >= 2000.0
               )
               AND (
-                `t28`.`annual_purchases__raw` < 200000.0
+                `t28`.`annual_purchases__raw` < 7000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -538,31 +538,31 @@ WITH `active_customers` AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  `t28`.`annual_purchases__raw` >= 1000000.0
+                  `t28`.`annual_purchases__raw` >= 40000.0
                 )
                 THEN 100.0
                 WHEN TRUE
                 AND (
-                  `t28`.`annual_purchases__raw` >= 500000.0
+                  `t28`.`annual_purchases__raw` >= 15000.0
                 )
                 AND (
-                  `t28`.`annual_purchases__raw` < 1000000.0
+                  `t28`.`annual_purchases__raw` < 40000.0
                 )
                 THEN 80.0
                 WHEN TRUE
                 AND (
-                  `t28`.`annual_purchases__raw` >= 200000.0
+                  `t28`.`annual_purchases__raw` >= 7000.0
                 )
                 AND (
-                  `t28`.`annual_purchases__raw` < 500000.0
+                  `t28`.`annual_purchases__raw` < 15000.0
                 )
                 THEN 60.0
                 WHEN TRUE
                 AND (
-                  `t28`.`annual_purchases__raw` >= 50000.0
+                  `t28`.`annual_purchases__raw` >= 2000.0
                 )
                 AND (
-                  `t28`.`annual_purchases__raw` < 200000.0
+                  `t28`.`annual_purchases__raw` < 7000.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -573,7 +573,7 @@ WITH `active_customers` AS (
           )
         )
       )
-    ) AS `annual_purchases__norm`, /* metric annual_purchases: normalise bins bins=[{"min":1000000.0,"points":5.0},{"min":500000.0,"max":1000000.0,"points":4.0},{"min":200000.0,"max":500000.0,"points":3.0},{"min":50000.0,"max":200000.0,"points":2.0},{"points":1.0}] out_of=5 */
+    ) AS `annual_purchases__norm`, /* metric annual_purchases: normalise bins bins=[{"min":40000.0,"points":5.0},{"min":15000.0,"max":40000.0,"points":4.0},{"min":7000.0,"max":15000.0,"points":3.0},{"min":2000.0,"max":7000.0,"points":2.0},{"points":1.0}] out_of=5 */
     IF(
       `t28`.`annual_profit__raw` IS NULL OR ISNAN(`t28`.`annual_profit__raw`),
       CAST(NULL AS DOUBLE),
@@ -581,19 +581,19 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 300000.0
+              `t28`.`annual_profit__raw` >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 150000.0
+              `t28`.`annual_profit__raw` >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 60000.0
+              `t28`.`annual_profit__raw` >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 15000.0
+              `t28`.`annual_profit__raw` >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -602,19 +602,19 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 300000.0
+              `t28`.`annual_profit__raw` >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 150000.0
+              `t28`.`annual_profit__raw` >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 60000.0
+              `t28`.`annual_profit__raw` >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 15000.0
+              `t28`.`annual_profit__raw` >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -625,19 +625,19 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 300000.0
+                `t28`.`annual_profit__raw` >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 150000.0
+                `t28`.`annual_profit__raw` >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 60000.0
+                `t28`.`annual_profit__raw` >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 15000.0
+                `t28`.`annual_profit__raw` >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -649,19 +649,19 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 300000.0
+              `t28`.`annual_profit__raw` >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 150000.0
+              `t28`.`annual_profit__raw` >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 60000.0
+              `t28`.`annual_profit__raw` >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 15000.0
+              `t28`.`annual_profit__raw` >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -670,19 +670,19 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 300000.0
+              `t28`.`annual_profit__raw` >= 18000.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 150000.0
+              `t28`.`annual_profit__raw` >= 7000.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 60000.0
+              `t28`.`annual_profit__raw` >= 3000.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`annual_profit__raw` >= 15000.0
+              `t28`.`annual_profit__raw` >= 1000.0
             )
             THEN 40.0
             WHEN TRUE
@@ -693,19 +693,19 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 300000.0
+                `t28`.`annual_profit__raw` >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 150000.0
+                `t28`.`annual_profit__raw` >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 60000.0
+                `t28`.`annual_profit__raw` >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 15000.0
+                `t28`.`annual_profit__raw` >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -719,19 +719,19 @@ WITH `active_customers` AS (
           IF(
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 300000.0
+                `t28`.`annual_profit__raw` >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 150000.0
+                `t28`.`annual_profit__raw` >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 60000.0
+                `t28`.`annual_profit__raw` >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 15000.0
+                `t28`.`annual_profit__raw` >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -740,19 +740,19 @@ WITH `active_customers` AS (
             END IS NULL,
             CASE
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 300000.0
+                `t28`.`annual_profit__raw` >= 18000.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 150000.0
+                `t28`.`annual_profit__raw` >= 7000.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 60000.0
+                `t28`.`annual_profit__raw` >= 3000.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`annual_profit__raw` >= 15000.0
+                `t28`.`annual_profit__raw` >= 1000.0
               )
               THEN 40.0
               WHEN TRUE
@@ -763,19 +763,19 @@ WITH `active_customers` AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  `t28`.`annual_profit__raw` >= 300000.0
+                  `t28`.`annual_profit__raw` >= 18000.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  `t28`.`annual_profit__raw` >= 150000.0
+                  `t28`.`annual_profit__raw` >= 7000.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  `t28`.`annual_profit__raw` >= 60000.0
+                  `t28`.`annual_profit__raw` >= 3000.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  `t28`.`annual_profit__raw` >= 15000.0
+                  `t28`.`annual_profit__raw` >= 1000.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -786,7 +786,7 @@ WITH `active_customers` AS (
           )
         )
       )
-    ) AS `annual_profit__norm`, /* metric annual_profit: normalise bins bins=[{"min":300000.0,"points":5.0},{"min":150000.0,"points":4.0},{"min":60000.0,"points":3.0},{"min":15000.0,"points":2.0},{"points":1.0}] out_of=5 */
+    ) AS `annual_profit__norm`, /* metric annual_profit: normalise bins bins=[{"min":18000.0,"points":5.0},{"min":7000.0,"points":4.0},{"min":3000.0,"points":3.0},{"min":1000.0,"points":2.0},{"points":1.0}] out_of=5 */
     IF(
       `t28`.`product_lines__raw` IS NULL OR ISNAN(`t28`.`product_lines__raw`),
       CAST(NULL AS DOUBLE),
@@ -794,19 +794,19 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 5.0
+              `t28`.`product_lines__raw` >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 4.0
+              `t28`.`product_lines__raw` >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 3.0
+              `t28`.`product_lines__raw` >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 2.0
+              `t28`.`product_lines__raw` >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -815,19 +815,19 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 5.0
+              `t28`.`product_lines__raw` >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 4.0
+              `t28`.`product_lines__raw` >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 3.0
+              `t28`.`product_lines__raw` >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 2.0
+              `t28`.`product_lines__raw` >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -838,19 +838,19 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 5.0
+                `t28`.`product_lines__raw` >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 4.0
+                `t28`.`product_lines__raw` >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 3.0
+                `t28`.`product_lines__raw` >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 2.0
+                `t28`.`product_lines__raw` >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -862,19 +862,19 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 5.0
+              `t28`.`product_lines__raw` >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 4.0
+              `t28`.`product_lines__raw` >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 3.0
+              `t28`.`product_lines__raw` >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 2.0
+              `t28`.`product_lines__raw` >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -883,19 +883,19 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 5.0
+              `t28`.`product_lines__raw` >= 4.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 4.0
+              `t28`.`product_lines__raw` >= 3.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 3.0
+              `t28`.`product_lines__raw` >= 2.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`product_lines__raw` >= 2.0
+              `t28`.`product_lines__raw` >= 1.0
             )
             THEN 40.0
             WHEN TRUE
@@ -906,19 +906,19 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 5.0
+                `t28`.`product_lines__raw` >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 4.0
+                `t28`.`product_lines__raw` >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 3.0
+                `t28`.`product_lines__raw` >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 2.0
+                `t28`.`product_lines__raw` >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -932,19 +932,19 @@ WITH `active_customers` AS (
           IF(
             CASE
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 5.0
+                `t28`.`product_lines__raw` >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 4.0
+                `t28`.`product_lines__raw` >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 3.0
+                `t28`.`product_lines__raw` >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 2.0
+                `t28`.`product_lines__raw` >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -953,19 +953,19 @@ WITH `active_customers` AS (
             END IS NULL,
             CASE
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 5.0
+                `t28`.`product_lines__raw` >= 4.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 4.0
+                `t28`.`product_lines__raw` >= 3.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 3.0
+                `t28`.`product_lines__raw` >= 2.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`product_lines__raw` >= 2.0
+                `t28`.`product_lines__raw` >= 1.0
               )
               THEN 40.0
               WHEN TRUE
@@ -976,19 +976,19 @@ WITH `active_customers` AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  `t28`.`product_lines__raw` >= 5.0
+                  `t28`.`product_lines__raw` >= 4.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  `t28`.`product_lines__raw` >= 4.0
+                  `t28`.`product_lines__raw` >= 3.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  `t28`.`product_lines__raw` >= 3.0
+                  `t28`.`product_lines__raw` >= 2.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  `t28`.`product_lines__raw` >= 2.0
+                  `t28`.`product_lines__raw` >= 1.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -999,7 +999,7 @@ WITH `active_customers` AS (
           )
         )
       )
-    ) AS `product_lines__norm`, /* metric product_lines: normalise bins bins=[{"min":5.0,"points":5.0},{"min":4.0,"points":4.0},{"min":3.0,"points":3.0},{"min":2.0,"points":2.0},{"points":1.0}] out_of=5 */
+    ) AS `product_lines__norm`, /* metric product_lines: normalise bins bins=[{"min":4.0,"points":5.0},{"min":3.0,"points":4.0},{"min":2.0,"points":3.0},{"min":1.0,"points":2.0},{"points":1.0}] out_of=5 */
     IF(
       `t28`.`tenure__raw` IS NULL OR ISNAN(`t28`.`tenure__raw`),
       CAST(NULL AS DOUBLE),
@@ -1007,15 +1007,15 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1825.0
+              `t28`.`tenure__raw` >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1095.0
+              `t28`.`tenure__raw` >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 730.0
+              `t28`.`tenure__raw` >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1028,15 +1028,15 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1825.0
+              `t28`.`tenure__raw` >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1095.0
+              `t28`.`tenure__raw` >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 730.0
+              `t28`.`tenure__raw` >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1051,15 +1051,15 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1825.0
+                `t28`.`tenure__raw` >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1095.0
+                `t28`.`tenure__raw` >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 730.0
+                `t28`.`tenure__raw` >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1075,15 +1075,15 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1825.0
+              `t28`.`tenure__raw` >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1095.0
+              `t28`.`tenure__raw` >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 730.0
+              `t28`.`tenure__raw` >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1096,15 +1096,15 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1825.0
+              `t28`.`tenure__raw` >= 2190.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 1095.0
+              `t28`.`tenure__raw` >= 1460.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`tenure__raw` >= 730.0
+              `t28`.`tenure__raw` >= 1095.0
             )
             THEN 60.0
             WHEN TRUE AND (
@@ -1119,15 +1119,15 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1825.0
+                `t28`.`tenure__raw` >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1095.0
+                `t28`.`tenure__raw` >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 730.0
+                `t28`.`tenure__raw` >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1145,15 +1145,15 @@ WITH `active_customers` AS (
           IF(
             CASE
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1825.0
+                `t28`.`tenure__raw` >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1095.0
+                `t28`.`tenure__raw` >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 730.0
+                `t28`.`tenure__raw` >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1166,15 +1166,15 @@ WITH `active_customers` AS (
             END IS NULL,
             CASE
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1825.0
+                `t28`.`tenure__raw` >= 2190.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 1095.0
+                `t28`.`tenure__raw` >= 1460.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`tenure__raw` >= 730.0
+                `t28`.`tenure__raw` >= 1095.0
               )
               THEN 60.0
               WHEN TRUE AND (
@@ -1189,15 +1189,15 @@ WITH `active_customers` AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  `t28`.`tenure__raw` >= 1825.0
+                  `t28`.`tenure__raw` >= 2190.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  `t28`.`tenure__raw` >= 1095.0
+                  `t28`.`tenure__raw` >= 1460.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  `t28`.`tenure__raw` >= 730.0
+                  `t28`.`tenure__raw` >= 1095.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
@@ -1212,7 +1212,7 @@ WITH `active_customers` AS (
           )
         )
       )
-    ) AS `tenure__norm`, /* metric tenure: normalise bins bins=[{"min":1825.0,"points":5.0},{"min":1095.0,"points":4.0},{"min":730.0,"points":3.0},{"min":365.0,"points":2.0},{"points":1.0}] out_of=5 */
+    ) AS `tenure__norm`, /* metric tenure: normalise bins bins=[{"min":2190.0,"points":5.0},{"min":1460.0,"points":4.0},{"min":1095.0,"points":3.0},{"min":365.0,"points":2.0},{"points":1.0}] out_of=5 */
     IF(
       `t28`.`recency__raw` IS NULL OR ISNAN(`t28`.`recency__raw`),
       CAST(NULL AS DOUBLE),
@@ -1220,27 +1220,25 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`recency__raw` < 31.0
+              `t28`.`recency__raw` < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 31.0
+              `t28`.`recency__raw` >= 14.0
             ) AND (
-              `t28`.`recency__raw` < 91.0
+              `t28`.`recency__raw` < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 91.0
+              `t28`.`recency__raw` >= 30.0
             ) AND (
-              `t28`.`recency__raw` < 181.0
+              `t28`.`recency__raw` < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              `t28`.`recency__raw` >= 181.0
-            )
-            AND (
-              `t28`.`recency__raw` < 366.0
+            WHEN TRUE AND (
+              `t28`.`recency__raw` >= 60.0
+            ) AND (
+              `t28`.`recency__raw` < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1249,27 +1247,25 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`recency__raw` < 31.0
+              `t28`.`recency__raw` < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 31.0
+              `t28`.`recency__raw` >= 14.0
             ) AND (
-              `t28`.`recency__raw` < 91.0
+              `t28`.`recency__raw` < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 91.0
+              `t28`.`recency__raw` >= 30.0
             ) AND (
-              `t28`.`recency__raw` < 181.0
+              `t28`.`recency__raw` < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              `t28`.`recency__raw` >= 181.0
-            )
-            AND (
-              `t28`.`recency__raw` < 366.0
+            WHEN TRUE AND (
+              `t28`.`recency__raw` >= 60.0
+            ) AND (
+              `t28`.`recency__raw` < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1280,27 +1276,25 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`recency__raw` < 31.0
+                `t28`.`recency__raw` < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 31.0
+                `t28`.`recency__raw` >= 14.0
               ) AND (
-                `t28`.`recency__raw` < 91.0
+                `t28`.`recency__raw` < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 91.0
+                `t28`.`recency__raw` >= 30.0
               ) AND (
-                `t28`.`recency__raw` < 181.0
+                `t28`.`recency__raw` < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                `t28`.`recency__raw` >= 181.0
-              )
-              AND (
-                `t28`.`recency__raw` < 366.0
+              WHEN TRUE AND (
+                `t28`.`recency__raw` >= 60.0
+              ) AND (
+                `t28`.`recency__raw` < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1312,27 +1306,25 @@ WITH `active_customers` AS (
         IF(
           CASE
             WHEN TRUE AND (
-              `t28`.`recency__raw` < 31.0
+              `t28`.`recency__raw` < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 31.0
+              `t28`.`recency__raw` >= 14.0
             ) AND (
-              `t28`.`recency__raw` < 91.0
+              `t28`.`recency__raw` < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 91.0
+              `t28`.`recency__raw` >= 30.0
             ) AND (
-              `t28`.`recency__raw` < 181.0
+              `t28`.`recency__raw` < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              `t28`.`recency__raw` >= 181.0
-            )
-            AND (
-              `t28`.`recency__raw` < 366.0
+            WHEN TRUE AND (
+              `t28`.`recency__raw` >= 60.0
+            ) AND (
+              `t28`.`recency__raw` < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1341,27 +1333,25 @@ WITH `active_customers` AS (
           END IS NULL,
           CASE
             WHEN TRUE AND (
-              `t28`.`recency__raw` < 31.0
+              `t28`.`recency__raw` < 14.0
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 31.0
+              `t28`.`recency__raw` >= 14.0
             ) AND (
-              `t28`.`recency__raw` < 91.0
+              `t28`.`recency__raw` < 30.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`recency__raw` >= 91.0
+              `t28`.`recency__raw` >= 30.0
             ) AND (
-              `t28`.`recency__raw` < 181.0
+              `t28`.`recency__raw` < 60.0
             )
             THEN 60.0
-            WHEN TRUE
-            AND (
-              `t28`.`recency__raw` >= 181.0
-            )
-            AND (
-              `t28`.`recency__raw` < 366.0
+            WHEN TRUE AND (
+              `t28`.`recency__raw` >= 60.0
+            ) AND (
+              `t28`.`recency__raw` < 120.0
             )
             THEN 40.0
             WHEN TRUE
@@ -1372,27 +1362,25 @@ WITH `active_customers` AS (
             100.0,
             CASE
               WHEN TRUE AND (
-                `t28`.`recency__raw` < 31.0
+                `t28`.`recency__raw` < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 31.0
+                `t28`.`recency__raw` >= 14.0
               ) AND (
-                `t28`.`recency__raw` < 91.0
+                `t28`.`recency__raw` < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 91.0
+                `t28`.`recency__raw` >= 30.0
               ) AND (
-                `t28`.`recency__raw` < 181.0
+                `t28`.`recency__raw` < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                `t28`.`recency__raw` >= 181.0
-              )
-              AND (
-                `t28`.`recency__raw` < 366.0
+              WHEN TRUE AND (
+                `t28`.`recency__raw` >= 60.0
+              ) AND (
+                `t28`.`recency__raw` < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1406,27 +1394,25 @@ WITH `active_customers` AS (
           IF(
             CASE
               WHEN TRUE AND (
-                `t28`.`recency__raw` < 31.0
+                `t28`.`recency__raw` < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 31.0
+                `t28`.`recency__raw` >= 14.0
               ) AND (
-                `t28`.`recency__raw` < 91.0
+                `t28`.`recency__raw` < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 91.0
+                `t28`.`recency__raw` >= 30.0
               ) AND (
-                `t28`.`recency__raw` < 181.0
+                `t28`.`recency__raw` < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                `t28`.`recency__raw` >= 181.0
-              )
-              AND (
-                `t28`.`recency__raw` < 366.0
+              WHEN TRUE AND (
+                `t28`.`recency__raw` >= 60.0
+              ) AND (
+                `t28`.`recency__raw` < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1435,27 +1421,25 @@ WITH `active_customers` AS (
             END IS NULL,
             CASE
               WHEN TRUE AND (
-                `t28`.`recency__raw` < 31.0
+                `t28`.`recency__raw` < 14.0
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 31.0
+                `t28`.`recency__raw` >= 14.0
               ) AND (
-                `t28`.`recency__raw` < 91.0
+                `t28`.`recency__raw` < 30.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`recency__raw` >= 91.0
+                `t28`.`recency__raw` >= 30.0
               ) AND (
-                `t28`.`recency__raw` < 181.0
+                `t28`.`recency__raw` < 60.0
               )
               THEN 60.0
-              WHEN TRUE
-              AND (
-                `t28`.`recency__raw` >= 181.0
-              )
-              AND (
-                `t28`.`recency__raw` < 366.0
+              WHEN TRUE AND (
+                `t28`.`recency__raw` >= 60.0
+              ) AND (
+                `t28`.`recency__raw` < 120.0
               )
               THEN 40.0
               WHEN TRUE
@@ -1466,27 +1450,25 @@ WITH `active_customers` AS (
               100.0,
               CASE
                 WHEN TRUE AND (
-                  `t28`.`recency__raw` < 31.0
+                  `t28`.`recency__raw` < 14.0
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  `t28`.`recency__raw` >= 31.0
+                  `t28`.`recency__raw` >= 14.0
                 ) AND (
-                  `t28`.`recency__raw` < 91.0
+                  `t28`.`recency__raw` < 30.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  `t28`.`recency__raw` >= 91.0
+                  `t28`.`recency__raw` >= 30.0
                 ) AND (
-                  `t28`.`recency__raw` < 181.0
+                  `t28`.`recency__raw` < 60.0
                 )
                 THEN 60.0
-                WHEN TRUE
-                AND (
-                  `t28`.`recency__raw` >= 181.0
-                )
-                AND (
-                  `t28`.`recency__raw` < 366.0
+                WHEN TRUE AND (
+                  `t28`.`recency__raw` >= 60.0
+                ) AND (
+                  `t28`.`recency__raw` < 120.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -1497,7 +1479,7 @@ WITH `active_customers` AS (
           )
         )
       )
-    ) AS `recency__norm`, /* metric recency: normalise bins bins=[{"max":31.0,"points":5.0},{"min":31.0,"max":91.0,"points":4.0},{"min":91.0,"max":181.0,"points":3.0},{"min":181.0,"max":366.0,"points":2.0},{"points":1.0}] out_of=5 */
+    ) AS `recency__norm`, /* metric recency: normalise bins bins=[{"max":14.0,"points":5.0},{"min":14.0,"max":30.0,"points":4.0},{"min":30.0,"max":60.0,"points":3.0},{"min":60.0,"max":120.0,"points":2.0},{"points":1.0}] out_of=5 */
     IF(
       IF(
         (
@@ -2093,15 +2075,15 @@ WITH `active_customers` AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 7.0
+              `t28`.`nps_answer__raw` >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 5.0
+              `t28`.`nps_answer__raw` >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 3.0
+              `t28`.`nps_answer__raw` >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2114,15 +2096,15 @@ WITH `active_customers` AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 7.0
+              `t28`.`nps_answer__raw` >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 5.0
+              `t28`.`nps_answer__raw` >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 3.0
+              `t28`.`nps_answer__raw` >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2137,15 +2119,15 @@ WITH `active_customers` AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 7.0
+                `t28`.`nps_answer__raw` >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 5.0
+                `t28`.`nps_answer__raw` >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 3.0
+                `t28`.`nps_answer__raw` >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2161,15 +2143,15 @@ WITH `active_customers` AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 7.0
+              `t28`.`nps_answer__raw` >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 5.0
+              `t28`.`nps_answer__raw` >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 3.0
+              `t28`.`nps_answer__raw` >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2182,15 +2164,15 @@ WITH `active_customers` AS (
             )
             THEN 100.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 7.0
+              `t28`.`nps_answer__raw` >= 8.0
             )
             THEN 80.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 5.0
+              `t28`.`nps_answer__raw` >= 7.0
             )
             THEN 60.0
             WHEN TRUE AND (
-              `t28`.`nps_answer__raw` >= 3.0
+              `t28`.`nps_answer__raw` >= 6.0
             )
             THEN 40.0
             WHEN TRUE
@@ -2205,15 +2187,15 @@ WITH `active_customers` AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 7.0
+                `t28`.`nps_answer__raw` >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 5.0
+                `t28`.`nps_answer__raw` >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 3.0
+                `t28`.`nps_answer__raw` >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2231,15 +2213,15 @@ WITH `active_customers` AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 7.0
+                `t28`.`nps_answer__raw` >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 5.0
+                `t28`.`nps_answer__raw` >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 3.0
+                `t28`.`nps_answer__raw` >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2252,15 +2234,15 @@ WITH `active_customers` AS (
               )
               THEN 100.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 7.0
+                `t28`.`nps_answer__raw` >= 8.0
               )
               THEN 80.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 5.0
+                `t28`.`nps_answer__raw` >= 7.0
               )
               THEN 60.0
               WHEN TRUE AND (
-                `t28`.`nps_answer__raw` >= 3.0
+                `t28`.`nps_answer__raw` >= 6.0
               )
               THEN 40.0
               WHEN TRUE
@@ -2275,15 +2257,15 @@ WITH `active_customers` AS (
                 )
                 THEN 100.0
                 WHEN TRUE AND (
-                  `t28`.`nps_answer__raw` >= 7.0
+                  `t28`.`nps_answer__raw` >= 8.0
                 )
                 THEN 80.0
                 WHEN TRUE AND (
-                  `t28`.`nps_answer__raw` >= 5.0
+                  `t28`.`nps_answer__raw` >= 7.0
                 )
                 THEN 60.0
                 WHEN TRUE AND (
-                  `t28`.`nps_answer__raw` >= 3.0
+                  `t28`.`nps_answer__raw` >= 6.0
                 )
                 THEN 40.0
                 WHEN TRUE
@@ -2294,7 +2276,7 @@ WITH `active_customers` AS (
           )
         )
       )
-    ) AS `nps_answer__norm`, /* metric nps_answer: normalise bins bins=[{"min":9.0,"points":5.0},{"min":7.0,"points":4.0},{"min":5.0,"points":3.0},{"min":3.0,"points":2.0},{"points":1.0}] out_of=5 */
+    ) AS `nps_answer__norm`, /* metric nps_answer: normalise bins bins=[{"min":9.0,"points":5.0},{"min":8.0,"points":4.0},{"min":7.0,"points":3.0},{"min":6.0,"points":2.0},{"points":1.0}] out_of=5 */
     IF(
       IF(
         (
@@ -3018,11 +3000,11 @@ WITH `active_customers` AS (
       `t38`.`score` IS NULL OR ISNAN(`t38`.`score`),
       CAST(NULL AS STRING),
       CASE
-        WHEN `t38`.`score` >= 90.0
+        WHEN `t38`.`score` >= 85.0
         THEN 'core'
-        WHEN `t38`.`score` >= 70.0
+        WHEN `t38`.`score` >= 68.0
         THEN 'potential'
-        WHEN `t38`.`score` >= 50.0
+        WHEN `t38`.`score` >= 52.0
         THEN 'ordinary'
         ELSE 'at_risk'
       END

@@ -241,18 +241,18 @@ WITH "active_customers" AS (
           (
             (
               "t28"."annual_spend__raw" - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."annual_spend__raw" - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."annual_spend__raw" - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0)
       END IS NULL
       THEN CASE
@@ -260,18 +260,18 @@ WITH "active_customers" AS (
           (
             (
               "t28"."annual_spend__raw" - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."annual_spend__raw" - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."annual_spend__raw" - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0)
       END
       ELSE GREATEST(
@@ -281,40 +281,40 @@ WITH "active_customers" AS (
             (
               (
                 "t28"."annual_spend__raw" - 0.0
-              ) / 5000.0
+              ) / 3000.0
             ) * 100.0
           ) IS NULL
           THEN (
             (
               "t28"."annual_spend__raw" - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0
           ELSE LEAST(100.0, (
             (
               "t28"."annual_spend__raw" - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0)
         END
       )
-    END AS "annual_spend__norm", /* metric annual_spend: normalise range min=0 max=5000 direction=higher */
+    END AS "annual_spend__norm", /* metric annual_spend: normalise range min=0 max=3000 direction=higher */
     100.0 - CASE
       WHEN CASE
         WHEN (
           (
             (
               "t28"."recency__raw" - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."recency__raw" - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."recency__raw" - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0)
       END IS NULL
       THEN CASE
@@ -322,18 +322,18 @@ WITH "active_customers" AS (
           (
             (
               "t28"."recency__raw" - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."recency__raw" - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."recency__raw" - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0)
       END
       ELSE GREATEST(
@@ -343,22 +343,22 @@ WITH "active_customers" AS (
             (
               (
                 "t28"."recency__raw" - 0.0
-              ) / 360.0
+              ) / 270.0
             ) * 100.0
           ) IS NULL
           THEN (
             (
               "t28"."recency__raw" - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0
           ELSE LEAST(100.0, (
             (
               "t28"."recency__raw" - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0)
         END
       )
-    END AS "recency__norm", /* metric recency: normalise range min=0 max=360 direction=lower */
+    END AS "recency__norm", /* metric recency: normalise range min=0 max=270 direction=lower */
     CASE
       WHEN CASE
         WHEN (
@@ -942,11 +942,11 @@ WITH "active_customers" AS (
       WHEN "t38"."score" IS NULL
       THEN CAST(NULL AS TEXT)
       ELSE CASE
-        WHEN "t38"."score" >= 90.0
+        WHEN "t38"."score" >= 79.0
         THEN 'core'
-        WHEN "t38"."score" >= 70.0
+        WHEN "t38"."score" >= 53.0
         THEN 'potential'
-        WHEN "t38"."score" >= 50.0
+        WHEN "t38"."score" >= 36.0
         THEN 'ordinary'
         ELSE 'at_risk'
       END

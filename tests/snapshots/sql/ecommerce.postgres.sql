@@ -262,20 +262,20 @@ WITH "active_customers" AS (
           (
             CAST((
               "t28"."annual_spend__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 5000.0
+            ) AS DOUBLE PRECISION) / 3000.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."annual_spend__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 5000.0
+          ) AS DOUBLE PRECISION) / 3000.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."annual_spend__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 5000.0
+            ) AS DOUBLE PRECISION) / 3000.0
           ) * 100.0
         )
       END IS NULL
@@ -284,20 +284,20 @@ WITH "active_customers" AS (
           (
             CAST((
               "t28"."annual_spend__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 5000.0
+            ) AS DOUBLE PRECISION) / 3000.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."annual_spend__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 5000.0
+          ) AS DOUBLE PRECISION) / 3000.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."annual_spend__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 5000.0
+            ) AS DOUBLE PRECISION) / 3000.0
           ) * 100.0
         )
       END
@@ -308,45 +308,45 @@ WITH "active_customers" AS (
             (
               CAST((
                 "t28"."annual_spend__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 5000.0
+              ) AS DOUBLE PRECISION) / 3000.0
             ) * 100.0
           ) IS NULL
           THEN (
             CAST((
               "t28"."annual_spend__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 5000.0
+            ) AS DOUBLE PRECISION) / 3000.0
           ) * 100.0
           ELSE LEAST(
             100.0,
             (
               CAST((
                 "t28"."annual_spend__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 5000.0
+              ) AS DOUBLE PRECISION) / 3000.0
             ) * 100.0
           )
         END
       )
-    END AS "annual_spend__norm", /* metric annual_spend: normalise range min=0 max=5000 direction=higher */
+    END AS "annual_spend__norm", /* metric annual_spend: normalise range min=0 max=3000 direction=higher */
     100.0 - CASE
       WHEN CASE
         WHEN (
           (
             CAST((
               "t28"."recency__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 360.0
+            ) AS DOUBLE PRECISION) / 270.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."recency__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 360.0
+          ) AS DOUBLE PRECISION) / 270.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."recency__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 360.0
+            ) AS DOUBLE PRECISION) / 270.0
           ) * 100.0
         )
       END IS NULL
@@ -355,20 +355,20 @@ WITH "active_customers" AS (
           (
             CAST((
               "t28"."recency__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 360.0
+            ) AS DOUBLE PRECISION) / 270.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."recency__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 360.0
+          ) AS DOUBLE PRECISION) / 270.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."recency__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 360.0
+            ) AS DOUBLE PRECISION) / 270.0
           ) * 100.0
         )
       END
@@ -379,25 +379,25 @@ WITH "active_customers" AS (
             (
               CAST((
                 "t28"."recency__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 360.0
+              ) AS DOUBLE PRECISION) / 270.0
             ) * 100.0
           ) IS NULL
           THEN (
             CAST((
               "t28"."recency__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 360.0
+            ) AS DOUBLE PRECISION) / 270.0
           ) * 100.0
           ELSE LEAST(
             100.0,
             (
               CAST((
                 "t28"."recency__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 360.0
+              ) AS DOUBLE PRECISION) / 270.0
             ) * 100.0
           )
         END
       )
-    END AS "recency__norm", /* metric recency: normalise range min=0 max=360 direction=lower */
+    END AS "recency__norm", /* metric recency: normalise range min=0 max=270 direction=lower */
     CASE
       WHEN CASE
         WHEN (
@@ -1008,11 +1008,11 @@ WITH "active_customers" AS (
       WHEN "t38"."score" IS NULL
       THEN CAST(NULL AS VARCHAR)
       ELSE CASE
-        WHEN "t38"."score" >= 90.0
+        WHEN "t38"."score" >= 79.0
         THEN 'core'
-        WHEN "t38"."score" >= 70.0
+        WHEN "t38"."score" >= 53.0
         THEN 'potential'
-        WHEN "t38"."score" >= 50.0
+        WHEN "t38"."score" >= 36.0
         THEN 'ordinary'
         ELSE 'at_risk'
       END

@@ -294,18 +294,18 @@ WITH `active_customers` AS (
           (
             (
               `t28`.`annual_spend__raw` - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`annual_spend__raw` - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`annual_spend__raw` - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0)
       ) IS NULL,
       IF(
@@ -313,18 +313,18 @@ WITH `active_customers` AS (
           (
             (
               `t28`.`annual_spend__raw` - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`annual_spend__raw` - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`annual_spend__raw` - 0.0
-          ) / 5000.0
+          ) / 3000.0
         ) * 100.0)
       ),
       GREATEST(
@@ -334,40 +334,40 @@ WITH `active_customers` AS (
             (
               (
                 `t28`.`annual_spend__raw` - 0.0
-              ) / 5000.0
+              ) / 3000.0
             ) * 100.0
           ) IS NULL,
           (
             (
               `t28`.`annual_spend__raw` - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0,
           LEAST(100.0, (
             (
               `t28`.`annual_spend__raw` - 0.0
-            ) / 5000.0
+            ) / 3000.0
           ) * 100.0)
         )
       )
-    ) AS `annual_spend__norm`, /* metric annual_spend: normalise range min=0 max=5000 direction=higher */
+    ) AS `annual_spend__norm`, /* metric annual_spend: normalise range min=0 max=3000 direction=higher */
     100.0 - IF(
       IF(
         (
           (
             (
               `t28`.`recency__raw` - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`recency__raw` - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`recency__raw` - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0)
       ) IS NULL,
       IF(
@@ -375,18 +375,18 @@ WITH `active_customers` AS (
           (
             (
               `t28`.`recency__raw` - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`recency__raw` - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`recency__raw` - 0.0
-          ) / 360.0
+          ) / 270.0
         ) * 100.0)
       ),
       GREATEST(
@@ -396,22 +396,22 @@ WITH `active_customers` AS (
             (
               (
                 `t28`.`recency__raw` - 0.0
-              ) / 360.0
+              ) / 270.0
             ) * 100.0
           ) IS NULL,
           (
             (
               `t28`.`recency__raw` - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0,
           LEAST(100.0, (
             (
               `t28`.`recency__raw` - 0.0
-            ) / 360.0
+            ) / 270.0
           ) * 100.0)
         )
       )
-    ) AS `recency__norm`, /* metric recency: normalise range min=0 max=360 direction=lower */
+    ) AS `recency__norm`, /* metric recency: normalise range min=0 max=270 direction=lower */
     IF(
       IF(
         (
@@ -978,11 +978,11 @@ WITH `active_customers` AS (
       `t38`.`score` IS NULL OR ISNAN(`t38`.`score`),
       CAST(NULL AS STRING),
       CASE
-        WHEN `t38`.`score` >= 90.0
+        WHEN `t38`.`score` >= 79.0
         THEN 'core'
-        WHEN `t38`.`score` >= 70.0
+        WHEN `t38`.`score` >= 53.0
         THEN 'potential'
-        WHEN `t38`.`score` >= 50.0
+        WHEN `t38`.`score` >= 36.0
         THEN 'ordinary'
         ELSE 'at_risk'
       END

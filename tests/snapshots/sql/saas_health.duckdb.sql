@@ -252,7 +252,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         ) IS NULL
         THEN (
@@ -264,7 +264,7 @@ WITH "active_customers" AS (
                 ELSE GREATEST(0.0, "t28"."logins__raw")
               END + 1.0
             ) - 0.0
-          ) / 4.110873864173311
+          ) / 3.713572066704308
         ) * 100.0
         ELSE LEAST(
           100.0,
@@ -277,7 +277,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         )
       END IS NULL
@@ -292,7 +292,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         ) IS NULL
         THEN (
@@ -304,7 +304,7 @@ WITH "active_customers" AS (
                 ELSE GREATEST(0.0, "t28"."logins__raw")
               END + 1.0
             ) - 0.0
-          ) / 4.110873864173311
+          ) / 3.713572066704308
         ) * 100.0
         ELSE LEAST(
           100.0,
@@ -317,7 +317,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         )
       END
@@ -334,7 +334,7 @@ WITH "active_customers" AS (
                     ELSE GREATEST(0.0, "t28"."logins__raw")
                   END + 1.0
                 ) - 0.0
-              ) / 4.110873864173311
+              ) / 3.713572066704308
             ) * 100.0
           ) IS NULL
           THEN (
@@ -346,7 +346,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
           ELSE LEAST(
             100.0,
@@ -359,12 +359,12 @@ WITH "active_customers" AS (
                     ELSE GREATEST(0.0, "t28"."logins__raw")
                   END + 1.0
                 ) - 0.0
-              ) / 4.110873864173311
+              ) / 3.713572066704308
             ) * 100.0
           )
         END
       )
-    END AS "logins__norm", /* metric logins: normalise log_range min=0 max=60 direction=higher */
+    END AS "logins__norm", /* metric logins: normalise log_range min=0 max=40 direction=higher */
     CASE
       WHEN "t28"."feature_use__raw" IS NULL
       THEN CAST(NULL AS DOUBLE)
@@ -380,18 +380,18 @@ WITH "active_customers" AS (
           (
             (
               "t28"."days_since_login__raw" - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."days_since_login__raw" - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."days_since_login__raw" - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0)
       END IS NULL
       THEN CASE
@@ -399,18 +399,18 @@ WITH "active_customers" AS (
           (
             (
               "t28"."days_since_login__raw" - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."days_since_login__raw" - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."days_since_login__raw" - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0)
       END
       ELSE GREATEST(
@@ -420,40 +420,40 @@ WITH "active_customers" AS (
             (
               (
                 "t28"."days_since_login__raw" - 0.0
-              ) / 60.0
+              ) / 20.0
             ) * 100.0
           ) IS NULL
           THEN (
             (
               "t28"."days_since_login__raw" - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0
           ELSE LEAST(100.0, (
             (
               "t28"."days_since_login__raw" - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0)
         END
       )
-    END AS "days_since_login__norm", /* metric days_since_login: normalise range min=0 max=60 direction=lower */
+    END AS "days_since_login__norm", /* metric days_since_login: normalise range min=0 max=20 direction=lower */
     100.0 - CASE
       WHEN CASE
         WHEN (
           (
             (
               "t28"."tickets__raw" - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."tickets__raw" - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."tickets__raw" - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0)
       END IS NULL
       THEN CASE
@@ -461,18 +461,18 @@ WITH "active_customers" AS (
           (
             (
               "t28"."tickets__raw" - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0
         ) IS NULL
         THEN (
           (
             "t28"."tickets__raw" - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0
         ELSE LEAST(100.0, (
           (
             "t28"."tickets__raw" - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0)
       END
       ELSE GREATEST(
@@ -482,22 +482,22 @@ WITH "active_customers" AS (
             (
               (
                 "t28"."tickets__raw" - 0.0
-              ) / 10.0
+              ) / 3.0
             ) * 100.0
           ) IS NULL
           THEN (
             (
               "t28"."tickets__raw" - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0
           ELSE LEAST(100.0, (
             (
               "t28"."tickets__raw" - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0)
         END
       )
-    END AS "tickets__norm", /* metric tickets: normalise range min=0 max=10 direction=lower */
+    END AS "tickets__norm", /* metric tickets: normalise range min=0 max=3 direction=lower */
     CASE
       WHEN CASE
         WHEN (
@@ -1517,7 +1517,7 @@ WITH "active_customers" AS (
           PARTITION BY "t38"."score" IS NULL
           ORDER BY "t38"."score" ASC
           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-        ) <= 0.3
+        ) <= 0.35
         THEN 'at_risk'
         ELSE 'steady'
       END

@@ -288,7 +288,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) AS DOUBLE PRECISION) / 4.110873864173311
+            ) AS DOUBLE PRECISION) / 3.713572066704308
           ) * 100.0
         ) IS NULL
         THEN (
@@ -300,7 +300,7 @@ WITH "active_customers" AS (
                 ELSE GREATEST(0.0, "t28"."logins__raw")
               END + 1.0
             ) - 0.0
-          ) AS DOUBLE PRECISION) / 4.110873864173311
+          ) AS DOUBLE PRECISION) / 3.713572066704308
         ) * 100.0
         ELSE LEAST(
           100.0,
@@ -313,7 +313,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) AS DOUBLE PRECISION) / 4.110873864173311
+            ) AS DOUBLE PRECISION) / 3.713572066704308
           ) * 100.0
         )
       END IS NULL
@@ -328,7 +328,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) AS DOUBLE PRECISION) / 4.110873864173311
+            ) AS DOUBLE PRECISION) / 3.713572066704308
           ) * 100.0
         ) IS NULL
         THEN (
@@ -340,7 +340,7 @@ WITH "active_customers" AS (
                 ELSE GREATEST(0.0, "t28"."logins__raw")
               END + 1.0
             ) - 0.0
-          ) AS DOUBLE PRECISION) / 4.110873864173311
+          ) AS DOUBLE PRECISION) / 3.713572066704308
         ) * 100.0
         ELSE LEAST(
           100.0,
@@ -353,7 +353,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) AS DOUBLE PRECISION) / 4.110873864173311
+            ) AS DOUBLE PRECISION) / 3.713572066704308
           ) * 100.0
         )
       END
@@ -370,7 +370,7 @@ WITH "active_customers" AS (
                     ELSE GREATEST(0.0, "t28"."logins__raw")
                   END + 1.0
                 ) - 0.0
-              ) AS DOUBLE PRECISION) / 4.110873864173311
+              ) AS DOUBLE PRECISION) / 3.713572066704308
             ) * 100.0
           ) IS NULL
           THEN (
@@ -382,7 +382,7 @@ WITH "active_customers" AS (
                   ELSE GREATEST(0.0, "t28"."logins__raw")
                 END + 1.0
               ) - 0.0
-            ) AS DOUBLE PRECISION) / 4.110873864173311
+            ) AS DOUBLE PRECISION) / 3.713572066704308
           ) * 100.0
           ELSE LEAST(
             100.0,
@@ -395,12 +395,12 @@ WITH "active_customers" AS (
                     ELSE GREATEST(0.0, "t28"."logins__raw")
                   END + 1.0
                 ) - 0.0
-              ) AS DOUBLE PRECISION) / 4.110873864173311
+              ) AS DOUBLE PRECISION) / 3.713572066704308
             ) * 100.0
           )
         END
       )
-    END AS "logins__norm", /* metric logins: normalise log_range min=0 max=60 direction=higher */
+    END AS "logins__norm", /* metric logins: normalise log_range min=0 max=40 direction=higher */
     CASE
       WHEN "t28"."feature_use__raw" IS NULL
       THEN CAST(NULL AS DOUBLE PRECISION)
@@ -416,20 +416,20 @@ WITH "active_customers" AS (
           (
             CAST((
               "t28"."days_since_login__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 60.0
+            ) AS DOUBLE PRECISION) / 20.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."days_since_login__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 60.0
+          ) AS DOUBLE PRECISION) / 20.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."days_since_login__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 60.0
+            ) AS DOUBLE PRECISION) / 20.0
           ) * 100.0
         )
       END IS NULL
@@ -438,20 +438,20 @@ WITH "active_customers" AS (
           (
             CAST((
               "t28"."days_since_login__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 60.0
+            ) AS DOUBLE PRECISION) / 20.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."days_since_login__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 60.0
+          ) AS DOUBLE PRECISION) / 20.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."days_since_login__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 60.0
+            ) AS DOUBLE PRECISION) / 20.0
           ) * 100.0
         )
       END
@@ -462,45 +462,45 @@ WITH "active_customers" AS (
             (
               CAST((
                 "t28"."days_since_login__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 60.0
+              ) AS DOUBLE PRECISION) / 20.0
             ) * 100.0
           ) IS NULL
           THEN (
             CAST((
               "t28"."days_since_login__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 60.0
+            ) AS DOUBLE PRECISION) / 20.0
           ) * 100.0
           ELSE LEAST(
             100.0,
             (
               CAST((
                 "t28"."days_since_login__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 60.0
+              ) AS DOUBLE PRECISION) / 20.0
             ) * 100.0
           )
         END
       )
-    END AS "days_since_login__norm", /* metric days_since_login: normalise range min=0 max=60 direction=lower */
+    END AS "days_since_login__norm", /* metric days_since_login: normalise range min=0 max=20 direction=lower */
     100.0 - CASE
       WHEN CASE
         WHEN (
           (
             CAST((
               "t28"."tickets__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 10.0
+            ) AS DOUBLE PRECISION) / 3.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."tickets__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 10.0
+          ) AS DOUBLE PRECISION) / 3.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."tickets__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 10.0
+            ) AS DOUBLE PRECISION) / 3.0
           ) * 100.0
         )
       END IS NULL
@@ -509,20 +509,20 @@ WITH "active_customers" AS (
           (
             CAST((
               "t28"."tickets__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 10.0
+            ) AS DOUBLE PRECISION) / 3.0
           ) * 100.0
         ) IS NULL
         THEN (
           CAST((
             "t28"."tickets__raw" - 0.0
-          ) AS DOUBLE PRECISION) / 10.0
+          ) AS DOUBLE PRECISION) / 3.0
         ) * 100.0
         ELSE LEAST(
           100.0,
           (
             CAST((
               "t28"."tickets__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 10.0
+            ) AS DOUBLE PRECISION) / 3.0
           ) * 100.0
         )
       END
@@ -533,25 +533,25 @@ WITH "active_customers" AS (
             (
               CAST((
                 "t28"."tickets__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 10.0
+              ) AS DOUBLE PRECISION) / 3.0
             ) * 100.0
           ) IS NULL
           THEN (
             CAST((
               "t28"."tickets__raw" - 0.0
-            ) AS DOUBLE PRECISION) / 10.0
+            ) AS DOUBLE PRECISION) / 3.0
           ) * 100.0
           ELSE LEAST(
             100.0,
             (
               CAST((
                 "t28"."tickets__raw" - 0.0
-              ) AS DOUBLE PRECISION) / 10.0
+              ) AS DOUBLE PRECISION) / 3.0
             ) * 100.0
           )
         END
       )
-    END AS "tickets__norm", /* metric tickets: normalise range min=0 max=10 direction=lower */
+    END AS "tickets__norm", /* metric tickets: normalise range min=0 max=3 direction=lower */
     CASE
       WHEN CASE
         WHEN (
@@ -1589,7 +1589,7 @@ WITH "active_customers" AS (
           PARTITION BY "t38"."score" IS NULL
           ORDER BY "t38"."score" ASC
           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-        ) <= 0.3
+        ) <= 0.35
         THEN 'at_risk'
         ELSE 'steady'
       END

@@ -308,7 +308,7 @@ WITH `active_customers` AS (
               LN(
                 IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         ) IS NULL,
         (
@@ -316,7 +316,7 @@ WITH `active_customers` AS (
             LN(
               IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
             ) - 0.0
-          ) / 4.110873864173311
+          ) / 3.713572066704308
         ) * 100.0,
         LEAST(
           100.0,
@@ -325,7 +325,7 @@ WITH `active_customers` AS (
               LN(
                 IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         )
       ) IS NULL,
@@ -336,7 +336,7 @@ WITH `active_customers` AS (
               LN(
                 IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         ) IS NULL,
         (
@@ -344,7 +344,7 @@ WITH `active_customers` AS (
             LN(
               IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
             ) - 0.0
-          ) / 4.110873864173311
+          ) / 3.713572066704308
         ) * 100.0,
         LEAST(
           100.0,
@@ -353,7 +353,7 @@ WITH `active_customers` AS (
               LN(
                 IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0
         )
       ),
@@ -366,7 +366,7 @@ WITH `active_customers` AS (
                 LN(
                   IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
                 ) - 0.0
-              ) / 4.110873864173311
+              ) / 3.713572066704308
             ) * 100.0
           ) IS NULL,
           (
@@ -374,7 +374,7 @@ WITH `active_customers` AS (
               LN(
                 IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
               ) - 0.0
-            ) / 4.110873864173311
+            ) / 3.713572066704308
           ) * 100.0,
           LEAST(
             100.0,
@@ -383,12 +383,12 @@ WITH `active_customers` AS (
                 LN(
                   IF(`t28`.`logins__raw` IS NULL, `t28`.`logins__raw`, GREATEST(0.0, `t28`.`logins__raw`)) + 1.0
                 ) - 0.0
-              ) / 4.110873864173311
+              ) / 3.713572066704308
             ) * 100.0
           )
         )
       )
-    ) AS `logins__norm`, /* metric logins: normalise log_range min=0 max=60 direction=higher */
+    ) AS `logins__norm`, /* metric logins: normalise log_range min=0 max=40 direction=higher */
     IF(
       `t28`.`feature_use__raw` IS NULL OR ISNAN(`t28`.`feature_use__raw`),
       CAST(NULL AS DOUBLE),
@@ -403,18 +403,18 @@ WITH `active_customers` AS (
           (
             (
               `t28`.`days_since_login__raw` - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`days_since_login__raw` - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`days_since_login__raw` - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0)
       ) IS NULL,
       IF(
@@ -422,18 +422,18 @@ WITH `active_customers` AS (
           (
             (
               `t28`.`days_since_login__raw` - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`days_since_login__raw` - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`days_since_login__raw` - 0.0
-          ) / 60.0
+          ) / 20.0
         ) * 100.0)
       ),
       GREATEST(
@@ -443,40 +443,40 @@ WITH `active_customers` AS (
             (
               (
                 `t28`.`days_since_login__raw` - 0.0
-              ) / 60.0
+              ) / 20.0
             ) * 100.0
           ) IS NULL,
           (
             (
               `t28`.`days_since_login__raw` - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0,
           LEAST(100.0, (
             (
               `t28`.`days_since_login__raw` - 0.0
-            ) / 60.0
+            ) / 20.0
           ) * 100.0)
         )
       )
-    ) AS `days_since_login__norm`, /* metric days_since_login: normalise range min=0 max=60 direction=lower */
+    ) AS `days_since_login__norm`, /* metric days_since_login: normalise range min=0 max=20 direction=lower */
     100.0 - IF(
       IF(
         (
           (
             (
               `t28`.`tickets__raw` - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`tickets__raw` - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`tickets__raw` - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0)
       ) IS NULL,
       IF(
@@ -484,18 +484,18 @@ WITH `active_customers` AS (
           (
             (
               `t28`.`tickets__raw` - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0
         ) IS NULL,
         (
           (
             `t28`.`tickets__raw` - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0,
         LEAST(100.0, (
           (
             `t28`.`tickets__raw` - 0.0
-          ) / 10.0
+          ) / 3.0
         ) * 100.0)
       ),
       GREATEST(
@@ -505,22 +505,22 @@ WITH `active_customers` AS (
             (
               (
                 `t28`.`tickets__raw` - 0.0
-              ) / 10.0
+              ) / 3.0
             ) * 100.0
           ) IS NULL,
           (
             (
               `t28`.`tickets__raw` - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0,
           LEAST(100.0, (
             (
               `t28`.`tickets__raw` - 0.0
-            ) / 10.0
+            ) / 3.0
           ) * 100.0)
         )
       )
-    ) AS `tickets__norm`, /* metric tickets: normalise range min=0 max=10 direction=lower */
+    ) AS `tickets__norm`, /* metric tickets: normalise range min=0 max=3 direction=lower */
     IF(
       IF(
         (
@@ -1520,7 +1520,7 @@ WITH `active_customers` AS (
         WHEN CUME_DIST() OVER (
           PARTITION BY `t38`.`score` IS NULL OR ISNAN(`t38`.`score`)
           ORDER BY `t38`.`score` ASC NULLS LAST
-        ) <= 0.3
+        ) <= 0.35
         THEN 'at_risk'
         ELSE 'steady'
       END
