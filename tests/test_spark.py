@@ -192,6 +192,22 @@ def test_master_without_the_spark_engine_is_refused(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_settings_a_running_session_cannot_change_are_a_clear_error(spark_con):
+    """Without --master the running session is used: what it cannot change is named."""
+    from crindex.engine.spark import spark_session
+    from crindex.errors import EngineError
+
+    session = spark_con._session
+    with pytest.raises(EngineError) as err:
+        spark_session(None, conf={"spark.driver.memory": "64g",
+                                  "spark.crindex.probe": "running"})
+    message = str(err.value)
+    assert "cannot change `spark.driver.memory`" in message
+    assert "spark-submit --conf spark.driver.memory=64g" in message
+    assert "probe" not in message  # a setting it can change is set, not reported
+    assert session.conf.get("spark.crindex.probe") == "running"
+
+
 def test_a_folder_given_as_a_url_is_read_through_the_cluster_file_system(spark_con, tmp_path):
     from tests.conftest import AS_OF, five_frames
     from tests.test_scoring_golden import AGGREGATES_MODEL
