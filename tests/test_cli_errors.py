@@ -112,3 +112,30 @@ def test_an_unforeseen_os_error_is_one_line(world, cli, monkeypatch):
     code, text = cli("sql", "--model", world[0][1])
     failed(code, text, "error: cannot read/write /srv/crm/contract.yaml: Permission denied")
     assert len(text.strip().splitlines()) == 1
+
+
+def test_bad_spark_settings_are_named_together_before_spark_starts(world, cli):
+    """``--conf`` is parsed before a session starts, so this needs neither pyspark nor Java."""
+    common, tmp = world
+    before = listing(tmp)
+    code, text = cli("score", *common, "--out", str(tmp / "results"), "--engine", "spark",
+                     "--conf", "spark.driver.memory=4g", "--conf", "driver.memory=4g",
+                     "--conf", "spark.executor.cores", "--conf", "=2")
+    failed(code, text, "bad --conf", "`driver.memory` is not a Spark setting",
+           "did you mean spark.driver.memory?", "`spark.executor.cores` is not a setting",
+           "`=2` is not a setting", "key=value")
+    assert "spark.driver.memory=4g` is not" not in text  # the good one is not reported
+    code, text = cli("score", *common, "--out", str(tmp / "results"),
+                     "--conf", "spark.driver.memory=4g")
+    failed(code, text, "--conf only applies to --engine spark")
+    assert listing(tmp) == before
+
+
+def test_spark_settings_are_read_as_spark_submit_reads_them():
+    from crindex.engine.spark import parse_conf
+
+    # the value is everything after the first "=", and a repeated key keeps its last value
+    assert parse_conf(["spark.driver.memory=2g", " spark.driver.memory = 4g ",
+                       "spark.driver.extraJavaOptions=-Da=b -Dc=d"]) == {
+        "spark.driver.memory": "4g", "spark.driver.extraJavaOptions": "-Da=b -Dc=d"}
+    assert parse_conf([]) == {}

@@ -73,10 +73,19 @@ def assert_same_scores(duck: pd.DataFrame, spark: pd.DataFrame, model: CRIModel)
 
 @pytest.mark.parametrize("world", list(WORLDS))
 def test_every_customer_scores_the_same_on_both_engines(request, spark_con, world):
+    import ibis.expr.operations as ops
+
     folder = request.getfixturevalue(f"{world}_world")
     model = load_model(example_path(WORLDS[world]))
-    duck = frame(score(model, folder, WORLD_AS_OF))
-    spark = frame(score(model, folder, WORLD_AS_OF, con=spark_con))
+    on_duck = score(model, folder, WORLD_AS_OF)
+    on_spark = score(model, folder, WORLD_AS_OF, con=spark_con)
+    # Spark's query has no final sort (it would run the query twice); its rows are sorted
+    # after collecting, so they come in DuckDB's order, which its ORDER BY gives
+    assert isinstance(on_duck.compiled.expr.op(), ops.Sort)
+    assert not isinstance(on_spark.compiled.expr.op(), ops.Sort)
+    assert on_spark.compiled.sort_after == ("customer_id",) and not on_duck.compiled.sort_after
+    assert on_spark.table["customer_id"].equals(on_duck.table["customer_id"])
+    duck, spark = frame(on_duck), frame(on_spark)
     assert len(duck) > 500
     # every raw value, metric score, contribution, coverage and score, and every tier
     assert_same_scores(duck, spark, model)
@@ -142,12 +151,15 @@ def test_the_command_line_scores_on_spark(ecommerce_world, spark_con, tmp_path):
             "--as-of", WORLD_AS_OF]
     on_duck = runner.invoke(app, [*args, "--out", str(tmp_path / "duck")])
     on_spark = runner.invoke(app, [*args, "--out", str(tmp_path / "spark"), "--engine", "spark",
-                                   "--master", "local[2]"])
+                                   "--master", "local[2]", "--conf", "spark.crindex.probe=cli",
+                                   "--conf", "spark.sql.shuffle.partitions=8"])
     assert on_duck.exit_code == 0, on_duck.output
     assert on_spark.exit_code == 0, on_spark.output
     duck, spark = (pd.read_parquet(tmp_path / side / "scores.parquet")
                    .set_index("customer_id").sort_index() for side in ("duck", "spark"))
     assert_same_scores(duck, spark, load_model(example_path("ecommerce")))
+    # --conf reached the session builder (the session is shared, so an inert key of our own)
+    assert spark_con._session.conf.get("spark.crindex.probe") == "cli"
     # the SQL written beside the scores is what Spark ran, step by step
     sql = (tmp_path / "spark" / "model.sql").read_text()
     assert sql.startswith("WITH `active_customers` AS (")
@@ -178,6 +190,22 @@ def test_master_without_the_spark_engine_is_refused(tmp_path):
     assert result.exit_code != 0
     assert "--master only applies to --engine spark" in result.output
     assert "Traceback" not in result.output
+
+
+def test_settings_a_running_session_cannot_change_are_a_clear_error(spark_con):
+    """Without --master the running session is used: what it cannot change is named."""
+    from crindex.engine.spark import spark_session
+    from crindex.errors import EngineError
+
+    session = spark_con._session
+    with pytest.raises(EngineError) as err:
+        spark_session(None, conf={"spark.driver.memory": "64g",
+                                  "spark.crindex.probe": "running"})
+    message = str(err.value)
+    assert "cannot change `spark.driver.memory`" in message
+    assert "spark-submit --conf spark.driver.memory=64g" in message
+    assert "probe" not in message  # a setting it can change is set, not reported
+    assert session.conf.get("spark.crindex.probe") == "running"
 
 
 def test_a_folder_given_as_a_url_is_read_through_the_cluster_file_system(spark_con, tmp_path):

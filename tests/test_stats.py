@@ -123,6 +123,10 @@ def test_each_resample_is_the_auc_of_the_drawn_customers(data, seed):
             expected.append(value)
     got = bootstrap_auc({"s": scores}, labels, n_boot=n_boot, seed=seed, level=0.9)["s"]
     assert got.value == auc(scores, labels) and got.used == len(expected)
+    # drawing a resample's indices a few at a time (as 1M customers are) draws the same ones
+    for chunk in (1, 2, 7):
+        assert bootstrap_auc({"s": scores}, labels, n_boot=n_boot, seed=seed, level=0.9,
+                             draw_chunk=chunk)["s"] == got
     if expected:
         low, high = np.quantile(expected, [0.05, 0.95])
         assert (got.low, got.high) == (pytest.approx(low, abs=1e-12),

@@ -249,7 +249,7 @@ def score(
                              fitted=fitted)
     from crindex.engine.connect import execute
 
-    table = execute(backend, compiled.expr)
+    table = execute(backend, compiled.expr, compiled.sort_after)
     # the dates at this as_of (the data may have been opened for another) and the ratios
     check_scored(quality, model, day, table, write_to=quarantine_dir, refuse=guardrails)
     return ScoreResult(model, day, table, compiled, quality, origins,

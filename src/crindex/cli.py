@@ -455,21 +455,26 @@ def _print_findings(result: Any) -> None:
 
 def _run_score(model: Any, data: str, as_of: str | None,
                quarantine: Path | None = None,
-               engine: str = "duckdb", master: str | None = None) -> object:
+               engine: str = "duckdb", master: str | None = None,
+               conf: list[str] | None = None) -> object:
     from crindex.api import score
 
     con = None
-    if engine != "duckdb" or master:
+    if engine != "duckdb" or master or conf:
         from crindex.engine.connect import ENGINES, connect
 
         if engine not in ENGINES:
             raise typer.BadParameter(f"unknown engine `{engine}`; use {' or '.join(ENGINES)}",
                                      param_hint="--engine")
         if engine != "spark":
-            raise typer.BadParameter("--master only applies to --engine spark",
-                                     param_hint="--master")
+            option = "--master" if master else "--conf"
+            raise typer.BadParameter(f"{option} only applies to --engine spark",
+                                     param_hint=option)
+        from crindex.engine.spark import parse_conf
+
+        settings = parse_conf(conf or [])  # before starting Spark: a typo costs no JVM start
         with err.status("starting Spark…", spinner="dots"):
-            con = connect("spark", master=master)
+            con = connect("spark", master=master, **settings)
     with err.status("scoring…", spinner="dots"):
         result = score(model, data, as_of, quarantine_dir=quarantine, con=con)
     _print_warnings(result.model)
@@ -498,6 +503,9 @@ def score_command(
     master: str | None = typer.Option(None, "--master", help="Spark master: local[N], "
                                       "spark://host:7077, yarn or sc://host:15002 (Spark "
                                       "Connect); default: the active session, else local[2]"),
+    conf: list[str] | None = typer.Option(None, "--conf", help="a Spark setting key=value, "
+                                          "repeatable, as spark-submit takes them (e.g. "
+                                          "spark.driver.memory=4g); only with --engine spark"),
     max_rejected: list[str] | None = MaxRejectedOpt,
     max_age_days: str | None = MaxAgeOpt,
     ratio_limit: list[str] | None = RatioLimitOpt,
@@ -519,7 +527,7 @@ def score_command(
 
         check_location(store)
     spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
-    result = _run_score(spec, data, as_of, engine=engine, master=master)
+    result = _run_score(spec, data, as_of, engine=engine, master=master, conf=conf)
     if store:  # first: a store that refuses the run (damaged, locked) leaves no files either
         _keep_in_store(result, data, store)
     written = result.write(out_dir, formats, duckdb_file)  # type: ignore[attr-defined]

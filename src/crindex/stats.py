@@ -48,6 +48,17 @@ def scored_labels(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     return s[keep], y[keep]
 
 
+#: a bootstrap resample of n observations draws its n indices this many at a time, so that
+#: beyond the scores' own O(n) arrays it holds at most 8 MB of indices whatever n (the draws,
+#: and so the intervals, are the same as drawing all n at once)
+DRAW_CHUNK = 1 << 20
+
+#: bootstrap resamples of an AUC interval unless told otherwise (``--bootstrap`` of backtest,
+#: ``weights learn`` and ``compare``). Memory does not grow with it (one resample is counted at
+#: a time); time does, by about 0.024 s per resample per million customers (docs/BENCHMARKS.md)
+DEFAULT_BOOTSTRAP = 1000
+
+
 class _Ranked:
     """Scores sorted once: each observation's tie group code ``2 g + label``."""
 
@@ -56,16 +67,25 @@ class _Ranked:
         self.groups = int(group.max()) + 1 if group.size else 0
         self.code = group.astype(np.int64) * 2 + labels.astype(np.int64)
 
+    def counts(self, draws: np.ndarray | None = None) -> np.ndarray:
+        """Negatives and positives per tie group among ``draws`` (default: all once)."""
+        codes = self.code if draws is None else self.code[draws]
+        return np.bincount(codes, minlength=2 * self.groups)
+
     def auc(self, draws: np.ndarray | None = None) -> float | None:
         """AUC of the observations ``draws`` (indices, repeats allowed; default: all once)."""
-        codes = self.code if draws is None else self.code[draws]
-        counts = np.bincount(codes, minlength=2 * self.groups).reshape(-1, 2)
-        neg, pos = counts[:, 0].astype(float), counts[:, 1].astype(float)
-        n_pos, n_neg = pos.sum(), neg.sum()
-        if n_pos == 0 or n_neg == 0:
-            return None
-        below = np.cumsum(neg) - neg  # negatives strictly below each group
-        return float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
+        return _auc_of_counts(self.counts(draws))
+
+
+def _auc_of_counts(counts: np.ndarray) -> float | None:
+    """The mid-rank AUC from ``counts`` (negatives, positives) per tie group, in score order."""
+    pairs = counts.reshape(-1, 2)
+    neg, pos = pairs[:, 0].astype(float), pairs[:, 1].astype(float)
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if n_pos == 0 or n_neg == 0:
+        return None
+    below = np.cumsum(neg) - neg  # negatives strictly below each group
+    return float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
 
 
 def auc(scores: Any, labels: Any) -> float | None:
@@ -135,16 +155,19 @@ class Interval:
         return f"{fmt(self.value)} [{fmt(self.low)}, {fmt(self.high)}]"
 
 
-def bootstrap_auc(scores: Mapping[str, Any], labels: Any, *, n_boot: int = 1000,
-                  level: float = 0.95, seed: int = 0,
-                  differences: Sequence[tuple[str, str]] = ()) -> dict[str, Interval]:
+def bootstrap_auc(scores: Mapping[str, Any], labels: Any, *,
+                  n_boot: int = DEFAULT_BOOTSTRAP, level: float = 0.95, seed: int = 0,
+                  differences: Sequence[tuple[str, str]] = (),
+                  draw_chunk: int = DRAW_CHUNK) -> dict[str, Interval]:
     """:func:`auc` of each score with paired percentile bootstrap intervals [2]_.
 
     The observations are resampled with replacement ``n_boot`` times; every score is measured
     on the same resamples, so ``differences`` (pairs ``(a, b)``, reported as ``"a - b"``) get
     paired intervals. A resample with one class only has no AUC and is left out (``used`` says
     how many counted). Rows where any score is NaN are left out first. Seeded: the same inputs
-    give the same intervals. Memory is O(n) per score whatever ``n_boot``.
+    give the same intervals. Memory is O(n) per score whatever ``n_boot``: a resample's indices
+    are drawn ``draw_chunk`` at a time and counted per tie group as they come (the chunk
+    changes the memory held, never the draws or the intervals).
 
     Parameters
     ----------
@@ -174,8 +197,13 @@ def bootstrap_auc(scores: Mapping[str, Any], labels: Any, *, n_boot: int = 1000,
     rng = np.random.default_rng(seed)
     defined = n > 0 and all(v is not None for v in points.values())
     for _ in range(n_boot if defined else 0):
-        idx = rng.integers(0, n, size=n)
-        values = {k: r.auc(idx) for k, r in ranked.items()}
+        # one resample, its n draws taken DRAW_CHUNK at a time and counted per tie group
+        counts = {k: np.zeros(2 * r.groups, dtype=np.int64) for k, r in ranked.items()}
+        for start in range(0, n, draw_chunk):
+            idx = rng.integers(0, n, size=min(draw_chunk, n - start))
+            for k, r in ranked.items():
+                counts[k] += r.counts(idx)
+        values = {k: _auc_of_counts(c) for k, c in counts.items()}
         if any(v is None for v in values.values()):
             continue  # one class only: same for every score, the labels are shared
         for k, v in values.items():

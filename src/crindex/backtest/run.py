@@ -40,7 +40,7 @@ from crindex.model.loader import load_model
 from crindex.model.rules import label_readers, outcome_text
 from crindex.model.spec import ChurnRule, CRIModel
 from crindex.outcomes import label_holdout, outcomes, rule_summary
-from crindex.stats import NOISE_SD, auc_noise, bootstrap_auc, churn_auc
+from crindex.stats import DEFAULT_BOOTSTRAP, NOISE_SD, auc_noise, bootstrap_auc, churn_auc
 
 #: AUC below this is reported as weak; below 0.5 the score points the wrong way.
 WEAK_AUC = 0.6
@@ -116,7 +116,7 @@ def _auc_figures(scores: np.ndarray, churned: np.ndarray, n_boot: int, seed: int
 
 
 def evaluate_period(result: ScoreResult, outcome: pd.DataFrame, end: dt.date, *,
-                    n_boot: int = 1000, seed: int = 0,
+                    n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
                     only: Collection[str] | None = None) -> dict[str, Any]:
     """All figures of one ``as_of``: scores joined to what happened in the horizon.
 
@@ -335,7 +335,7 @@ def check_inputs(as_of: Sequence[str | dt.date], horizon: str,
 
 
 def run_backtest(model: CRIModel | str | Path, data: Any, as_of: Sequence[str | dt.date],
-                 horizon: str = "90d", *, n_boot: int = 1000, seed: int = 0,
+                 horizon: str = "90d", *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
                  input_checks: Sequence[Callable[[], object]] = ()) -> dict[str, Any]:
     """Backtest ``model`` on ``data`` at each ``as_of``.
 

@@ -9,6 +9,11 @@ Output columns: ``customer_id``, ``score``, ``tier``, ``coverage``, the carried 
 attributes (``owner``, ``segment``), ``dim__<dimension>`` and per metric ``<id>__raw``,
 ``<id>__score``, ``<id>__weight`` (share of the total after re-weighting, %),
 ``<id>__contribution`` (weight x score / 100) and ``<id>__missing``.
+
+Rows come in ``ROW_ORDER``. On DuckDB the query sorts them itself (``ORDER BY customer_id``); on
+Spark (``SORT_AFTER``) a final sort would be a range partitioning that runs the whole query
+twice (once to sample the ranges), so the query leaves it out and the rows are sorted after
+collecting (:attr:`Compiled.sort_after`, applied by :func:`crindex.engine.connect.execute`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ from crindex.outcomes import is_customer_on
 
 #: customer attributes carried into the output (never personal data)
 CARRIED = ("owner", "segment")
+#: the order of the evaluation table's rows
+ROW_ORDER = ("customer_id",)
+#: engines on which the query is left unsorted and the collected rows are sorted instead:
+#: Spark's ORDER BY samples the range boundaries with a run of its own, doubling the work
+SORT_AFTER = frozenset({"pyspark"})
 #: raw values are rounded before ranking: parallel float sums differ in the last bits
 RAW_DECIMALS = 9
 SCORE_DECIMALS = 6
@@ -66,6 +76,9 @@ class Compiled:
     engine: str = "duckdb"
     #: what was learned from the data before compiling (``None`` when nothing was fitted)
     fitted: ModelFit | None = None
+    #: columns to sort the collected rows by: ``ROW_ORDER`` where ``expr`` is unsorted
+    #: (``SORT_AFTER`` engines), else empty (the query sorts)
+    sort_after: tuple[str, ...] = ()
 
     def sql(self, dialect: str | None = None, pretty: bool = True) -> str:
         """The SQL of :attr:`expr` in ``dialect`` (an Ibis compiler name; default the engine's).
@@ -216,7 +229,8 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     same tables first (:func:`crindex.engine.fit.fit_model`); a model with metrics that learn
     (CLV) needs it, except over unbound tables (``crindex sql`` without data). ``engine`` (an
     Ibis backend name) picks how values are ranked across customers: window functions, or on
-    ``pyspark`` a distributed sort (see :func:`_populations`).
+    ``pyspark`` a distributed sort (see :func:`_populations`), and whether the query sorts its
+    rows (see ``SORT_AFTER``).
     """
     check_tables(model, tables)
     if fitted is not None:
@@ -298,7 +312,10 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     # EXCLUDE list) changed from run to run
     norm_cols = {f"{m.id}__norm" for _, m in model.metrics}
     scored = scored.select(*[c for c in scored.columns if c not in norm_cols]).alias(STEP_SCORED)
-    return Compiled(_weigh(model, scored, engine), model, as_of, engine, fitted)
+    out = _weigh(model, scored, engine)
+    if engine in SORT_AFTER:
+        return Compiled(out, model, as_of, engine, fitted, sort_after=ROW_ORDER)
+    return Compiled(out.order_by(*ROW_ORDER), model, as_of, engine, fitted)
 
 
 def _populations(engine: str, t: ir.Table,
@@ -382,7 +399,7 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
                    for k in ("raw", "score", "weight", "contribution", "missing")]
     out = t.select("customer_id", "score", "tier", "coverage", *CARRIED,
                    *[f"dim__{d.id}" for d in model.dimensions], *metric_cols)
-    return out.order_by("customer_id")
+    return out
 
 
 def _tier(model: CRIModel, score: ir.FloatingValue,

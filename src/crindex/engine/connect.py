@@ -34,12 +34,17 @@ def connect(engine: str = "duckdb", **options: Any) -> Any:
     )
 
 
-def execute(backend: Any, expr: Any) -> Any:
-    """Run a compiled expression on ``backend`` and return a pyarrow Table."""
+def execute(backend: Any, expr: Any, sort_after: tuple[str, ...] = ()) -> Any:
+    """Run a compiled expression on ``backend`` and return a pyarrow Table.
+
+    ``sort_after``: columns to sort the collected rows by (ascending), for a query compiled
+    without its final sort (:attr:`crindex.engine.compile.Compiled.sort_after`).
+    """
     try:
-        return backend.to_pyarrow(expr)
+        table = backend.to_pyarrow(expr)
     except Exception as exc:  # the backend's own errors, reported with the engine's words
         raise EngineError.single(
             Reason.ENGINE, f"the {getattr(backend, 'name', 'engine')} backend failed: {exc}",
             hint="`crindex sql` prints the query that was run",
         ) from exc
+    return table.sort_by([(c, "ascending") for c in sort_after]) if sort_after else table

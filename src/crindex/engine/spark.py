@@ -14,6 +14,7 @@ Nothing here is imported unless ``--engine spark`` (or :func:`connect_spark`) is
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,39 @@ def _pyspark() -> Any:
     return pyspark
 
 
+def parse_conf(items: Iterable[str]) -> dict[str, str]:
+    """Spark settings written ``key=value`` (``--conf``, as ``spark-submit`` takes them).
+
+    Every key must start with ``spark.`` (Spark ignores other keys, so a typo such as
+    ``driver.memory=4g`` would be lost without a word); the value is what follows the first
+    ``=`` (it may hold more). A key given twice keeps its last value, as ``spark-submit`` does.
+
+    Raises
+    ------
+    EngineError
+        Naming every malformed setting at once.
+    """
+    conf: dict[str, str] = {}
+    problems: list[Problem] = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            problems.append(Problem(
+                f"`{item}` is not a setting", "--conf",
+                "write key=value, e.g. --conf spark.driver.memory=4g", Reason.BAD_PARAMETER))
+        elif not key.startswith("spark."):
+            problems.append(Problem(
+                f"`{key}` is not a Spark setting (Spark ignores keys outside spark.*)", "--conf",
+                f"did you mean spark.{key}? e.g. --conf spark.driver.memory=4g",
+                Reason.BAD_PARAMETER))
+        else:
+            conf[key] = value
+    if problems:
+        raise EngineError(Reason.BAD_PARAMETER, problems, "bad --conf")
+    return conf
+
+
 def java_available() -> bool:
     """Whether a Java runtime can be found (``JAVA_HOME`` or ``java`` on ``PATH``)."""
     import shutil
@@ -63,7 +97,10 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
 
     An ``sc://`` URL connects through Spark Connect. Without ``master`` the active session is
     reused (``spark-submit``, a Databricks job) or a ``local[2]`` one is started. The session
-    time zone is set to UTC whatever the cluster's default.
+    time zone is set to UTC whatever the cluster's default. ``conf`` goes to the session
+    builder (``spark.driver.memory`` and other settings read when the JVM starts take effect
+    on a session started here); on an active session only settings Spark lets a running
+    session change are set, and another is a clear error.
     """
     _pyspark()
     from pyspark.sql import SparkSession
@@ -72,6 +109,7 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
     if master is None:
         active = SparkSession.getActiveSession()
         if active is not None:
+            _set_on_running(active, conf or {})
             for key, value in settings.items():
                 active.conf.set(key, value)
             return active
@@ -103,6 +141,22 @@ def spark_session(master: str | None = None, app_name: str = "crindex",
     for key, value in SESSION_CONF.items():
         session.conf.set(key, value)
     return session
+
+
+def _set_on_running(session: Any, conf: dict[str, str]) -> None:
+    """Set ``conf`` on a running session; the settings it refuses are named in one error."""
+    problems: list[Problem] = []
+    for key, value in conf.items():
+        try:
+            session.conf.set(key, value)
+        except Exception as exc:  # Spark's own refusal (a setting read when the JVM starts)
+            problems.append(Problem(
+                f"the running Spark session cannot change `{key}`: "
+                f"{str(exc).splitlines()[0]}", "--conf",
+                f"pass it where the session starts (spark-submit --conf {key}={value}), "
+                "or give --master to start a session here", Reason.ENGINE))
+    if problems:
+        raise EngineError(Reason.ENGINE, problems, "cannot apply --conf")
 
 
 def _local_warehouse() -> str:

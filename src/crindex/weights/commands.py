@@ -97,6 +97,7 @@ def _ahp_tables(solution: Any) -> None:
 def register(app: typer.Typer) -> None:
     """Add ``weights`` (ahp, entropy, critic, learn) and ``compare`` to ``app``."""
     from crindex.cli import MaxAgeOpt, MaxRejectedOpt, RatioLimitOpt, guarded_model
+    from crindex.stats import DEFAULT_BOOTSTRAP
 
     weights_app = typer.Typer(help="Set weights you can defend: AHP, entropy, CRITIC, learned "
                               "from churn. Nothing is overwritten: --write NEW.yaml.",
@@ -254,8 +255,8 @@ def register(app: typer.Typer) -> None:
         fit_as_of: list[str] = typer.Option(None, "--fit-as-of", help="fit dates instead "
                                             "(repeat the option); each a horizon before "
                                             "--as-of or earlier"),
-        n_boot: int = typer.Option(1000, "--bootstrap", min=100, help="bootstrap resamples "
-                                   "for the AUC intervals"),
+        n_boot: int = typer.Option(DEFAULT_BOOTSTRAP, "--bootstrap", min=100,
+                                   help="bootstrap resamples for the AUC intervals"),
         seed: int = typer.Option(0, "--seed", help="bootstrap seed"),
         l1: float = typer.Option(0.0, "--l1", min=0.0, help="lasso penalty of the fit: "
                                  "metrics that do not pay for themselves get weight 0 (e.g. "
@@ -298,8 +299,8 @@ def register(app: typer.Typer) -> None:
         as_of: str | None = AsOfOpt,
         horizon: str = typer.Option("90d", "--horizon", help="churn window after --as-of for "
                                     "the AUCs (when the data reach it)"),
-        n_boot: int = typer.Option(1000, "--bootstrap", min=100, help="bootstrap resamples "
-                                   "for the AUC intervals"),
+        n_boot: int = typer.Option(DEFAULT_BOOTSTRAP, "--bootstrap", min=100,
+                                   help="bootstrap resamples for the AUC intervals"),
         as_json: bool = JsonOpt,
     ) -> None:
         """Two models on the same data: tier migration, rank correlation, AUC."""

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from crindex.errors import DataError
+from crindex.stats import DEFAULT_BOOTSTRAP
 
 UNSCORED = "unscored"
 
@@ -80,7 +81,8 @@ def _tier_order(model: Any, seen: set[Any]) -> list[str]:
 
 
 def compare_models(model_a: Any, model_b: Any, data: Any, as_of: dt.date | str | None = None,
-                   horizon: str = "90d", *, n_boot: int = 1000, seed: int = 0) -> Comparison:
+                   horizon: str = "90d", *, n_boot: int = DEFAULT_BOOTSTRAP,
+                   seed: int = 0) -> Comparison:
     """Score ``model_a`` and ``model_b`` on ``data`` as of ``as_of`` and compare them.
 
     Parameters

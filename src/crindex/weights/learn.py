@@ -37,7 +37,7 @@ import numpy as np
 from crindex.calendar import horizon_end, horizon_start
 from crindex.errors import DataError, FitError, NotFittedError, Problem, Reason, raise_if
 from crindex.outcomes import churn, describe, label_holdout
-from crindex.stats import Interval, auc_noise, bootstrap_auc, churn_auc
+from crindex.stats import DEFAULT_BOOTSTRAP, Interval, auc_noise, bootstrap_auc, churn_auc
 
 # --------------------------------------------------------------------------------------------
 # dates and labels
@@ -385,7 +385,8 @@ class LearnReport:
 def learn_weights(model: Any, data: Any, as_of: dt.date | str | None = None,
                   horizon: str | None = None, *,
                   snapshots: int = 4, fit_as_of: Sequence[dt.date | str] | None = None,
-                  n_boot: int = 1000, seed: int = 0, l2: float = 1e-3, style: str = "keep",
+                  n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, l2: float = 1e-3,
+                  style: str = "keep",
                   decimals: int = 0, max_rounds: int = 5, flip: bool = True,
                   l1: float = 0.0) -> LearnReport:
     """Learn non-negative weights summing to 100 from churn, and test them out of time.
