@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -72,9 +73,25 @@ FROM t ORDER BY customer_id
 """
 
 
-def generate(d: Path, customers: int, orders: int) -> None:
+def generate(d: Path, customers: int, orders: int, *, world: str = "plain",
+             interactions: int | None = None, surveys: int | None = None,
+             memory_limit: str | None = None) -> None:
+    """Write the four tables as Parquet into ``d`` (nothing when ``d`` already holds them).
+
+    ``world="plain"``: the project's first benchmark world (no interaction ids, no orphans, NPS
+    only). ``world="issue"``: the world of issue 17, shaped like a real export: an id on every
+    fact row (``order_id``, ``interaction_id``), one interaction in 1,000 of a customer that is
+    not in customers (an orphan, set aside by the checks), a personal ``name`` column, and NPS
+    and CSAT answers. Interactions default to ``orders // 2``, survey answers to one per
+    customer. DuckDB writes every table from ``range()`` in a stream (``memory_limit`` caps it),
+    so 100M rows are never held in memory.
+    """
     import duckdb
 
+    if world == "issue":
+        return _generate_issue(d, customers, orders, orders // 2 if interactions is None
+                               else interactions, customers if surveys is None else surveys,
+                               memory_limit)
     d.mkdir(parents=True, exist_ok=True)
     if (d / "orders.parquet").exists():
         return
@@ -103,6 +120,70 @@ def generate(d: Path, customers: int, orders: int) -> None:
         TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 730 * 86400 AS BIGINT)) AS answered_at,
         'nps' AS kind, floor(random() * 11) AS score
         FROM range({customers}) t(i)) TO '{d}/surveys.parquet' (FORMAT parquet)""")
+
+
+def _generate_issue(d: Path, customers: int, orders: int, interactions: int, surveys: int,
+                    memory_limit: str | None) -> None:
+    """The world of issue 17 (see :func:`generate`), written table by table, then renamed in."""
+    import duckdb
+
+    d.mkdir(parents=True, exist_ok=True)
+    if all((d / f"{t}.parquet").exists() for t in ("customers", "orders", "interactions",
+                                                   "surveys")):
+        return
+    con = duckdb.connect()
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET temp_directory = '{d / '.spill'}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SELECT setseed(0.42)")
+    width = max(8, len(str(customers)))
+    cid = f"printf('C%0{width}d', {{}})"
+    tables = {
+        "customers": f"""SELECT {cid.format('i')} AS customer_id,
+            printf('Name %d Surname', i) AS name,
+            TIMESTAMP '2020-01-01' + to_days(CAST(hash(i, 1) % 2000 AS INTEGER)) AS created_at,
+            CASE WHEN hash(i, 2) % 10 = 0 THEN TIMESTAMP '2024-01-01'
+                 + to_days(CAST(hash(i, 3) % 900 AS INTEGER)) END AS churned_at,
+            printf('owner%02d', i % 40) AS owner, ['retail','smb','vip'][1 + i % 3] AS segment
+            FROM range({customers}) t(i)""",
+        "orders": f"""SELECT printf('O%010d', i) AS order_id,
+            {cid.format(f'CAST(floor(pow(random(), 1.7) * {customers}) AS BIGINT)')} AS customer_id,
+            TIMESTAMP '2023-01-01' + to_seconds(CAST(random() * 3 * 365 * 86400 AS BIGINT))
+              AS ordered_at,
+            round(exp(random() * 6), 2) AS amount, round(exp(random() * 5), 2) AS cost,
+            ['books','music','home','toys','garden'][1 + CAST(random() * 4 AS INTEGER)]
+              AS product_line,
+            CASE WHEN random() < 0.03 THEN 'refunded' ELSE 'paid' END AS status
+            FROM range({orders}) t(i)""",
+        # one interaction in 1,000 names a customer id past the last one: an orphan
+        "interactions": f"""SELECT printf('I%010d', i) AS interaction_id,
+            CASE WHEN i % 1000 = 7 THEN {cid.format(f'{customers} + i % 97')}
+                 ELSE {cid.format(f'CAST(floor(random() * {customers}) AS BIGINT)')} END
+              AS customer_id,
+            TIMESTAMP '2024-06-01' + to_seconds(CAST(random() * 600 * 86400 AS BIGINT))
+              AS occurred_at,
+            CASE WHEN r < 0.9 THEN 'email' ELSE 'support' END AS channel,
+            CASE WHEN r < 0.6 THEN 'email_sent' WHEN r < 0.9 THEN 'email_opened'
+                 ELSE 'ticket_resolved' END AS kind,
+            CAST(NULL AS DOUBLE) AS value,
+            CASE WHEN r >= 0.9 THEN 1 + floor(random() * 5) END AS satisfaction
+            FROM (SELECT i, random() AS r FROM range({interactions}) t(i)) t""",
+        # NPS (0-10) and CSAT (1-5) answers, half each
+        "surveys": f"""SELECT {cid.format(f'CAST(floor(random() * {customers}) AS BIGINT)')}
+              AS customer_id,
+            TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 730 * 86400 AS BIGINT))
+              AS answered_at,
+            CASE WHEN i % 2 = 0 THEN 'nps' ELSE 'csat' END AS kind,
+            CASE WHEN i % 2 = 0 THEN floor(random() * 11) ELSE 1 + floor(random() * 5) END
+              AS score
+            FROM range({surveys}) t(i)""",
+    }
+    for name, sql in tables.items():
+        part = d / f".{name}.parquet.part"
+        con.execute(f"COPY ({sql}) TO '{part}' (FORMAT parquet)")
+        part.replace(d / f"{name}.parquet")
+    con.close()
 
 
 def run_one(kind: str, d: Path, repeat: int) -> dict:
@@ -156,22 +237,36 @@ def run_one(kind: str, d: Path, repeat: int) -> dict:
             "score_sum": checksum, "peak_rss_mb": peak_kb / 1024, "tiers": tiers}
 
 
-def interleave(script: str, kinds: list[str], data: Path, repeat: int) -> dict[str, dict]:
+def interleave(script: str, kinds: list[str], data: Path, repeat: int,
+               before_src: Path | None = None, extra: list[str] | None = None
+               ) -> dict[str, dict]:
     """Run ``script --child <kind>`` for every kind, ``repeat`` interleaved rounds.
 
     Rounds go hand, engine, ..., hand, engine, ...: on a shared machine the load changes over
     minutes, and interleaving gives every contender the same conditions. Each child times one
     run after a warm-up and reports its peak RSS; returns each kind's best, runs and peak RSS.
+    A kind ending in ``@before`` runs the same child with ``before_src`` (the ``src`` folder
+    of an older checkout) first on ``PYTHONPATH``: the code before a change, in the same run.
+    ``extra`` are more arguments for every child.
     """
     results: dict[str, dict] = {}
     for round_no in range(repeat):
         for kind in kinds:
-            proc = subprocess.run([sys.executable, script, "--child", kind, "--data",
-                                   str(data), "--repeat", "1"], capture_output=True, text=True)
+            env = dict(os.environ)
+            if kind.endswith("@before"):
+                if before_src is None:
+                    raise SystemExit(f"{kind} needs --before-src")
+                env["PYTHONPATH"] = str(before_src)
+            else:
+                env["PYTHONPATH"] = str(ROOT / "src")
+            proc = subprocess.run([sys.executable, script, "--child", kind.split("@")[0],
+                                   "--data", str(data), "--repeat", "1", *(extra or [])],
+                                  capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 print(proc.stderr, file=sys.stderr)
                 raise SystemExit(f"{kind} failed")
             r = json.loads(proc.stdout.strip().splitlines()[-1])
+            r["kind"] = kind
             best = results.setdefault(kind, {**r, "runs": []})
             best["runs"] += r["runs"]
             best["best_s"] = min(best["runs"])
@@ -196,7 +291,13 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--orders", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--data", type=Path, default=ROOT / "bench" / "out" / "score-data")
+    ap.add_argument("--interactions", type=int, default=None,
+                    help="interactions (default: orders // 2)")
+    ap.add_argument("--world", choices=("issue", "plain"), default="issue",
+                    help="issue: ids on every fact row, orphans, a personal column, NPS and "
+                    "CSAT (issue 17); plain: the first benchmark's world")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="folder of the world (default: bench/out/score-<world>-<customers>)")
     ap.add_argument("--child", default=None)
     ap.add_argument("--kinds",
                     default="hand_sql,crindex_engine_3col,crindex_engine,crindex_full")
@@ -204,8 +305,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_one(args.child, args.data, args.repeat)))
         return
+    if args.data is None:
+        args.data = ROOT / "bench" / "out" / (
+            "score-data" if args.world == "plain" and args.customers == 1_000_000
+            else f"score-{args.world}-{args.customers}-{args.orders}")
     t0 = time.perf_counter()
-    generate(args.data, args.customers, args.orders)
+    generate(args.data, args.customers, args.orders, world=args.world,
+             interactions=args.interactions)
     print(f"data ready in {time.perf_counter() - t0:.1f}s at {args.data}", file=sys.stderr)
     kinds = args.kinds.split(",")
     results = interleave(__file__, kinds, args.data, args.repeat)
