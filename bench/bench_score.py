@@ -136,6 +136,7 @@ def _generate_issue(d: Path, customers: int, orders: int, interactions: int, sur
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET temp_directory = '{d / '.spill'}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SELECT setseed(0.42)")
     width = max(8, len(str(customers)))
     cid = f"printf('C%0{width}d', {{}})"

@@ -81,6 +81,8 @@ class Checked:
 
     clean: ir.Table
     quality: TableQuality
+    #: per (column, word) of the model's filters on the table: does a clean row hold it
+    seen: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,12 +288,25 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     later = (joined[time] >= end).fill_null(False) if end is not None and time in t.mapping \
         else ibis.literal(False)
     when = joined[time] if time in t.mapping else ibis.null("timestamp")
-    marked = joined.select("_row", _check=first, _after=later, _t=when)
+    open_cols = _open_columns(t)
+    unknown = {f"_u{i}": ~joined[col].isin(allowed_words(t, col, known)) & joined[col].notnull()
+               for i, col in enumerate(open_cols)}
+    # the words the model's metrics filter on (unseen_filters warns of those no row holds)
+    asked = [(col, w) for col in sorted(known or {}) for w in sorted((known or {})[col])
+             if col in joined.columns and joined[col].type().is_string()]
+    holds = {f"_w{i}": joined[col] == w for i, (col, w) in enumerate(asked)}
+    marked = joined.select("_row", _check=first, _after=later, _t=when, **unknown, **holds)
     # one pass counts the rows read, those failing each check and the clean ones after as_of,
-    # and finds the oldest and newest time of each group (the guardrails' dates)
+    # finds the oldest and newest time of each group (the guardrails' dates) and counts the
+    # words of open columns that are not known (reported further only when there are some)
     summary = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
         _n=ibis._.count(), _first=ibis._._row.min(), _tmin=ibis._._t.min(),
-        _tmax=ibis._._t.max())).to_pylist()
+        _tmax=ibis._._t.max(), **{u: marked[u].sum() for u in unknown},
+        **{w: marked[w].any() for w in holds})).to_pylist()
+    seen = {key: any(bool(s[f"_w{i}"]) for s in summary if s["_check"] is None)
+            for i, key in enumerate(asked)}
+    outside = [col for i, col in enumerate(open_cols)
+               if sum(s[f"_u{i}"] or 0 for s in summary)]
     rows_read = sum(s["_n"] for s in summary)
     groups: dict[int, dict[str, Any]] = {}
     for s in summary:
@@ -317,8 +332,8 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
         _collect(con, t, tq, bad, checks, list(groups.values()))
     if n_after:
         _count_after(con, t, tq, clean.filter(clean[time] >= end), n_after)
-    _report_kept(con, t, tq, typed, known)
-    return Checked(clean.select("_row", *t.present, *t.extras), tq)
+    _report_kept(con, t, tq, typed, known, outside)
+    return Checked(clean.select("_row", *t.present, *t.extras), tq, seen)
 
 
 def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:
@@ -337,29 +352,37 @@ def _personal(t: Typed) -> set[str]:
     return {t.mapping[c] for c in PERSONAL_COLUMNS if c in t.mapping}
 
 
-def _value(t: Typed, column: str | None) -> ir.Value:
-    """The user's value of a contract column as crindex read it (trimmed), or null."""
+def _value(t: Typed, column: str | None, raw: ir.Table | None = None) -> ir.Value:
+    """The user's value of a contract column as crindex read it (trimmed), or null.
+
+    ``raw`` is the table of the user's rows to read it from (default: the whole read).
+    """
     user = t.mapping.get(column) if column else None
     if user is None or user in _personal(t):
         return ibis.null("string")
-    return t.raw[user].cast("string").strip()
+    return (t.raw if raw is None else raw)[user].cast("string").strip()
 
 
 def _collect(con: Any, t: Typed, tq: TableQuality, bad: ir.Table,
              checks: list[tuple[str, str, Any]], groups: list[dict[str, Any]]) -> None:
-    """One issue per reason and column: counts, the values at fault, examples and a hint."""
+    """One issue per reason and column: counts, the values at fault, examples and a hint.
+
+    The user's rows set aside are read from the file once (``bad`` holds only their place)
+    and kept: the examples, the values at fault and the quarantine read that small table.
+    """
     groups.sort(key=lambda g: (checks[g["_check"]][0], g["_first"]))
+    raw = _materialise(con, f"bad_rows_{t.table}", t.raw.semi_join(bad, "_row"))
     for g in groups:
         i = g["_check"]
         reason, canon, _ = checks[i]
         user = t.mapping.get(canon)
         rows = bad.filter(bad._check == i).select("_row")
-        examples = _examples(con, t, canon, rows)
+        examples = _examples(con, t, canon, rows, raw)
         values: list[tuple[Any, int]] = []
         distinct = 0
         if reason != "missing_value" and user and user not in _personal(t):
-            at = t.raw.semi_join(rows, "_row")
-            counted = at.group_by(_v=_value(t, canon)).aggregate(_n=ibis._.count())
+            at = raw.semi_join(rows, "_row")
+            counted = at.group_by(_v=_value(t, canon, at)).aggregate(_n=ibis._.count())
             top = con.to_pyarrow(counted.order_by([ibis.desc("_n"), "_v"])
                                  .limit(VALUES_SHOWN)).to_pylist()
             values = [(r["_v"], int(r["_n"])) for r in top]
@@ -372,18 +395,19 @@ def _collect(con: Any, t: Typed, tq: TableQuality, bad: ir.Table,
     reasons = [(bad._check == i, reason) for i, (reason, _, _) in enumerate(checks)]
     columns = [(bad._check == i, t.mapping.get(col, col)) for i, (_, col, _) in enumerate(checks)]
     marked = bad.select("_row", _reason=ibis.cases(*reasons), _column=ibis.cases(*columns))
-    joined = t.raw.join(marked, "_row")
+    joined = raw.join(marked, "_row")
     quarantine = joined.select(
         *t.columns, crindex_reason=joined._reason, **{f"crindex_{t.row_label}": joined._row},
         crindex_column=joined._column).order_by(f"crindex_{t.row_label}")
     tq.quarantine = con.to_pyarrow(quarantine)
 
 
-def _examples(con: Any, t: Typed, canon: str | None, rows: ir.Table) -> list[dict[str, Any]]:
-    """The first few rows of ``rows`` (by ``_row``), as report examples."""
+def _examples(con: Any, t: Typed, canon: str | None, rows: ir.Table,
+              raw: ir.Table | None = None) -> list[dict[str, Any]]:
+    """The first few rows of ``rows`` (by ``_row``), as report examples (read from ``raw``)."""
     first = rows.order_by("_row").limit(EXAMPLES)
-    at = t.raw.semi_join(first, "_row")
-    found = con.to_pyarrow(at.select(*t.columns, "_row", _value=_value(t, canon))
+    at = (t.raw if raw is None else raw).semi_join(first, "_row")
+    found = con.to_pyarrow(at.select(*t.columns, "_row", _value=_value(t, canon, at))
                            .order_by("_row")).to_pylist()
     personal = _personal(t)
     user = t.mapping.get(canon) if canon else None
@@ -427,13 +451,22 @@ def _when(value: Any) -> str:
     return str(_naive(value))
 
 
+def _open_columns(t: Typed) -> list[str]:
+    """The columns of ``t`` with a vocabulary whose rows are kept whatever word they hold."""
+    vocab, usual = VOCABULARIES.get(t.table, {}), USUAL_VALUES.get(t.table, {})
+    return [c for c in t.present if (c in vocab or c in usual)
+            and (t.table, c) not in STRICT_VOCABULARIES]
+
+
 def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
-                 known: dict[str, set[str]] | None) -> None:
-    """Report the unknown words of columns whose rows are kept (counted over rows read)."""
+                 known: dict[str, set[str]] | None, columns: list[str]) -> None:
+    """Report the unknown words of ``columns``, whose rows are kept (counted over rows read).
+
+    ``columns`` are the open columns (:func:`_open_columns`) found to hold an unknown word.
+    """
     table = t.table
-    vocab, usual = VOCABULARIES.get(table, {}), USUAL_VALUES.get(table, {})
-    for col in [c for c in t.present if (c in vocab or c in usual)
-                and (table, c) not in STRICT_VOCABULARIES]:
+    usual = USUAL_VALUES.get(table, {})
+    for col in columns:
         allowed = allowed_words(t, col, known)
         x = typed[col]
         outside = typed.filter(x.notnull() & ~x.isin(allowed))
@@ -466,13 +499,15 @@ def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
 # filters against the data
 
 
-def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any) -> list[str]:
+def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any,
+                   seen: dict[tuple[str, str, str], bool] | None = None) -> list[str]:
     """Warnings for the words metrics filter on that no row of the clean data holds.
 
     ``where: {channel: emial}`` or ``kind: email_sentt`` on a column without a fixed
     vocabulary (the model rules refuse a word outside a fixed one) is valid, but matches no
     row: the metric would be 0 (or empty) for every customer. Each warning names the metric,
-    the column and the values that do exist, most frequent first.
+    the column and the values that do exist, most frequent first. ``seen`` holds what the
+    checks' pass already found, per (table, column, word): only other words take a pass.
     """
     import difflib
 
@@ -492,11 +527,13 @@ def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any) -> list[st
                         asked.setdefault((table, col), {}).setdefault(word, set()).add(
                             (getattr(m, "at", "") or "", m.id))
     warnings = []
-    seen: dict[tuple[str, str, str], bool] = {}
+    seen = dict(seen or {})
     for table in sorted({t for t, _ in asked}):  # one pass per table: is each word there?
         t = tables[table]
         keys = [(table, col, w) for (tb, col), words in sorted(asked.items()) if tb == table
-                for w in sorted(words)]
+                for w in sorted(words) if (table, col, w) not in seen]
+        if not keys:
+            continue
         row = con.to_pyarrow(t.aggregate(**{f"_w{i}": (t[col] == w).any()
                                             for i, (_, col, w) in enumerate(keys)})).to_pylist()[0]
         seen.update({k: bool(row[f"_w{i}"]) for i, k in enumerate(keys)})
