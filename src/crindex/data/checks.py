@@ -219,12 +219,39 @@ def allowed_words(t: Typed, col: str, known: dict[str, set[str]] | None) -> tupl
     return tuple(sorted(allowed))
 
 
-def row_checks(t: Typed, typed: ir.Table,
-               customers: ir.Table | None) -> tuple[ir.Table, list[tuple[str, str, Any]]]:
+def duplicate_firsts(con: Any, t: Typed) -> ir.Table | None:
+    """The ids of ``t`` that more than one row holds, each with its first row, or None.
+
+    ``_dup_id`` is the id, ``_first_row`` the ``_row`` of its first row (the one kept). A first
+    pass groups a hash of each id: a number per row, so the pass reads the id column alone and
+    its memory is a number per distinct id. Only when two rows share a hash are the ids of
+    those rows grouped as text, which tells a repeated id from two ids with the same hash.
+    A row-numbering window over the whole table (the former way) held every row in memory.
+    """
+    dup = UNIQUE_ID.get(t.table)
+    if not dup or dup not in t.present or (t.src and t.src.rollup):  # lines share a group id
+        return None
+    ids = t.typed.select("_row", _id=t.typed[dup])
+    ids = ids.filter(ids._id.notnull())
+    hashed = ids.select(_h=ids._id.hash()).group_by("_h").aggregate(_n=ibis._.count())
+    shared = _materialise(con, f"dup_hashes_{t.table}",
+                          hashed.filter(hashed._n > 1).select("_h"))
+    if not int(con.execute(shared.count())):
+        return None
+    held = ids.filter(ids._id.hash().isin(shared._h)).group_by("_id").aggregate(
+        _n=ibis._.count(), _first_row=ibis._._row.min())
+    return _materialise(con, f"dup_firsts_{t.table}", held.filter(held._n > 1).select(
+        _dup_id=held._id, _first_row=held._first_row))
+
+
+def row_checks(t: Typed, typed: ir.Table, customers: ir.Table | None,
+               firsts: ir.Table | None = None
+               ) -> tuple[ir.Table, list[tuple[str, str, Any]]]:
     """Every check of the table as (reason, column, condition), first failing one wins.
 
     Returns the table the conditions refer to (``typed``, joined to the known customer ids
-    when the table refers to customers) and the checks.
+    when the table refers to customers and to ``firsts``, the repeated ids of
+    :func:`duplicate_firsts`) and the checks. Without ``firsts`` no id repeats.
     """
     spec = TABLE[t.table]
     present = set(t.present)
@@ -264,10 +291,10 @@ def row_checks(t: Typed, typed: ir.Table,
             checks.append(("out_of_range", c.name,
                            (typed[c.name] < lo) | (typed[c.name] > hi)))
     dup = UNIQUE_ID.get(t.table)
-    if dup and dup in present and not (t.src and t.src.rollup):  # lines share their group's id
-        seen = ibis.row_number().over(group_by=typed[dup], order_by=typed._row)
-        typed = typed.mutate(_seen=seen)
-        checks.append(("duplicate_id", dup, typed[dup].notnull() & (typed._seen > 0)))
+    if dup and firsts is not None:  # a row after the first of its id (the first is kept)
+        typed = typed.left_join(firsts, typed[dup] == firsts._dup_id)
+        checks.append(("duplicate_id", dup,
+                       typed._first_row.notnull() & (typed._row > typed._first_row)))
     return typed, checks
 
 
@@ -279,7 +306,7 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     words of open categorical columns that the model counts (``interactions.kind``).
     """
     typed = fold(t, known)
-    joined, checks = row_checks(t, typed, customers)
+    joined, checks = row_checks(t, typed, customers, duplicate_firsts(con, t))
     cases = [(cond, i) for i, (_, _, cond) in enumerate(checks)]
     first = ibis.cases(*cases, else_=ibis.null("int64")) if cases else ibis.null("int64")
     time = TIME_COLUMN[t.table]
