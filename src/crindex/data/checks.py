@@ -326,10 +326,15 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     # one pass counts the rows read, those failing each check and the clean ones after as_of,
     # finds the oldest and newest time of each group (the guardrails' dates) and counts the
     # words of open columns that are not known (reported further only when there are some)
-    summary = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
+    # and, on DuckDB, lists the places of the rows set aside, so that finding them takes no
+    # second pass of every check (Spark keeps them in its cache instead)
+    duck = getattr(con, "name", "") == "duckdb"
+    places = {"_rows": marked._row.collect(where=marked._check.notnull())} if duck else {}
+    found = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
         _n=ibis._.count(), _first=ibis._._row.min(), _tmin=ibis._._t.min(),
         _tmax=ibis._._t.max(), **{u: marked[u].sum() for u in unknown},
-        **{w: marked[w].any() for w in holds})).to_pylist()
+        **{w: marked[w].any() for w in holds}, **places))
+    summary = (found.drop_columns(["_rows"]) if duck else found).to_pylist()
     seen = {key: any(bool(s[f"_w{i}"]) for s in summary if s["_check"] is None)
             for i, key in enumerate(asked)}
     outside = [col for i, col in enumerate(open_cols)
@@ -353,8 +358,8 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     lasts = [_naive(s["_tmax"]) for s in kept if s["_tmax"] is not None]
     tq.first_at, tq.last_at = min(firsts, default=None), max(lasts, default=None)
     if n_bad:
-        bad = _materialise(con, f"bad_{t.table}",
-                           marked.filter(marked._check.notnull()).select("_row", "_check"))
+        bad = (_set_aside(con, f"bad_{t.table}", found) if duck else _materialise(
+            con, f"bad_{t.table}", marked.filter(marked._check.notnull()).select("_row", "_check")))
         clean = typed.anti_join(bad, "_row")
         _collect(con, t, tq, bad, checks, list(groups.values()))
     if n_after:
@@ -363,10 +368,32 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     return Checked(clean.select("_row", *t.present, *t.extras), tq, seen)
 
 
+def _set_aside(con: Any, name: str, found: Any) -> ir.Table:
+    """The rows set aside as a DuckDB temporary table (``_row``, ``_check``) from the summary.
+
+    ``found`` is the checks' summary, whose ``_rows`` lists the places of each failing check.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = found.column("_rows").combine_chunks()
+    checks = found.column("_check").combine_chunks()
+    rows = pc.list_flatten(lists)
+    owner = pc.list_parent_indices(lists)
+    table = pa.table({"_row": rows.cast(pa.int64()),
+                      "_check": pc.take(checks, owner).cast(pa.int64())})
+    con.con.register(f"{name}_found", table)
+    try:
+        con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{name}_found"')
+    finally:
+        con.con.unregister(f"{name}_found")
+    return con.table(name)
+
+
 def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:
     """The few bad rows computed once: a temporary table on DuckDB, cached on Spark."""
     if getattr(con, "name", "") == "duckdb":
-        con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
+        con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
         return con.table(name)
     return expr.cache()
 

@@ -203,7 +203,10 @@ def open_dataset(
     if isinstance(as_of, str):
         as_of = dt.date.fromisoformat(as_of)
     spark = getattr(con, "name", "") == "pyspark"
-    con = con if con is not None else ibis.duckdb.connect()
+    if con is None:
+        from crindex.engine.connect import connect
+
+        con = connect("duckdb")
     sources: dict[str, SourceSpec] = dict(model.sources) if model else {}
     needed = model_columns(model)
     derived = sources["customers"].from_ if "customers" in sources else None
