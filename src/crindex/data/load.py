@@ -266,7 +266,8 @@ def open_dataset(
             continue
         done = check(con, typed[table], as_of, out.get("customers"), counted.get(table))
         report.tables.append(done.quality)
-        if typed[table].src is None or typed[table].src.rollup is None:  # the lines' words
+        src = typed[table].src
+        if src is None or src.rollup is None:  # the lines' words, not a roll-up's
             seen.update({(table, col, w): held for (col, w), held in done.seen.items()})
         clean = _rolled_up(typed[table], done.clean).drop("_row")
         done.quality.steps += _steps(table, typed[table].src)
