@@ -187,17 +187,25 @@ def _generate_issue(d: Path, customers: int, orders: int, interactions: int, sur
     con.close()
 
 
-def run_one(kind: str, d: Path, repeat: int) -> dict:
-    """Runs in a child process: time ``kind`` and report peak RSS."""
+def run_one(kind: str, d: Path, repeat: int, warm: bool = True) -> dict:
+    """Runs in a child process: time ``kind`` and report peak RSS.
+
+    The DuckDB settings crindex reads from the environment (``CRINDEX_DUCKDB_*``, set by
+    ``--memory-limit`` and ``--temp-directory``) apply to the hand-written query too.
+    """
     import duckdb
 
+    # crindex.engine.connect.DUCKDB_SETTINGS, read here too: an older checkout lacks it
+    settings = {name: os.environ[f"CRINDEX_DUCKDB_{name.upper()}"]
+                for name in ("memory_limit", "temp_directory", "threads")
+                if os.environ.get(f"CRINDEX_DUCKDB_{name.upper()}")}
     times = []
     rows = None
     checksum = None
-    for _ in range(repeat + 1):  # first run warms the OS page cache
+    for _ in range(repeat + 1 if warm else repeat):  # the first run warms the OS page cache
         t0 = time.perf_counter()
         if kind == "hand_sql":
-            con = duckdb.connect()
+            con = duckdb.connect(config=settings)
             con.execute(MACRO)
             table = con.execute(HAND_SQL.format(d=d)).to_arrow_table()
         elif kind in ("crindex_engine", "crindex_engine_3col"):
@@ -234,7 +242,8 @@ def run_one(kind: str, d: Path, repeat: int) -> dict:
         counts = pc.value_counts(table.column("tier")).to_pylist()
         tiers = {c["values"]: c["counts"] for c in counts}
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"kind": kind, "best_s": min(times[1:]), "runs": times[1:], "rows": rows,
+    timed = times[1:] if warm else times
+    return {"kind": kind, "best_s": min(timed), "runs": timed, "rows": rows,
             "score_sum": checksum, "peak_rss_mb": peak_kb / 1024, "tiers": tiers}
 
 
@@ -299,28 +308,45 @@ def main() -> None:
                     "CSAT (issue 17); plain: the first benchmark's world")
     ap.add_argument("--data", type=Path, default=None,
                     help="folder of the world (default: bench/out/score-<world>-<customers>)")
+    ap.add_argument("--before-src", type=Path, default=None,
+                    help="the src folder of an older checkout: kinds ending in @before run it")
+    ap.add_argument("--memory-limit", default=None,
+                    help="DuckDB's memory_limit for every contender (e.g. 1.5GB); it spills "
+                    "to --temp-directory beyond it")
+    ap.add_argument("--temp-directory", type=Path, default=None,
+                    help="where DuckDB spills (default: <data>/.spill with --memory-limit)")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="time the first run of each child (a world too big to run twice)")
     ap.add_argument("--child", default=None)
     ap.add_argument("--kinds",
                     default="hand_sql,crindex_engine_3col,crindex_engine,crindex_full")
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.child, args.data, args.repeat)))
+        print(json.dumps(run_one(args.child, args.data, args.repeat, not args.no_warmup)))
         return
     if args.data is None:
         args.data = ROOT / "bench" / "out" / (
             "score-data" if args.world == "plain" and args.customers == 1_000_000
             else f"score-{args.world}-{args.customers}-{args.orders}")
+    if args.memory_limit:  # for every child, crindex's and the hand-written query's
+        os.environ["CRINDEX_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
+        os.environ["CRINDEX_DUCKDB_TEMP_DIRECTORY"] = str(args.temp_directory
+                                                          or args.data / ".spill")
     t0 = time.perf_counter()
     generate(args.data, args.customers, args.orders, world=args.world,
-             interactions=args.interactions)
+             interactions=args.interactions, memory_limit=args.memory_limit)
     print(f"data ready in {time.perf_counter() - t0:.1f}s at {args.data}", file=sys.stderr)
     kinds = args.kinds.split(",")
-    results = interleave(__file__, kinds, args.data, args.repeat)
+    results = interleave(__file__, kinds, args.data, args.repeat, args.before_src,
+                         ["--no-warmup"] if args.no_warmup else [])
     print_results(results, kinds)
-    if "crindex_engine" in results:
-        same = results["hand_sql"]["tiers"] == results["crindex_engine"]["tiers"] and \
-            results["hand_sql"]["score_sum"] == results["crindex_engine"]["score_sum"]
-        print(f"same tiers and score sum: {same} ({results['hand_sql']['tiers']})")
+    hand = results.get("hand_sql")
+    for kind in [k for k in kinds if k != "hand_sql" and hand is not None]:
+        same = hand["tiers"] == results[kind]["tiers"] and \
+            hand["score_sum"] == results[kind]["score_sum"]
+        print(f"{kind}: same tiers and score sum as hand_sql: {same}")
+    if hand is not None:
+        print(f"hand_sql: {hand['rows']:,} scores, sum {hand['score_sum']}, tiers {hand['tiers']}")
 
 
 if __name__ == "__main__":
