@@ -272,9 +272,11 @@ def interleave(script: str, kinds: list[str], data: Path, repeat: int,
             proc = subprocess.run([sys.executable, script, "--child", kind.split("@")[0],
                                    "--data", str(data), "--repeat", "1", *(extra or [])],
                                   capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                print(proc.stderr, file=sys.stderr)
-                raise SystemExit(f"{kind} failed")
+            if proc.returncode != 0:  # reported (an out-of-memory run is a result too)
+                print(proc.stderr[-2000:], file=sys.stderr)
+                print(f"round {round_no + 1} {kind:20s} FAILED", file=sys.stderr)
+                results.setdefault(kind, {"failed": proc.stderr.strip().splitlines()[-1:]})
+                continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             r["kind"] = kind
             best = results.setdefault(kind, {**r, "runs": []})
@@ -287,10 +289,16 @@ def interleave(script: str, kinds: list[str], data: Path, repeat: int,
 
 def print_results(results: dict[str, dict], kinds: list[str]) -> None:
     """Each kind's best, runs, rows, score sum and peak RSS, then its ratio to ``hand_sql``."""
+    failed = [k for k in kinds if "failed" in results.get(k, {"failed": 1})]
+    for kind in failed:
+        print(f"{kind:20s} FAILED: {results.get(kind, {}).get('failed')}")
+    kinds = [k for k in kinds if k not in failed]
     for kind in kinds:
         r = results[kind]
         print(f"{kind:20s} best {r['best_s']:.2f}s  runs {[round(x, 2) for x in r['runs']]}  "
               f"rows {r['rows']:,}  score sum {r['score_sum']}  peak RSS {r['peak_rss_mb']:.0f} MB")
+    if "hand_sql" not in kinds:
+        return
     base = results["hand_sql"]["best_s"]
     for kind in [k for k in kinds if k != "hand_sql"]:
         print(f"ratio {kind} / hand_sql = {results[kind]['best_s'] / base:.2f}")
@@ -340,8 +348,9 @@ def main() -> None:
     results = interleave(__file__, kinds, args.data, args.repeat, args.before_src,
                          ["--no-warmup"] if args.no_warmup else [])
     print_results(results, kinds)
+    results = {k: r for k, r in results.items() if "failed" not in r}
     hand = results.get("hand_sql")
-    for kind in [k for k in kinds if k != "hand_sql" and hand is not None]:
+    for kind in [k for k in results if k != "hand_sql" and hand is not None]:
         same = hand["tiers"] == results[kind]["tiers"] and \
             hand["score_sum"] == results[kind]["score_sum"]
         print(f"{kind}: same tiers and score sum as hand_sql: {same}")
