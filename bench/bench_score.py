@@ -1,15 +1,20 @@
 """Benchmark: score examples/ecommerce.yaml on 1M customers / 10M orders.
 
-Baseline in the same run: the same model written by hand as one single-pass DuckDB SQL query
-over the same Parquet files. Contenders: ``crindex_engine_3col`` (the compiled model, output cut
-to customer_id, score, tier like the hand query), ``crindex_engine`` (the full evaluation table:
-per metric raw value, score, weight, contribution, missing flag) and ``crindex_full`` (the whole
-``crindex.api.score`` call: reading the folder, data-quality checks, scoring). Each contender runs in its own process (peak RSS is per process),
-warm-up once, then one timed run; ``--repeat`` interleaved rounds, best of each. Also checks that both give the same scores.
+The world (``--world issue``, the default) is shaped like a real export (issue 17): an id on
+every fact row, orphan interactions, a personal ``name``, NPS and CSAT answers; ``--world
+plain`` is the first benchmark's. Baseline in the same run: the same model written by hand as
+one single-pass DuckDB SQL query over the same Parquet files. Contenders: ``crindex_engine_3col``
+(the compiled model, output cut to customer_id, score, tier like the hand query),
+``crindex_engine`` (the full evaluation table: per metric raw value, score, weight,
+contribution, missing flag) and ``crindex_full`` (the whole ``crindex.api.score`` call: reading
+the folder, data-quality checks, scoring); ``<kind>@before`` runs a kind with the code of
+``--before-src``. Each contender runs in its own process (peak RSS is per process), warm-up
+once (``--no-warmup``: not), then one timed run; ``--repeat`` interleaved rounds, best of each.
+Also checks that every contender gives the hand query's scores.
 
-    .venv/bin/python bench/bench_score.py [--customers 1000000] [--orders 10000000]
+    .venv/bin/python bench/bench_score.py [--world issue|plain] [--customers 1000000]
+        [--orders 10000000] [--memory-limit 2GB] [--before-src OLD/src --kinds ...]
 """
-
 from __future__ import annotations
 
 import argparse
