@@ -205,14 +205,16 @@ def run_one(kind: str, d: Path, repeat: int, warm: bool = True) -> dict:
                 for name in ("memory_limit", "temp_directory", "threads")
                 if os.environ.get(f"CRINDEX_DUCKDB_{name.upper()}")}
     times = []
+    cpu = []  # user + system seconds of the process (DuckDB's threads included)
     rows = None
     checksum = None
     for _ in range(repeat + 1 if warm else repeat):  # the first run warms the OS page cache
         t0 = time.perf_counter()
+        use0 = resource.getrusage(resource.RUSAGE_SELF)
         if kind == "hand_sql":
             con = duckdb.connect(config=settings)
             con.execute(MACRO)
-            table = con.execute(HAND_SQL.format(d=d)).to_arrow_table()
+            table = con.sql(HAND_SQL.format(d=d)).to_arrow_table()
         elif kind in ("crindex_engine", "crindex_engine_3col"):
             import ibis
 
@@ -240,6 +242,8 @@ def run_one(kind: str, d: Path, repeat: int, warm: bool = True) -> dict:
 
             table = score(example_path("ecommerce"), str(d), AS_OF).table
         times.append(time.perf_counter() - t0)
+        use1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu.append(use1.ru_utime + use1.ru_stime - use0.ru_utime - use0.ru_stime)
         rows = table.num_rows
         import pyarrow.compute as pc
 
@@ -248,8 +252,16 @@ def run_one(kind: str, d: Path, repeat: int, warm: bool = True) -> dict:
         tiers = {c["values"]: c["counts"] for c in counts}
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     timed = times[1:] if warm else times
-    return {"kind": kind, "best_s": min(timed), "runs": timed, "rows": rows,
-            "score_sum": checksum, "peak_rss_mb": peak_kb / 1024, "tiers": tiers}
+    cpu_timed = cpu[1:] if warm else cpu
+    done = {"kind": kind, "best_s": min(timed), "runs": timed, "cpu_s": cpu_timed,
+            "src": os.environ.get("PYTHONPATH", ""), "data": str(d), "rows": rows,
+            "score_sum": checksum, "peak_rss_mb": peak_kb / 1024, "tiers": tiers,
+            "load": os.getloadavg()[0], "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    # every child's figures, kept: a run stopped half-way still leaves the rounds it did
+    (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
+    with open(ROOT / "bench" / "out" / "bench_score_runs.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(done) + "\n")
+    return done
 
 
 def interleave(script: str, kinds: list[str], data: Path, repeat: int,
