@@ -81,6 +81,8 @@ class Checked:
 
     clean: ir.Table
     quality: TableQuality
+    #: per (column, word) of the model's filters on the table: does a clean row hold it
+    seen: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,7 +169,10 @@ def id_sql(column: str, src_type: str) -> str:
         return (f"CASE WHEN {column} = TRUNC({column}) THEN CAST(CAST({column} AS BIGINT) AS "
                 f"VARCHAR) ELSE CAST({column} AS VARCHAR) END")
     text = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"
-    return f"regexp_replace({text}, '{WHOLE_WITH_ZEROS_SQL}', '\\1')"
+    # the pattern only where it can match (as normalise_id): a regexp on every id of every
+    # row cost a tenth of a scan of 10M orders
+    return (f"CASE WHEN suffix({text}, '0') AND contains({text}, '.') THEN "
+            f"regexp_replace({text}, '{WHOLE_WITH_ZEROS_SQL}', '\\1') ELSE {text} END")
 
 
 def normalise_ids(typed: ir.Table, table: str, present: list[str]) -> ir.Table:
@@ -214,12 +219,39 @@ def allowed_words(t: Typed, col: str, known: dict[str, set[str]] | None) -> tupl
     return tuple(sorted(allowed))
 
 
-def row_checks(t: Typed, typed: ir.Table,
-               customers: ir.Table | None) -> tuple[ir.Table, list[tuple[str, str, Any]]]:
+def duplicate_firsts(con: Any, t: Typed) -> ir.Table | None:
+    """The ids of ``t`` that more than one row holds, each with its first row, or None.
+
+    ``_dup_id`` is the id, ``_first_row`` the ``_row`` of its first row (the one kept). A first
+    pass groups a hash of each id: a number per row, so the pass reads the id column alone and
+    its memory is a number per distinct id. Only when two rows share a hash are the ids of
+    those rows grouped as text, which tells a repeated id from two ids with the same hash.
+    A row-numbering window over the whole table (the former way) held every row in memory.
+    """
+    dup = UNIQUE_ID.get(t.table)
+    if not dup or dup not in t.present or (t.src and t.src.rollup):  # lines share a group id
+        return None
+    ids = t.typed.select("_row", _id=t.typed[dup])
+    ids = ids.filter(ids._id.notnull())
+    hashed = ids.select(_h=ids._id.hash()).group_by("_h").aggregate(_n=ibis._.count())
+    shared = _materialise(con, f"dup_hashes_{t.table}",
+                          hashed.filter(hashed._n > 1).select("_h"))
+    if not int(con.execute(shared.count())):
+        return None
+    held = ids.filter(ids._id.hash().isin(shared._h)).group_by("_id").aggregate(
+        _n=ibis._.count(), _first_row=ibis._._row.min())
+    return _materialise(con, f"dup_firsts_{t.table}", held.filter(held._n > 1).select(
+        _dup_id=held._id, _first_row=held._first_row))
+
+
+def row_checks(t: Typed, typed: ir.Table, customers: ir.Table | None,
+               firsts: ir.Table | None = None
+               ) -> tuple[ir.Table, list[tuple[str, str, Any]]]:
     """Every check of the table as (reason, column, condition), first failing one wins.
 
     Returns the table the conditions refer to (``typed``, joined to the known customer ids
-    when the table refers to customers) and the checks.
+    when the table refers to customers and to ``firsts``, the repeated ids of
+    :func:`duplicate_firsts`) and the checks. Without ``firsts`` no id repeats.
     """
     spec = TABLE[t.table]
     present = set(t.present)
@@ -259,10 +291,10 @@ def row_checks(t: Typed, typed: ir.Table,
             checks.append(("out_of_range", c.name,
                            (typed[c.name] < lo) | (typed[c.name] > hi)))
     dup = UNIQUE_ID.get(t.table)
-    if dup and dup in present and not (t.src and t.src.rollup):  # lines share their group's id
-        seen = ibis.row_number().over(group_by=typed[dup], order_by=typed._row)
-        typed = typed.mutate(_seen=seen)
-        checks.append(("duplicate_id", dup, typed[dup].notnull() & (typed._seen > 0)))
+    if dup and firsts is not None:  # a row after the first of its id (the first is kept)
+        typed = typed.left_join(firsts, typed[dup] == firsts._dup_id)
+        checks.append(("duplicate_id", dup,
+                       typed._first_row.notnull() & (typed._row > typed._first_row)))
     return typed, checks
 
 
@@ -274,7 +306,7 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     words of open categorical columns that the model counts (``interactions.kind``).
     """
     typed = fold(t, known)
-    joined, checks = row_checks(t, typed, customers)
+    joined, checks = row_checks(t, typed, customers, duplicate_firsts(con, t))
     cases = [(cond, i) for i, (_, _, cond) in enumerate(checks)]
     first = ibis.cases(*cases, else_=ibis.null("int64")) if cases else ibis.null("int64")
     time = TIME_COLUMN[t.table]
@@ -283,12 +315,30 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     later = (joined[time] >= end).fill_null(False) if end is not None and time in t.mapping \
         else ibis.literal(False)
     when = joined[time] if time in t.mapping else ibis.null("timestamp")
-    marked = joined.select("_row", _check=first, _after=later, _t=when)
+    open_cols = _open_columns(t)
+    unknown = {f"_u{i}": ~joined[col].isin(allowed_words(t, col, known)) & joined[col].notnull()
+               for i, col in enumerate(open_cols)}
+    # the words the model's metrics filter on (unseen_filters warns of those no row holds)
+    asked = [(col, w) for col in sorted(known or {}) for w in sorted((known or {})[col])
+             if col in joined.columns and joined[col].type().is_string()]
+    holds = {f"_w{i}": joined[col] == w for i, (col, w) in enumerate(asked)}
+    marked = joined.select("_row", _check=first, _after=later, _t=when, **unknown, **holds)
     # one pass counts the rows read, those failing each check and the clean ones after as_of,
-    # and finds the oldest and newest time of each group (the guardrails' dates)
-    summary = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
+    # finds the oldest and newest time of each group (the guardrails' dates) and counts the
+    # words of open columns that are not known (reported further only when there are some)
+    # and, on DuckDB, lists the places of the rows set aside, so that finding them takes no
+    # second pass of every check (Spark keeps them in its cache instead)
+    duck = getattr(con, "name", "") == "duckdb"
+    places = {"_rows": marked._row.collect(where=marked._check.notnull())} if duck else {}
+    found = con.to_pyarrow(marked.group_by(["_check", "_after"]).aggregate(
         _n=ibis._.count(), _first=ibis._._row.min(), _tmin=ibis._._t.min(),
-        _tmax=ibis._._t.max())).to_pylist()
+        _tmax=ibis._._t.max(), **{u: marked[u].sum() for u in unknown},
+        **{w: marked[w].any() for w in holds}, **places))
+    summary = (found.drop_columns(["_rows"]) if duck else found).to_pylist()
+    seen = {key: any(bool(s[f"_w{i}"]) for s in summary if s["_check"] is None)
+            for i, key in enumerate(asked)}
+    outside = [col for i, col in enumerate(open_cols)
+               if sum(s[f"_u{i}"] or 0 for s in summary)]
     rows_read = sum(s["_n"] for s in summary)
     groups: dict[int, dict[str, Any]] = {}
     for s in summary:
@@ -308,20 +358,42 @@ def check(con: Any, t: Typed, as_of: dt.date | None, customers: ir.Table | None,
     lasts = [_naive(s["_tmax"]) for s in kept if s["_tmax"] is not None]
     tq.first_at, tq.last_at = min(firsts, default=None), max(lasts, default=None)
     if n_bad:
-        bad = _materialise(con, f"bad_{t.table}",
-                           marked.filter(marked._check.notnull()).select("_row", "_check"))
+        bad = (_set_aside(con, f"bad_{t.table}", found) if duck else _materialise(
+            con, f"bad_{t.table}", marked.filter(marked._check.notnull()).select("_row", "_check")))
         clean = typed.anti_join(bad, "_row")
         _collect(con, t, tq, bad, checks, list(groups.values()))
     if n_after:
         _count_after(con, t, tq, clean.filter(clean[time] >= end), n_after)
-    _report_kept(con, t, tq, typed, known)
-    return Checked(clean.select("_row", *t.present, *t.extras), tq)
+    _report_kept(con, t, tq, typed, known, outside)
+    return Checked(clean.select("_row", *t.present, *t.extras), tq, seen)
+
+
+def _set_aside(con: Any, name: str, found: Any) -> ir.Table:
+    """The rows set aside as a DuckDB temporary table (``_row``, ``_check``) from the summary.
+
+    ``found`` is the checks' summary, whose ``_rows`` lists the places of each failing check.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = found.column("_rows").combine_chunks()
+    checks = found.column("_check").combine_chunks()
+    rows = pc.list_flatten(lists)
+    owner = pc.list_parent_indices(lists)
+    table = pa.table({"_row": rows.cast(pa.int64()),
+                      "_check": pc.take(checks, owner).cast(pa.int64())})
+    con.con.register(f"{name}_found", table)
+    try:
+        con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{name}_found"')
+    finally:
+        con.con.unregister(f"{name}_found")
+    return con.table(name)
 
 
 def _materialise(con: Any, name: str, expr: ir.Table) -> ir.Table:
     """The few bad rows computed once: a temporary table on DuckDB, cached on Spark."""
     if getattr(con, "name", "") == "duckdb":
-        con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
+        con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {con.compile(expr)}')
         return con.table(name)
     return expr.cache()
 
@@ -334,29 +406,37 @@ def _personal(t: Typed) -> set[str]:
     return {t.mapping[c] for c in PERSONAL_COLUMNS if c in t.mapping}
 
 
-def _value(t: Typed, column: str | None) -> ir.Value:
-    """The user's value of a contract column as crindex read it (trimmed), or null."""
+def _value(t: Typed, column: str | None, raw: ir.Table | None = None) -> ir.Value:
+    """The user's value of a contract column as crindex read it (trimmed), or null.
+
+    ``raw`` is the table of the user's rows to read it from (default: the whole read).
+    """
     user = t.mapping.get(column) if column else None
     if user is None or user in _personal(t):
         return ibis.null("string")
-    return t.raw[user].cast("string").strip()
+    return (t.raw if raw is None else raw)[user].cast("string").strip()
 
 
 def _collect(con: Any, t: Typed, tq: TableQuality, bad: ir.Table,
              checks: list[tuple[str, str, Any]], groups: list[dict[str, Any]]) -> None:
-    """One issue per reason and column: counts, the values at fault, examples and a hint."""
+    """One issue per reason and column: counts, the values at fault, examples and a hint.
+
+    The user's rows set aside are read from the file once (``bad`` holds only their place)
+    and kept: the examples, the values at fault and the quarantine read that small table.
+    """
     groups.sort(key=lambda g: (checks[g["_check"]][0], g["_first"]))
+    raw = _materialise(con, f"bad_rows_{t.table}", t.raw.semi_join(bad, "_row"))
     for g in groups:
         i = g["_check"]
         reason, canon, _ = checks[i]
         user = t.mapping.get(canon)
         rows = bad.filter(bad._check == i).select("_row")
-        examples = _examples(con, t, canon, rows)
+        examples = _examples(con, t, canon, rows, raw)
         values: list[tuple[Any, int]] = []
         distinct = 0
         if reason != "missing_value" and user and user not in _personal(t):
-            at = t.raw.semi_join(rows, "_row")
-            counted = at.group_by(_v=_value(t, canon)).aggregate(_n=ibis._.count())
+            at = raw.semi_join(rows, "_row")
+            counted = at.group_by(_v=_value(t, canon, at)).aggregate(_n=ibis._.count())
             top = con.to_pyarrow(counted.order_by([ibis.desc("_n"), "_v"])
                                  .limit(VALUES_SHOWN)).to_pylist()
             values = [(r["_v"], int(r["_n"])) for r in top]
@@ -369,18 +449,19 @@ def _collect(con: Any, t: Typed, tq: TableQuality, bad: ir.Table,
     reasons = [(bad._check == i, reason) for i, (reason, _, _) in enumerate(checks)]
     columns = [(bad._check == i, t.mapping.get(col, col)) for i, (_, col, _) in enumerate(checks)]
     marked = bad.select("_row", _reason=ibis.cases(*reasons), _column=ibis.cases(*columns))
-    joined = t.raw.join(marked, "_row")
+    joined = raw.join(marked, "_row")
     quarantine = joined.select(
         *t.columns, crindex_reason=joined._reason, **{f"crindex_{t.row_label}": joined._row},
         crindex_column=joined._column).order_by(f"crindex_{t.row_label}")
     tq.quarantine = con.to_pyarrow(quarantine)
 
 
-def _examples(con: Any, t: Typed, canon: str | None, rows: ir.Table) -> list[dict[str, Any]]:
-    """The first few rows of ``rows`` (by ``_row``), as report examples."""
+def _examples(con: Any, t: Typed, canon: str | None, rows: ir.Table,
+              raw: ir.Table | None = None) -> list[dict[str, Any]]:
+    """The first few rows of ``rows`` (by ``_row``), as report examples (read from ``raw``)."""
     first = rows.order_by("_row").limit(EXAMPLES)
-    at = t.raw.semi_join(first, "_row")
-    found = con.to_pyarrow(at.select(*t.columns, "_row", _value=_value(t, canon))
+    at = (t.raw if raw is None else raw).semi_join(first, "_row")
+    found = con.to_pyarrow(at.select(*t.columns, "_row", _value=_value(t, canon, at))
                            .order_by("_row")).to_pylist()
     personal = _personal(t)
     user = t.mapping.get(canon) if canon else None
@@ -424,13 +505,22 @@ def _when(value: Any) -> str:
     return str(_naive(value))
 
 
+def _open_columns(t: Typed) -> list[str]:
+    """The columns of ``t`` with a vocabulary whose rows are kept whatever word they hold."""
+    vocab, usual = VOCABULARIES.get(t.table, {}), USUAL_VALUES.get(t.table, {})
+    return [c for c in t.present if (c in vocab or c in usual)
+            and (t.table, c) not in STRICT_VOCABULARIES]
+
+
 def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
-                 known: dict[str, set[str]] | None) -> None:
-    """Report the unknown words of columns whose rows are kept (counted over rows read)."""
+                 known: dict[str, set[str]] | None, columns: list[str]) -> None:
+    """Report the unknown words of ``columns``, whose rows are kept (counted over rows read).
+
+    ``columns`` are the open columns (:func:`_open_columns`) found to hold an unknown word.
+    """
     table = t.table
-    vocab, usual = VOCABULARIES.get(table, {}), USUAL_VALUES.get(table, {})
-    for col in [c for c in t.present if (c in vocab or c in usual)
-                and (table, c) not in STRICT_VOCABULARIES]:
+    usual = USUAL_VALUES.get(table, {})
+    for col in columns:
         allowed = allowed_words(t, col, known)
         x = typed[col]
         outside = typed.filter(x.notnull() & ~x.isin(allowed))
@@ -463,13 +553,15 @@ def _report_kept(con: Any, t: Typed, tq: TableQuality, typed: ir.Table,
 # filters against the data
 
 
-def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any) -> list[str]:
+def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any,
+                   seen: dict[tuple[str, str, str], bool] | None = None) -> list[str]:
     """Warnings for the words metrics filter on that no row of the clean data holds.
 
     ``where: {channel: emial}`` or ``kind: email_sentt`` on a column without a fixed
     vocabulary (the model rules refuse a word outside a fixed one) is valid, but matches no
     row: the metric would be 0 (or empty) for every customer. Each warning names the metric,
-    the column and the values that do exist, most frequent first.
+    the column and the values that do exist, most frequent first. ``seen`` holds what the
+    checks' pass already found, per (table, column, word): only other words take a pass.
     """
     import difflib
 
@@ -489,11 +581,13 @@ def unseen_filters(con: Any, tables: dict[str, ir.Table], model: Any) -> list[st
                         asked.setdefault((table, col), {}).setdefault(word, set()).add(
                             (getattr(m, "at", "") or "", m.id))
     warnings = []
-    seen: dict[tuple[str, str, str], bool] = {}
+    seen = dict(seen or {})
     for table in sorted({t for t, _ in asked}):  # one pass per table: is each word there?
         t = tables[table]
         keys = [(table, col, w) for (tb, col), words in sorted(asked.items()) if tb == table
-                for w in sorted(words)]
+                for w in sorted(words) if (table, col, w) not in seen]
+        if not keys:
+            continue
         row = con.to_pyarrow(t.aggregate(**{f"_w{i}": (t[col] == w).any()
                                             for i, (_, col, w) in enumerate(keys)})).to_pylist()[0]
         seen.update({k: bool(row[f"_w{i}"]) for i, k in enumerate(keys)})

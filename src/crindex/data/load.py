@@ -203,7 +203,10 @@ def open_dataset(
     if isinstance(as_of, str):
         as_of = dt.date.fromisoformat(as_of)
     spark = getattr(con, "name", "") == "pyspark"
-    con = con if con is not None else ibis.duckdb.connect()
+    if con is None:
+        from crindex.engine.connect import connect
+
+        con = connect("duckdb")
     sources: dict[str, SourceSpec] = dict(model.sources) if model else {}
     needed = model_columns(model)
     derived = sources["customers"].from_ if "customers" in sources else None
@@ -257,11 +260,15 @@ def open_dataset(
         return Dataset(con, canonical_tables(plain), report, origins)
     counted = model_values(model)
     out: dict[str, ir.Table] = {}
+    seen: dict[tuple[str, str, str], bool] = {}
     for table in ORDER:
         if table not in typed:
             continue
         done = check(con, typed[table], as_of, out.get("customers"), counted.get(table))
         report.tables.append(done.quality)
+        src = typed[table].src
+        if src is None or src.rollup is None:  # the lines' words, not a roll-up's
+            seen.update({(table, col, w): held for (col, w), held in done.seen.items()})
         clean = _rolled_up(typed[table], done.clean).drop("_row")
         done.quality.steps += _steps(table, typed[table].src)
         if not spark:  # the clean rows as a view named after the table, for SQL users
@@ -269,7 +276,7 @@ def open_dataset(
             clean = con.table(table)
         out[table] = clean
     if model is not None:
-        report.warnings += unseen_filters(con, out, model)
+        report.warnings += unseen_filters(con, out, model, seen)
     # the rows lost and (given as_of) the dates: a refusal raises, after writing the report
     check_opened(report, model, as_of, write_to=quarantine_dir, refuse=guardrails)
     return Dataset(con, canonical_tables(out), report, origins)

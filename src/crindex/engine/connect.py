@@ -13,18 +13,48 @@ from crindex.errors import EngineError, Reason
 
 ENGINES = ("duckdb", "spark")
 
+#: DuckDB's own settings, read from the environment for every DuckDB connection crindex opens
+#: (the data's and the scoring's): how much memory DuckDB may hold before it spills to disk
+#: (``4GB``, ``70%``; DuckDB's default is 80% of the machine's), where it spills (default: a
+#: ``.tmp`` folder next to a database file, or the system's temporary folder in memory) and how
+#: many threads it runs (default: one per core). docs/BENCHMARKS.md has a 100M-event run.
+DUCKDB_SETTINGS = {
+    "memory_limit": "CRINDEX_DUCKDB_MEMORY_LIMIT",
+    "temp_directory": "CRINDEX_DUCKDB_TEMP_DIRECTORY",
+    "threads": "CRINDEX_DUCKDB_THREADS",
+}
+
+
+def duckdb_settings() -> dict[str, str]:
+    """The DuckDB settings given in the environment (:data:`DUCKDB_SETTINGS`)."""
+    import os
+
+    return {name: os.environ[var].strip() for name, var in DUCKDB_SETTINGS.items()
+            if os.environ.get(var, "").strip()}
+
 
 def connect(engine: str = "duckdb", **options: Any) -> Any:
     """An Ibis backend for ``engine``.
 
-    ``duckdb``: in memory unless ``database=`` is given. ``spark``: ``master=`` (``local[2]``,
-    ``spark://host:7077``, ``sc://host:15002``; default: the active session, else
-    ``local[2]``) or ``session=`` an existing SparkSession; the session time zone is UTC.
+    ``duckdb``: in memory unless ``database=`` is given; the settings of
+    :data:`DUCKDB_SETTINGS` given in the environment apply (``options`` override them).
+    ``spark``: ``master=`` (``local[2]``, ``spark://host:7077``, ``sc://host:15002``; default:
+    the active session, else ``local[2]``) or ``session=`` an existing SparkSession; the
+    session time zone is UTC.
     """
     if engine == "duckdb":
         import ibis
 
-        return ibis.duckdb.connect(**options)
+        try:
+            return ibis.duckdb.connect(**{**duckdb_settings(), **options})
+        except Exception as exc:  # a setting DuckDB refuses: say which and where it came from
+            given = ", ".join(f"{DUCKDB_SETTINGS[k]}={v}" for k, v in duckdb_settings().items())
+            if not given:
+                raise
+            raise EngineError.single(
+                Reason.ENGINE, f"DuckDB refused its settings: {exc}", given,
+                "memory_limit like 4GB or 70%, temp_directory a folder, threads a number",
+            ) from exc
     if engine == "spark":
         from crindex.engine.spark import connect_spark
 
