@@ -73,6 +73,15 @@ class Change:
     points: float
     window: str | None = None
 
+    def text(self) -> str:
+        """``orders (90d) 3 -> 8 (+5): +20.00 points``, in the metric's own unit."""
+        where = f" ({self.window})" if self.window else ""
+        delta = "" if self.change is None else \
+            f" ({'+' if self.change >= 0 else '-'}{_num(abs(self.change))})"
+        start = "no value" if self.raw_from is None else _num(self.raw_from)
+        return f"{self.label}{where} {start} -> {_num(self.raw_to)}{delta}: " \
+               f"{self.points:+.2f} points"
+
 
 @dataclass(frozen=True)
 class NextTierPath:
@@ -98,7 +107,20 @@ class NextTierPath:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["found"] = self.found
+        for change, done in zip(self.changes, out["changes"], strict=True):
+            done["text"] = change.text()
+        out["text"] = self.text()
         return out
+
+    def text(self) -> str:
+        """One line: ``next tier ordinary (score >= 50; now 33.00, 17.00 to go)``."""
+        if self.next_tier is None or self.threshold is None:
+            return f"next tier: {self.reason}"
+        head = f"next tier {self.next_tier} (score {self.op} {_num(self.threshold)}; now " \
+               f"{_num(self.score)}, {_num(self.gap)} to go)"
+        if not self.changes:
+            return f"{head}: {self.reason}"
+        return f"{head}: " + "; ".join(c.text() for c in self.changes)
 
 
 def next_tier_path(model: CRIModel, now: Mapping[str, MetricNow],
@@ -319,6 +341,14 @@ class _Search:
         return _with(head, changes=changes, score_after=final,
                      tier_after=self.model.tiers.tier_of(final) if self.model.tiers.by ==
                      "score" else head.next_tier, distance=dist)
+
+
+def _num(value: Any) -> str:
+    """A raw value or score as a person reads it: ``8``, ``4999.5``, ``premium``."""
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if not value.is_integer() else \
+            f"{value:.0f}"
+    return str(value)
 
 
 def peers_of(values: Sequence[Any], own: Any) -> list[float]:

@@ -35,6 +35,8 @@ from typing import Any, Literal
 Kind = Literal["data", "model", "adjustment", "rest"]
 #: below this a part is left out of the list (its points still count in the totals)
 NEGLIGIBLE = 1e-12
+#: the rest below this is float rounding, left out of the list (it stays in the totals)
+ROUNDING = 1e-10
 
 
 @dataclass(frozen=True)
@@ -183,5 +185,6 @@ def why_changed(before: SnapshotState, after: SnapshotState) -> WhyChanged:
     parts.append(Part("rest", "clip and rounding", rest))
     out.totals = {kind: math.fsum(p.points for p in parts if p.kind == kind)
                   for kind in ("data", "model", "adjustment", "rest")}
-    out.parts = [p for p in parts if abs(p.points) >= NEGLIGIBLE]
+    out.parts = [p for p in parts if abs(p.points) >= (ROUNDING if p.kind == "rest"
+                                                      else NEGLIGIBLE)]
     return out
