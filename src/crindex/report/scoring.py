@@ -145,10 +145,11 @@ def top_movers(result: ScoreResult, store: str | Path | None, n: int = 10) -> di
 
 def why_moved(result: ScoreResult, store: str | Path, before_as_of: dt.date,
               movers: list[dict[str, Any]]) -> None:
-    """Add to each mover ``why`` (one line) and ``why_parts``: its change split into data and
-    model parts (:mod:`crindex.act.why_changed`) from the stored snapshot and this run.
+    """Add ``why`` (one line) and ``why_parts`` to each mover: why its score moved.
 
-    Computed scores on both sides (the movers compare what the model computed).
+    Its change split into data and model parts (:mod:`crindex.act.why_changed`), from the
+    stored snapshot and this run; computed scores on both sides (the movers compare what the
+    model computed).
     """
     from crindex.act.why_changed import MetricState, SnapshotState, why_changed
     from crindex.store import model_hash, open_store
