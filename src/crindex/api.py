@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from crindex.act.next_tier import MetricNow, NextTierPath, next_tier_path, peers_of
 from crindex.engine.compile import Compiled, compile_model
 from crindex.engine.fit import ModelFit, fit_model
 from crindex.errors import DataError, Reason
@@ -67,6 +68,8 @@ class Explanation:
     dimensions: dict[str, float | None]
     rows: list[ExplainRow]
     adjustments: list[dict[str, Any]] = field(default_factory=list)
+    #: the smallest changes of actionable metrics that reach the next tier (docs/act.md)
+    next_tier: NextTierPath | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,7 @@ class Explanation:
             "dimensions": self.dimensions,
             "metrics": [r.__dict__ for r in self.rows],
             "adjustments": self.adjustments,
+            "next_tier": self.next_tier.to_dict() if self.next_tier is not None else None,
         }
 
 
@@ -180,7 +184,30 @@ class ScoreResult:
             coverage=_clean(row["coverage"]),
             dimensions={d.display: _clean(row[f"dim__{d.id}"]) for d in self.model.dimensions},
             rows=out_rows,
+            next_tier=self._next_tier(row),
         )
+
+    def _next_tier(self, row: Mapping[str, Any]) -> NextTierPath:
+        """The path to the next tier of the customer of ``row`` (see :mod:`crindex.act`).
+
+        Metrics that compare customers read the other customers' raw values from this
+        result; tiers by rank the lowest score now in each tier.
+        """
+        now, peers = {}, {}
+        for _, m in self.model.metrics:
+            missing = bool(row[f"{m.id}__missing"])
+            raw = _clean(row[f"{m.id}__raw"])
+            now[m.id] = MetricNow(raw, None if missing else _clean(row[f"{m.id}__score"]),
+                                  missing)
+            if m.actionable and m.normalise.looks_across:
+                peers[m.id] = peers_of(self.table.column(f"{m.id}__raw").to_pylist(), raw)
+        floors = None
+        if self.model.tiers.by == "rank":
+            grouped = self.table.group_by("tier").aggregate([("score", "min")])
+            floors = {t: float(v) for t, v in zip(grouped.column("tier").to_pylist(),
+                                                  grouped.column("score_min").to_pylist(),
+                                                  strict=True) if t is not None and v is not None}
+        return next_tier_path(self.model, now, peers, floors)
 
     def write(self, out_dir: str | Path, formats: tuple[str, ...] = ("parquet", "csv"),
               duckdb_file: str | Path | None = None) -> list[Path]:

@@ -610,6 +610,14 @@ def explain_command(
     out.print(table)
     if ex.strategy:
         out.print(f"[bold]strategy[/] ({ex.tier_label}): {ex.strategy}")
+    if ex.next_tier is not None:
+        path = ex.next_tier
+        head = path.text().split(": ", 1)[0] if path.changes else path.text()
+        out.print("[bold]path to the next tier:[/] ", end="")
+        out.print(head.removeprefix("next tier: ").removeprefix("next tier "),
+                  highlight=False, markup=False)
+        for c in path.changes:
+            out.print(f"  {c.text()}", highlight=False, markup=False)
     for a in ex.adjustments:
         out.print(f"[bold]adjustment[/] {_adjustment_text(a)}")
 

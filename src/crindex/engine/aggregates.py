@@ -177,12 +177,15 @@ SIMPLE = {
     "max": ("maximum of a column", "orders", True),
     "distinct_count": ("number of distinct values (cross-sell breadth)", "orders", True),
 }
+#: the simple aggregates that count (a whole number from 0)
+COUNTS = ("count", "distinct_count")
 for _name, (_summary, _table, _column) in SIMPLE.items():
-    aggregate(_name, _summary, default_table=_table, needs_column=_column)(_single)
+    _counted = {"whole": True, "lowest": 0.0} if _name in COUNTS else {}
+    aggregate(_name, _summary, default_table=_table, needs_column=_column, **_counted)(_single)
 
 
 @aggregate("monthly_count", "rows per month of the window (count / window months)",
-           default_table="interactions")
+           default_table="interactions", lowest=0.0)
 def _monthly_count(ctx: Context, m: MetricSpec) -> Plan:
     key = ctx.name("n")
     days = (ctx.as_of - ctx.start).days if ctx.start else None
@@ -212,9 +215,9 @@ def _recency(ctx: Context, m: MetricSpec) -> Plan:
 
 
 aggregate("recency_days", "days from the last row's date to as_of",
-          default_table="orders")(_recency)
+          default_table="orders", whole=True, lowest=0.0)(_recency)
 aggregate("days_since_last", "days since the last interaction of a kind",
-          default_table="interactions", needs_kind=True)(_recency)
+          default_table="interactions", needs_kind=True, whole=True, lowest=0.0)(_recency)
 
 
 @aggregate("latest", "the column's value on the most recent row", default_table="orders",
@@ -226,7 +229,7 @@ def _latest(ctx: Context, m: MetricSpec) -> Plan:
 
 
 @aggregate("ratio", "numerator aggregate / denominator aggregate (e.g. opens / sends)",
-           default_table="interactions", parts=tuple(SIMPLE))
+           default_table="interactions", parts=tuple(SIMPLE), lowest=0.0)
 def _ratio(ctx: Context, m: MetricSpec) -> Plan:
     import ibis
 
@@ -259,7 +262,8 @@ def _profit(ctx: Context, m: MetricSpec) -> Plan:
                 lambda get: get(key), True)
 
 
-@aggregate("tenure_days", "days from customers.created_at to as_of", fixed_table="customers")
+@aggregate("tenure_days", "days from customers.created_at to as_of", fixed_table="customers",
+           whole=True, lowest=0.0)
 def _tenure(ctx: Context, m: MetricSpec) -> Plan:
     import ibis
 
@@ -268,7 +272,7 @@ def _tenure(ctx: Context, m: MetricSpec) -> Plan:
 
 
 @aggregate("nps", "promoters % - detractors % of NPS answers (-100..100)",
-           fixed_table="surveys", reads=("kind", "score"))
+           fixed_table="surveys", reads=("kind", "score"), lowest=-100.0, highest=100.0)
 def _nps(ctx: Context, m: MetricSpec) -> Plan:
     import ibis
 

@@ -32,6 +32,7 @@ from pydantic_core import core_schema
 if TYPE_CHECKING:
     from crindex.errors import Problem
     from crindex.model.rules import Checking
+    from crindex.model.spec import RawDomain
 
 #: modules that register built-in pieces, imported by name when a registry is first read
 PLUGINS: tuple[str, ...] = (
@@ -149,6 +150,10 @@ class AggregateInfo:
     params: type[BaseModel] | None = None
     build: Callable[..., Any] | None = None
     fit: Callable[..., Any] | None = None
+    #: the values it can take: a whole number (rows, days) and its bounds, where known
+    whole: bool = False
+    lowest: float | None = None
+    highest: float | None = None
 
     @property
     def ratio(self) -> bool:
@@ -162,6 +167,14 @@ AGGREGATES: Registry[AggregateInfo] = Registry("aggregate")
 def register_aggregate(info: AggregateInfo) -> AggregateInfo:
     """Register an aggregate (from the module that implements it)."""
     return AGGREGATES.add(info.name, info)
+
+
+def raw_domain(metric: Any) -> RawDomain:
+    """The values a metric's raw value can take, from its aggregate (see :class:`RawDomain`)."""
+    from crindex.model.spec import RawDomain
+
+    info = AGGREGATES[metric.aggregate]
+    return RawDomain(info.lowest, info.highest, info.whole)
 
 
 def params_of(metric: Any) -> BaseModel:

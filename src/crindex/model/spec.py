@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
@@ -69,6 +70,30 @@ FILTER_OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "is_null")
 # normalisers (each registers its settings and computation in crindex.engine.normalisers)
 
 
+class RawDomain(NamedTuple):
+    """The values a metric's raw value can take: bounds (``None``: open) and whole numbers.
+
+    From the metric's aggregate (:func:`crindex.model.registry.raw_domain`): a count is a
+    whole number from 0, an NPS lies in -100..100. A suggested change stays inside it.
+    """
+
+    lowest: float | None = None
+    highest: float | None = None
+    whole: bool = False
+
+    def holds(self, value: float) -> bool:
+        """True when ``value`` is one the raw value can take."""
+        if self.lowest is not None and value < self.lowest:
+            return False
+        if self.highest is not None and value > self.highest:
+            return False
+        return not self.whole or float(value).is_integer()
+
+
+#: any number: the domain of a raw value nothing is known about
+ANY_NUMBER = RawDomain()
+
+
 class NormaliserSpec(Spec):
     """Base of a normaliser's settings: ``method`` names it, the other fields are its params.
 
@@ -105,6 +130,24 @@ class NormaliserSpec(Spec):
         of settings (``bins``) points at the item.
         """
         return [((), text, "") for text in self.problems()]
+
+    def value_score(self, raw: Any, peers: Sequence[float] = ()) -> float | None:
+        """The score of one raw value in plain Python: what :meth:`score` gives the engine.
+
+        ``peers`` are the other customers' raw values, sorted (normalisers that look across
+        customers read them; the customer's own value is ``raw``). ``None`` for no score.
+        """
+        raise NotImplementedError(f"normaliser `{self.method}` has no plain-Python score")
+
+    def reach(self, raw: Any, target: float, domain: RawDomain = ANY_NUMBER,
+              peers: Sequence[float] = ()) -> Any:
+        """The raw value nearest ``raw`` whose score is at least ``target``, or ``None``.
+
+        Inside ``domain`` (whole numbers stay whole); ``raw`` itself when its score already
+        reaches ``target``. With ``raw`` unknown (``None``), the value of the lowest score
+        that reaches ``target``. ``None`` when no value of the domain reaches it.
+        """
+        return None
 
 
 #: a metric's ``normalise:``, validated as the registered class its ``method`` names
@@ -152,6 +195,9 @@ class MetricSpec(Spec):
     normalise: Normaliser
     weight: float = Field(ge=0, le=100)
     missing: MissingPolicy = MissingPolicy()
+    #: the customer success team can move it (orders, answers, logins); a background metric
+    #: (tenure, company size) is never part of a path to the next tier (docs/act.md)
+    actionable: bool = False
     #: settings of the aggregates that take some (clv, p_alive, expected_purchases: horizon,
     #: discount_rate, ...; see docs/clv.md); checked on load against the aggregate's schema
     #: (:func:`crindex.model.registry.params_of` gives them typed)

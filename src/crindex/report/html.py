@@ -369,13 +369,14 @@ def _movers(movers: dict[str, Any] | None, t: T) -> str:
     parts.append(f'<p class="meta">{escape(t("rp.movers.since", as_of=movers["previous_as_of"]))}'
                  "</p>")
     heads = [t("col.customer"), t("col.score"), t("col.previous"), t("col.change"),
-             t("col.tier"), t("col.previous_tier")]
+             t("col.tier"), t("col.previous_tier"), t("col.why")]
     for key, title in (("risers", "rp.risers"), ("fallers", "rp.fallers")):
         parts.append(f"<h3>{escape(t(title))}</h3>")
         parts.append(table(heads, [[m["customer_id"], num(m["score"], 1),
                                     num(m["previous_score"], 1), f"{m['change']:+.1f}",
-                                    m["tier"] or "-", m["previous_tier"] or "-"]
-                                   for m in movers[key]]))
+                                    m["tier"] or "-", m["previous_tier"] or "-",
+                                    m.get("why", "")]
+                                   for m in movers[key]], text=(6,)))
     return "".join(parts)
 
 

@@ -162,6 +162,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.previous": ("Previous", "上次得分"),
     "col.change": ("Change", "变化"),
     "col.previous_tier": ("Previous tier", "上次等级"),
+    "col.why": ("Why (data, model)", "变化原因（数据、模型）"),
     "ordered": ("ordered", "有序"),
     "flagged": ("flagged: {tiers}", "异常：{tiers}"),
     "level.ok": ("ok", "通过"),

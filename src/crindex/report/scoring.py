@@ -136,10 +136,58 @@ def top_movers(result: ScoreResult, store: str | Path | None, n: int = 10) -> di
                  "tier": r.tier, "previous_tier": r.tier_before}
                 for r in part.itertuples() if not math.isnan(r.change)]
 
-    risers = both[both["change"] > 0].iloc[::-1].head(n)
-    fallers = both[both["change"] < 0].head(n)
+    risers = rows(both[both["change"] > 0].iloc[::-1].head(n))
+    fallers = rows(both[both["change"] < 0].head(n))
+    why_moved(result, store, before_as_of, risers + fallers)
     return {"available": True, "previous_as_of": before_as_of.isoformat(),
-            "compared": int(len(both)), "risers": rows(risers), "fallers": rows(fallers)}
+            "compared": int(len(both)), "risers": risers, "fallers": fallers}
+
+
+def why_moved(result: ScoreResult, store: str | Path, before_as_of: dt.date,
+              movers: list[dict[str, Any]]) -> None:
+    """Add ``why`` (one line) and ``why_parts`` to each mover: why its score moved.
+
+    Its change split into data and model parts (:mod:`crindex.act.why_changed`), from the
+    stored snapshot and this run; computed scores on both sides (the movers compare what the
+    model computed).
+    """
+    from crindex.act.why_changed import MetricState, SnapshotState, why_changed
+    from crindex.store import model_hash, open_store
+    from crindex.store.history import snapshot_state
+
+    if not movers:
+        return
+    table = result.table
+    ids = table.column("customer_id").to_pylist()
+    at = {str(c): i for i, c in enumerate(ids)}
+    labels = {m.id: m.display for _, m in result.model.metrics}
+    this_hash = model_hash(result.model)
+    with open_store(str(store)) as st:
+        run = st.run(before_as_of.isoformat(), result.model.name)
+        for mover in movers:
+            cid = str(mover["customer_id"])
+            rows = st.metric_scores([run.run_id], cid)
+            before = snapshot_state(run, mover["previous_score"], mover["previous_tier"],
+                                    rows[rows.kind == "metric"], None, None)
+            row = table.slice(at[cid], 1).to_pylist()[0]
+            metrics = {}
+            for _, m in result.model.metrics:
+                raw = row[f"{m.id}__raw"]
+                metrics[m.id] = MetricState(
+                    None if isinstance(raw, float) and math.isnan(raw) else raw,
+                    _number(row[f"{m.id}__score"]), _number(row[f"{m.id}__weight"]) or 0.0,
+                    _number(row[f"{m.id}__contribution"]) or 0.0, labels[m.id])
+            after = SnapshotState("(this run)", result.as_of, mover["score"], mover["tier"],
+                                  this_hash, metrics)
+            why = why_changed(before, after)
+            mover["why"] = why.summary()
+            mover["why_parts"] = why.to_dict()["parts"]
+
+
+def _number(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
 
 
 def report_paths(out: str | Path) -> tuple[Path, Path]:

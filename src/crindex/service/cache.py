@@ -107,6 +107,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _jsonable(value: Any) -> Any:
+    """Dates as ISO text and NaN as null, through nested dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return _clean(_iso(value))
+
+
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
@@ -139,7 +148,17 @@ class SnapshotIndex:
     history: list[tuple[RunInfo, np.ndarray, np.ndarray]]  # (run, score, tier codes)
     personal: list[str | None] | None
     trend: list[dict[str, Any]] = field(default_factory=list)
+    #: the previous snapshot's metric rows (for why a score changed), when there is one
+    previous: PreviousMetrics | None = None
     _ids_lower: np.ndarray | None = None
+    _sorted_raw: dict[int, list[float]] = field(default_factory=dict)
+
+    def sorted_raw(self, j: int) -> list[float]:
+        """Every customer's raw value of metric ``j``, sorted (made on first use)."""
+        if j not in self._sorted_raw:
+            column = self.raw[:, j]
+            self._sorted_raw[j] = np.sort(column[~np.isnan(column)]).tolist()
+        return self._sorted_raw[j]
 
     @property
     def ids_lower(self) -> np.ndarray:
@@ -176,6 +195,23 @@ class SnapshotIndex:
         pos = np.searchsorted(self.ids, ids.astype(self.ids.dtype)).clip(0, self.size - 1)
         found = self.ids[pos] == ids
         return pos, found
+
+
+@dataclass
+class PreviousMetrics:
+    """The metric rows of the snapshot before the latest, aligned to the latest's customers.
+
+    Columns follow ``metrics`` (the previous run's own metric list: a model change may have
+    added or removed some); NaN where the customer or the value is absent.
+    """
+
+    run: RunInfo
+    metrics: list[str]
+    raw: np.ndarray
+    raw_text: dict[int, tuple[np.ndarray, list[str]]]
+    score: np.ndarray
+    weight: np.ndarray
+    contribution: np.ndarray
 
 
 def load_snapshot(store: Store, model_name: str, model: CRIModel | None = None) -> \
@@ -292,13 +328,33 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
     if len(runs) > 1:
         prev = runs[-2]
         prev_c = np.full(shape, math.nan)
-        for j, m in enumerate(metrics):
-            long = read_arrow(store, "SELECT customer_id, contribution FROM metric_scores "
-                              "WHERE run_id = ? AND kind = 'metric' AND item = ?",
-                              (prev.run_id, m["id"]))
+        prev_ids = [str(m["id"]) for m in prev.model_info.get("metrics", [])]
+        pshape = (n, len(prev_ids))
+        previous = PreviousMetrics(prev, prev_ids, np.full(pshape, math.nan), {},
+                                   np.full(pshape, math.nan), np.full(pshape, math.nan),
+                                   np.full(pshape, math.nan))
+        for k, item in enumerate(prev_ids):
+            long = read_arrow(store, "SELECT customer_id, raw_num, raw_text, score, weight, "
+                              "contribution FROM metric_scores WHERE run_id = ? AND "
+                              "kind = 'metric' AND item = ?", (prev.run_id, item))
             pos, hit = at.of(long.column("customer_id"))
-            prev_c[pos[hit], j] = _floats(long.column("contribution"))[hit]
+            r = pos[hit]
+            previous.raw[r, k] = _floats(long.column("raw_num"))[hit]
+            previous.score[r, k] = _floats(long.column("score"))[hit]
+            previous.weight[r, k] = _floats(long.column("weight"))[hit]
+            previous.contribution[r, k] = _floats(long.column("contribution"))[hit]
+            text = long.column("raw_text")
+            if text.null_count < len(text):
+                codes, cats = _codes(text)
+                keep = hit & (codes >= 0)
+                col = np.full(n, -1, np.int32)
+                col[pos[keep]] = codes[keep]
+                previous.raw_text[k] = (col, cats)
+        for j, m in enumerate(metrics):  # the previous contributions of today's metrics
+            if m["id"] in prev_ids:
+                prev_c[:, j] = previous.contribution[:, prev_ids.index(m["id"])]
         index.prev_contribution = prev_c
+        index.previous = previous
     frame = trend(store, model_name)
     index.trend = [{k: _clean(_iso(v.item() if hasattr(v, "item") else v))
                     for k, v in rec.items()} for rec in frame.to_dict("records")]
@@ -597,10 +653,104 @@ class ServiceCache:
             "alerts": alerts.open_by_customer.get(customer_id, []),
             "adjustments": adjustments,
         }
+        doc["next_tier"] = self._next_tier(snap, row)
+        doc["why_changed"] = self._why_changed(snap, row, customer_id, tier, log, steps)
         personal = snap.personal[row] if snap.personal is not None else None
         if personal:
             doc["personal"] = json.loads(personal)
         return doc
+
+    def _next_tier(self, snap: SnapshotIndex, row: int) -> dict[str, Any]:
+        """The path to the next tier (docs/act.md), from the served model and the snapshot.
+
+        The model decides which metrics are actionable and how each is normalised, so the
+        path needs the served model file, and the one that scored this snapshot.
+        """
+        from crindex.act.next_tier import MetricNow, next_tier_path
+        from crindex.store.snapshot import model_hash
+
+        model = self.model
+        if model is None:
+            return {"found": False, "reason": "the service was started without the model "
+                    "file (serve --model): the path needs its normalisers"}
+        if model_hash(model) != snap.run.model_hash:
+            return {"found": False, "reason": "the served model file is not the model that "
+                    f"scored the snapshot of {snap.run.as_of}: score again with it"}
+        col = {m["id"]: j for j, m in enumerate(snap.metrics)}
+        now, peers = {}, {}
+        for _, m in model.metrics:
+            j = col.get(m.id)
+            if j is None:
+                continue
+            raw: Any = _clean(float(snap.raw[row, j]))
+            if j in snap.raw_text and snap.raw_text[j][0][row] >= 0:
+                raw = snap.raw_text[j][1][snap.raw_text[j][0][row]]
+            missing = bool(snap.missing[row, j])
+            now[m.id] = MetricNow(raw, None if missing else _clean(float(
+                snap.metric_score[row, j])), missing)
+            if m.actionable and m.normalise.looks_across:
+                from crindex.act.next_tier import peers_of
+
+                peers[m.id] = peers_of(snap.sorted_raw(j), raw)
+        floors = None
+        if model.tiers.by == "rank":
+            floors = {}
+            for code, tier_id in enumerate(snap.tiers):
+                scores = snap.score[(snap.tier == code) & ~np.isnan(snap.score)]
+                if scores.size:
+                    floors[tier_id] = float(scores.min())
+        return next_tier_path(model, now, peers, floors).to_dict()
+
+    def _why_changed(self, snap: SnapshotIndex, row: int, customer_id: str, tier: str | None,
+                     log: list[Adjustment], steps: list[dict[str, Any]]) -> dict[str, Any]:
+        """Why the score changed since the previous snapshot (docs/act.md)."""
+        from crindex.act.why_changed import MetricState, SnapshotState, why_changed
+
+        prev = snap.previous
+        if prev is None or len(snap.history) < 2:
+            return {"change": None, "reason": "one snapshot only: nothing to compare"}
+        past_run, past_score, past_tier = snap.history[-2]
+        p_score = _clean(float(past_score[row]))
+        p_tier = snap.tier_at(past_tier, row)
+        past_in_force = in_force(log, customer_id, past_run.model_name, past_run.as_of) \
+            if log else []
+        p_adj = apply(p_score, p_tier, past_in_force, past_run.model_info.get("tiers", {}))
+
+        def rows(metrics: list[str], labels: dict[str, Any], raw: np.ndarray,
+                 raw_text: dict[int, tuple[np.ndarray, list[str]]], score: np.ndarray,
+                 weight: np.ndarray, contribution: np.ndarray) -> dict[str, MetricState]:
+            out = {}
+            for j, item in enumerate(metrics):
+                if math.isnan(contribution[row, j]) and math.isnan(weight[row, j]):
+                    continue  # no row of this metric for the customer
+                value: Any = _clean(float(raw[row, j]))
+                if j in raw_text and raw_text[j][0][row] >= 0:
+                    value = raw_text[j][1][raw_text[j][0][row]]
+                out[item] = MetricState(value, _clean(float(score[row, j])),
+                                        _clean(float(weight[row, j])) or 0.0,
+                                        _clean(float(contribution[row, j])) or 0.0,
+                                        labels.get(item))
+            return out
+
+        labels = {m["id"]: m["label"] for m in snap.metrics}
+        p_labels = {m["id"]: m.get("label") for m in prev.run.model_info.get("metrics", [])}
+        before = SnapshotState(
+            past_run.run_id, past_run.as_of, p_score, p_tier, past_run.model_hash,
+            rows(prev.metrics, p_labels, prev.raw, prev.raw_text, prev.score, prev.weight,
+                 prev.contribution), p_adj.adjusted_score, p_adj.adjusted_tier)
+        score = _clean(float(snap.score[row]))
+        after = SnapshotState(
+            snap.run.run_id, snap.run.as_of, score, tier, snap.run.model_hash,
+            rows([m["id"] for m in snap.metrics], labels, snap.raw, snap.raw_text,
+                 snap.metric_score, snap.weight, snap.contribution),
+            steps[-1]["score_after"] if steps else score,
+            steps[-1]["tier_after"] if steps else tier)
+        if p_score is None and p_tier is None:
+            return {"change": None, "reason": f"not scored on {past_run.as_of}"}
+        why = why_changed(before, after)
+        doc = why.to_dict()
+        doc["summary"] = why.summary()
+        return _jsonable(doc)  # type: ignore[no-any-return]
 
     def customer_json(self, customer_id: str) -> bytes | None:
         doc = self.customer(customer_id)

@@ -127,6 +127,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "bound": ("From score", "分数线"),
     "weights_chart": ("Weight of each metric in the total (%)", "各指标在总分中的权重（%）"),
     "error": ("Something went wrong", "出错了"),
+    "next_tier": ("Path to the next tier", "升级路径"),
+    "next_tier_to": ("To reach {tier} (score {op} {bound}): {gap} points to go",
+                     "升到 {tier}（得分 {op} {bound}）还差 {gap} 分"),
+    "change_points": ("Adds", "加分"),
+    "change_to": ("Change", "调整"),
+    "why_changed": ("Why the score changed", "得分变化原因"),
+    "why_since": ("Since {as_of}: {change} points", "自 {as_of} 起：{change} 分"),
+    "why_kind": ("Kind", "类别"),
+    "why_what": ("What", "内容"),
+    "kind_data": ("data", "数据"),
+    "kind_model": ("model", "模型"),
+    "kind_adjustment": ("adjustment", "人工调整"),
+    "kind_rest": ("rest", "其余"),
 }
 
 

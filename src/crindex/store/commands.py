@@ -80,6 +80,30 @@ def print_frame(frame: Any, title: str, as_json: bool, index: bool = False) -> N
     out.print(table)
 
 
+def _print_why(customer_id: str, change: Any) -> None:
+    """The parts of one change as a table, the observed change as its total."""
+    a, b = change.before, change.after
+    title = (f"customer {customer_id}: {fmt(a['adjusted_score'])} on {a['as_of']} -> "
+             f"{fmt(b['adjusted_score'])} on {b['as_of']}"
+             + (" (the model changed)" if change.model_changed else ""))
+    if change.change is None:
+        out.print(f"{title}: {change.reason}", highlight=False, markup=False)
+        return
+    table = Table(title=title)
+    for col, justify in (("kind", "left"), ("what", "left"), ("metric", "left"),
+                         ("raw before", "right"), ("raw after", "right"), ("points", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for p in change.parts:
+        table.add_row(p.kind, p.what, p.label or p.metric or "", fmt(p.raw_from),
+                      fmt(p.raw_to), f"{p.points:+.2f}")
+    table.add_section()
+    for kind, total in change.totals.items():
+        if kind != "rest" or abs(total) >= 0.005:
+            table.add_row(f"{kind} total", "", "", "", "", f"{total:+.2f}")
+    table.add_row("change", "", "", "", "", f"{change.change:+.2f}")
+    out.print(table)
+
+
 store_app = typer.Typer(help="The history store itself: check it for damage.",
                         no_args_is_help=True)
 
@@ -181,13 +205,28 @@ def register(app: typer.Typer) -> None:
         store: str | None = StoreOpt,
         model: str | None = ModelNameOpt,
         as_json: bool = JsonOpt,
+        why: bool = typer.Option(False, "--why", help="split one change into its data, model "
+                                 "and adjustment parts (the last one, or --from/--to)"),
+        from_run: str | None = typer.Option(None, "--from", help="with --why: the earlier "
+                                            "snapshot (run id or as_of date)"),
+        to_run: str | None = typer.Option(None, "--to", help="with --why: the later snapshot "
+                                          "(default: the latest)"),
     ) -> None:
-        """One customer's score series: adjusted score, tier changes and what moved it."""
-        from crindex.store.history import customer_history
+        """One customer's score series: adjusted score, tier changes and why each changed."""
+        from crindex.store.history import customer_change, customer_history
 
+        if why or from_run or to_run:
+            change = customer_change(open_cli_store(store), customer_id, from_run, to_run,
+                                     model)
+            if as_json:
+                sys.stdout.write(json.dumps(change.to_dict(), ensure_ascii=False, indent=2,
+                                            default=str) + "\n")
+                return
+            _print_why(customer_id, change)
+            return
         frame = customer_history(open_cli_store(store), customer_id, model)
         shown = frame[["as_of", "score", "tier", "adjusted_score", "adjusted_tier", "change",
-                       "tier_change", "moved_by", "adjustments"]] if not as_json else frame
+                       "tier_change", "why", "adjustments"]] if not as_json else frame
         print_frame(shown, f"customer {customer_id}", as_json)
 
     @app.command("trend")

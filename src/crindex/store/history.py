@@ -1,8 +1,9 @@
 """Reading the history: one customer's series, the portfolio trend, tier migration, explain.
 
 ``history`` shows adjusted values (computed score plus the adjustments in force at each
-snapshot's ``as_of``) beside the computed ones; ``trend`` and ``migration`` describe what the
-model computed, so a manual correction never hides a portfolio movement.
+snapshot's ``as_of``) beside the computed ones, and why each changed (data, model and
+adjustment parts, :mod:`crindex.act.why_changed`); ``trend`` and ``migration`` describe what
+the model computed, so a manual correction never hides a portfolio movement.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from crindex.act.why_changed import MetricState, SnapshotState, WhyChanged, why_changed
 from crindex.store.adjust import apply, in_force
 from crindex.store.base import Store, one_read, store_error
+from crindex.store.snapshot import RunInfo
 
 if TYPE_CHECKING:
     from crindex.api import Explanation, ScoreResult
@@ -69,8 +72,10 @@ def customer_history(store: Store, customer_id: str,
     Columns: ``as_of``, ``run_id``, ``score``, ``tier``, ``coverage``, ``owner``,
     ``adjusted_score``, ``adjusted_tier``, ``change`` (adjusted score minus the previous one),
     ``tier_change`` (``potential -> ordinary``), ``moved_by`` (the metric contributions that
-    changed most), ``adjustments`` (ids in force), ``model_changed`` (the model's content hash
-    differs from the previous snapshot's).
+    changed most), ``why`` (the change split into data, model and adjustment parts, in one
+    line; ``why_parts`` the parts, see :func:`crindex.act.why_changed.why_changed`),
+    ``adjustments`` (ids in force), ``model_changed`` (the model's content hash differs from
+    the previous snapshot's).
     """
     name = model_for_customer(store, customer_id, model_name)
     series = store.customer_scores(customer_id, name)
@@ -79,13 +84,19 @@ def customer_history(store: Store, customer_id: str,
     comps = store.metric_scores(list(series.run_id), customer_id)
     comps = comps[comps.kind == "metric"].merge(series[["run_id", "as_of"]], on="run_id")
     moved = what_moved(comps)
+    by_run = {run_id: part for run_id, part in comps.groupby("run_id")}
     rows: list[dict[str, Any]] = []
     prev_score = prev_tier = prev_hash = None
+    prev_state: SnapshotState | None = None
     for rec in series.itertuples(index=False):
         run = runs[rec.run_id]
         score = None if pd.isna(rec.score) else float(rec.score)
         adj = apply(score, rec.tier, in_force(log, customer_id, name, run.as_of),
                     run.model_info.get("tiers", {}))
+        state = snapshot_state(run, score, rec.tier, by_run.get(rec.run_id),
+                               adj.adjusted_score, adj.adjusted_tier)
+        why = why_changed(prev_state, state) if prev_state is not None else None
+        prev_state = state
         rows.append({
             "as_of": run.as_of, "run_id": rec.run_id, "score": score, "tier": rec.tier,
             "coverage": rec.coverage, "owner": rec.owner,
@@ -95,11 +106,84 @@ def customer_history(store: Store, customer_id: str,
             "tier_change": (f"{prev_tier} -> {adj.adjusted_tier}"
                             if prev_tier is not None and prev_tier != adj.adjusted_tier else ""),
             "moved_by": moved.get(rec.run_id, ""),
+            "why": why.summary() if why is not None else "",
+            "why_parts": why.to_dict()["parts"] if why is not None else [],
             "adjustments": [s["adjustment_id"] for s in adj.steps],
             "model_changed": prev_hash is not None and prev_hash != run.model_hash,
         })
         prev_score, prev_tier, prev_hash = adj.adjusted_score, adj.adjusted_tier, run.model_hash
     return pd.DataFrame(rows)
+
+
+def _num_or_none(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def snapshot_state(run: RunInfo, score: float | None, tier: str | None,
+                   metrics: pd.DataFrame | None, adjusted_score: float | None,
+                   adjusted_tier: str | None) -> SnapshotState:
+    """One customer's snapshot as :func:`crindex.act.why_changed.why_changed` reads it.
+
+    ``metrics`` holds the customer's ``metric_scores`` rows of kind ``metric`` in that run;
+    a weight or contribution the store left empty counts as 0.
+    """
+    labels = {m["id"]: m.get("label") for m in run.model_info.get("metrics", [])}
+    states = {}
+    if metrics is not None:
+        for rec in metrics.itertuples(index=False):
+            raw = rec.raw_text if isinstance(rec.raw_text, str) else _num_or_none(rec.raw_num)
+            states[str(rec.item)] = MetricState(
+                raw, _num_or_none(rec.score), _num_or_none(rec.weight) or 0.0,
+                _num_or_none(rec.contribution) or 0.0, labels.get(rec.item))
+    return SnapshotState(run.run_id, run.as_of, score, tier, run.model_hash, states,
+                         adjusted_score, adjusted_tier)
+
+
+@one_read
+def customer_change(store: Store, customer_id: str, from_ref: str | None = None,
+                    to_ref: str | None = None, model_name: str | None = None) -> WhyChanged:
+    """Why a customer's score changed between two snapshots (by default the last two).
+
+    ``from_ref`` and ``to_ref`` are run ids or ``as_of`` dates; the change is the adjusted
+    score's, split as :func:`crindex.act.why_changed.why_changed` says.
+    """
+    name = model_for_customer(store, customer_id, model_name)
+    series = store.customer_scores(customer_id, name)
+    if to_ref is not None:
+        to_id = store.run(to_ref, name).run_id
+    elif len(series):
+        to_id = str(series.run_id.iloc[-1])
+    else:  # pragma: no cover - model_for_customer found a snapshot
+        to_id = ""
+    ids = list(series.run_id)
+    if from_ref is not None:
+        from_id = store.run(from_ref, name).run_id
+    else:
+        at = ids.index(to_id) if to_id in ids else -1
+        if at < 1:
+            raise store_error(f"customer `{customer_id}` has no snapshot of model `{name}` "
+                              "before " + (f"run {to_id}" if to_id else "the latest"),
+                              "a change needs two snapshots; score again later", "--from")
+        from_id = ids[at - 1]
+    runs = {r.run_id: r for r in store.runs(name)}
+    log = store.adjustments(customer_id)
+    comps = store.metric_scores([from_id, to_id], customer_id)
+    comps = comps[comps.kind == "metric"]
+    states = []
+    for run_id in (from_id, to_id):
+        row = series[series.run_id == run_id]
+        if row.empty:
+            raise store_error(f"customer `{customer_id}` is not in the snapshot {run_id}",
+                              "choose snapshots the customer was scored in (crindex "
+                              "history lists them)", "--from" if run_id == from_id else "--to")
+        run = runs[run_id]
+        score = _num_or_none(row.score.iloc[0])
+        tier = row.tier.iloc[0] if isinstance(row.tier.iloc[0], str) else None
+        adj = apply(score, tier, in_force(log, customer_id, name, run.as_of),
+                    run.model_info.get("tiers", {}))
+        states.append(snapshot_state(run, score, tier, comps[comps.run_id == run_id],
+                                     adj.adjusted_score, adj.adjusted_tier))
+    return why_changed(states[0], states[1])
 
 
 def _tier_order(store: Store, model_name: str) -> list[str]:

@@ -60,7 +60,10 @@ def model_hash(model: CRIModel) -> str:
     formatting of the file do not change it; a weight, a window, a normaliser or a tier bound
     does.
     """
-    content = model.model_dump(mode="json", exclude={"alerts", "description", "guardrails"})
+    content = model.model_dump(mode="json", exclude={
+        "alerts": True, "description": True, "guardrails": True,
+        # which metrics a team can move decides suggestions, never a score
+        "dimensions": {"__all__": {"metrics": {"__all__": {"actionable"}}}}})
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
