@@ -6,7 +6,9 @@ metric of that table a conditional aggregate in the same ``GROUP BY customer_id`
 policies, weights, dimension scores, the total, coverage and tiers, column by column.
 
 Output columns: ``customer_id``, ``score``, ``tier``, ``coverage``, the carried customer
-attributes (``owner``, ``segment``), ``dim__<dimension>`` and per metric ``<id>__raw``,
+attributes (``owner``, ``segment``), with ``segments:`` in the model ``rfm_cell`` and
+``rfm_segment`` (:mod:`crindex.engine.segments`), ``dim__<dimension>`` and per metric
+``<id>__raw``,
 ``<id>__score``, ``<id>__weight`` (share of the total after re-weighting, %),
 ``<id>__contribution`` (weight x score / 100) and ``<id>__missing``.
 """
@@ -378,9 +380,16 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
     t = t.alias(STEP_WEIGHTED)
     t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
     t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(STEP_TIERED)
+    segment_cols: list[str] = []
+    if model.segments is not None:
+        from crindex.engine.segments import segment_columns
+
+        seg = segment_columns(model.segments, t)
+        t = t.mutate(**seg)
+        segment_cols = list(seg)
     metric_cols = [f"{m.id}__{k}" for _, m in model.metrics
                    for k in ("raw", "score", "weight", "contribution", "missing")]
-    out = t.select("customer_id", "score", "tier", "coverage", *CARRIED,
+    out = t.select("customer_id", "score", "tier", "coverage", *CARRIED, *segment_cols,
                    *[f"dim__{d.id}" for d in model.dimensions], *metric_cols)
     return out.order_by("customer_id")
 

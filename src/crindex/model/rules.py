@@ -890,3 +890,42 @@ def _ratio_limits(c: Checking) -> Iterable[Problem]:
                 c.line(g, "ratio_limits", metric_id),
                 ("ratio metrics: " + ", ".join(ratios)) if ratios else
                 "the model has no ratio metric: remove ratio_limits", Reason.BAD_PARAMETER)
+
+
+# --------------------------------------------------------------------------------------------
+# RFM segments (the linter itself is crindex.model.segments.lint)
+
+
+def _segment_lint(c: Checking) -> tuple[list[Problem], list[Problem]]:
+    from crindex.model.segments import lint
+
+    spec = c.model.segments
+    if spec is None:
+        return [], []
+    return lint(spec, c.at(spec), {i: c.at(rule) for i, rule in enumerate(spec.rules)})
+
+
+@register_rule("segments name metrics; their rules can match and never overlap")
+def _segments(c: Checking) -> Iterable[Problem]:
+    spec = c.model.segments
+    if spec is None:
+        return
+    ids = [m.id for m in c.metrics()]
+    for key, metric_id in (("recency", spec.recency), ("frequency", spec.frequency),
+                           ("monetary", spec.monetary)):
+        if metric_id not in ids:
+            yield Problem(f"segments.{key} names `{metric_id}`, which is not a metric of the "
+                          "model", c.line(spec, key),
+                          wording.with_guess(metric_id, ids, "metrics: " + _listing(ids)),
+                          Reason.UNKNOWN_COLUMN)
+    if isinstance(spec.split, dict) and set(spec.split) != {"r", "f", "m"}:
+        yield Problem("segments.split gives a threshold for " + ", ".join(sorted(spec.split))
+                      + " only", c.line(spec, "split"),
+                      "give one per axis: {r: 60, f: 50, m: 50} (scores 0..100), or write "
+                      "mean or median", Reason.BAD_PARAMETER)
+    yield from _segment_lint(c)[0]
+
+
+@register_rule("segment rules leave no cell untaken", level="warning")
+def _segment_gaps(c: Checking) -> Iterable[Problem]:
+    yield from _segment_lint(c)[1]

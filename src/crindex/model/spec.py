@@ -726,6 +726,94 @@ class AlertSpec(Spec):
     auto_resolve: bool = True
 
 
+# --------------------------------------------------------------------------------------------
+# RFM segments (the presets, the cell grid and the linter live in crindex.model.segments)
+
+#: the RFM segment presets (see :mod:`crindex.model.segments`)
+SegmentPreset = Literal["china8", "shopify11", "rfm10"]
+#: an axis of a segment rule: one cell (``5``) or an inclusive range (``[4, 5]``)
+CellRange = int | Annotated[list[int], Field(min_length=2, max_length=2)]
+
+
+class SegmentRule(Spec):
+    """One user-defined RFM segment: the cells of the R x F x M grid it takes.
+
+    ``r``, ``f`` and ``m`` each give one cell (``5``) or an inclusive range (``[4, 5]``) on
+    the grid's scale (1..``levels``, higher is better); an axis left out takes every cell. The
+    rules are tried in the order written and the first that holds wins, but the linter asks
+    that no two rules share a cell (:func:`crindex.model.segments.lint`), except a last rule
+    with no axis, which takes every cell no earlier rule took.
+    """
+
+    id: Annotated[str, Field(pattern=IDENT)]
+    label: str | None = None
+    strategy: str | None = None
+    r: CellRange | None = None
+    f: CellRange | None = None
+    m: CellRange | None = None
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+    @property
+    def is_catch_all(self) -> bool:
+        """True for a rule without ``r``, ``f`` or ``m``: it takes the cells left over."""
+        return self.r is None and self.f is None and self.m is None
+
+    def bounds(self, axis: str, levels: int) -> tuple[int, int]:
+        """The inclusive (low, high) cells of one axis (``r``, ``f`` or ``m``)."""
+        value = getattr(self, axis)
+        if value is None:
+            return 1, levels
+        if isinstance(value, int):
+            return value, value
+        return value[0], value[1]
+
+
+#: how a customer's R, F or M score becomes a cell of a 5-level grid
+CellMethod = Literal["quintiles", "bands"]
+#: what a 2-level grid compares a score with: the customers' mean, their median, or numbers
+Split = Literal["mean", "median"] | dict[Literal["r", "f", "m"], float]
+
+
+class SegmentsSpec(Spec):
+    """RFM segments: which metrics are R, F and M, the grid, and a preset or rules.
+
+    R, F and M are the scores (0..100, higher is better) of the metrics named by ``recency``,
+    ``frequency`` and ``monetary``. A grid of ``levels: 2`` marks each score high (at least
+    ``split``: the customers' ``mean``, their ``median``, or a number per axis, e.g.
+    ``{r: 60, f: 50, m: 50}``) or low; a grid of ``levels: 5`` gives each score a cell 1..5,
+    by ``quintiles`` of the customers (ties share a cell) or by ``bands`` of 20 points. The
+    segment of a customer is the first rule (or preset segment) whose cells hold theirs; a
+    customer missing one of the three scores gets none (``prospects`` under ``shopify11``).
+    Written to the output as ``rfm_segment`` (``segment`` stays the customers' attribute).
+    """
+
+    recency: str
+    frequency: str
+    monetary: str
+    preset: SegmentPreset | None = None
+    levels: Literal[2, 5] | None = None
+    split: Split = "mean"
+    cells: CellMethod = "quintiles"
+    rules: list[SegmentRule] = Field(default_factory=list)
+
+    @property
+    def grid_levels(self) -> int:
+        """Cells per axis: 2 for ``china8``, 5 for the other presets, else ``levels`` (5)."""
+        if self.preset == "china8":
+            return 2
+        if self.preset is not None:
+            return 5
+        return self.levels or 5
+
+    @property
+    def axes(self) -> dict[str, str]:
+        """``{"r": metric id, "f": ..., "m": ...}``."""
+        return {"r": self.recency, "f": self.frequency, "m": self.monetary}
+
+
 class CRIModel(Spec):
     """A whole Customer Relationship Index model."""
 
@@ -740,6 +828,8 @@ class CRIModel(Spec):
     guardrails: GuardrailsSpec = GuardrailsSpec()
     keep_personal: list[str] = Field(default_factory=list)
     alerts: list[AlertSpec] = Field(default_factory=list)
+    #: RFM segments (``rfm_segment`` in the output); see :class:`SegmentsSpec`
+    segments: SegmentsSpec | None = None
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)

@@ -1,10 +1,10 @@
 """A scoring run as rows of the history store: hashes, fingerprints and the long layout.
 
 Only these columns of a result ever reach the store: ``customer_id``, ``score``, ``tier``,
-``coverage``, ``owner``, ``segment``, the dimension scores and, per metric, the raw value,
-score, weight, contribution and missing flag. Personal columns (``name``, ``email``) are kept
-(as JSON in ``scores.personal``) only when the model lists them in ``keep_personal``; a
-metric's raw value read from a personal column is dropped likewise.
+``coverage``, ``owner``, ``segment``, ``rfm_segment``, the dimension scores and, per metric,
+the raw value, score, weight, contribution and missing flag. Personal columns (``name``,
+``email``) are kept (as JSON in ``scores.personal``) only when the model lists them in
+``keep_personal``; a metric's raw value read from a personal column is dropped likewise.
 """
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ def model_hash(model: CRIModel) -> str:
     does.
     """
     content = model.model_dump(mode="json", exclude={"alerts", "description", "guardrails"})
+    # keys added later are left out while unset, so a model that does not use them keeps the
+    # hash it had before (a store compares snapshots of the same hash)
+    if content.get("segments") is None:
+        content.pop("segments", None)
+    for level in content.get("tiers", {}).get("levels", []):
+        if level.get("holdout") is None:
+            level.pop("holdout", None)
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -212,6 +219,7 @@ def snapshot_tables(source: SnapshotSource, run_id: str) -> tuple[pa.Table, pa.T
         "owner": _column(table, "owner", pa.string()),
         "segment": _column(table, "segment", pa.string()),
         "personal": personal,
+        "rfm_segment": _column(table, "rfm_segment", pa.string()),
     })
     null_f = pa.nulls(n, pa.float64())
     null_s = pa.nulls(n, pa.string())
