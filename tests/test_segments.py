@@ -273,3 +273,44 @@ def test_kpis_by_rfm_segment_needs_a_model_with_segments(five):
     tables = {name: ibis.memtable(frame) for name, frame in five.items()}
     with pytest.raises(DataError, match="without it in the scores"):
         kpis(tables, AS_OF, "365d", "rfm_segment")
+
+
+def test_the_api_and_the_dashboard_filter_by_rfm_segment(five, tmp_path):
+    from types import SimpleNamespace
+
+    from crindex.record import record_run
+    from crindex.service.auth import create_token
+    from crindex.store import open_store
+    from tests.support.service import Server, sign_in
+
+    model_file = tmp_path / "rfm.yaml"
+    model_file.write_text(segments_model("  preset: shopify11\n"), encoding="utf-8")
+    model = parse_model(model_file.read_text(encoding="utf-8"), str(model_file))
+    store_path = tmp_path / "history.duckdb"
+    store = open_store(store_path)
+    record_run(store, score(model, five, AS_OF), "fp")
+    token, _ = create_token(store, "test-read", ["read"])
+    store.close()
+    world = SimpleNamespace(folder=tmp_path, model=model_file)
+    server = Server(world, "rfm", data=False, location=str(store_path),
+                    tokens={"read": token})  # type: ignore[arg-type]
+    try:
+        with server.client("read") as client:
+            answer = client.get("/v1/customers", params={"rfm_segment": "loyal"})
+            assert answer.status_code == 200, answer.text
+            items = answer.json()["items"]
+            # c1 and c2 are loyal (test_shopify11_quintiles_by_hand)
+            assert sorted(i["customer_id"] for i in items) == ["c1", "c2"]
+            assert {i["rfm_segment"] for i in items} == {"loyal"}
+            both = client.get("/v1/customers",
+                              params=[("rfm_segment", "loyal"), ("rfm_segment", "prospects")])
+            assert sorted(i["customer_id"] for i in both.json()["items"]) == ["c1", "c2", "c4"]
+            one = client.get("/v1/customers/c3").json()
+            assert one["rfm_segment"] == "active"
+        browser, _ = sign_in(server, token)
+        page = browser.get("/ui/customers", params={"rfm_segment": "at_risk"}).text
+        assert 'id="f-rfm-segment"' in page
+        assert 'href="/ui/customers/c5"' in page and 'href="/ui/customers/c1"' not in page
+        browser.close()
+    finally:
+        server.stop()
