@@ -41,3 +41,19 @@ def test_rfm_rules_example_passes_the_linter(five):
     model = parse_model(base + rules, "docs/act.md")
     assert not [w for w in model.warnings if "segment" in str(w)]
     assert [r.id for r in model.segments.rules] == ["best", "recent", "recent_few", "rest"]
+
+
+def test_relative_example(five):
+    import pytest
+
+    model = parse_model(docs_example("relative"), "docs/act.md")
+    result = score(model, five, AS_OF)
+    change = by_customer(result, "orders_change__raw")
+    trend = by_customer(result, "order_trend__raw")
+    rate = by_customer(result, "orders_per_month__raw")
+    assert change["c1"] == 0
+    # 0, 0, 1, 1 at x = 1..4: sum((x - 2.5)(y - 0.5)) / sum((x - 2.5)^2) = 2 / 5
+    # raw values are rounded to 9 decimals (crindex.engine.compile.RAW_DECIMALS)
+    assert trend["c1"] == pytest.approx(0.4, abs=1e-9)
+    assert trend["c2"] is None
+    assert rate["c3"] == pytest.approx(1 / (180 / 30.4375), abs=1e-9)

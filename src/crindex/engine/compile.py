@@ -24,7 +24,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from crindex.calendar import window_start
+from crindex.calendar import consecutive_windows, window_start
 from crindex.contract import TIME_COLUMN
 from crindex.engine.aggregates import Context, Plan
 from crindex.engine.fit import ModelFit
@@ -205,6 +205,19 @@ def rows_up_to(table: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
     return table.filter(table[TIME_COLUMN[table_name]].date() <= ibis.literal(as_of))
 
 
+def earliest_start(m: MetricSpec, as_of: dt.date) -> dt.date | None:
+    """First day excluded from every row a metric reads: its window, or several back to back.
+
+    An aggregate reading earlier windows too (``change``, ``trend``) says how many with its
+    ``lookback``; ``None`` when the metric reads all history.
+    """
+    info = AGG_INFO[m.aggregate]
+    periods = info.lookback(m) if info.lookback is not None else 1
+    if m.window is None or periods <= 1:
+        return window_start(as_of, m.window)
+    return consecutive_windows(as_of, m.window, periods)[0][0]
+
+
 def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
     """Customers that existed at ``as_of`` and had not churned by then."""
     return customers.filter(is_customer_on(customers, as_of))
@@ -237,7 +250,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     for table_name, metrics in by_table.items():
         t = rows_up_to(tables[table_name], table_name, as_of)
         if table_name != "customers":
-            starts = [window_start(as_of, m.window) for m in metrics]
+            starts = [earliest_start(m, as_of) for m in metrics]
             if all(st is not None for st in starts):
                 # every metric has a window: read only the widest one
                 widest = min(st for st in starts if st is not None)

@@ -149,6 +149,9 @@ class AggregateInfo:
     params: type[BaseModel] | None = None
     build: Callable[..., Any] | None = None
     fit: Callable[..., Any] | None = None
+    #: how many back-to-back windows of the metric's length it reads (``change`` reads the
+    #: previous one too); a function of the metric, one window when not given
+    lookback: Callable[[Any], int] | None = None
 
     @property
     def ratio(self) -> bool:
