@@ -57,3 +57,16 @@ def test_relative_example(five):
     assert trend["c1"] == pytest.approx(0.4, abs=1e-9)
     assert trend["c2"] is None
     assert rate["c3"] == pytest.approx(1 / (180 / 30.4375), abs=1e-9)
+
+
+def test_uplift_example(five):
+    from crindex.stats import holdout_draw
+
+    model = parse_model(docs_example("uplift"), "docs/act.md")
+    result = score(model, five, AS_OF)
+    tiers = by_customer(result, "tier")
+    groups = by_customer(result, "strategy_group")
+    shares = {"core": (0.5, 0), "rest": (0.2, 7)}
+    for cid, tier in tiers.items():
+        share, seed = shares[tier]
+        assert groups[cid] == ("holdout" if holdout_draw(cid, seed) < share else "treated")

@@ -194,10 +194,32 @@ class DimensionSpec(Spec):
 # tiers
 
 
+def _share_shorthand(value: Any) -> Any:
+    """``holdout: 0.2`` is ``holdout: {share: 0.2}``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"share": value}
+    return value
+
+
+class HoldoutSpec(Spec):
+    """A random holdout of a tier's strategy: customers the strategy is *not* applied to.
+
+    A customer of the tier is held out when the uniform draw of a hash of ``seed`` and their
+    id is below ``share`` (:func:`crindex.stats.holdout_draw`): the same customer is drawn the
+    same way on every run while the share and seed stay. Kept in the store and exported with
+    the scores (``strategy_group``: ``treated`` or ``holdout``); ``crindex uplift`` compares
+    the two groups (docs/act.md, Strategy uplift).
+    """
+
+    share: float = Field(gt=0, lt=1)
+    seed: int = 0
+
+
 class TierLevel(Spec):
     """One tier. Score tiers use ``min`` (>=) or ``above`` (>); rank tiers ``top`` / ``bottom`` (%).
 
-    The one level with no bound catches everyone else.
+    The one level with no bound catches everyone else. ``holdout`` keeps a random share of
+    the tier's customers out of its strategy, to measure the strategy (:class:`HoldoutSpec`).
     """
 
     id: Annotated[str, Field(pattern=IDENT)]
@@ -207,6 +229,7 @@ class TierLevel(Spec):
     above: float | None = Field(default=None, ge=0, le=100)
     top: float | None = Field(default=None, gt=0, lt=100)
     bottom: float | None = Field(default=None, gt=0, lt=100)
+    holdout: Annotated[HoldoutSpec | None, BeforeValidator(_share_shorthand)] = None
 
     @property
     def display(self) -> str:

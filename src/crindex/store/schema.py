@@ -8,6 +8,8 @@
                                                     segment (an attribute), rfm_segment
     metric_scores  long: one row per customer, run  kind = 'metric' (raw, score, weight,
                    and metric or dimension          contribution, missing) or 'dimension'
+    holdouts       one row per customer and run     tier, strategy, strategy_group
+                   whose tier has a holdout         (treated / holdout), share, seed
     adjustments    append-only audit log            kind 'add' or 'revoke'
     alert_runs     one row per snapshot whose       the alert entries it was evaluated with
                    alerts were evaluated            (JSON)
@@ -67,6 +69,14 @@ TABLES: dict[str, str] = {
         weight DOUBLE PRECISION,
         contribution DOUBLE PRECISION,
         missing BOOLEAN""",
+    "holdouts": """
+        run_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        strategy TEXT,
+        strategy_group TEXT NOT NULL,
+        share DOUBLE PRECISION NOT NULL,
+        seed BIGINT NOT NULL""",
     "adjustments": """
         adjustment_id BIGINT PRIMARY KEY,
         action TEXT NOT NULL,
@@ -130,6 +140,7 @@ TABLES: dict[str, str] = {
 INDEXES: dict[str, str] = {
     "scores_run": "scores (run_id, customer_id)",
     "scores_customer": "scores (customer_id)",
+    "holdouts_run": "holdouts (run_id, tier)",
     "metric_scores_run": "metric_scores (run_id, customer_id)",
     "alerts_model": "alerts (model_name, status)",
     "alert_hits_run": "alert_hits (run_id, rule_id, customer_id)",

@@ -253,3 +253,30 @@ def snapshot_tables(source: SnapshotSource, run_id: str) -> tuple[pa.Table, pa.T
             missing=_column(table, f"{m.id}__missing", pa.bool_())))
     metric_scores = pa.concat_tables(parts) if parts else pa.table({})
     return scores, metric_scores
+
+
+def holdout_rows(source: SnapshotSource, run_id: str) -> pa.Table | None:
+    """The ``holdouts`` rows of one run: its customers in a tier with a holdout, by group.
+
+    ``None`` when the result has no ``strategy_group`` (no tier of the model has a holdout).
+    """
+    table, model = source.table, source.model
+    if "strategy_group" not in table.column_names:
+        return None
+    levels = {lv.id: lv for lv in model.tiers.levels if lv.holdout is not None}
+    groups = table.column("strategy_group")
+    keep = pc.is_valid(groups)
+    rows = table.filter(keep)
+    tiers = rows.column("tier").to_pylist()
+    n = rows.num_rows
+    return pa.table({
+        "run_id": pa.repeat(pa.scalar(run_id), n),
+        "customer_id": rows.column("customer_id").cast(pa.string()),
+        "tier": pa.array(tiers, pa.string()),
+        "strategy": pa.array([levels[t].strategy for t in tiers], pa.string()),
+        "strategy_group": rows.column("strategy_group").cast(pa.string()),
+        "share": pa.array([levels[t].holdout.share for t in tiers],  # type: ignore[union-attr]
+                          pa.float64()),
+        "seed": pa.array([levels[t].holdout.seed for t in tiers],  # type: ignore[union-attr]
+                         pa.int64()),
+    })
