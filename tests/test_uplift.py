@@ -172,6 +172,9 @@ def test_the_uplift_command(world, tmp_path, cli):
     code, text = cli("score", "--model", str(model_file), "--data", str(folder), "--as-of",
                      str(AS_OF), "--store", store, "--out", str(tmp_path / "out"))
     assert code == 0, text
+    # the scores file carries each customer's group
+    exported = pd.read_csv(tmp_path / "out" / "scores.csv", encoding="utf-8-sig")
+    assert set(exported.strategy_group) == {"treated", "holdout"}
     code, text = cli("uplift", "--model", str(model_file), "--data", str(folder), "--store",
                      store, "--horizon", "90d", "--bootstrap", "300", "--json")
     assert code == 0, text
