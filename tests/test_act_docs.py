@@ -70,3 +70,11 @@ def test_uplift_example(five):
     for cid, tier in tiers.items():
         share, seed = shares[tier]
         assert groups[cid] == ("holdout" if holdout_draw(cid, seed) < share else "treated")
+
+
+def test_flags_example(five):
+    model = parse_model(docs_example("flags"), "docs/act.md")
+    result = score(model, five, AS_OF)
+    assert by_customer(result, "flags") == {"c1": "big", "c2": "ticket_bad", "c3": None,
+                                            "c4": None, "c5": "big"}
+    assert [a.rule for a in model.alerts] == ["flag"]

@@ -24,7 +24,7 @@ from crindex.calendar import DAYS_PER_MONTH, DAYS_PER_YEAR
 from crindex.contract import PURCHASE, TIME_COLUMN
 from crindex.errors import Problem, Reason
 from crindex.model.registry import AggregateInfo, register_aggregate, register_rule
-from crindex.model.spec import MetricSpec, SubAggregate
+from crindex.model.spec import FlagSpec, MetricSpec, SubAggregate
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -74,8 +74,8 @@ class Context:
     def name(self, part: str) -> str:
         return f"{self.prefix}__{part}"
 
-    def condition(self, spec: MetricSpec | SubAggregate) -> ir.BooleanValue:
-        """Window and filter of a metric (or one side of a ratio) as one boolean."""
+    def condition(self, spec: MetricSpec | SubAggregate | FlagSpec) -> ir.BooleanValue:
+        """Window and filter of a metric (or one side of a ratio, or a flag) as one boolean."""
         import ibis
 
         conds: list[ir.BooleanValue] = []

@@ -6,7 +6,8 @@ metric of that table a conditional aggregate in the same ``GROUP BY customer_id`
 policies, weights, dimension scores, the total, coverage and tiers, column by column.
 
 Output columns: ``customer_id``, ``score``, ``tier``, ``coverage``, the carried customer
-attributes (``owner``, ``segment``), with ``segments:`` in the model ``rfm_cell`` and
+attributes (``owner``, ``segment``), with ``flags:`` in the model ``flags`` and
+``flag__<id>`` (:mod:`crindex.engine.flags`), with ``segments:`` ``rfm_cell`` and
 ``rfm_segment`` (:mod:`crindex.engine.segments`), ``dim__<dimension>`` and per metric
 ``<id>__raw``,
 ``<id>__score``, ``<id>__weight`` (share of the total after re-weighting, %),
@@ -195,6 +196,13 @@ def check_tables(model: CRIModel, tables: dict[str, ir.Table]) -> None:
                 "tables found: " + ", ".join(sorted(tables)) + f"; add {table} to the data or "
                 "map it under sources:", Reason.MISSING_TABLE,
             ))
+    for flag in model.flags:
+        if flag.table not in tables:
+            problems.append(Problem(
+                f"flag `{flag.id}` reads table `{flag.table}`, which the data does not have",
+                flag.at, "tables found: " + ", ".join(sorted(tables)) + f"; add {flag.table} "
+                "to the data, map it under sources:, or remove the flag", Reason.MISSING_TABLE,
+            ))
     raise_if(problems, ModelError, "the model needs tables the data does not have")
 
 
@@ -272,6 +280,13 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
                 f"{STEP_AGG}{table_name}")
             joined = joined.left_join(agg, joined.customer_id == agg._cid).drop("_cid")
 
+    flag_cols: list[str] = []
+    if model.flags:
+        from crindex.engine.flags import add_flags, flag_column
+
+        joined = add_flags(model, tables, as_of, joined)
+        flag_cols = [flag_column(f.id) for f in model.flags]
+
     # raw values and normalised scores --------------------------------------------------------
     cols: dict[str, ir.Value] = {}
     for _, m in model.metrics:
@@ -283,7 +298,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
         if AGG_INFO[m.aggregate].numeric and m.normalise.method != "map":
             raw = raw.cast("float64").round(RAW_DECIMALS)
         cols[f"{m.id}__raw"] = raw
-    raw_table = joined.select("customer_id", *CARRIED, **cols).alias(STEP_RAW)
+    raw_table = joined.select("customer_id", *CARRIED, *flag_cols, **cols).alias(STEP_RAW)
     raw_table, pops = _populations(engine, raw_table, {
         f"{m.id}__raw": LOOK_ACROSS[m.normalise.method] for _, m in model.metrics
         if m.normalise.method in LOOK_ACROSS})
@@ -394,12 +409,17 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
     t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
     t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(STEP_TIERED)
     segment_cols: list[str] = []
+    if model.flags:
+        from crindex.engine.flags import FLAGS_COLUMN, flag_column, flags_text
+
+        t = t.mutate(**{FLAGS_COLUMN: flags_text(model, t)})
+        segment_cols += [FLAGS_COLUMN, *[flag_column(f.id) for f in model.flags]]
     if model.segments is not None:
         from crindex.engine.segments import segment_columns
 
         seg = segment_columns(model.segments, t)
         t = t.mutate(**seg)
-        segment_cols = list(seg)
+        segment_cols += list(seg)
     metric_cols = [f"{m.id}__{k}" for _, m in model.metrics
                    for k in ("raw", "score", "weight", "contribution", "missing")]
     out = t.select("customer_id", "score", "tier", "coverage", *CARRIED, *segment_cols,

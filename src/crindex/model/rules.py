@@ -929,3 +929,39 @@ def _segments(c: Checking) -> Iterable[Problem]:
 @register_rule("segment rules leave no cell untaken", level="warning")
 def _segment_gaps(c: Checking) -> Iterable[Problem]:
     yield from _segment_lint(c)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# flags
+
+
+@register_rule("flags read a contract table's columns")
+def _flags(c: Checking) -> Iterable[Problem]:
+    seen: dict[str, str] = {}
+    for flag in c.model.flags:
+        at = c.at(flag)
+        what = f"flag `{flag.id}`"
+        if flag.id in seen:
+            yield Problem(f"{what}: the id is used twice (first at {seen[flag.id]})", at,
+                          "flag ids must be unique", Reason.DUPLICATE_ID)
+        seen.setdefault(flag.id, at)
+        if flag.table not in CONTRACT:
+            yield Problem(f"{what} reads unknown table `{flag.table}`", c.line(flag, "table"),
+                          wording.with_guess(flag.table, CONTRACT,
+                                             "tables: " + ", ".join(CONTRACT)),
+                          Reason.UNKNOWN_TABLE)
+            continue
+        if flag.kind is not None and "kind" not in CONTRACT[flag.table]:
+            yield Problem(f"{what}: table {flag.table} has no `kind` column",
+                          c.line(flag, "kind"), "filter with `where:` instead",
+                          Reason.UNKNOWN_COLUMN)
+        if flag.table == "customers":
+            if flag.window is not None:
+                yield Problem(f"{what}: a window means nothing on customers (one row each)",
+                              c.line(flag, "window"), "remove `window`", Reason.BAD_PARAMETER)
+            if not flag.where:
+                yield Problem(f"{what} on customers has no `where`: it would be raised for "
+                              "everyone", at, "add e.g. where: {champion_left: true}",
+                              Reason.BAD_PARAMETER)
+        yield from _where_problems(flag.where, flag.table, what, at,
+                                   extra_columns(c.model, flag.table))

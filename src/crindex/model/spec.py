@@ -726,7 +726,8 @@ class AlertSpec(Spec):
     - ``score_below``: the score is below ``threshold``;
     - ``metric``: a metric's ``value`` (``raw`` or ``score``) compared with ``op`` to
       ``threshold``, e.g. ``metric: email_recency, op: ">=", threshold: 30``; ``missing: fire``
-      also raises it for customers with no value.
+      also raises it for customers with no value;
+    - ``flag``: the customer's ``flag`` (one of the model's ``flags``) is raised.
 
     An alert is an episode (see :mod:`crindex.alerts.episodes`): it opens on the first snapshot
     where the rule holds for a customer and goes to the customer's owner; the rule raises
@@ -747,6 +748,8 @@ class AlertSpec(Spec):
     op: CompareOp = ">="
     missing: Literal["skip", "fire"] = "skip"
     auto_resolve: bool = True
+    #: the flag a ``flag`` rule watches (an id of the model's ``flags``)
+    flag: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -837,6 +840,42 @@ class SegmentsSpec(Spec):
         return {"r": self.recency, "f": self.frequency, "m": self.monetary}
 
 
+# --------------------------------------------------------------------------------------------
+# flags (yes/no facts shown beside the score and in alerts, never part of the score)
+
+
+class FlagSpec(Spec):
+    """A yes/no fact about a customer: raised when a row of ``table`` matches, never scored.
+
+    On an event table (``interactions``, ``orders``, ...) the flag is raised when the customer
+    has at least one row through ``kind`` and ``where`` in ``window`` (all history when not
+    given), up to ``as_of``: ``{id: payment_failed, table: interactions, kind:
+    payment_failed, window: 30d}``. On ``customers`` it is raised when the customer's own row
+    matches ``where``: ``{id: champion_left, table: customers, where: {champion_left:
+    true}}``. The output gets ``flag__<id>`` and ``flags`` (the raised ids); the alert rule
+    ``flag`` raises an alert for it. A flag never changes a score, a weight or a tier.
+    """
+
+    id: Annotated[str, Field(pattern=IDENT)]
+    label: str | None = None
+    table: str = "interactions"
+    kind: str | None = None
+    where: Where | None = None
+    window: str | None = None
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _check_window(cls, value: Any) -> Any:
+        if value is not None:
+            parse_window(str(value))
+            return str(value)
+        return value
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+
 class CRIModel(Spec):
     """A whole Customer Relationship Index model."""
 
@@ -853,6 +892,8 @@ class CRIModel(Spec):
     alerts: list[AlertSpec] = Field(default_factory=list)
     #: RFM segments (``rfm_segment`` in the output); see :class:`SegmentsSpec`
     segments: SegmentsSpec | None = None
+    #: yes/no facts shown beside the score and in alerts, never scored; see :class:`FlagSpec`
+    flags: list[FlagSpec] = Field(default_factory=list)
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)

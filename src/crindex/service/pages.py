@@ -72,6 +72,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "owner": ("Owner", "负责人"),
     "segment": ("Segment", "细分"),
     "rfm_segment": ("RFM segment", "RFM 细分"),
+    "flags": ("Flags", "标记"),
+    "flags_note": ("Shown beside the score, never part of it.", "显示在分数旁，不计入分数。"),
     "ack": ("Acknowledge", "确认"),
     "search": ("Search id", "搜索编号"),
     "tier": ("Tier", "等级"),

@@ -313,11 +313,11 @@ class Store(ABC):
         return self.runs(name)[-1]
 
     def scores(self, run_id: str) -> pd.DataFrame:
-        """A snapshot's rows: customer_id, score, tier, coverage, owner, segments, personal."""
+        """A snapshot's rows: customer_id, score, tier, coverage, owner, segments, flags, ..."""
         with self.reading() as tx:
             return tx.execute(
                 "SELECT customer_id, score, tier, coverage, owner, segment, personal, "
-                "rfm_segment "
+                "rfm_segment, flags "
                 "FROM scores WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
 
     def holdouts(self, run_id: str) -> pd.DataFrame:

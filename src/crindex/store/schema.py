@@ -5,7 +5,8 @@
     meta           key, value                       schema_version
     runs           one row per snapshot             unique (model_name, as_of)
     scores         one row per customer and run     computed score, tier, coverage, owner,
-                                                    segment (an attribute), rfm_segment
+                                                    segment (an attribute), rfm_segment,
+                                                    flags (raised ids, comma-separated)
     metric_scores  long: one row per customer, run  kind = 'metric' (raw, score, weight,
                    and metric or dimension          contribution, missing) or 'dimension'
     holdouts       one row per customer and run     tier, strategy, strategy_group
@@ -56,7 +57,8 @@ TABLES: dict[str, str] = {
         owner TEXT,
         segment TEXT,
         personal TEXT,
-        rfm_segment TEXT""",
+        rfm_segment TEXT,
+        flags TEXT""",
     "metric_scores": """
         run_id TEXT NOT NULL,
         customer_id TEXT NOT NULL,
@@ -167,6 +169,8 @@ MIGRATIONS: dict[int, list[str]] = {
     # 2 -> 3: the RFM segment of a customer (crindex.model.segments), beside the attribute
     2: [
         "ALTER TABLE scores ADD COLUMN IF NOT EXISTS rfm_segment TEXT",
+        # 2 -> 3: the raised flags (ids, comma-separated), shown beside the score
+        "ALTER TABLE scores ADD COLUMN IF NOT EXISTS flags TEXT",
     ],
 }
 

@@ -56,11 +56,14 @@ class RunInfo:
 def model_hash(model: CRIModel) -> str:
     """SHA-256 of what decides the scores: the model without alerts, description, guardrails.
 
+    Flags are left out too: they are shown beside a score and never change it.
+
     Guardrails decide whether a run may write, never a score. Comments, key order and
     formatting of the file do not change it; a weight, a window, a normaliser or a tier bound
     does.
     """
-    content = model.model_dump(mode="json", exclude={"alerts", "description", "guardrails"})
+    content = model.model_dump(mode="json", exclude={"alerts", "description", "guardrails",
+                                                     "flags"})
     # keys added later are left out while unset, so a model that does not use them keeps the
     # hash it had before (a store compares snapshots of the same hash)
     if content.get("segments") is None:
@@ -220,6 +223,7 @@ def snapshot_tables(source: SnapshotSource, run_id: str) -> tuple[pa.Table, pa.T
         "segment": _column(table, "segment", pa.string()),
         "personal": personal,
         "rfm_segment": _column(table, "rfm_segment", pa.string()),
+        "flags": _column(table, "flags", pa.string()),
     })
     null_f = pa.nulls(n, pa.float64())
     null_s = pa.nulls(n, pa.string())
