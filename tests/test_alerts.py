@@ -127,7 +127,7 @@ def test_alert_entries_are_checked_with_file_and_line():
     text = str(info.value)
     assert "<watch>:29: alert `drop`: rule `score_drop` does not take `threshold`" in text
     assert "alert `drop`: rule `score_drop` needs `relative` or `absolute`" in text
-    assert "<watch>:30: alert `gone`: unknown rule `scor_drop` (rules: metric, score_below" \
+    assert "<watch>:30: alert `gone`: unknown rule `scor_drop` (rules: flag, metric, score_below" \
         in text
     assert "unknown metric `email_recncy` (metrics of this model: spend, email_recency)" in text
     assert "<watch>:32: alert `low`: rule `score_below` needs `threshold`" in text

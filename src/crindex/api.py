@@ -279,6 +279,27 @@ def score(
     table = execute(backend, compiled.expr, compiled.sort_after)
     # the dates at this as_of (the data may have been opened for another) and the ratios
     check_scored(quality, model, day, table, write_to=quarantine_dir, refuse=guardrails)
-    return ScoreResult(model, day, table, compiled, quality, origins,
-                       warnings=fitted.warnings())
+    return ScoreResult(model, day, with_strategy_groups(model, table), compiled, quality,
+                       origins, warnings=fitted.warnings())
+
+
+#: the output column of each customer's strategy group (docs/act.md, Strategy uplift)
+STRATEGY_GROUP = "strategy_group"
+
+
+def with_strategy_groups(model: CRIModel, table: pa.Table) -> pa.Table:
+    """``table`` with ``strategy_group`` (``treated``, ``holdout``) when a tier has a holdout.
+
+    Drawn per customer from a hash of the holdout's seed and the customer id
+    (:func:`crindex.stats.strategy_groups`), after the tiers: the same on every engine.
+    """
+    holdouts = {lv.id: (lv.holdout.share, lv.holdout.seed) for lv in model.tiers.levels
+                if lv.holdout is not None}
+    if not holdouts or not isinstance(table, pa.Table):
+        return table
+    from crindex.stats import strategy_groups
+
+    groups = strategy_groups(table.column("customer_id").to_pylist(),
+                             table.column("tier").to_pylist(), holdouts)
+    return table.append_column(STRATEGY_GROUP, pa.array(groups, pa.string()))
 

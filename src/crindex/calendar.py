@@ -87,6 +87,22 @@ def window_start(as_of: dt.date, window: str | None) -> dt.date | None:
     return shift(as_of, -parsed[0], parsed[1])
 
 
+def consecutive_windows(as_of: dt.date, window: str, periods: int,
+                        ) -> list[tuple[dt.date, dt.date]]:
+    """``periods`` windows back to back ending on ``as_of``, oldest first: ``(start, end]``.
+
+    Each is as long as ``window`` (calendar months for ``m`` and ``y``): ``30d`` and 3 periods
+    ending 2025-06-30 are (2025-04-01, 2025-05-01], (2025-05-01, 2025-05-31] and
+    (2025-05-31, 2025-06-30]. The last one is the window a plain metric reads.
+    """
+    parsed = parse_window(window)
+    if parsed is None:
+        raise ValueError("consecutive windows need a length (e.g. 30d), not `all`")
+    count, unit = parsed
+    ends = [shift(as_of, -count * k, unit) for k in range(periods + 1)]
+    return [(ends[k + 1], ends[k]) for k in reversed(range(periods))]
+
+
 def _horizon(horizon: str) -> tuple[int, str]:
     try:
         parsed = parse_window(horizon)

@@ -591,8 +591,9 @@ def explain_command(
             st.close()
     else:
         ex = result.explain(customer_id)  # type: ignore[attr-defined]
+    flags = _flags_of(result, ex.customer_id)
     if as_json:
-        sys.stdout.write(dumps(ex.to_dict()) + "\n")
+        sys.stdout.write(dumps({**ex.to_dict(), "flags": flags}) + "\n")
         return
     table = Table(title=f"customer {ex.customer_id}: score {_fmt(ex.score)}, tier "
                         f"{ex.tier_label or '-'}, coverage {_fmt(ex.coverage)}%")
@@ -618,8 +619,23 @@ def explain_command(
                   highlight=False, markup=False)
         for c in path.changes:
             out.print(f"  {c.text()}", highlight=False, markup=False)
+    if flags:
+        out.print(f"[bold]flags[/] (beside the score, never in it): {', '.join(flags)}",
+                  highlight=False)
     for a in ex.adjustments:
         out.print(f"[bold]adjustment[/] {_adjustment_text(a)}")
+
+
+def _flags_of(result: object, customer_id: str) -> list[str]:
+    """The flags raised for one customer of a scored result (docs/act.md, Flags)."""
+    import pyarrow.compute as pc
+
+    table = result.table  # type: ignore[attr-defined]
+    if "flags" not in table.column_names:
+        return []
+    row = table.filter(pc.equal(table.column("customer_id").cast("string"), customer_id))
+    text = row.column("flags")[0].as_py() if row.num_rows else None
+    return text.split(",") if text else []
 
 
 def _adjustment_text(a: dict[str, object]) -> str:

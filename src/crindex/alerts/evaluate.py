@@ -64,7 +64,8 @@ def _history_start(specs: Sequence[AlertSpec], runs: Sequence[RunInfo],
 def situation(specs: Sequence[AlertSpec], store: Store, runs: Sequence[RunInfo],
               run: RunInfo) -> Situation:
     """Load what the rules ``specs`` need about snapshot ``run`` (``runs``: the model's)."""
-    current = store.scores(run.run_id).set_index("customer_id")[["score", "tier", "owner"]]
+    current = store.scores(run.run_id).set_index("customer_id")[["score", "tier", "owner",
+                                                                 "flags"]]
     start = _history_start(specs, runs, run)
     if start is None or start >= run.as_of:
         history = pd.DataFrame(columns=["as_of", "customer_id", "score", "tier"])

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 #: the keys of an alert entry that configure its rule (the others: id, label, rule, severity,
 #: auto_resolve)
-PARAMETERS = ("within", "relative", "absolute", "threshold", "metric", "value", "op", "missing")
+PARAMETERS = ("within", "relative", "absolute", "threshold", "metric", "value", "op", "missing",
+              "flag")
 
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
@@ -205,6 +206,19 @@ def metric_condition(spec: AlertSpec, s: Situation) -> list[Hit]:
     return hits
 
 
+@register("flag", "the customer's `flag` (one of the model's flags) is raised",
+          required=("flag",))
+def flag_raised(spec: AlertSpec, s: Situation) -> list[Hit]:
+    raised = s.current["flags"] if "flags" in s.current.columns else {}
+    hits = []
+    for cid, text in dict(raised).items():
+        ids = str(text).split(",") if isinstance(text, str) and text else []
+        if spec.flag in ids:
+            hits.append(Hit(str(cid), f"flag {spec.flag} is raised",
+                            {"flag": spec.flag, "flags": ids}))
+    return hits
+
+
 # --------------------------------------------------------------------------------------------
 # checks (called by the model loader)
 
@@ -255,6 +269,12 @@ def check_alerts(model: CRIModel) -> list[Problem]:
         if spec.metric is not None and spec.metric not in metric_ids:
             problems.append(Problem(f"{what}: unknown metric `{spec.metric}`", at,
                                     "metrics of this model: " + ", ".join(metric_ids),
+                                    Reason.UNKNOWN_COLUMN))
+        flag_ids = [f.id for f in model.flags]
+        if spec.flag is not None and spec.flag not in flag_ids:
+            problems.append(Problem(f"{what}: unknown flag `{spec.flag}`", at,
+                                    ("flags of this model: " + ", ".join(flag_ids))
+                                    if flag_ids else "the model has no `flags:`; add one",
                                     Reason.UNKNOWN_COLUMN))
         if rule.name == "metric" and isinstance(spec.threshold, str) and \
                 (spec.value == "score" or spec.op not in ("==", "!=")):

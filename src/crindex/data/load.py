@@ -129,6 +129,13 @@ def model_columns(model: CRIModel | None) -> dict[str, set[str]]:
                 cols.add("kind")
             cols.update((p.where or {}).keys())
         cols.update(info.reads)
+    for flag in model.flags:
+        cols = needed.setdefault(flag.table, set(REQUIRED_COLUMNS.get(flag.table, ())))
+        if flag.table != "customers":
+            cols.add(TIME_COLUMN[flag.table])
+        if flag.kind:
+            cols.add("kind")
+        cols.update((flag.where or {}).keys())
     for table, cols in needed.items():
         cols &= set(CONTRACT[table])
     return needed

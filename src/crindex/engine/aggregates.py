@@ -16,13 +16,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from crindex.calendar import DAYS_PER_MONTH
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from crindex.calendar import DAYS_PER_MONTH, DAYS_PER_YEAR
 from crindex.contract import PURCHASE, TIME_COLUMN
 from crindex.errors import Problem, Reason
 from crindex.model.registry import AggregateInfo, register_aggregate, register_rule
-from crindex.model.spec import MetricSpec, SubAggregate
+from crindex.model.spec import FlagSpec, MetricSpec, SubAggregate
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -72,8 +74,8 @@ class Context:
     def name(self, part: str) -> str:
         return f"{self.prefix}__{part}"
 
-    def condition(self, spec: MetricSpec | SubAggregate) -> ir.BooleanValue:
-        """Window and filter of a metric (or one side of a ratio) as one boolean."""
+    def condition(self, spec: MetricSpec | SubAggregate | FlagSpec) -> ir.BooleanValue:
+        """Window and filter of a metric (or one side of a ratio, or a flag) as one boolean."""
         import ibis
 
         conds: list[ir.BooleanValue] = []
@@ -306,3 +308,236 @@ def _survey_mean(ctx: Context, m: MetricSpec) -> Plan:
 def _attribute(ctx: Context, m: MetricSpec) -> Plan:
     col = m.column or ""
     return Plan({}, lambda get: get(col))
+
+
+# --------------------------------------------------------------------------------------------
+# relative and trend metrics: one simple aggregate (``of``) read over several windows
+
+
+#: the simple aggregates a relative metric may read (``of``)
+RELATIVE_OF = tuple(SIMPLE)
+#: the simple aggregates that are 0 on a window with no rows (the others have no value)
+ZERO_WHEN_EMPTY = ("count", "sum", "distinct_count")
+
+
+class ChangeParams(BaseModel):
+    """Params of ``change``: the aggregate compared and how the change is said.
+
+    ``as: percent`` is ``(this - previous) / |previous| x 100`` (no value when the previous
+    window's is 0 or missing); ``as: points`` is ``this - previous``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    of: Literal[RELATIVE_OF]  # type: ignore[valid-type]
+    as_: Literal["percent", "points"] = Field(default="percent", alias="as")
+
+
+class TrendParams(BaseModel):
+    """Params of ``trend``: the aggregate, how many windows, and the minimum-data gate.
+
+    The value is the least-squares slope of the aggregate over ``periods`` back-to-back
+    windows (per window: window 1 is the oldest), over the windows that end after the customer
+    was created. The gate: a customer with rows in fewer than ``min_periods`` of those windows
+    gets no value (the metric's ``missing`` policy applies).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    of: Literal[RELATIVE_OF]  # type: ignore[valid-type]
+    periods: int = Field(default=6, ge=2, le=36)
+    min_periods: int = Field(default=3, ge=2)
+
+    @field_validator("min_periods")
+    @classmethod
+    def _gate_fits(cls, value: int, info: ValidationInfo) -> int:
+        periods = info.data.get("periods")
+        if periods is not None and value > periods:
+            raise ValueError(f"min_periods ({value}) cannot exceed periods ({periods})")
+        return value
+
+
+#: days per unit of a tenure rate
+PER_DAYS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH, "year": DAYS_PER_YEAR}
+
+
+class TenureRateParams(BaseModel):
+    """Params of ``tenure_rate``: the aggregate and the time unit of the rate.
+
+    The value is the aggregate over the window divided by the time the customer had in it:
+    the window's days, or fewer for a customer created inside it (at least one day), in
+    ``per`` units. Without a window, the whole tenure.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    of: Literal["count", "sum", "distinct_count"]
+    per: Literal["day", "week", "month", "year"] = "month"
+
+
+def _base(ctx: Context, m: MetricSpec, of: str, start: dt.date | None, end: dt.date,
+          name: str) -> tuple[ir.Value, ir.Value]:
+    """(the ``of`` aggregate, its row count) over ``(start, end]`` through the metric's filter."""
+    import dataclasses
+
+    import ibis
+
+    spec = m.model_copy(update={"aggregate": of})
+    inside = ctx.day <= ibis.literal(end)
+    if start is not None:
+        inside = inside & (ctx.day > ibis.literal(start))
+    # the filter of the metric without its window (the windows are given here)
+    cond = dataclasses.replace(ctx, start=None).condition(spec) & inside
+    t = ctx.table
+    rows = t.customer_id.count(where=cond)
+    if of == "count":
+        return rows, rows
+    col = t[spec.column]  # type: ignore[index]
+    value = {"sum": col.sum, "mean": col.mean, "min": col.min, "max": col.max,
+             "distinct_count": col.nunique}[of](where=cond)
+    return value, rows
+
+
+def _windows(ctx: Context, m: MetricSpec, periods: int) -> list[tuple[dt.date, dt.date]]:
+    from crindex.calendar import consecutive_windows
+
+    assert m.window is not None  # a rule asks for it
+    return consecutive_windows(ctx.as_of, m.window, periods)
+
+
+def _lookback_of(periods: Callable[[MetricSpec], int]) -> Callable[[Any], int]:
+    def lookback(m: Any) -> int:
+        try:
+            return periods(m)
+        except Exception:  # params not checked yet: the rules say what is wrong
+            return 1
+
+    return lookback
+
+
+def _change_periods(m: MetricSpec) -> int:
+    return 2
+
+
+def _trend_periods(m: MetricSpec) -> int:
+    from crindex.model.registry import params_of
+
+    return int(params_of(m).periods)  # type: ignore[attr-defined]
+
+
+@aggregate("change", "change of an aggregate (params.of) against the previous window of the "
+           "same length, in percent or points", default_table="orders", params=ChangeParams,
+           lookback=_lookback_of(_change_periods))
+def _change(ctx: Context, m: MetricSpec) -> Plan:
+    import ibis
+
+    from crindex.model.registry import params_of
+
+    p = params_of(m)
+    assert isinstance(p, ChangeParams)
+    (prev_start, prev_end), (start, end) = _windows(ctx, m, 2)
+    cur, cur_rows = _base(ctx, m, p.of, start, end, "cur")
+    prev, prev_rows = _base(ctx, m, p.of, prev_start, prev_end, "prev")
+    kc, kp = ctx.name("this"), ctx.name("previous")
+    kcn, kpn = ctx.name("this_rows"), ctx.name("previous_rows")
+    zero = p.of in ZERO_WHEN_EMPTY
+
+    def value(get: Getter, key: str, rows: str) -> ir.Value:
+        v = get(key).cast("float64")
+        return v.fill_null(0.0) if zero else ibis.ifelse(get(rows).fill_null(0) > 0, v,
+                                                         ibis.null("float64"))
+
+    def finish(get: Getter) -> ir.Value:
+        now, before = value(get, kc, kcn), value(get, kp, kpn)
+        if p.as_ == "points":
+            return now - before
+        return ibis.ifelse(before.isnull() | (before == 0), ibis.null("float64"),
+                           (now - before) / before.abs() * 100.0)
+
+    return Plan({kc: cur, kp: prev, kcn: cur_rows, kpn: prev_rows}, finish)
+
+
+@aggregate("trend", "least-squares slope of an aggregate (params.of) per window over "
+           "params.periods windows, with a minimum-data gate (params.min_periods)",
+           default_table="orders", params=TrendParams, lookback=_lookback_of(_trend_periods))
+def _trend(ctx: Context, m: MetricSpec) -> Plan:
+    import ibis
+
+    from crindex.model.registry import params_of
+
+    p = params_of(m)
+    assert isinstance(p, TrendParams)
+    windows = _windows(ctx, m, p.periods)
+    parts: dict[str, ir.Value] = {}
+    for k, (start, end) in enumerate(windows):
+        parts[ctx.name(f"w{k}")], parts[ctx.name(f"n{k}")] = _base(ctx, m, p.of, start, end,
+                                                                   f"w{k}")
+    zero = p.of in ZERO_WHEN_EMPTY
+
+    def finish(get: Getter) -> ir.Value:
+        created = get("created_at").date()
+        n = s_x = s_y = s_xx = s_xy = ibis.literal(0.0)
+        with_rows = ibis.literal(0)
+        for k, (_, end) in enumerate(windows):
+            x = float(k + 1)
+            rows = get(ctx.name(f"n{k}")).fill_null(0)
+            # a window counts once the customer exists by its end
+            live = created.isnull() | (created <= ibis.literal(end))
+            y = get(ctx.name(f"w{k}")).cast("float64")
+            used = live if zero else live & (rows > 0)
+            y = y.fill_null(0.0)
+            one = ibis.ifelse(used, 1.0, 0.0)
+            n, s_x, s_y = n + one, s_x + one * x, s_y + one * y
+            s_xx, s_xy = s_xx + one * x * x, s_xy + one * x * y
+            with_rows = with_rows + ibis.ifelse(live & (rows > 0), 1, 0)
+        spread = n * s_xx - s_x * s_x
+        slope = (n * s_xy - s_x * s_y) / spread
+        return ibis.ifelse((with_rows >= p.min_periods) & (spread > 0), slope,
+                           ibis.null("float64"))
+
+    return Plan(parts, finish)
+
+
+@aggregate("tenure_rate", "an aggregate (params.of) per unit of the time the customer had in "
+           "the window (params.per: day, week, month, year)", default_table="orders",
+           params=TenureRateParams)
+def _tenure_rate(ctx: Context, m: MetricSpec) -> Plan:
+    import ibis
+
+    from crindex.model.registry import params_of
+
+    p = params_of(m)
+    assert isinstance(p, TenureRateParams)
+    value, _ = _base(ctx, m, p.of, ctx.start, ctx.as_of, "v")
+    key = ctx.name("v")
+    as_of = ibis.literal(ctx.as_of)
+    window_days = (ctx.as_of - ctx.start).days if ctx.start is not None else None
+
+    def finish(get: Getter) -> ir.Value:
+        tenure = as_of.delta(get("created_at").date(), unit="day").cast("float64")
+        days = tenure if window_days is None else ibis.least(tenure, float(window_days))
+        days = ibis.greatest(days.fill_null(float(window_days or 1)), 1.0)
+        return get(key).cast("float64").fill_null(0.0) / (days / PER_DAYS[p.per])
+
+    return Plan({key: value}, finish, True)
+
+
+@register_rule("relative metrics read the column and window they need")
+def _relative_needs(checking: Checking) -> Iterable[Problem]:
+    from pydantic import ValidationError
+
+    from crindex.model.registry import params_of
+
+    for m in checking.metrics("change", "trend", "tenure_rate"):
+        if m.aggregate in ("change", "trend") and (
+                m.window is None or str(m.window).strip().lower() in ("", "all")):
+            yield Problem(f"metric `{m.id}`: {m.aggregate} needs a window", checking.at(m),
+                          "add e.g. window: 30d (the length of each window compared)",
+                          Reason.BAD_PARAMETER)
+        try:
+            of = params_of(m).of  # type: ignore[attr-defined]
+        except ValidationError:
+            continue  # the params rule reports it
+        if of != "count" and not m.column:
+            yield Problem(f"metric `{m.id}`: {m.aggregate} of `{of}` needs a column",
+                          checking.at(m), "add e.g. column: amount", Reason.BAD_PARAMETER)

@@ -6,7 +6,10 @@ metric of that table a conditional aggregate in the same ``GROUP BY customer_id`
 policies, weights, dimension scores, the total, coverage and tiers, column by column.
 
 Output columns: ``customer_id``, ``score``, ``tier``, ``coverage``, the carried customer
-attributes (``owner``, ``segment``), ``dim__<dimension>`` and per metric ``<id>__raw``,
+attributes (``owner``, ``segment``), with ``flags:`` in the model ``flags`` and
+``flag__<id>`` (:mod:`crindex.engine.flags`), with ``segments:`` ``rfm_cell`` and
+``rfm_segment`` (:mod:`crindex.engine.segments`), ``dim__<dimension>`` and per metric
+``<id>__raw``,
 ``<id>__score``, ``<id>__weight`` (share of the total after re-weighting, %),
 ``<id>__contribution`` (weight x score / 100) and ``<id>__missing``.
 
@@ -27,7 +30,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from crindex.calendar import window_start
+from crindex.calendar import consecutive_windows, window_start
 from crindex.contract import TIME_COLUMN
 from crindex.engine.aggregates import Context, Plan
 from crindex.engine.fit import ModelFit
@@ -206,6 +209,13 @@ def check_tables(model: CRIModel, tables: dict[str, ir.Table]) -> None:
                 "tables found: " + ", ".join(sorted(tables)) + f"; add {table} to the data or "
                 "map it under sources:", Reason.MISSING_TABLE,
             ))
+    for flag in model.flags:
+        if flag.table not in tables:
+            problems.append(Problem(
+                f"flag `{flag.id}` reads table `{flag.table}`, which the data does not have",
+                flag.at, "tables found: " + ", ".join(sorted(tables)) + f"; add {flag.table} "
+                "to the data, map it under sources:, or remove the flag", Reason.MISSING_TABLE,
+            ))
     raise_if(problems, ModelError, "the model needs tables the data does not have")
 
 
@@ -214,6 +224,19 @@ def rows_up_to(table: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
     if table_name == "customers":
         return table
     return table.filter(table[TIME_COLUMN[table_name]].date() <= ibis.literal(as_of))
+
+
+def earliest_start(m: MetricSpec, as_of: dt.date) -> dt.date | None:
+    """First day excluded from every row a metric reads: its window, or several back to back.
+
+    An aggregate reading earlier windows too (``change``, ``trend``) says how many with its
+    ``lookback``; ``None`` when the metric reads all history.
+    """
+    info = AGG_INFO[m.aggregate]
+    periods = info.lookback(m) if info.lookback is not None else 1
+    if m.window is None or periods <= 1:
+        return window_start(as_of, m.window)
+    return consecutive_windows(as_of, m.window, periods)[0][0]
 
 
 def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
@@ -249,7 +272,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     for table_name, metrics in by_table.items():
         t = rows_up_to(tables[table_name], table_name, as_of)
         if table_name != "customers":
-            starts = [window_start(as_of, m.window) for m in metrics]
+            starts = [earliest_start(m, as_of) for m in metrics]
             if all(st is not None for st in starts):
                 # every metric has a window: read only the widest one
                 widest = min(st for st in starts if st is not None)
@@ -271,6 +294,13 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
                 f"{STEP_AGG}{table_name}")
             joined = joined.left_join(agg, joined.customer_id == agg._cid).drop("_cid")
 
+    flag_cols: list[str] = []
+    if model.flags:
+        from crindex.engine.flags import add_flags, flag_column
+
+        joined = add_flags(model, tables, as_of, joined)
+        flag_cols = [flag_column(f.id) for f in model.flags]
+
     # raw values and normalised scores --------------------------------------------------------
     cols: dict[str, ir.Value] = {}
     for _, m in model.metrics:
@@ -282,7 +312,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
         if AGG_INFO[m.aggregate].numeric and m.normalise.method != "map":
             raw = raw.cast("float64").round(RAW_DECIMALS)
         cols[f"{m.id}__raw"] = raw
-    raw_table = joined.select("customer_id", *CARRIED, **cols).alias(STEP_RAW)
+    raw_table = joined.select("customer_id", *CARRIED, *flag_cols, **cols).alias(STEP_RAW)
     raw_table, pops = _populations(engine, raw_table, {
         f"{m.id}__raw": LOOK_ACROSS[m.normalise.method] for _, m in model.metrics
         if m.normalise.method in LOOK_ACROSS})
@@ -395,9 +425,21 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
     t = t.alias(STEP_WEIGHTED)
     t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
     t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(STEP_TIERED)
+    segment_cols: list[str] = []
+    if model.flags:
+        from crindex.engine.flags import FLAGS_COLUMN, flag_column, flags_text
+
+        t = t.mutate(**{FLAGS_COLUMN: flags_text(model, t)})
+        segment_cols += [FLAGS_COLUMN, *[flag_column(f.id) for f in model.flags]]
+    if model.segments is not None:
+        from crindex.engine.segments import segment_columns
+
+        seg = segment_columns(model.segments, t)
+        t = t.mutate(**seg)
+        segment_cols += list(seg)
     metric_cols = [f"{m.id}__{k}" for _, m in model.metrics
                    for k in ("raw", "score", "weight", "contribution", "missing")]
-    out = t.select("customer_id", "score", "tier", "coverage", *CARRIED,
+    out = t.select("customer_id", "score", "tier", "coverage", *CARRIED, *segment_cols,
                    *[f"dim__{d.id}" for d in model.dimensions], *metric_cols)
     return out
 

@@ -51,7 +51,8 @@ def register(app: typer.Typer) -> None:
         period: str = typer.Option("90d", "--period", help="length of the period ending on "
                                    "--as-of: 90d, 12w, 3m, 1y"),
         by: str | None = typer.Option(None, "--by", help="break down by a customers column: "
-                                      "segment, owner, region, ..."),
+                                      "segment, owner, region, ...; or rfm_segment (with "
+                                      "--model, a model with segments:)"),
         model: Path | None = typer.Option(None, "--model", "-m", help="a model file: its "
                                           "sources map the data, its churn rule says who "
                                           "churned, its scores give the mean CRI"),
@@ -73,6 +74,7 @@ def register(app: typer.Typer) -> None:
         from crindex.api import as_date, score
         from crindex.data import open_dataset
         from crindex.kpis import DEFINITIONS, kpis
+        from crindex.kpis.core import SCORE_GROUPS
         from crindex.output import dumps
         from crindex.util import console
 
@@ -84,7 +86,7 @@ def register(app: typer.Typer) -> None:
         report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
                       discount_rate=discount_rate, churn_rule=spec.churn if spec else None)
         err = console(stderr=True)
-        if by is not None:
+        if by is not None and by not in SCORE_GROUPS:
             warning = missing_group_warning(ds.tables["customers"], by)
             if warning:
                 err.print(warning, highlight=False, soft_wrap=True)

@@ -274,7 +274,8 @@ def kpis(
     period
         Length of the period ending on ``as_of``: ``90d``, ``12w``, ``3m``, ``1y``.
     by
-        A customers column (``segment``, ``owner``, ...) to break the KPIs down by.
+        A customers column (``segment``, ``owner``, ...) to break the KPIs down by, or
+        ``rfm_segment``, read from ``scores`` (a model with ``segments:``).
     scores
         Scores of the same date (a table with ``customer_id`` and ``score``, e.g.
         ``ScoreResult.table``) for the mean CRI.
@@ -302,10 +303,23 @@ def kpis(
         raise DataError.single(Reason.MISSING_TABLE, "the customers table is missing", "kpis",
                                "tables found: " + ", ".join(sorted(tables)))
     customers = tables["customers"]
-    if by is not None and (by not in CONTRACT["customers"] or by not in customers.columns):
+    scored_by = by is not None and by in SCORE_GROUPS
+    if scored_by and (scores is None or by not in _column_names(scores)):
+        raise DataError.single(
+            Reason.UNKNOWN_COLUMN, f"cannot break KPIs down by `{by}` without it in the scores",
+            "--by", "give a model (--model) with `segments:` (docs/act.md, RFM segments)")
+    if by is not None and not scored_by and (by not in CONTRACT["customers"]
+                                              or by not in customers.columns):
         raise DataError.single(
             Reason.UNKNOWN_COLUMN, f"cannot break KPIs down by `{by}`", "--by",
-            "a customers column, e.g. segment, owner, region, size_band")
+            "a customers column, e.g. segment, owner, region, size_band, or rfm_segment "
+            "with a model that has segments")
+    if scored_by:
+        # the group comes from the scores (customers not scored at as_of are in no group)
+        assert by is not None and scores is not None
+        groups = ibis.memtable(_arrow(scores, ["customer_id", by]))
+        customers = customers.left_join(groups, "customer_id").select(
+            *customers.columns, by)
     # nothing after as_of is ever read
     cut: dict[str, ir.Table] = {}
     time_cols = {"orders": "ordered_at", "surveys": "answered_at", "interactions": "occurred_at",
@@ -426,15 +440,25 @@ def _why_missing(values: dict[str, dict[str, float | None]], notes: dict[str, st
             notes[k.id] = f"{by} {', '.join(empty)}: {reason}"
 
 
-def _mean_scores(scores: Any, ctx: _Ctx) -> dict[str, float | None]:
+#: ``--by`` columns that come from the scores, not from the customers table
+SCORE_GROUPS = ("rfm_segment",)
+
+
+def _column_names(scores: Any) -> list[str]:
+    names = getattr(scores, "column_names", None)
+    return list(names) if names is not None else list(scores.columns)
+
+
+def _arrow(scores: Any, columns: list[str]) -> Any:
+    """``columns`` of a scores table (Arrow or pandas) as an Arrow table."""
     import pyarrow as pa
 
     if hasattr(scores, "select") and hasattr(scores, "column_names"):
-        scores = scores.select(["customer_id", "score"])
-    elif isinstance(scores, pa.Table):
-        pass
-    else:
-        scores = pa.Table.from_pandas(scores[["customer_id", "score"]], preserve_index=False)
-    t = ibis.memtable(scores)
+        return scores.select(columns)
+    return pa.Table.from_pandas(scores[columns], preserve_index=False)
+
+
+def _mean_scores(scores: Any, ctx: _Ctx) -> dict[str, float | None]:
+    t = ibis.memtable(_arrow(scores, ["customer_id", "score"]))
     joined = t.inner_join(ctx.groups, "customer_id")
     return _by_group(joined.group_by("g").aggregate(v=joined.score.mean()))

@@ -154,6 +154,9 @@ class AggregateInfo:
     whole: bool = False
     lowest: float | None = None
     highest: float | None = None
+    #: how many back-to-back windows of the metric's length it reads (``change`` reads the
+    #: previous one too); a function of the metric, one window when not given
+    lookback: Callable[[Any], int] | None = None
 
     @property
     def ratio(self) -> bool:

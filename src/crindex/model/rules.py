@@ -890,3 +890,78 @@ def _ratio_limits(c: Checking) -> Iterable[Problem]:
                 c.line(g, "ratio_limits", metric_id),
                 ("ratio metrics: " + ", ".join(ratios)) if ratios else
                 "the model has no ratio metric: remove ratio_limits", Reason.BAD_PARAMETER)
+
+
+# --------------------------------------------------------------------------------------------
+# RFM segments (the linter itself is crindex.model.segments.lint)
+
+
+def _segment_lint(c: Checking) -> tuple[list[Problem], list[Problem]]:
+    from crindex.model.segments import lint
+
+    spec = c.model.segments
+    if spec is None:
+        return [], []
+    return lint(spec, c.at(spec), {i: c.at(rule) for i, rule in enumerate(spec.rules)})
+
+
+@register_rule("segments name metrics; their rules can match and never overlap")
+def _segments(c: Checking) -> Iterable[Problem]:
+    spec = c.model.segments
+    if spec is None:
+        return
+    ids = [m.id for m in c.metrics()]
+    for key, metric_id in (("recency", spec.recency), ("frequency", spec.frequency),
+                           ("monetary", spec.monetary)):
+        if metric_id not in ids:
+            yield Problem(f"segments.{key} names `{metric_id}`, which is not a metric of the "
+                          "model", c.line(spec, key),
+                          wording.with_guess(metric_id, ids, "metrics: " + _listing(ids)),
+                          Reason.UNKNOWN_COLUMN)
+    if isinstance(spec.split, dict) and set(spec.split) != {"r", "f", "m"}:
+        yield Problem("segments.split gives a threshold for " + ", ".join(sorted(spec.split))
+                      + " only", c.line(spec, "split"),
+                      "give one per axis: {r: 60, f: 50, m: 50} (scores 0..100), or write "
+                      "mean or median", Reason.BAD_PARAMETER)
+    yield from _segment_lint(c)[0]
+
+
+@register_rule("segment rules leave no cell untaken", level="warning")
+def _segment_gaps(c: Checking) -> Iterable[Problem]:
+    yield from _segment_lint(c)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# flags
+
+
+@register_rule("flags read a contract table's columns")
+def _flags(c: Checking) -> Iterable[Problem]:
+    seen: dict[str, str] = {}
+    for flag in c.model.flags:
+        at = c.at(flag)
+        what = f"flag `{flag.id}`"
+        if flag.id in seen:
+            yield Problem(f"{what}: the id is used twice (first at {seen[flag.id]})", at,
+                          "flag ids must be unique", Reason.DUPLICATE_ID)
+        seen.setdefault(flag.id, at)
+        if flag.table not in CONTRACT:
+            yield Problem(f"{what} reads unknown table `{flag.table}`", c.line(flag, "table"),
+                          wording.with_guess(flag.table, CONTRACT,
+                                             "tables: " + ", ".join(CONTRACT)),
+                          Reason.UNKNOWN_TABLE)
+            continue
+        if flag.kind is not None and "kind" not in CONTRACT[flag.table]:
+            yield Problem(f"{what}: table {flag.table} has no `kind` column",
+                          c.line(flag, "kind"), "filter with `where:` instead",
+                          Reason.UNKNOWN_COLUMN)
+        if flag.table == "customers":
+            if flag.window is not None:
+                yield Problem(f"{what}: a window means nothing on customers (one row each)",
+                              c.line(flag, "window"), "remove `window`", Reason.BAD_PARAMETER)
+            if not flag.where:
+                yield Problem(f"{what} on customers has no `where`: it would be raised for "
+                              "everyone", at, "add e.g. where: {champion_left: true}",
+                              Reason.BAD_PARAMETER)
+        yield from _where_problems(flag.where, flag.table, what, at,
+                                   extra_columns(c.model, flag.table))

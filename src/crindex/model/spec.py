@@ -240,10 +240,32 @@ class DimensionSpec(Spec):
 # tiers
 
 
+def _share_shorthand(value: Any) -> Any:
+    """``holdout: 0.2`` is ``holdout: {share: 0.2}``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"share": value}
+    return value
+
+
+class HoldoutSpec(Spec):
+    """A random holdout of a tier's strategy: customers the strategy is *not* applied to.
+
+    A customer of the tier is held out when the uniform draw of a hash of ``seed`` and their
+    id is below ``share`` (:func:`crindex.stats.holdout_draw`): the same customer is drawn the
+    same way on every run while the share and seed stay. Kept in the store and exported with
+    the scores (``strategy_group``: ``treated`` or ``holdout``); ``crindex uplift`` compares
+    the two groups (docs/act.md, Strategy uplift).
+    """
+
+    share: float = Field(gt=0, lt=1)
+    seed: int = 0
+
+
 class TierLevel(Spec):
     """One tier. Score tiers use ``min`` (>=) or ``above`` (>); rank tiers ``top`` / ``bottom`` (%).
 
-    The one level with no bound catches everyone else.
+    The one level with no bound catches everyone else. ``holdout`` keeps a random share of
+    the tier's customers out of its strategy, to measure the strategy (:class:`HoldoutSpec`).
     """
 
     id: Annotated[str, Field(pattern=IDENT)]
@@ -253,6 +275,7 @@ class TierLevel(Spec):
     above: float | None = Field(default=None, ge=0, le=100)
     top: float | None = Field(default=None, gt=0, lt=100)
     bottom: float | None = Field(default=None, gt=0, lt=100)
+    holdout: Annotated[HoldoutSpec | None, BeforeValidator(_share_shorthand)] = None
 
     @property
     def display(self) -> str:
@@ -749,7 +772,8 @@ class AlertSpec(Spec):
     - ``score_below``: the score is below ``threshold``;
     - ``metric``: a metric's ``value`` (``raw`` or ``score``) compared with ``op`` to
       ``threshold``, e.g. ``metric: email_recency, op: ">=", threshold: 30``; ``missing: fire``
-      also raises it for customers with no value.
+      also raises it for customers with no value;
+    - ``flag``: the customer's ``flag`` (one of the model's ``flags``) is raised.
 
     An alert is an episode (see :mod:`crindex.alerts.episodes`): it opens on the first snapshot
     where the rule holds for a customer and goes to the customer's owner; the rule raises
@@ -770,6 +794,132 @@ class AlertSpec(Spec):
     op: CompareOp = ">="
     missing: Literal["skip", "fire"] = "skip"
     auto_resolve: bool = True
+    #: the flag a ``flag`` rule watches (an id of the model's ``flags``)
+    flag: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# RFM segments (the presets, the cell grid and the linter live in crindex.model.segments)
+
+#: the RFM segment presets (see :mod:`crindex.model.segments`)
+SegmentPreset = Literal["china8", "shopify11", "rfm10"]
+#: an axis of a segment rule: one cell (``5``) or an inclusive range (``[4, 5]``)
+CellRange = int | Annotated[list[int], Field(min_length=2, max_length=2)]
+
+
+class SegmentRule(Spec):
+    """One user-defined RFM segment: the cells of the R x F x M grid it takes.
+
+    ``r``, ``f`` and ``m`` each give one cell (``5``) or an inclusive range (``[4, 5]``) on
+    the grid's scale (1..``levels``, higher is better); an axis left out takes every cell. The
+    rules are tried in the order written and the first that holds wins, but the linter asks
+    that no two rules share a cell (:func:`crindex.model.segments.lint`), except a last rule
+    with no axis, which takes every cell no earlier rule took.
+    """
+
+    id: Annotated[str, Field(pattern=IDENT)]
+    label: str | None = None
+    strategy: str | None = None
+    r: CellRange | None = None
+    f: CellRange | None = None
+    m: CellRange | None = None
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+    @property
+    def is_catch_all(self) -> bool:
+        """True for a rule without ``r``, ``f`` or ``m``: it takes the cells left over."""
+        return self.r is None and self.f is None and self.m is None
+
+    def bounds(self, axis: str, levels: int) -> tuple[int, int]:
+        """The inclusive (low, high) cells of one axis (``r``, ``f`` or ``m``)."""
+        value = getattr(self, axis)
+        if value is None:
+            return 1, levels
+        if isinstance(value, int):
+            return value, value
+        return value[0], value[1]
+
+
+#: how a customer's R, F or M score becomes a cell of a 5-level grid
+CellMethod = Literal["quintiles", "bands"]
+#: what a 2-level grid compares a score with: the customers' mean, their median, or numbers
+Split = Literal["mean", "median"] | dict[Literal["r", "f", "m"], float]
+
+
+class SegmentsSpec(Spec):
+    """RFM segments: which metrics are R, F and M, the grid, and a preset or rules.
+
+    R, F and M are the scores (0..100, higher is better) of the metrics named by ``recency``,
+    ``frequency`` and ``monetary``. A grid of ``levels: 2`` marks each score high (at least
+    ``split``: the customers' ``mean``, their ``median``, or a number per axis, e.g.
+    ``{r: 60, f: 50, m: 50}``) or low; a grid of ``levels: 5`` gives each score a cell 1..5,
+    by ``quintiles`` of the customers (ties share a cell) or by ``bands`` of 20 points. The
+    segment of a customer is the first rule (or preset segment) whose cells hold theirs; a
+    customer missing one of the three scores gets none (``prospects`` under ``shopify11``).
+    Written to the output as ``rfm_segment`` (``segment`` stays the customers' attribute).
+    """
+
+    recency: str
+    frequency: str
+    monetary: str
+    preset: SegmentPreset | None = None
+    levels: Literal[2, 5] | None = None
+    split: Split = "mean"
+    cells: CellMethod = "quintiles"
+    rules: list[SegmentRule] = Field(default_factory=list)
+
+    @property
+    def grid_levels(self) -> int:
+        """Cells per axis: 2 for ``china8``, 5 for the other presets, else ``levels`` (5)."""
+        if self.preset == "china8":
+            return 2
+        if self.preset is not None:
+            return 5
+        return self.levels or 5
+
+    @property
+    def axes(self) -> dict[str, str]:
+        """``{"r": metric id, "f": ..., "m": ...}``."""
+        return {"r": self.recency, "f": self.frequency, "m": self.monetary}
+
+
+# --------------------------------------------------------------------------------------------
+# flags (yes/no facts shown beside the score and in alerts, never part of the score)
+
+
+class FlagSpec(Spec):
+    """A yes/no fact about a customer: raised when a row of ``table`` matches, never scored.
+
+    On an event table (``interactions``, ``orders``, ...) the flag is raised when the customer
+    has at least one row through ``kind`` and ``where`` in ``window`` (all history when not
+    given), up to ``as_of``: ``{id: payment_failed, table: interactions, kind:
+    payment_failed, window: 30d}``. On ``customers`` it is raised when the customer's own row
+    matches ``where``: ``{id: champion_left, table: customers, where: {champion_left:
+    true}}``. The output gets ``flag__<id>`` and ``flags`` (the raised ids); the alert rule
+    ``flag`` raises an alert for it. A flag never changes a score, a weight or a tier.
+    """
+
+    id: Annotated[str, Field(pattern=IDENT)]
+    label: str | None = None
+    table: str = "interactions"
+    kind: str | None = None
+    where: Where | None = None
+    window: str | None = None
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _check_window(cls, value: Any) -> Any:
+        if value is not None:
+            parse_window(str(value))
+            return str(value)
+        return value
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
 
 
 class CRIModel(Spec):
@@ -786,6 +936,10 @@ class CRIModel(Spec):
     guardrails: GuardrailsSpec = GuardrailsSpec()
     keep_personal: list[str] = Field(default_factory=list)
     alerts: list[AlertSpec] = Field(default_factory=list)
+    #: RFM segments (``rfm_segment`` in the output); see :class:`SegmentsSpec`
+    segments: SegmentsSpec | None = None
+    #: yes/no facts shown beside the score and in alerts, never scored; see :class:`FlagSpec`
+    flags: list[FlagSpec] = Field(default_factory=list)
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)

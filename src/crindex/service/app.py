@@ -578,6 +578,9 @@ def create_app(settings: Settings) -> FastAPI:
         owner: Annotated[list[str] | None, Query(description="owner (repeat for several)")]
         = None,
         segment: Annotated[list[str] | None, Query()] = None,
+        rfm_segment: Annotated[list[str] | None, Query(description="RFM segment (the "
+                                                         "model's segments:; repeat for "
+                                                         "several)")] = None,
         min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
         max_score: Annotated[float | None, Query(ge=0, le=100)] = None,
         q: Annotated[str | None, Query(max_length=200, description="part of the id")] = None,
@@ -603,6 +606,7 @@ def create_app(settings: Settings) -> FastAPI:
         if problems:
             raise invalid(problems)
         result = cache.customers(tiers=tier or (), owners=owner or (), segments=segment or (),
+                                 rfm_segments=rfm_segment or (),
                                  min_score=min_score, max_score=max_score, q=q,
                                  with_alerts=alerts, sort=sort, page=page, per_page=per_page)
         _paging(page, per_page, result["pages"])

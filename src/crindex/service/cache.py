@@ -150,6 +150,11 @@ class SnapshotIndex:
     trend: list[dict[str, Any]] = field(default_factory=list)
     #: the previous snapshot's metric rows (for why a score changed), when there is one
     previous: PreviousMetrics | None = None
+    #: RFM segment codes into ``rfm_segments`` (-1 none; see crindex.model.segments)
+    rfm_segment: np.ndarray | None = None
+    rfm_segments: list[str] = field(default_factory=list)
+    #: raised flags per row (ids, comma-separated; ``None`` for none, or a store without)
+    flags: list[str | None] | None = None
     _ids_lower: np.ndarray | None = None
     _sorted_raw: dict[int, list[float]] = field(default_factory=dict)
 
@@ -187,6 +192,18 @@ class SnapshotIndex:
     def tier_at(self, codes: np.ndarray, row: int) -> str | None:
         code = int(codes[row])
         return self.tiers[code] if code >= 0 else None
+
+    def flags_at(self, row: int) -> list[str]:
+        """The flags raised for a row (shown beside the score; never part of it)."""
+        text = self.flags[row] if self.flags is not None else None
+        return text.split(",") if text else []
+
+    def rfm_segment_at(self, row: int) -> str | None:
+        """The RFM segment of a row (``None`` without one, or in a store without segments)."""
+        if self.rfm_segment is None:
+            return None
+        code = int(self.rfm_segment[row])
+        return self.rfm_segments[code] if code >= 0 else None
 
     def align(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of ``ids`` in this index (positions, and which ids were found)."""
@@ -243,7 +260,8 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
         tiers += [t for t in r.tier_order if t not in tiers]
     tier_pos = {t: i for i, t in enumerate(tiers)}
     scores = read_arrow(store, "SELECT customer_id, score, tier, coverage, owner, segment, "
-                        "personal FROM scores WHERE run_id = ?", (run.run_id,))
+                        "personal, rfm_segment, flags FROM scores WHERE run_id = ?",
+                        (run.run_id,))
     first_ids = scores.column("customer_id")
     ids = encode_ids(first_ids)
     order = np.argsort(ids, kind="stable")
@@ -258,8 +276,11 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
 
     owner, owners = _codes(scores.column("owner"))
     segment, segments = _codes(scores.column("segment"))
+    rfm_segment, rfm_segments = _codes(scores.column("rfm_segment"))
     personal_col = scores.column("personal")
     personal = personal_col.to_pylist() if personal_col.null_count < n else None
+    flags_col = scores.column("flags")
+    flags = flags_col.to_pylist() if flags_col.null_count < n else None
 
     sources: dict[str, str] = {}
     if model is not None:
@@ -281,7 +302,7 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
         dimensions=dimensions, dim_score=dim_score, metrics=metrics, raw=raw,
         raw_text=raw_text, metric_score=metric_score, weight=weight,
         contribution=contribution, missing=missing, prev_contribution=None, history=[],
-        personal=personal)
+        personal=personal, rfm_segment=rfm_segment, rfm_segments=rfm_segments, flags=flags)
     del scores
     at = _Rows(index, first_ids, order)
 
@@ -645,6 +666,8 @@ class ServiceCache:
             "coverage": _clean(float(snap.coverage[row])),
             "owner": snap.owners[owner] if owner >= 0 else None,
             "segment": snap.segments[segment] if segment >= 0 else None,
+            "rfm_segment": snap.rfm_segment_at(row),
+            "flags": snap.flags_at(row),
             "dimensions": [{"id": d["id"], "label": d["label"],
                             "score": _clean(float(snap.dim_score[row, k]))}
                            for k, d in enumerate(snap.dimensions)],
@@ -759,7 +782,8 @@ class ServiceCache:
     # ------------------------------------------------------------------------- lists
 
     def customers(self, *, tiers: Sequence[str] = (), owners: Sequence[str] = (),
-                  segments: Sequence[str] = (), min_score: float | None = None,
+                  segments: Sequence[str] = (), rfm_segments: Sequence[str] = (),
+                  min_score: float | None = None,
                   max_score: float | None = None, q: str | None = None,
                   with_alerts: bool | None = None, sort: str = "-score", page: int = 1,
                   per_page: int = 50) -> dict[str, Any]:
@@ -778,6 +802,9 @@ class ServiceCache:
         if segments:
             mask &= np.isin(snap.segment, [snap.segments.index(s) for s in segments
                                            if s in snap.segments])
+        if rfm_segments and snap.rfm_segment is not None:
+            mask &= np.isin(snap.rfm_segment, [snap.rfm_segments.index(s) for s in rfm_segments
+                                               if s in snap.rfm_segments])
         if min_score is not None:
             mask &= adj.score >= min_score
         if max_score is not None:
@@ -818,6 +845,8 @@ class ServiceCache:
                 "coverage": _clean(float(snap.coverage[row])),
                 "owner": snap.owners[owner] if owner >= 0 else None,
                 "segment": snap.segments[segment] if segment >= 0 else None,
+                "rfm_segment": snap.rfm_segment_at(row),
+                "flags": snap.flags_at(row),
                 "open_alerts": len(alerts.open_by_customer.get(cid, [])),
             })
         return {"items": items, "total": total, "page": page, "per_page": per_page,

@@ -71,6 +71,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "customer": ("Customer", "客户"),
     "owner": ("Owner", "负责人"),
     "segment": ("Segment", "细分"),
+    "rfm_segment": ("RFM segment", "RFM 细分"),
+    "flags": ("Flags", "标记"),
+    "flags_note": ("Shown beside the score, never part of it.", "显示在分数旁，不计入分数。"),
     "ack": ("Acknowledge", "确认"),
     "search": ("Search id", "搜索编号"),
     "tier": ("Tier", "等级"),
@@ -384,6 +387,8 @@ def install_pages(app: FastAPI) -> None:
         owners = sorted(snap.owners) if snap else []
         tier = qp.get("tier") if qp.get("tier") in tiers else ""
         owner = qp.get("owner") if qp.get("owner") in owners else ""
+        rfm_segments = sorted(snap.rfm_segments) if snap else []
+        rfm = qp.get("rfm_segment") if qp.get("rfm_segment") in rfm_segments else ""
         sort = qp.get("sort") if qp.get("sort") in ("-score", "score", "customer_id",
                                                      "-customer_id") else "-score"
 
@@ -399,9 +404,10 @@ def install_pages(app: FastAPI) -> None:
         except ValueError:
             page = 1
         filters = {"q": qp.get("q", "").strip(), "tier": tier, "owner": owner,
-                   "min_score": number("min_score"), "max_score": number("max_score"),
-                   "sort": sort}
+                   "rfm_segment": rfm, "min_score": number("min_score"),
+                   "max_score": number("max_score"), "sort": sort}
         result = cache.customers(tiers=[tier] if tier else (), owners=[owner] if owner else (),
+                                 rfm_segments=[rfm] if rfm else (),
                                  min_score=filters["min_score"],
                                  max_score=filters["max_score"], q=filters["q"] or None,
                                  sort=sort, page=page, per_page=PER_PAGE)
@@ -409,6 +415,7 @@ def install_pages(app: FastAPI) -> None:
             page = result["pages"]
             result = cache.customers(tiers=[tier] if tier else (),
                                      owners=[owner] if owner else (),
+                                     rfm_segments=[rfm] if rfm else (),
                                      min_score=filters["min_score"],
                                      max_score=filters["max_score"], q=filters["q"] or None,
                                      sort=sort, page=page, per_page=PER_PAGE)
@@ -418,7 +425,8 @@ def install_pages(app: FastAPI) -> None:
             return "/ui/customers?" + urlencode({**keep, "page": n})
 
         return render(request, "customers.html", who=who, result=result, filters=filters,
-                      tiers=tiers, owners=owners, page_url=page_url)
+                      tiers=tiers, owners=owners, rfm_segments=rfm_segments,
+                      page_url=page_url)
 
     @app.get("/ui/customers/{customer_id:path}", include_in_schema=False)
     async def customer_page(request: Request, customer_id: str) -> Response:

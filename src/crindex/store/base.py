@@ -25,6 +25,7 @@ from crindex.store.schema import ALERT_STATUSES, MIGRATIONS, SCHEMA_VERSION, TAB
 from crindex.store.snapshot import (
     RunInfo,
     SnapshotSource,
+    holdout_rows,
     model_hash,
     model_info,
     new_run_id,
@@ -233,6 +234,7 @@ class Store(ABC):
         as_of = _date(result.as_of)
         run_id = new_run_id(as_of)
         scores, metric_scores = snapshot_tables(result, run_id)
+        holdouts = holdout_rows(result, run_id)
         info = model_info(result.model)
         run = (run_id, result.model.name, model_hash(result.model), as_of, fingerprint,
                ran_at or utc_now(), scores.num_rows, json.dumps(info, ensure_ascii=False))
@@ -240,12 +242,15 @@ class Store(ABC):
             old = tx.execute("SELECT run_id FROM runs WHERE model_name = ? AND as_of = ?",
                              (result.model.name, as_of)).rows()
             for (old_id,) in old:
-                for table in ("alert_hits", "alert_runs", "metric_scores", "scores", "runs"):
+                for table in ("alert_hits", "alert_runs", "holdouts", "metric_scores",
+                              "scores", "runs"):
                     tx.execute(f"DELETE FROM {table} WHERE run_id = ?", (old_id,))
             tx.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES "
                        f"({', '.join('?' * len(RUN_COLUMNS))})", run)
             tx.insert("scores", scores)
             tx.insert("metric_scores", metric_scores)
+            if holdouts is not None:
+                tx.insert("holdouts", holdouts)
         return run_id
 
     def _runs(self, where: str = "", params: Sequence[Any] = ()) -> list[RunInfo]:
@@ -308,11 +313,19 @@ class Store(ABC):
         return self.runs(name)[-1]
 
     def scores(self, run_id: str) -> pd.DataFrame:
-        """A snapshot's rows: customer_id, score, tier, coverage, owner, segment, personal."""
+        """A snapshot's rows: customer_id, score, tier, coverage, owner, segments, flags, ..."""
         with self.reading() as tx:
             return tx.execute(
-                "SELECT customer_id, score, tier, coverage, owner, segment, personal "
+                "SELECT customer_id, score, tier, coverage, owner, segment, personal, "
+                "rfm_segment, flags "
                 "FROM scores WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
+
+    def holdouts(self, run_id: str) -> pd.DataFrame:
+        """A snapshot's strategy holdout: customer_id, tier, strategy, strategy_group."""
+        with self.reading() as tx:
+            return tx.execute(
+                "SELECT customer_id, tier, strategy, strategy_group FROM holdouts "
+                "WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
 
     def metric_scores(self, run_ids: Sequence[str], customer_id: str | None = None,
                       items: Sequence[str] | None = None) -> pd.DataFrame:

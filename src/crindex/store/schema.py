@@ -4,9 +4,13 @@
 
     meta           key, value                       schema_version
     runs           one row per snapshot             unique (model_name, as_of)
-    scores         one row per customer and run     computed score, tier, coverage, owner
+    scores         one row per customer and run     computed score, tier, coverage, owner,
+                                                    segment (an attribute), rfm_segment,
+                                                    flags (raised ids, comma-separated)
     metric_scores  long: one row per customer, run  kind = 'metric' (raw, score, weight,
                    and metric or dimension          contribution, missing) or 'dimension'
+    holdouts       one row per customer and run     tier, strategy, strategy_group
+                   whose tier has a holdout         (treated / holdout), share, seed
     adjustments    append-only audit log            kind 'add' or 'revoke'
     alert_runs     one row per snapshot whose       the alert entries it was evaluated with
                    alerts were evaluated            (JSON)
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 #: bumped whenever a table changes; a store written by a newer crindex is refused, an older
 #: one is upgraded in place (:data:`MIGRATIONS`)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -52,7 +56,9 @@ TABLES: dict[str, str] = {
         coverage DOUBLE PRECISION,
         owner TEXT,
         segment TEXT,
-        personal TEXT""",
+        personal TEXT,
+        rfm_segment TEXT,
+        flags TEXT""",
     "metric_scores": """
         run_id TEXT NOT NULL,
         customer_id TEXT NOT NULL,
@@ -65,6 +71,14 @@ TABLES: dict[str, str] = {
         weight DOUBLE PRECISION,
         contribution DOUBLE PRECISION,
         missing BOOLEAN""",
+    "holdouts": """
+        run_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        strategy TEXT,
+        strategy_group TEXT NOT NULL,
+        share DOUBLE PRECISION NOT NULL,
+        seed BIGINT NOT NULL""",
     "adjustments": """
         adjustment_id BIGINT PRIMARY KEY,
         action TEXT NOT NULL,
@@ -128,6 +142,7 @@ TABLES: dict[str, str] = {
 INDEXES: dict[str, str] = {
     "scores_run": "scores (run_id, customer_id)",
     "scores_customer": "scores (customer_id)",
+    "holdouts_run": "holdouts (run_id, tier)",
     "metric_scores_run": "metric_scores (run_id, customer_id)",
     "alerts_model": "alerts (model_name, status)",
     "alert_hits_run": "alert_hits (run_id, rule_id, customer_id)",
@@ -150,6 +165,12 @@ MIGRATIONS: dict[int, list[str]] = {
         "UPDATE alerts SET handled = 'resolved' WHERE status = 'resolved' AND alert_id IN "
         "(SELECT alert_id FROM alert_events WHERE status = 'resolved' "
         "AND by_name <> 'crindex')",
+    ],
+    # 2 -> 3: the RFM segment of a customer (crindex.model.segments), beside the attribute
+    2: [
+        "ALTER TABLE scores ADD COLUMN IF NOT EXISTS rfm_segment TEXT",
+        # 2 -> 3: the raised flags (ids, comma-separated), shown beside the score
+        "ALTER TABLE scores ADD COLUMN IF NOT EXISTS flags TEXT",
     ],
 }
 

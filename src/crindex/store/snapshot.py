@@ -1,10 +1,10 @@
 """A scoring run as rows of the history store: hashes, fingerprints and the long layout.
 
 Only these columns of a result ever reach the store: ``customer_id``, ``score``, ``tier``,
-``coverage``, ``owner``, ``segment``, the dimension scores and, per metric, the raw value,
-score, weight, contribution and missing flag. Personal columns (``name``, ``email``) are kept
-(as JSON in ``scores.personal``) only when the model lists them in ``keep_personal``; a
-metric's raw value read from a personal column is dropped likewise.
+``coverage``, ``owner``, ``segment``, ``rfm_segment``, the dimension scores and, per metric,
+the raw value, score, weight, contribution and missing flag. Personal columns (``name``,
+``email``) are kept (as JSON in ``scores.personal``) only when the model lists them in
+``keep_personal``; a metric's raw value read from a personal column is dropped likewise.
 """
 
 from __future__ import annotations
@@ -56,14 +56,23 @@ class RunInfo:
 def model_hash(model: CRIModel) -> str:
     """SHA-256 of what decides the scores: the model without alerts, description, guardrails.
 
+    Flags are left out too: they are shown beside a score and never change it.
+
     Guardrails decide whether a run may write, never a score. Comments, key order and
     formatting of the file do not change it; a weight, a window, a normaliser or a tier bound
     does.
     """
     content = model.model_dump(mode="json", exclude={
-        "alerts": True, "description": True, "guardrails": True,
+        "alerts": True, "description": True, "guardrails": True, "flags": True,
         # which metrics a team can move decides suggestions, never a score
         "dimensions": {"__all__": {"metrics": {"__all__": {"actionable"}}}}})
+    # keys added later are left out while unset, so a model that does not use them keeps the
+    # hash it had before (a store compares snapshots of the same hash)
+    if content.get("segments") is None:
+        content.pop("segments", None)
+    for level in content.get("tiers", {}).get("levels", []):
+        if level.get("holdout") is None:
+            level.pop("holdout", None)
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -215,6 +224,8 @@ def snapshot_tables(source: SnapshotSource, run_id: str) -> tuple[pa.Table, pa.T
         "owner": _column(table, "owner", pa.string()),
         "segment": _column(table, "segment", pa.string()),
         "personal": personal,
+        "rfm_segment": _column(table, "rfm_segment", pa.string()),
+        "flags": _column(table, "flags", pa.string()),
     })
     null_f = pa.nulls(n, pa.float64())
     null_s = pa.nulls(n, pa.string())
@@ -248,3 +259,30 @@ def snapshot_tables(source: SnapshotSource, run_id: str) -> tuple[pa.Table, pa.T
             missing=_column(table, f"{m.id}__missing", pa.bool_())))
     metric_scores = pa.concat_tables(parts) if parts else pa.table({})
     return scores, metric_scores
+
+
+def holdout_rows(source: SnapshotSource, run_id: str) -> pa.Table | None:
+    """The ``holdouts`` rows of one run: its customers in a tier with a holdout, by group.
+
+    ``None`` when the result has no ``strategy_group`` (no tier of the model has a holdout).
+    """
+    table, model = source.table, source.model
+    if "strategy_group" not in table.column_names:
+        return None
+    levels = {lv.id: lv for lv in model.tiers.levels if lv.holdout is not None}
+    groups = table.column("strategy_group")
+    keep = pc.is_valid(groups)
+    rows = table.filter(keep)
+    tiers = rows.column("tier").to_pylist()
+    n = rows.num_rows
+    return pa.table({
+        "run_id": pa.repeat(pa.scalar(run_id), n),
+        "customer_id": rows.column("customer_id").cast(pa.string()),
+        "tier": pa.array(tiers, pa.string()),
+        "strategy": pa.array([levels[t].strategy for t in tiers], pa.string()),
+        "strategy_group": rows.column("strategy_group").cast(pa.string()),
+        "share": pa.array([levels[t].holdout.share for t in tiers],  # type: ignore[union-attr]
+                          pa.float64()),
+        "seed": pa.array([levels[t].holdout.seed for t in tiers],  # type: ignore[union-attr]
+                         pa.int64()),
+    })
