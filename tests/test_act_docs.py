@@ -46,7 +46,6 @@ def test_rfm_rules_example_passes_the_linter(five):
 
 
 def test_relative_example(five):
-    import pytest
 
     model = parse_model(docs_example("relative"), "docs/act.md")
     result = score(model, five, AS_OF)
