@@ -67,10 +67,13 @@ class Explanation:
     dimensions: dict[str, float | None]
     rows: list[ExplainRow]
     adjustments: list[dict[str, Any]] = field(default_factory=list)
+    #: the sub-model that scored the customer (``None`` for a model without sub-models)
+    submodel: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "customer_id": self.customer_id,
+            "submodel": self.submodel,
             "score": self.score,
             "tier": self.tier,
             "tier_label": self.tier_label,
@@ -180,6 +183,7 @@ class ScoreResult:
             coverage=_clean(row["coverage"]),
             dimensions={d.display: _clean(row[f"dim__{d.id}"]) for d in self.model.dimensions},
             rows=out_rows,
+            submodel=row.get("submodel"),
         )
 
     def write(self, out_dir: str | Path, formats: tuple[str, ...] = ("parquet", "csv"),

@@ -576,7 +576,8 @@ def explain_command(
     if as_json:
         sys.stdout.write(dumps(ex.to_dict()) + "\n")
         return
-    table = Table(title=f"customer {ex.customer_id}: score {_fmt(ex.score)}, tier "
+    scored_by = f" (sub-model {ex.submodel})" if ex.submodel else ""
+    table = Table(title=f"customer {ex.customer_id}{scored_by}: score {_fmt(ex.score)}, tier "
                         f"{ex.tier_label or '-'}, coverage {_fmt(ex.coverage)}%")
     for col, justify in (("dimension", "left"), ("metric", "left"), ("source", "left"),
                          ("raw value", "right"), ("score", "right"), ("weight %", "right"),

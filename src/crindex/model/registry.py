@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 #: modules that register built-in pieces, imported by name when a registry is first read
 PLUGINS: tuple[str, ...] = (
     "crindex.model.rules",
+    "crindex.model.partition",
     "crindex.engine.aggregates",
     "crindex.engine.normalisers",
     "crindex.clv.metrics",

@@ -125,6 +125,9 @@ class SnapshotIndex:
     owners: list[str]
     segment: np.ndarray
     segments: list[str]
+    #: int32 codes into ``submodels``: the sub-model that scored each row (-1: none)
+    submodel: np.ndarray
+    submodels: list[str]
     tiers: list[str]
     dimensions: list[dict[str, Any]]
     dim_score: np.ndarray  # customers x dimensions
@@ -164,6 +167,11 @@ class SnapshotIndex:
 
     def id_at(self, row: int) -> str:
         return bytes(self.ids[row]).decode("utf-8")
+
+    def submodel_at(self, row: int) -> str | None:
+        """The sub-model that scored ``row`` (``None`` for a model without sub-models)."""
+        code = int(self.submodel[row])
+        return self.submodels[code] if code >= 0 else None
 
     def tier_at(self, codes: np.ndarray, row: int) -> str | None:
         code = int(codes[row])
@@ -207,7 +215,7 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
         tiers += [t for t in r.tier_order if t not in tiers]
     tier_pos = {t: i for i, t in enumerate(tiers)}
     scores = read_arrow(store, "SELECT customer_id, score, tier, coverage, owner, segment, "
-                        "personal FROM scores WHERE run_id = ?", (run.run_id,))
+                        "personal, submodel FROM scores WHERE run_id = ?", (run.run_id,))
     first_ids = scores.column("customer_id")
     ids = encode_ids(first_ids)
     order = np.argsort(ids, kind="stable")
@@ -222,6 +230,7 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
 
     owner, owners = _codes(scores.column("owner"))
     segment, segments = _codes(scores.column("segment"))
+    submodel, submodels = _codes(scores.column("submodel"))
     personal_col = scores.column("personal")
     personal = personal_col.to_pylist() if personal_col.null_count < n else None
 
@@ -241,7 +250,8 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
     index = SnapshotIndex(
         run=run, runs=runs, ids=ids, score=_floats(scores.column("score")),
         tier=tier_codes(scores.column("tier")), coverage=_floats(scores.column("coverage")),
-        owner=owner, owners=owners, segment=segment, segments=segments, tiers=tiers,
+        owner=owner, owners=owners, segment=segment, segments=segments,
+        submodel=submodel, submodels=submodels, tiers=tiers,
         dimensions=dimensions, dim_score=dim_score, metrics=metrics, raw=raw,
         raw_text=raw_text, metric_score=metric_score, weight=weight,
         contribution=contribution, missing=missing, prev_contribution=None, history=[],
@@ -589,6 +599,7 @@ class ServiceCache:
             "coverage": _clean(float(snap.coverage[row])),
             "owner": snap.owners[owner] if owner >= 0 else None,
             "segment": snap.segments[segment] if segment >= 0 else None,
+            "submodel": snap.submodel_at(row),
             "dimensions": [{"id": d["id"], "label": d["label"],
                             "score": _clean(float(snap.dim_score[row, k]))}
                            for k, d in enumerate(snap.dimensions)],
@@ -668,6 +679,7 @@ class ServiceCache:
                 "coverage": _clean(float(snap.coverage[row])),
                 "owner": snap.owners[owner] if owner >= 0 else None,
                 "segment": snap.segments[segment] if segment >= 0 else None,
+                "submodel": snap.submodel_at(row),
                 "open_alerts": len(alerts.open_by_customer.get(cid, [])),
             })
         return {"items": items, "total": total, "page": page, "per_page": per_page,

@@ -308,10 +308,13 @@ class Store(ABC):
         return self.runs(name)[-1]
 
     def scores(self, run_id: str) -> pd.DataFrame:
-        """A snapshot's rows: customer_id, score, tier, coverage, owner, segment, personal."""
+        """A snapshot's rows: customer_id, score, tier, coverage, owner, segment, personal, ...
+
+        ... and submodel (the sub-model that scored the row; null without sub-models).
+        """
         with self.reading() as tx:
             return tx.execute(
-                "SELECT customer_id, score, tier, coverage, owner, segment, personal "
+                "SELECT customer_id, score, tier, coverage, owner, segment, personal, submodel "
                 "FROM scores WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
 
     def metric_scores(self, run_ids: Sequence[str], customer_id: str | None = None,

@@ -4,7 +4,8 @@
 
     meta           key, value                       schema_version
     runs           one row per snapshot             unique (model_name, as_of)
-    scores         one row per customer and run     computed score, tier, coverage, owner
+    scores         one row per customer and run     computed score, tier, coverage, owner,
+                                                    the sub-model that scored it
     metric_scores  long: one row per customer, run  kind = 'metric' (raw, score, weight,
                    and metric or dimension          contribution, missing) or 'dimension'
     adjustments    append-only audit log            kind 'add' or 'revoke'
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 #: bumped whenever a table changes; a store written by a newer crindex is refused, an older
 #: one is upgraded in place (:data:`MIGRATIONS`)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -52,7 +53,8 @@ TABLES: dict[str, str] = {
         coverage DOUBLE PRECISION,
         owner TEXT,
         segment TEXT,
-        personal TEXT""",
+        personal TEXT,
+        submodel TEXT""",
     "metric_scores": """
         run_id TEXT NOT NULL,
         customer_id TEXT NOT NULL,
@@ -150,6 +152,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "UPDATE alerts SET handled = 'resolved' WHERE status = 'resolved' AND alert_id IN "
         "(SELECT alert_id FROM alert_events WHERE status = 'resolved' "
         "AND by_name <> 'crindex')",
+    ],
+    # 2 -> 3: the sub-model that scored each row (null for a model without sub-models)
+    2: [
+        "ALTER TABLE scores ADD COLUMN IF NOT EXISTS submodel TEXT",
     ],
 }
 

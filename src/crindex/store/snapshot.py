@@ -1,10 +1,11 @@
 """A scoring run as rows of the history store: hashes, fingerprints and the long layout.
 
 Only these columns of a result ever reach the store: ``customer_id``, ``score``, ``tier``,
-``coverage``, ``owner``, ``segment``, the dimension scores and, per metric, the raw value,
-score, weight, contribution and missing flag. Personal columns (``name``, ``email``) are kept
-(as JSON in ``scores.personal``) only when the model lists them in ``keep_personal``; a
-metric's raw value read from a personal column is dropped likewise.
+``coverage``, ``owner``, ``segment``, ``submodel`` (with sub-models), the dimension scores
+and, per metric, the raw value, score, weight, contribution and missing flag. Personal
+columns (``name``, ``email``) are kept (as JSON in ``scores.personal``) only when the model
+lists them in ``keep_personal``; a metric's raw value read from a personal column is
+dropped likewise.
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ def snapshot_tables(source: SnapshotSource, run_id: str) -> tuple[pa.Table, pa.T
         "owner": _column(table, "owner", pa.string()),
         "segment": _column(table, "segment", pa.string()),
         "personal": personal,
+        "submodel": _column(table, "submodel", pa.string()),
     })
     null_f = pa.nulls(n, pa.float64())
     null_s = pa.nulls(n, pa.string())
