@@ -351,3 +351,29 @@ def test_snapshot_and_service_answer_name_the_submodel(store_url):
         assert {i["customer_id"]: i["submodel"] for i in listed}["c3"] == "rest"
     finally:
         store.close()
+
+
+def test_a_store_of_schema_2_gets_the_submodel_column(store_url):
+    from crindex.record import record_run
+    from crindex.store import open_store
+    from crindex.store.schema import SCHEMA_VERSION
+
+    result = score(parse_model(SCORED), five_frames(), AS_OF)
+    store = open_store(store_url)
+    record_run(store, result, None)
+    with store.transaction() as tx:
+        tx.execute("ALTER TABLE scores DROP COLUMN submodel")
+        tx.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store.close()
+    upgraded = open_store(store_url)
+    try:
+        with upgraded.reading() as tx:
+            assert upgraded.schema_version(tx) == SCHEMA_VERSION == 3
+        run = upgraded.latest_run("parts")
+        # rows written before the upgrade have no sub-model; a new run names them
+        assert upgraded.scores(run.run_id).submodel.isna().all()
+        record_run(upgraded, result, None)
+        assert set(upgraded.scores(upgraded.latest_run("parts").run_id).submodel) == {
+            "big", "rest"}
+    finally:
+        upgraded.close()
