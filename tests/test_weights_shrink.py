@@ -33,7 +33,7 @@ def test_weights_of_other_metrics_are_refused():
 
 
 weights = st.lists(st.floats(0, 1, allow_nan=False), min_size=3, max_size=3).filter(
-    lambda v: sum(v) > 0).map(lambda v: {k: 100 * x / sum(v) for k, x in zip("abc", v)})
+    lambda v: sum(v) > 0).map(lambda v: {k: 100 * x / sum(v) for k, x in zip("abc", v, strict=True)})
 
 
 @settings(max_examples=30, deadline=None)

@@ -69,6 +69,9 @@ class Explanation:
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     #: the sub-model that scored the customer (``None`` for a model without sub-models)
     submodel: str | None = None
+    #: a parent account's roll-up rule (``None`` for a customer) and its children's parts
+    rollup: str | None = None
+    children: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,7 @@ class Explanation:
             "dimensions": self.dimensions,
             "metrics": [r.__dict__ for r in self.rows],
             "adjustments": self.adjustments,
+            **({"rollup": self.rollup, "children": self.children} if self.rollup else {}),
         }
 
 
@@ -122,6 +126,9 @@ class ScoreResult:
     origins: dict[str, str] = field(default_factory=dict)
     #: what the run's summary must say besides the figures (e.g. stale adjustments)
     warnings: list[str] = field(default_factory=list)
+    #: parent accounts' roll-ups, by parent id (a model with ``hierarchy:``;
+    #: :mod:`crindex.engine.hierarchy`)
+    rollups: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sql(self) -> str:
@@ -159,6 +166,8 @@ class ScoreResult:
                 "before it are not scored",
             )
         row = rows[0]
+        if str(customer_id) in self.rollups:
+            return self._explain_parent(self.rollups[str(customer_id)], row)
         levels = {lv.id: lv for lv in self.model.tiers.levels}
         out_rows = []
         for d, m in self.model.metrics:
@@ -185,6 +194,18 @@ class ScoreResult:
             rows=out_rows,
             submodel=row.get("submodel"),
         )
+
+    def _explain_parent(self, rollup: Any, row: dict[str, Any]) -> Explanation:
+        """A parent account: its roll-up rule and each child's contribution."""
+        from crindex.engine.hierarchy import parent_tiers
+
+        levels = {lv.id: lv for lv in parent_tiers(self.model).levels}
+        lv = levels.get(rollup.tier) if rollup.tier else None
+        return Explanation(
+            customer_id=rollup.customer_id, score=_clean(rollup.score), tier=rollup.tier,
+            tier_label=lv.display if lv else None, strategy=lv.strategy if lv else None,
+            coverage=_clean(row.get("coverage")), dimensions={}, rows=[],
+            rollup=rollup.rule, children=[c.to_dict() for c in rollup.children])
 
     def write(self, out_dir: str | Path, formats: tuple[str, ...] = ("parquet", "csv"),
               duckdb_file: str | Path | None = None) -> list[Path]:
@@ -256,6 +277,11 @@ def score(
     table = execute(backend, compiled.expr)
     # the dates at this as_of (the data may have been opened for another) and the ratios
     check_scored(quality, model, day, table, write_to=quarantine_dir, refuse=guardrails)
+    rollups: dict[str, Any] = {}
+    if model.hierarchy is not None:
+        from crindex.engine.hierarchy import links_of, roll_up
+
+        table, rollups = roll_up(model, table, links_of(tables["customers"]))
     return ScoreResult(model, day, table, compiled, quality, origins,
-                       warnings=fitted.warnings())
+                       warnings=fitted.warnings(), rollups=rollups)
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 PLUGINS: tuple[str, ...] = (
     "crindex.model.rules",
     "crindex.model.partition",
+    "crindex.model.groups",
     "crindex.engine.aggregates",
     "crindex.engine.normalisers",
     "crindex.clv.metrics",

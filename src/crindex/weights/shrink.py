@@ -122,7 +122,7 @@ def learn_submodel_weights(model: Any, data: Any, as_of: dt.date | str, horizon:
     dataset = open_dataset(data, model=model)
     labeller = ChurnLabels(dataset.tables, model)
     day = as_date(as_of)
-    dates = []
+    dates: list[dt.date] = []
     for _ in range(max(snapshots, 1)):
         day = horizon_start(day, horizon)
         dates.insert(0, day)
