@@ -129,6 +129,8 @@ class ScoreResult:
     #: parent accounts' roll-ups, by parent id (a model with ``hierarchy:``;
     #: :mod:`crindex.engine.hierarchy`)
     rollups: dict[str, Any] = field(default_factory=dict)
+    #: the k-means clusters (a model with ``clusters:``; :mod:`crindex.engine.clusters`)
+    clusters: Any = None
 
     @property
     def sql(self) -> str:
@@ -282,6 +284,11 @@ def score(
         from crindex.engine.hierarchy import links_of, roll_up
 
         table, rollups = roll_up(model, table, links_of(tables["customers"]))
+    clusters = None
+    if model.clusters is not None:
+        from crindex.engine.clusters import cluster_result
+
+        table, clusters = cluster_result(model.clusters, table)
     return ScoreResult(model, day, table, compiled, quality, origins,
-                       warnings=fitted.warnings(), rollups=rollups)
+                       warnings=fitted.warnings(), rollups=rollups, clusters=clusters)
 
