@@ -159,3 +159,32 @@ def test_hierarchy_settings_are_checked():
     with pytest.raises(ModelError) as info:
         parse_model(rank + "  rule: mean\n")
     assert [p.reason for p in info.value.problems] == [Reason.BAD_TIERS]
+
+
+def test_cli_explain_of_a_parent_lists_its_children(cli, tmp_path):
+    import pandas as pd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    f = frames()
+    links = pd.DataFrame({"customer_id": ["P1", "P2"], "parent_id": ["G", "G"],
+                          "created_at": pd.to_datetime(["2030-01-01"] * 2)})
+    f["customers"] = pd.concat([f["customers"], links], ignore_index=True)
+    for name, frame in f.items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    model = tmp_path / "m.yaml"
+    model.write_text(MODEL + SETTINGS["mean"], encoding="utf-8")
+    code, text = cli("explain", "G", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF), "--json")
+    assert code == 0, text
+    import json
+
+    doc = json.loads(text[text.index("{"):])
+    assert doc["rollup"] == "mean" and doc["score"] == pytest.approx(83 / 3)
+    # P1 38.5 / 3, P2 6.5 / 3, c5 38 / 3
+    assert [(c["customer_id"], round(c["contribution"], 9)) for c in doc["children"]] == [
+        ("P1", round(38.5 / 3, 9)), ("P2", round(6.5 / 3, 9)), ("c5", round(38 / 3, 9))]
+    code, text = cli("explain", "G", "--model", str(model), "--data", str(data), "--as-of",
+                     str(AS_OF))
+    assert code == 0, text
+    assert "account G" in text and "mean of 3 children" in text

@@ -377,3 +377,21 @@ def test_a_store_of_schema_2_gets_the_submodel_column(store_url):
             "big", "rest"}
     finally:
         upgraded.close()
+
+
+def test_cli_validate_reports_an_overlap_at_its_line(cli, tmp_path):
+    from tests.conftest import failed
+
+    model = tmp_path / "m.yaml"
+    model.write_text(HEAD + """\
+submodels:
+  - id: b2b
+    match: {segment: b2b}
+  - id: north
+    match: {region: north}
+  - id: rest
+    default: true
+""", encoding="utf-8")
+    code, text = cli("validate", "--model", str(model))
+    failed(code, text, "m.yaml:11", "sub-models `b2b`", "`north` both match customers with "
+           "region = north, segment = b2b")
