@@ -395,3 +395,33 @@ submodels:
     code, text = cli("validate", "--model", str(model))
     failed(code, text, "m.yaml:11", "sub-models `b2b`", "`north` both match customers with "
            "region = north, segment = b2b")
+
+
+def test_the_http_api_names_the_submodel(tmp_path):
+    """``crindex serve`` (a real server in a subprocess) over a store scored with sub-models."""
+    from crindex.record import record_run
+    from crindex.service.auth import create_token
+    from crindex.store import open_store
+    from tests.support.service import Server, World
+
+    model_path = tmp_path / "parts.yaml"
+    model_path.write_text(SCORED, encoding="utf-8")
+    store_path = tmp_path / "history.duckdb"
+    store = open_store(store_path)
+    record_run(store, score(parse_model(SCORED), five_frames(), AS_OF), None)
+    token = create_token(store, "test-read", ["read"])[0]
+    store.close()
+    world = World(tmp_path, tmp_path, store_path, model_path, {"read": token}, [], [], {})
+    server = Server(world, "parts", data=False, location=str(store_path), model=model_path,
+                    tokens={"read": token})
+    try:
+        with server.client("read") as client:
+            one = client.get("/v1/customers/c5")
+            assert one.status_code == 200, one.text
+            assert one.json()["submodel"] == "big"
+            listed = client.get("/v1/customers", params={"per_page": 10}).json()["items"]
+            assert {i["customer_id"]: i["submodel"] for i in listed} == {
+                cid: sub for cid, (_, sub) in EXPECTED.items()}
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output()

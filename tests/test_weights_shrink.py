@@ -49,3 +49,42 @@ def test_the_blend_sums_to_100_lies_between_and_moves_to_its_own_as_it_grows(
         # more customers: no farther from the segment's own weights
         assert abs(big.weights[m] - own[m]) <= abs(small.weights[m] - own[m]) + 1e-9
     assert big.shrinkage <= small.shrinkage
+
+
+def test_each_submodel_is_learned_on_its_rows_and_shrunk_by_their_number(ecommerce_world):
+    """The shipped ecommerce model split by segment (member / the rest), on the shared world."""
+    import datetime as dt
+
+    from crindex.api import score
+    from crindex.examples import example_path
+    from crindex.model import parse_model
+    from crindex.weights.learn import ChurnLabels
+    from crindex.weights.shrink import learn_submodel_weights
+
+    text = example_path("ecommerce").read_text(encoding="utf-8") + """
+submodels:
+  - id: members
+    match: {segment: member}
+  - id: others
+    default: true
+"""
+    model = parse_model(text)
+    found = learn_submodel_weights(model, str(ecommerce_world), "2025-10-01", "90d",
+                                   snapshots=1, strength=300)
+    # one fit date, 2025-07-03 (90 days before): the rows are the customers scored then with
+    # a label, split by the sub-model that scored them
+    day = dt.date(2025, 7, 3)
+    result = score(model, str(ecommerce_world), day)
+    from crindex.data import open_dataset
+
+    labels = ChurnLabels(open_dataset(str(ecommerce_world), model=model).tables, model)(
+        day, "90d")
+    subs = [s for c, s in zip(result.table.column("customer_id").to_pylist(),
+                              result.table.column("submodel").to_pylist(), strict=True)
+            if c in labels]
+    assert [f.submodel for f in found] == ["members", "others"]
+    for f in found:
+        assert f.customers == subs.count(f.submodel)
+        assert f.shrinkage == pytest.approx(300 / (f.customers + 300))
+        assert sum(f.weights.values()) == pytest.approx(100.0)
+        assert f.parent == found[0].parent  # one whole-model fit

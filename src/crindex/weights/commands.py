@@ -317,8 +317,8 @@ def register(app: typer.Typer) -> None:
                                         indent=2) + "\n")
             return
         for f in found:
-            table = Table(title=f"sub-model {f.submodel}: {f.customers:,} customers, "
-                                f"{f.churners:,} churners, shrinkage {f.shrinkage:.2f} "
+            table = Table(title=f"sub-model {f.submodel}: {f.customers:,} customer-dates, "
+                                f"{f.churners:,} churned, shrinkage {f.shrinkage:.2f} "
                                 f"towards the whole model")
             for col in ("metric", "own %", "whole model %", "shrunk %"):
                 table.add_column(col, justify="left" if col == "metric" else "right")

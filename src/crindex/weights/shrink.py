@@ -6,7 +6,8 @@ learned on its own customers and those learned on every customer (the parent mod
 
 ``weights = (1 - s) * own + s * parent``, with the shrinkage ``s = k / (n + k)``,
 
-where ``n`` is the number of the sub-model's customers in the fit and ``k`` the ``strength``
+where ``n`` is the number of the sub-model's rows in the fit (a customer once per fit date)
+and ``k`` the ``strength``
 (customers a segment needs for its own weights to count as much as the parent's; default
 :data:`DEFAULT_STRENGTH`). A segment of ``k`` customers takes half of each; a segment much
 larger than ``k`` keeps its own; one with no churner or no metric that lowers the risk keeps
@@ -39,6 +40,7 @@ class ShrunkWeights:
     """One sub-model's learned weights: its own, the parent's and the blend (percent)."""
 
     submodel: str
+    #: the sub-model's rows in the fit: each customer once per fit date
     customers: int
     churners: int
     strength: float
