@@ -66,7 +66,7 @@ def with_links(result, extra):
     return {r["customer_id"]: r for r in result.table.to_pylist()} | extra
 
 
-def scored(rule: str):
+def scored(rule: str, con=None):
     model = parse_model(MODEL + SETTINGS[rule])
     f = frames()
     # the two parent accounts under G are linked by a row of their own (ids only, no data
@@ -76,7 +76,12 @@ def scored(rule: str):
     links = pd.DataFrame({"customer_id": ["P1", "P2"], "parent_id": ["G", "G"],
                           "created_at": pd.to_datetime(["2030-01-01"] * 2)})
     f["customers"] = pd.concat([f["customers"], links], ignore_index=True)
-    return score(model, f, AS_OF)
+    return score(model, f, AS_OF, con=con)
+
+
+def test_the_roll_up_is_the_same_on_every_engine(con):
+    rows = {r["customer_id"]: r["score"] for r in scored("mean", con).table.to_pylist()}
+    assert {p: rows[p] for p in EXPECTED["mean"]} == pytest.approx(EXPECTED["mean"], abs=1e-9)
 
 
 @pytest.mark.parametrize("rule", list(EXPECTED))
