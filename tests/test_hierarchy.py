@@ -159,6 +159,12 @@ def test_hierarchy_settings_are_checked():
     with pytest.raises(ModelError) as info:
         parse_model(MODEL + "  rule: min\n  weight: spend\n")
     assert "`weight` is read by `rule: weighted_mean` only" in str(info.value)
+    band = MODEL.replace("weight: 50, normalise: {method: identity}}", "weight: 50, normalise: "
+                         "{method: identity}}\n      - {id: band, aggregate: attribute, column: "
+                         "size_band, weight: 0, normalise: {method: map, values: {large: 100}}}")
+    with pytest.raises(ModelError) as info:
+        parse_model(band + "  rule: weighted_mean\n  weight: band\n")
+    assert "`weight: band` is not a number (attribute)" in str(info.value)
     rank = MODEL.replace("tiers:\n  levels:", "tiers:\n  by: rank\n  levels:").replace(
         "{id: good, min: 30}", "{id: good, top: 30}")
     with pytest.raises(ModelError) as info:

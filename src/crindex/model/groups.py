@@ -20,11 +20,16 @@ def _hierarchy(c: Checking) -> Iterable[Problem]:
     h = c.model.hierarchy
     if h is None:
         return
-    metric_ids = [m.id for _, m in c.model.metrics]
-    if h.weight is not None and h.weight not in metric_ids:
+    by_id = {m.id: m for _, m in c.model.metrics}
+    if h.weight is not None and h.weight not in by_id:
         yield Problem(f"hierarchy: `weight: {h.weight}` is no metric of the model",
                       c.line(h, "weight"), "weigh children by a metric's raw value (revenue, "
-                      "contract value); metrics: " + ", ".join(metric_ids), Reason.HIERARCHY)
+                      "contract value); metrics: " + ", ".join(by_id), Reason.HIERARCHY)
+    elif h.weight is not None and not AGGREGATES[by_id[h.weight].aggregate].numeric:
+        yield Problem(f"hierarchy: `weight: {h.weight}` is not a number "
+                      f"({by_id[h.weight].aggregate})", c.line(h, "weight"),
+                      "weigh children by a numeric metric (a sum of amounts, a contract's mrr)",
+                      Reason.HIERARCHY)
     tiers = h.tiers or c.model.tiers
     if tiers.by != "score":
         yield Problem("parent accounts need score tiers: a rank tier depends on every "
