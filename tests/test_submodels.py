@@ -305,8 +305,8 @@ def test_each_row_names_its_submodel_with_the_score_computed_by_hand(con):
     assert rows(result)["c1"]["spend__weight"] == pytest.approx(80.0)
     assert rows(result)["c2"]["spend__weight"] == pytest.approx(50.0)
     assert result.explain("c5").submodel == "big"
-    # each sub-model's steps are named in the SQL
-    assert "big__raw" in result.sql and "rest__tiered" in result.sql
+    if con is None:  # each sub-model's steps are named in DuckDB's SQL (Spark plans its own)
+        assert '"big__raw"' in result.sql and '"rest__tiered"' in result.sql
 
 
 def test_each_row_equals_scoring_with_its_submodel_alone():
