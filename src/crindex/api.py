@@ -70,10 +70,16 @@ class Explanation:
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     #: the smallest changes of actionable metrics that reach the next tier (docs/act.md)
     next_tier: NextTierPath | None = None
+    #: the sub-model that scored the customer (``None`` for a model without sub-models)
+    submodel: str | None = None
+    #: a parent account's roll-up rule (``None`` for a customer) and its children's parts
+    rollup: str | None = None
+    children: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "customer_id": self.customer_id,
+            "submodel": self.submodel,
             "score": self.score,
             "tier": self.tier,
             "tier_label": self.tier_label,
@@ -83,6 +89,7 @@ class Explanation:
             "metrics": [r.__dict__ for r in self.rows],
             "adjustments": self.adjustments,
             "next_tier": self.next_tier.to_dict() if self.next_tier is not None else None,
+            **({"rollup": self.rollup, "children": self.children} if self.rollup else {}),
         }
 
 
@@ -123,6 +130,11 @@ class ScoreResult:
     origins: dict[str, str] = field(default_factory=dict)
     #: what the run's summary must say besides the figures (e.g. stale adjustments)
     warnings: list[str] = field(default_factory=list)
+    #: parent accounts' roll-ups, by parent id (a model with ``hierarchy:``;
+    #: :mod:`crindex.engine.hierarchy`)
+    rollups: dict[str, Any] = field(default_factory=dict)
+    #: the k-means clusters (a model with ``clusters:``; :mod:`crindex.engine.clusters`)
+    clusters: Any = None
 
     @property
     def sql(self) -> str:
@@ -160,6 +172,8 @@ class ScoreResult:
                 "before it are not scored",
             )
         row = rows[0]
+        if str(customer_id) in self.rollups:
+            return self._explain_parent(self.rollups[str(customer_id)], row)
         levels = {lv.id: lv for lv in self.model.tiers.levels}
         out_rows = []
         for d, m in self.model.metrics:
@@ -185,6 +199,7 @@ class ScoreResult:
             dimensions={d.display: _clean(row[f"dim__{d.id}"]) for d in self.model.dimensions},
             rows=out_rows,
             next_tier=self._next_tier(row),
+            submodel=row.get("submodel"),
         )
 
     def _next_tier(self, row: Mapping[str, Any]) -> NextTierPath:
@@ -208,6 +223,18 @@ class ScoreResult:
                                                   grouped.column("score_min").to_pylist(),
                                                   strict=True) if t is not None and v is not None}
         return next_tier_path(self.model, now, peers, floors)
+
+    def _explain_parent(self, rollup: Any, row: dict[str, Any]) -> Explanation:
+        """A parent account: its roll-up rule and each child's contribution."""
+        from crindex.engine.hierarchy import parent_tiers
+
+        levels = {lv.id: lv for lv in parent_tiers(self.model).levels}
+        lv = levels.get(rollup.tier) if rollup.tier else None
+        return Explanation(
+            customer_id=rollup.customer_id, score=_clean(rollup.score), tier=rollup.tier,
+            tier_label=lv.display if lv else None, strategy=lv.strategy if lv else None,
+            coverage=_clean(row.get("coverage")), dimensions={}, rows=[],
+            rollup=rollup.rule, children=[c.to_dict() for c in rollup.children])
 
     def write(self, out_dir: str | Path, formats: tuple[str, ...] = ("parquet", "csv"),
               duckdb_file: str | Path | None = None) -> list[Path]:
@@ -279,8 +306,18 @@ def score(
     table = execute(backend, compiled.expr, compiled.sort_after)
     # the dates at this as_of (the data may have been opened for another) and the ratios
     check_scored(quality, model, day, table, write_to=quarantine_dir, refuse=guardrails)
+    rollups: dict[str, Any] = {}
+    if model.hierarchy is not None:
+        from crindex.engine.hierarchy import links_of, roll_up
+
+        table, rollups = roll_up(model, table, links_of(tables["customers"]))
+    clusters = None
+    if model.clusters is not None:
+        from crindex.engine.clusters import cluster_result
+
+        table, clusters = cluster_result(model.clusters, table)
     return ScoreResult(model, day, with_strategy_groups(model, table), compiled, quality,
-                       origins, warnings=fitted.warnings())
+                       origins, warnings=fitted.warnings(), rollups=rollups, clusters=clusters)
 
 
 #: the output column of each customer's strategy group (docs/act.md, Strategy uplift)

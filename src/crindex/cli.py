@@ -595,7 +595,8 @@ def explain_command(
     if as_json:
         sys.stdout.write(dumps({**ex.to_dict(), "flags": flags}) + "\n")
         return
-    table = Table(title=f"customer {ex.customer_id}: score {_fmt(ex.score)}, tier "
+    scored_by = f" (sub-model {ex.submodel})" if ex.submodel else ""
+    table = Table(title=f"customer {ex.customer_id}{scored_by}: score {_fmt(ex.score)}, tier "
                         f"{ex.tier_label or '-'}, coverage {_fmt(ex.coverage)}%")
     for col, justify in (("dimension", "left"), ("metric", "left"), ("source", "left"),
                          ("raw value", "right"), ("score", "right"), ("weight %", "right"),
@@ -608,6 +609,16 @@ def explain_command(
                       _fmt(r.weight), _fmt(r.weighted))
     table.add_section()
     table.add_row("total", "", "", "", "", _fmt(sum(r.weight for r in ex.rows)), _fmt(ex.score))
+    if ex.rollup:
+        table = Table(title=f"account {ex.customer_id}: score {_fmt(ex.score)} ({ex.rollup} of "
+                            f"{len(ex.children)} children), tier {ex.tier_label or '-'}")
+        for col in ("child", "level", "score", "tier", "weight", "contribution"):
+            table.add_column(col, justify="left" if col in ("child", "tier") else "right")
+        for c in ex.children:
+            table.add_row(str(c["customer_id"]), str(c["level"]), _fmt(c["score"]),
+                          str(c["tier"] or "-"), _fmt(c["weight"]), _fmt(c["contribution"]))
+        table.add_section()
+        table.add_row("total", "", "", "", "", _fmt(ex.score))
     out.print(table)
     if ex.strategy:
         out.print(f"[bold]strategy[/] ({ex.tier_label}): {ex.strategy}")

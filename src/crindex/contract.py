@@ -99,6 +99,9 @@ TABLES: tuple[Table, ...] = (
         _c("size_band", "cat"),
         _c("employees", "num"),
         _c("owner", "cat"),
+        _c("parent_id", "id", rule="the customer's parent account (any id, a customer or not);"
+           " read only under the model's `hierarchy:`, where a parent's score is the roll-up "
+           "of its children's"),
         _c("lifecycle_stage", "cat", vocabulary=("new", "growth", "mature", "decline")),
         _c("churned_at", "ts"),
         _c("churn_label", "cat", rule="the churn outcome of a one-row-per-customer export "

@@ -56,6 +56,10 @@ class Reason(StrEnum):
     STALE_DATA = "stale_data"
     AS_OF_OUTSIDE_DATA = "as_of_outside_data"
     RATIO_OUT_OF_RANGE = "ratio_out_of_range"
+    # sub-models and account hierarchies
+    SUBMODEL_OVERLAP = "submodel_overlap"
+    SUBMODEL_GAP = "submodel_gap"
+    HIERARCHY = "hierarchy"
 
 
 @dataclass(frozen=True)

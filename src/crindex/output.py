@@ -226,6 +226,8 @@ def result_summary(result: ScoreResult) -> dict[str, Any]:
     fitted = result.fitted.report() if result.fitted is not None else {}
     if fitted:
         out["fitted"] = fitted
+    if getattr(result, "clusters", None) is not None:
+        out["clusters"] = result.clusters.report()
     if getattr(result, "warnings", None):
         out["warnings"] = list(result.warnings)
     out["findings"] = run_findings(result)

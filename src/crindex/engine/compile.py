@@ -11,7 +11,8 @@ attributes (``owner``, ``segment``), with ``flags:`` in the model ``flags`` and
 ``rfm_segment`` (:mod:`crindex.engine.segments`), ``dim__<dimension>`` and per metric
 ``<id>__raw``,
 ``<id>__score``, ``<id>__weight`` (share of the total after re-weighting, %),
-``<id>__contribution`` (weight x score / 100) and ``<id>__missing``.
+``<id>__contribution`` (weight x score / 100) and ``<id>__missing``; with sub-models, last,
+``submodel`` (the id of the sub-model that scored the row).
 
 Rows come in ``ROW_ORDER``. On DuckDB the query sorts them itself (``ORDER BY customer_id``); on
 Spark (``SORT_AFTER``) a final sort would be a range partitioning that runs the whole query
@@ -62,6 +63,8 @@ STEP_NORMALISED = "normalised"
 STEP_SCORED = "scored"
 STEP_WEIGHTED = "weighted"
 STEP_TIERED = "tiered"
+#: between a sub-model's id and a step's name: ``b2b__raw``
+SUBMODEL_STEP = "__"
 
 
 @dataclass(frozen=True)
@@ -179,11 +182,13 @@ def _annotate(query: Any, model: CRIModel) -> None:
     ids = sorted(by_id, key=len, reverse=True)
     for cte in query.find_all(sge.CTE):
         name = cte.alias
-        step = STEP_AGG if name.startswith(STEP_AGG) else name
+        local = name.split(SUBMODEL_STEP, 1)[1] if model.submodels and SUBMODEL_STEP in name \
+            else name
+        step = STEP_AGG if local.startswith(STEP_AGG) else local
         if step not in STEP_NOTES:
             continue
         cte.this.add_comments([_comment(
-            STEP_NOTES[step].format(name=name, table=name.removeprefix(STEP_AGG),
+            STEP_NOTES[step].format(name=name, table=local.removeprefix(STEP_AGG),
                                     tiers_by=model.tiers.by))])
         noted: set[str] = set()
         for column in cte.this.find_all(sge.Alias):
@@ -254,15 +259,49 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     Ibis backend name) picks how values are ranked across customers: window functions, or on
     ``pyspark`` a distributed sort (see :func:`_populations`), and whether the query sorts its
     rows (see ``SORT_AFTER``).
+
+    A model with sub-models is compiled once per sub-model over the customers it matches
+    (:mod:`crindex.engine.submodels`); the parts are stacked and each row names its
+    sub-model in the column ``submodel``.
     """
     check_tables(model, tables)
     if fitted is not None:
         fitted.check_for(model, as_of)
+    if not model.submodels:
+        return _sorted(_compile_one(model, tables, as_of, engine, fitted), model, as_of,
+                       engine, fitted)
+    from crindex.engine.submodels import submodel_parts
+
+    stacked: ir.Table | None = None
+    for sub, variant, part_tables in submodel_parts(model, tables):
+        part_fit = fitted.parts_[sub.id] if fitted is not None else None
+        part = _compile_one(variant, part_tables, as_of, engine, part_fit,
+                            prefix=f"{sub.id}{SUBMODEL_STEP}")
+        part = part.mutate(submodel=ibis.literal(sub.id, "string"))
+        stacked = part if stacked is None else stacked.union(part)
+    assert stacked is not None
+    return _sorted(stacked, model, as_of, engine, fitted)
+
+
+def _sorted(out: ir.Table, model: CRIModel, as_of: dt.date, engine: str,
+            fitted: ModelFit | None) -> Compiled:
+    """The rows in ``ROW_ORDER``: sorted by the query, or after collecting (``SORT_AFTER``)."""
+    if engine in SORT_AFTER:
+        return Compiled(out, model, as_of, engine, fitted, sort_after=ROW_ORDER)
+    return Compiled(out.order_by(*ROW_ORDER), model, as_of, engine, fitted)
+
+
+def _compile_one(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date, engine: str,
+                 fitted: ModelFit | None, prefix: str = "") -> ir.Table:
+    """One model (no sub-models) over ``tables``: the expression of :func:`compile_model`.
+
+    ``prefix`` starts the name of each step (a sub-model's steps are ``<id>__<step>``).
+    """
     base = active_customers(tables["customers"], as_of)
     keep = ["customer_id", "created_at", *CARRIED]
     attribute_cols = {m.column for _, m in model.metrics if m.aggregate == "attribute" and m.column}
     keep += [c for c in sorted(attribute_cols) if c not in keep]
-    joined = base.select(*keep).alias(STEP_ACTIVE)
+    joined = base.select(*keep).alias(prefix + STEP_ACTIVE)
 
     # one grouped pass per table ----------------------------------------------------------------
     plans: dict[str, Plan] = {}
@@ -291,7 +330,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
                 joined = joined.left_join(extra, joined.customer_id == extra._cid).drop("_cid")
         if parts:
             agg = t.group_by(t.customer_id.name("_cid")).aggregate(**parts).alias(
-                f"{STEP_AGG}{table_name}")
+                f"{prefix}{STEP_AGG}{table_name}")
             joined = joined.left_join(agg, joined.customer_id == agg._cid).drop("_cid")
 
     flag_cols: list[str] = []
@@ -312,7 +351,8 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
         if AGG_INFO[m.aggregate].numeric and m.normalise.method != "map":
             raw = raw.cast("float64").round(RAW_DECIMALS)
         cols[f"{m.id}__raw"] = raw
-    raw_table = joined.select("customer_id", *CARRIED, *flag_cols, **cols).alias(STEP_RAW)
+    raw_table = joined.select("customer_id", *CARRIED, *flag_cols, **cols).alias(
+        prefix + STEP_RAW)
     raw_table, pops = _populations(engine, raw_table, {
         f"{m.id}__raw": LOOK_ACROSS[m.normalise.method] for _, m in model.metrics
         if m.normalise.method in LOOK_ACROSS})
@@ -322,7 +362,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
         f"{m.id}__norm": normalise(m.normalise, raw_table[f"{m.id}__raw"],
                                    pops.get(f"{m.id}__raw")).cast("float64")
         for _, m in model.metrics
-    }).alias(STEP_NORMALISED)
+    }).alias(prefix + STEP_NORMALISED)
     scored_cols: dict[str, ir.Value] = {}
     for _, m in model.metrics:
         norm = normed[f"{m.id}__norm"]
@@ -341,11 +381,9 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     # a select, not drop(): Ibis keeps dropped names in a set, whose order (and so the SQL's
     # EXCLUDE list) changed from run to run
     norm_cols = {f"{m.id}__norm" for _, m in model.metrics}
-    scored = scored.select(*[c for c in scored.columns if c not in norm_cols]).alias(STEP_SCORED)
-    out = _weigh(model, scored, engine)
-    if engine in SORT_AFTER:
-        return Compiled(out, model, as_of, engine, fitted, sort_after=ROW_ORDER)
-    return Compiled(out.order_by(*ROW_ORDER), model, as_of, engine, fitted)
+    scored = scored.select(*[c for c in scored.columns if c not in norm_cols]).alias(
+        prefix + STEP_SCORED)
+    return _weigh(model, scored, engine, prefix)
 
 
 def _populations(engine: str, t: ir.Table,
@@ -369,7 +407,7 @@ def _sum(values: list[ir.Value]) -> ir.Value:
     return out
 
 
-def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
+def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb", prefix: str = "") -> ir.Table:
     """Dimension scores, total, contributions, coverage and tiers, one projection a step."""
     zero = ibis.literal(0.0)
     # weight each metric carries where it has a score (0 where re-weighted away)
@@ -422,9 +460,9 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
     )
     t = t.mutate(score=ibis.ifelse(t._any_w, t._total.clip(lower=0.0, upper=100.0)
                                    .round(SCORE_DECIMALS), ibis.null("float64")))
-    t = t.alias(STEP_WEIGHTED)
+    t = t.alias(prefix + STEP_WEIGHTED)
     t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
-    t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(STEP_TIERED)
+    t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(prefix + STEP_TIERED)
     segment_cols: list[str] = []
     if model.flags:
         from crindex.engine.flags import FLAGS_COLUMN, flag_column, flags_text

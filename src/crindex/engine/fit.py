@@ -42,6 +42,9 @@ class ModelFit:
     fitted_ : dict
         Per metric id, what its aggregate's ``fit`` returned (an object with ``table_`` and
         ``report()``); metrics that learn nothing are absent.
+    parts_ : dict
+        For a model with sub-models, each sub-model's own fit (over the customers it
+        matches), by sub-model id; ``fitted_`` is then empty.
     """
 
     def __init__(self, model: CRIModel):
@@ -52,6 +55,16 @@ class ModelFit:
         from crindex.engine.aggregates import Context
         from crindex.engine.compile import check_tables, rows_up_to
 
+        self.parts_: dict[str, ModelFit] = {}
+        if self.model.submodels:
+            # each sub-model learns from the customers it scores, as it would alone
+            from crindex.engine.submodels import submodel_parts
+
+            self.parts_ = {sub.id: ModelFit(variant).fit(part, as_of)
+                           for sub, variant, part in submodel_parts(self.model, tables)}
+            self.as_of_ = as_of
+            self.fitted_ = {}
+            return self
         learners = [m for _, m in self.model.metrics if AGGREGATES[m.aggregate].fit is not None]
         if learners:
             check_tables(self.model, tables)
@@ -91,17 +104,24 @@ class ModelFit:
     def report(self) -> dict[str, dict[str, Any]]:
         """The fitted figures per metric (parameters, customers, log-likelihood, ...)."""
         self._check()
-        return {metric_id: f.report() for metric_id, f in self.fitted_.items()}
+        out = {metric_id: f.report() for metric_id, f in self.fitted_.items()}
+        for sub_id, part in self.parts_.items():
+            out |= {f"{sub_id}/{metric_id}": r for metric_id, r in part.report().items()}
+        return out
 
     def warnings(self) -> list[str]:
         """What the fits found that the run's summary must say (customers set aside, ...)."""
         self._check()
-        return [w for f in self.fitted_.values() for w in getattr(f, "warnings_", [])]
+        return [w for f in self.fitted_.values() for w in getattr(f, "warnings_", [])] + [
+            f"sub-model {sub_id}: {w}" for sub_id, part in self.parts_.items()
+            for w in part.warnings()]
 
     def summary_lines(self) -> list[str]:
         """One readable line per fitted metric, for the command line."""
         self._check()
-        return [f.describe() for f in self.fitted_.values()]
+        return [f.describe() for f in self.fitted_.values()] + [
+            f"sub-model {sub_id}: {line}" for sub_id, part in self.parts_.items()
+            for line in part.summary_lines()]
 
 
 def fit_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date) -> ModelFit:

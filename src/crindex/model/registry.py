@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 #: modules that register built-in pieces, imported by name when a registry is first read
 PLUGINS: tuple[str, ...] = (
     "crindex.model.rules",
+    "crindex.model.partition",
+    "crindex.model.groups",
     "crindex.engine.aggregates",
     "crindex.engine.normalisers",
     "crindex.clv.metrics",

@@ -922,6 +922,122 @@ class FlagSpec(Spec):
         return self.label or self.id
 
 
+# --------------------------------------------------------------------------------------------
+# sub-models (one model file, other weights per segment or lifecycle stage)
+
+
+class SubModelSpec(Spec):
+    """One sub-model: the customers its ``match`` rule takes, scored with its own weights.
+
+    ``match`` is a filter over the customers table (``{segment: b2b}``, ``{region: [north,
+    east]}``, ``{employees: {">=": 250}}``; any customers column, the operators of a metric's
+    ``where``); columns are combined with *and*. The one sub-model with ``default: true`` and
+    no ``match`` takes every customer no other rule takes. ``weights`` replaces the weights of
+    the metrics and dimensions it names (by id); the others keep the model's. Every sub-model
+    computes the same metrics, so each output row names the sub-model that scored it
+    (``submodel``) and its weights, contributions and score are that sub-model's. The
+    validation rule ``sub-model rules are exhaustive and exclusive`` proves that every
+    customer gets exactly one sub-model (:mod:`crindex.model.partition`).
+    """
+
+    id: Annotated[str, Field(pattern=IDENT)]
+    label: str | None = None
+    match: Where | None = None
+    default: bool = False
+    weights: dict[str, Annotated[float, Field(ge=0, le=100)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _match_or_default(self) -> SubModelSpec:
+        if self.default and self.match is not None:
+            raise ValueError("the default sub-model takes the customers no rule takes: remove "
+                             "its `match`, or `default: true`")
+        if not self.default and self.match is None:
+            raise ValueError("a sub-model needs a `match` rule (e.g. `match: {segment: b2b}`),"
+                             " or `default: true` for the customers no rule takes")
+        return self
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+
+# --------------------------------------------------------------------------------------------
+# account hierarchy (a parent account's score is a roll-up of its children's)
+
+#: how a parent account's score is made from its children's (see :class:`HierarchySpec`)
+ROLLUP_RULES = ("mean", "weighted_mean", "min", "healthy_share")
+#: the customers column naming a customer's parent account
+PARENT_COLUMN = "parent_id"
+
+
+class HierarchySpec(Spec):
+    """Parent accounts scored as a roll-up of their children (several levels).
+
+    A customer's parent is ``customers.parent_id`` (map your column onto it). A parent's score
+    is, over its scored children (customers or parent accounts themselves):
+
+    - ``mean``: the plain mean of the children's scores;
+    - ``weighted_mean``: the mean weighted by ``weight``, the id of a metric whose raw value is
+      the child's size (revenue, contract value); a parent account weighs the sum of its
+      children's weights; a negative or missing weight counts 0;
+    - ``min``: the lowest child's score;
+    - ``healthy_share``: the share of children (0..100) whose tier is one of ``healthy``.
+
+    Parents get ``tiers`` (default: the model's, which must then be score tiers) and the
+    model's alerts, like any customer. ``crindex explain`` of a parent lists each child's
+    contribution (the four rules' contributions sum to the parent's score).
+    """
+
+    rule: Literal["mean", "weighted_mean", "min", "healthy_share"] = "mean"
+    weight: str | None = None
+    healthy: list[str] = Field(default_factory=list)
+    tiers: TiersSpec | None = None
+
+    @model_validator(mode="after")
+    def _rule_settings(self) -> HierarchySpec:
+        if self.rule == "weighted_mean" and self.weight is None:
+            raise ValueError("`rule: weighted_mean` weighs each child by a metric's raw value: "
+                             "name it with `weight: <metric id>` (revenue, contract value)")
+        if self.rule != "weighted_mean" and self.weight is not None:
+            raise ValueError(f"`weight` is read by `rule: weighted_mean` only, not `{self.rule}`"
+                             ": remove it")
+        if self.rule == "healthy_share" and not self.healthy:
+            raise ValueError("`rule: healthy_share` counts the children in healthy tiers: list "
+                             "them with `healthy: [core, potential]`")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# clustering (k-means tiers, an alternative to score tiers)
+
+
+class ClusterSpec(Spec):
+    """K-means clusters over scaled metrics: another way to tier customers.
+
+    ``on`` lists the metric ids whose raw values are clustered (each standardised to mean 0,
+    standard deviation 1 first); ``k`` clusters, drawn with ``seed``. Clusters are ordered by
+    their customers' mean score, best first, and named by ``names`` (``k`` names, best first;
+    default ``cluster_1`` .. ``cluster_k``). See :mod:`crindex.cluster`.
+    """
+
+    on: list[str] = Field(min_length=1)
+    k: int = Field(default=3, ge=2, le=20)
+    seed: int = 0
+    names: list[Annotated[str, Field(pattern=IDENT)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _k_names(self) -> ClusterSpec:
+        if self.names and len(self.names) != self.k:
+            raise ValueError(f"`names` gives {len(self.names)} names for k = {self.k} clusters:"
+                             " give one name per cluster, best first")
+        return self
+
+    @property
+    def labels(self) -> list[str]:
+        """The clusters' names, best first."""
+        return self.names or [f"cluster_{i}" for i in range(1, self.k + 1)]
+
+
 class CRIModel(Spec):
     """A whole Customer Relationship Index model."""
 
@@ -940,6 +1056,12 @@ class CRIModel(Spec):
     segments: SegmentsSpec | None = None
     #: yes/no facts shown beside the score and in alerts, never scored; see :class:`FlagSpec`
     flags: list[FlagSpec] = Field(default_factory=list)
+    #: sub-models per segment or stage (:class:`SubModelSpec`); empty: one model for all
+    submodels: list[SubModelSpec] = Field(default_factory=list)
+    #: parent accounts rolled up from their children (:class:`HierarchySpec`)
+    hierarchy: HierarchySpec | None = None
+    #: k-means clusters as an alternative tiering (:class:`ClusterSpec`)
+    clusters: ClusterSpec | None = None
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
@@ -965,6 +1087,27 @@ class CRIModel(Spec):
             if m.id == metric_id:
                 return m
         raise KeyError(metric_id)
+
+    def submodel(self, submodel_id: str) -> CRIModel:
+        """The model as sub-model ``submodel_id`` scores: its weights, no sub-models.
+
+        Everything but the weights it names is the model's (metrics, tiers, alerts, ...); each
+        object keeps its file:line.
+        """
+        sub = next((s for s in self.submodels if s.id == submodel_id), None)
+        if sub is None:
+            raise KeyError(submodel_id)
+        dims = []
+        for d in self.dimensions:
+            metrics = [m.model_copy(update={"weight": sub.weights[m.id]})
+                       if m.id in sub.weights else m for m in d.metrics]
+            update: dict[str, Any] = {"metrics": metrics}
+            if d.id in sub.weights:
+                update["weight"] = sub.weights[d.id]
+            dims.append(d.model_copy(update=update))
+        out = self.model_copy(update={"dimensions": dims, "submodels": []})
+        out._path, out._text = self._path, self._text
+        return out
 
     @property
     def path(self) -> str:

@@ -351,10 +351,26 @@ def render_report(data: dict[str, Any], lang: str = "en") -> str:
          t("rp.missing")],
         [[m["dimension"], m["label"], num(m["weight"], 1), num(m["mean_score"], 1),
           pct(m["missing_share"])] for m in data["metrics"]], left=2))
+    body.append(_clusters(data.get("clusters"), t))
     body.append(_movers(data.get("movers"), t))
     body.append(quality_section(data.get("quality"), t))
     body.append(model_section(model, t))
     return page(t("rp.title", model=model["name"]), body, lang, t)
+
+
+def _clusters(clusters: dict[str, Any] | None, t: T) -> str:
+    """The k-means clusters, best first, and their silhouette (none without ``clusters:``)."""
+    if not clusters:
+        return ""
+    on = clusters["on"]
+    meta = t("rp.clusters.meta", k=clusters["k"], on=", ".join(on), seed=clusters["seed"],
+             silhouette=num(clusters["silhouette"], 3))
+    parts = [f"<h2>{escape(t('rp.clusters'))}</h2>", f'<p class="meta">{escape(meta)}</p>']
+    parts.append(table(
+        [t("rp.cluster"), t("col.customers"), t("col.mean_score"), *on],
+        [[c["name"], num(c["customers"]), num(c["mean_score"], 1),
+          *[num(c["center"][m], 2) for m in on]] for c in clusters["clusters"]], left=1))
+    return "".join(parts)
 
 
 def _movers(movers: dict[str, Any] | None, t: T) -> str:

@@ -191,6 +191,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rp.fallers": ("Biggest falls", "下降最多"),
     "rp.missing": ("Missing", "缺失"),
     "quality": ("Data quality", "数据质量"),
+    "rp.clusters": ("K-means clusters", "K 均值聚类分层"),
+    "rp.clusters.meta": ("{k} clusters over the standardised metrics {on} (seed {seed}), best "
+                         "first by mean score; silhouette {silhouette} (-1 to 1, higher is "
+                         "better apart). Centres in standard deviations from the mean.",
+                         "按标准化后的指标 {on} 聚为 {k} 类（随机种子 {seed}），按平均得分从高到低"
+                         "排列；轮廓系数 {silhouette}（-1 到 1，越高越分明）。"
+                         "类中心以距均值的标准差表示。"),
+    "rp.cluster": ("Cluster", "类别"),
     "quality.none": ("No data-quality report (the data were given in memory).",
                      "无数据质量报告（数据直接来自内存）。"),
     "quality.clean": ("No issue found.", "未发现问题。"),

@@ -85,6 +85,7 @@ def report_figures(result: ScoreResult, store: str | Path | None = None,
         "metrics": metrics,
         "movers": top_movers(result, store, movers),
         "quality": quality,
+        "clusters": result.clusters.report() if result.clusters is not None else None,
     }
 
 

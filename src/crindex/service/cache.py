@@ -134,6 +134,9 @@ class SnapshotIndex:
     owners: list[str]
     segment: np.ndarray
     segments: list[str]
+    #: int32 codes into ``submodels``: the sub-model that scored each row (-1: none)
+    submodel: np.ndarray
+    submodels: list[str]
     tiers: list[str]
     dimensions: list[dict[str, Any]]
     dim_score: np.ndarray  # customers x dimensions
@@ -188,6 +191,11 @@ class SnapshotIndex:
 
     def id_at(self, row: int) -> str:
         return bytes(self.ids[row]).decode("utf-8")
+
+    def submodel_at(self, row: int) -> str | None:
+        """The sub-model that scored ``row`` (``None`` for a model without sub-models)."""
+        code = int(self.submodel[row])
+        return self.submodels[code] if code >= 0 else None
 
     def tier_at(self, codes: np.ndarray, row: int) -> str | None:
         code = int(codes[row])
@@ -260,7 +268,7 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
         tiers += [t for t in r.tier_order if t not in tiers]
     tier_pos = {t: i for i, t in enumerate(tiers)}
     scores = read_arrow(store, "SELECT customer_id, score, tier, coverage, owner, segment, "
-                        "personal, rfm_segment, flags FROM scores WHERE run_id = ?",
+                        "personal, rfm_segment, flags, submodel FROM scores WHERE run_id = ?",
                         (run.run_id,))
     first_ids = scores.column("customer_id")
     ids = encode_ids(first_ids)
@@ -277,6 +285,7 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
     owner, owners = _codes(scores.column("owner"))
     segment, segments = _codes(scores.column("segment"))
     rfm_segment, rfm_segments = _codes(scores.column("rfm_segment"))
+    submodel, submodels = _codes(scores.column("submodel"))
     personal_col = scores.column("personal")
     personal = personal_col.to_pylist() if personal_col.null_count < n else None
     flags_col = scores.column("flags")
@@ -298,7 +307,8 @@ def _load_snapshot(store: Store, model_name: str, model: CRIModel | None) -> \
     index = SnapshotIndex(
         run=run, runs=runs, ids=ids, score=_floats(scores.column("score")),
         tier=tier_codes(scores.column("tier")), coverage=_floats(scores.column("coverage")),
-        owner=owner, owners=owners, segment=segment, segments=segments, tiers=tiers,
+        owner=owner, owners=owners, segment=segment, segments=segments,
+        submodel=submodel, submodels=submodels, tiers=tiers,
         dimensions=dimensions, dim_score=dim_score, metrics=metrics, raw=raw,
         raw_text=raw_text, metric_score=metric_score, weight=weight,
         contribution=contribution, missing=missing, prev_contribution=None, history=[],
@@ -668,6 +678,7 @@ class ServiceCache:
             "segment": snap.segments[segment] if segment >= 0 else None,
             "rfm_segment": snap.rfm_segment_at(row),
             "flags": snap.flags_at(row),
+            "submodel": snap.submodel_at(row),
             "dimensions": [{"id": d["id"], "label": d["label"],
                             "score": _clean(float(snap.dim_score[row, k]))}
                            for k, d in enumerate(snap.dimensions)],
@@ -847,6 +858,7 @@ class ServiceCache:
                 "segment": snap.segments[segment] if segment >= 0 else None,
                 "rfm_segment": snap.rfm_segment_at(row),
                 "flags": snap.flags_at(row),
+                "submodel": snap.submodel_at(row),
                 "open_alerts": len(alerts.open_by_customer.get(cid, [])),
             })
         return {"items": items, "total": total, "page": page, "per_page": per_page,

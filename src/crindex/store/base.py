@@ -313,11 +313,15 @@ class Store(ABC):
         return self.runs(name)[-1]
 
     def scores(self, run_id: str) -> pd.DataFrame:
-        """A snapshot's rows: customer_id, score, tier, coverage, owner, segments, flags, ..."""
+        """A snapshot's rows: customer_id, score, tier, coverage, owner, segment, personal, ...
+
+        ... rfm_segment, flags and submodel (the sub-model that scored the row; null without
+        sub-models).
+        """
         with self.reading() as tx:
             return tx.execute(
                 "SELECT customer_id, score, tier, coverage, owner, segment, personal, "
-                "rfm_segment, flags "
+                "rfm_segment, flags, submodel "
                 "FROM scores WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
 
     def holdouts(self, run_id: str) -> pd.DataFrame:

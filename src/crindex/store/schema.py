@@ -7,6 +7,7 @@
     scores         one row per customer and run     computed score, tier, coverage, owner,
                                                     segment (an attribute), rfm_segment,
                                                     flags (raised ids, comma-separated)
+                                                    the sub-model that scored it
     metric_scores  long: one row per customer, run  kind = 'metric' (raw, score, weight,
                    and metric or dimension          contribution, missing) or 'dimension'
     holdouts       one row per customer and run     tier, strategy, strategy_group
@@ -58,7 +59,8 @@ TABLES: dict[str, str] = {
         segment TEXT,
         personal TEXT,
         rfm_segment TEXT,
-        flags TEXT""",
+        flags TEXT,
+        submodel TEXT""",
     "metric_scores": """
         run_id TEXT NOT NULL,
         customer_id TEXT NOT NULL,
@@ -171,6 +173,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE scores ADD COLUMN IF NOT EXISTS rfm_segment TEXT",
         # 2 -> 3: the raised flags (ids, comma-separated), shown beside the score
         "ALTER TABLE scores ADD COLUMN IF NOT EXISTS flags TEXT",
+        # 2 -> 3: the sub-model that scored each row (null for a model without sub-models)
+        "ALTER TABLE scores ADD COLUMN IF NOT EXISTS submodel TEXT",
     ],
 }
 

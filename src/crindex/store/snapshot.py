@@ -1,10 +1,11 @@
 """A scoring run as rows of the history store: hashes, fingerprints and the long layout.
 
 Only these columns of a result ever reach the store: ``customer_id``, ``score``, ``tier``,
-``coverage``, ``owner``, ``segment``, ``rfm_segment``, the dimension scores and, per metric,
-the raw value, score, weight, contribution and missing flag. Personal columns (``name``,
-``email``) are kept (as JSON in ``scores.personal``) only when the model lists them in
-``keep_personal``; a metric's raw value read from a personal column is dropped likewise.
+``coverage``, ``owner``, ``segment``, ``rfm_segment``, ``flags``, ``submodel`` (with
+sub-models), the dimension scores and, per metric, the raw value, score, weight,
+contribution and missing flag. Personal columns (``name``, ``email``) are kept (as JSON in
+``scores.personal``) only when the model lists them in ``keep_personal``; a metric's raw
+value read from a personal column is dropped likewise.
 """
 
 from __future__ import annotations
@@ -226,6 +227,7 @@ def snapshot_tables(source: SnapshotSource, run_id: str) -> tuple[pa.Table, pa.T
         "personal": personal,
         "rfm_segment": _column(table, "rfm_segment", pa.string()),
         "flags": _column(table, "flags", pa.string()),
+        "submodel": _column(table, "submodel", pa.string()),
     })
     null_f = pa.nulls(n, pa.float64())
     null_s = pa.nulls(n, pa.string())

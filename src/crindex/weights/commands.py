@@ -291,6 +291,45 @@ def register(app: typer.Typer) -> None:
                       report.flipped)
 
 
+    @weights_app.command("submodels")
+    def submodels_command(
+        model: Path = ModelOpt,
+        data: str = DataOpt,
+        as_of: str = typer.Option(..., "--as-of", help="the fit dates are --snapshots "
+                                  "horizons before this day (YYYY-MM-DD)"),
+        horizon: str = typer.Option("90d", "--horizon", help="label window: 90d, 12w, 3m, 1y"),
+        snapshots: int = typer.Option(2, "--snapshots", min=1, help="fit on this many dates, "
+                                      "one horizon apart"),
+        strength: float = typer.Option(200.0, "--strength", min=0.0, help="customers at "
+                                       "which a sub-model's own weights count as much as the "
+                                       "whole model's"),
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Each sub-model's weights learned from churn, shrunk towards the whole model's."""
+        from crindex.model import load_model
+        from crindex.weights.shrink import learn_submodel_weights
+
+        spec = load_model(model)
+        with err.status("scoring the fit dates, fitting each sub-model…", spinner="dots"):
+            found = learn_submodel_weights(spec, data, as_of, horizon, snapshots=snapshots,
+                                           strength=strength)
+        if as_json:
+            sys.stdout.write(json.dumps([f.to_dict() for f in found], ensure_ascii=False,
+                                        indent=2) + "\n")
+            return
+        for f in found:
+            table = Table(title=f"sub-model {f.submodel}: {f.customers:,} customer-dates, "
+                                f"{f.churners:,} churned, shrinkage {f.shrinkage:.2f} "
+                                f"towards the whole model")
+            for col in ("metric", "own %", "whole model %", "shrunk %"):
+                table.add_column(col, justify="left" if col == "metric" else "right")
+            for metric, weight in f.weights.items():
+                own = f"{f.own[metric]:.1f}" if f.own is not None else "-"
+                table.add_row(metric, own, f"{f.parent[metric]:.1f}", f"{weight:.1f}")
+            out.print(table)
+            for note in f.notes:
+                err.print(f"note: {note}", highlight=False, markup=False)
+
     @app.command("compare")
     def compare_command(
         models: list[Path] = typer.Option(..., "--model", "-m", help="the two model files: "
