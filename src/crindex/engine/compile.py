@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,11 @@ CARRIED = ("owner", "segment")
 #: raw values are rounded before ranking: parallel float sums differ in the last bits
 RAW_DECIMALS = 9
 SCORE_DECIMALS = 6
+
+#: where ranks and moments across customers come from, when not from the scored customers
+#: themselves: ``(table, {column: "ranks" | "moments"})`` to the table with helper columns and
+#: a :class:`Population` per column (Spark's distributed sort, a live rescore's reference)
+PopulationSource = Callable[[ir.Table, dict[str, str]], tuple[ir.Table, dict[str, Population]]]
 
 # The query's named steps, in order: each becomes one common table expression (``WITH name AS``)
 # in the SQL, so a reader follows the query step by step instead of one inlined formula.
@@ -209,14 +215,17 @@ def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
 
 
 def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
-                  engine: str = "duckdb", fitted: ModelFit | None = None) -> Compiled:
+                  engine: str = "duckdb", fitted: ModelFit | None = None,
+                  populations: PopulationSource | None = None) -> Compiled:
     """Compile ``model`` over canonical ``tables`` at ``as_of`` into one Ibis expression.
 
     Pure: builds expressions and runs nothing. ``fitted`` is what the model learned from the
     same tables first (:func:`crindex.engine.fit.fit_model`); a model with metrics that learn
     (CLV) needs it, except over unbound tables (``crindex sql`` without data). ``engine`` (an
     Ibis backend name) picks how values are ranked across customers: window functions, or on
-    ``pyspark`` a distributed sort (see :func:`_populations`).
+    ``pyspark`` a distributed sort (see :func:`_populations`). ``populations`` replaces
+    both: the live rescore (:mod:`crindex.live`) ranks a few customers against the population
+    of the last full run.
     """
     check_tables(model, tables)
     if fitted is not None:
@@ -269,7 +278,8 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
             raw = raw.cast("float64").round(RAW_DECIMALS)
         cols[f"{m.id}__raw"] = raw
     raw_table = joined.select("customer_id", *CARRIED, **cols).alias(STEP_RAW)
-    raw_table, pops = _populations(engine, raw_table, {
+    source = populations or (lambda t, wanted: _populations(engine, t, wanted))
+    raw_table, pops = source(raw_table, {
         f"{m.id}__raw": LOOK_ACROSS[m.normalise.method] for _, m in model.metrics
         if m.normalise.method in LOOK_ACROSS})
 
@@ -298,7 +308,7 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     # EXCLUDE list) changed from run to run
     norm_cols = {f"{m.id}__norm" for _, m in model.metrics}
     scored = scored.select(*[c for c in scored.columns if c not in norm_cols]).alias(STEP_SCORED)
-    return Compiled(_weigh(model, scored, engine), model, as_of, engine, fitted)
+    return Compiled(_weigh(model, scored, source), model, as_of, engine, fitted)
 
 
 def _populations(engine: str, t: ir.Table,
@@ -322,7 +332,7 @@ def _sum(values: list[ir.Value]) -> ir.Value:
     return out
 
 
-def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
+def _weigh(model: CRIModel, t: ir.Table, populations: PopulationSource) -> ir.Table:
     """Dimension scores, total, contributions, coverage and tiers, one projection a step."""
     zero = ibis.literal(0.0)
     # weight each metric carries where it has a score (0 where re-weighted away)
@@ -376,7 +386,7 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb") -> ir.Table:
     t = t.mutate(score=ibis.ifelse(t._any_w, t._total.clip(lower=0.0, upper=100.0)
                                    .round(SCORE_DECIMALS), ibis.null("float64")))
     t = t.alias(STEP_WEIGHTED)
-    t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
+    t, pops = populations(t, {"score": "ranks"} if model.tiers.by == "rank" else {})
     t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(STEP_TIERED)
     metric_cols = [f"{m.id}__{k}" for _, m in model.metrics
                    for k in ("raw", "score", "weight", "contribution", "missing")]

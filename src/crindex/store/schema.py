@@ -17,6 +17,9 @@
                                                     acknowledged / resolved
     alert_events   append-only status history
     deliveries     every delivery attempt           file or webhook, ok, HTTP status, error
+    events         append-only: one row per data    kind (order, interaction, survey), the
+                   row sent to the live service     row as JSON; kept before it is
+                                                    acknowledged (see crindex.live)
 
 Snapshots are never updated in place: a run writes its rows in one transaction, and a re-run
 of the same ``(model_name, as_of)`` deletes the old rows and writes new ones in that same
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 #: bumped whenever a table changes; a store written by a newer crindex is refused, an older
 #: one is upgraded in place (:data:`MIGRATIONS`)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -121,6 +124,14 @@ TABLES: dict[str, str] = {
         ok BOOLEAN NOT NULL,
         status_code INTEGER,
         error TEXT""",
+    "events": """
+        event_id BIGINT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        happened_at TIMESTAMP NOT NULL,
+        row_json TEXT NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        source TEXT NOT NULL""",
 }
 
 #: secondary indexes (PostgreSQL only: DuckDB's zone maps serve these scans, and its ART
@@ -133,6 +144,7 @@ INDEXES: dict[str, str] = {
     "alert_hits_run": "alert_hits (run_id, rule_id, customer_id)",
     "deliveries_alert": "deliveries (alert_id, target)",
     "adjustments_customer": "adjustments (customer_id)",
+    "alert_hits_customer": "alert_hits (customer_id)",
 }
 
 #: alert statuses, in the order an alert moves through them
@@ -151,6 +163,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "(SELECT alert_id FROM alert_events WHERE status = 'resolved' "
         "AND by_name <> 'crindex')",
     ],
+    # 2 -> 3: the live service's events (the table itself is created with the others)
+    2: [],
 }
 
 
