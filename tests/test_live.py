@@ -185,3 +185,108 @@ def test_live_rescoring_equals_a_batch_run(store_url: str, tmp_path: Path) -> No
                 drop_postgres_schema(other_url)
 
     check()
+
+
+PERCENTILE_MODEL = """
+name: live_ranks
+as_of: 2025-06-30
+dimensions:
+  - id: value
+    metrics:
+      - {id: spend, aggregate: sum, table: orders, column: amount, window: 365d, weight: 60,
+         normalise: {method: percentile}}
+      - {id: recency, aggregate: recency_days, table: orders, weight: 40,
+         normalise: {method: range, min: 0, max: 360, direction: lower}, missing: zero}
+tiers:
+  by: rank
+  levels:
+    - {id: core, top: 20}
+    - {id: middle}
+    - {id: at_risk, bottom: 30}
+"""
+
+
+def test_a_rescored_percentile_and_rank_tier_stand_among_the_last_full_run(
+        tmp_path: Path) -> None:
+    # one customer's new order: its percentile and rank tier are taken among the other
+    # customers' values of the full run, so while no one else changed they equal a batch run's
+    w = world()
+    (tmp_path / "m.yaml").write_text(PERCENTILE_MODEL, encoding="utf-8")
+    model = load_model(tmp_path / "m.yaml")
+    store = open_store(tmp_path / "h.duckdb")
+    scorer = LiveScorer(model, str(w.data), store, as_of=AS_OF)
+    full = scorer.start()
+    before = store.scores(full.run_id).set_index("customer_id")
+    spend = store.metric_scores([full.run_id], items=["spend"]).set_index("customer_id")
+    spend = spend["raw_num"].dropna().sort_values()
+    # the lowest spender moves to just above the median: below them, about half the others
+    who, median = str(spend.index[0]), float(spend.iloc[len(spend) // 2])
+    amount = round(median - float(spend.iloc[0]) + 0.5, 2)
+    sent = [{"event": "order", "customer_id": who, "order_id": "MID-1",
+             "ordered_at": "2025-06-29", "amount": amount}]
+    scorer.submit_json(sent, "test")
+    w_model = World(w.folder, w.data, model, w.previous, w.ids, w.base)
+    batch = batch_over(w_model, sent).table.to_pandas().set_index("customer_id")
+    live = store.scores(full.run_id).set_index("customer_id")
+    assert abs(live.at[who, "score"] - batch.at[who, "score"]) <= 1e-9
+    assert live.at[who, "tier"] == batch.at[who, "tier"]
+    assert before.at[who, "tier"] != live.at[who, "tier"]   # the rescore moved it
+    # percent_rank: customers with a value strictly below / (customers with a value - 1)
+    others = batch["spend__raw"].drop(who).dropna()
+    expected = (others < batch.at[who, "spend__raw"]).sum() / len(others) * 100
+    live_metric = store.metric_scores([full.run_id], who, ["spend"])
+    assert abs(float(live_metric["score"].iloc[0]) - expected) <= 1e-6   # rounded to 6 places
+    assert 30 < expected < 70
+    # the others keep the full run's rows until the next full run
+    others_ids = [c for c in w.ids if c != who]
+    assert live.loc[others_ids, "score"].tolist() == before.loc[others_ids, "score"].tolist()
+
+
+def test_bad_events_are_refused_whole_with_where_and_why() -> None:
+    bad = [
+        {"event": "order", "customer_id": "C1", "ordered_at": "2025-06-01"},       # no amount
+        {"event": "order", "customer_id": "C1", "ordered_at": "30/06/2025", "amount": 5},
+        {"event": "order", "customer_id": "C1", "ordered_at": "2025-06-01", "amount": 5,
+         "status": "lost"},
+        {"event": "survey", "customer_id": "C1", "answered_at": "2025-06-01", "kind": "nps",
+         "score": 11},
+        {"event": "refund", "customer_id": "C1"},
+        {"event": "order", "customer_id": "C1", "ordered_at": "2025-06-01", "amount": -5},
+        {"event": "order", "customer_id": "C1", "ordered_at": "2025-06-01", "amount": 5,
+         "status": "Paid", "note": "an export's own column"},                     # fine
+    ]
+    with pytest.raises(DataError) as caught:
+        parse_events(bad)
+    wheres = [p.where for p in caught.value.problems]
+    assert wheres == ["events[0].amount", "events[1].ordered_at", "events[2].status",
+                      "events[3].score", "events[4].event", "events[5].amount"]
+    assert caught.value.reason == Reason.BAD_PARAMETER
+    [ok] = parse_events(bad[-1:])
+    assert ok.row["status"] == "paid" and "note" not in ok.row
+
+
+def test_an_unknown_customer_refuses_the_batch_and_keeps_nothing(tmp_path: Path) -> None:
+    w = world()
+    store = open_store(tmp_path / "h.duckdb")
+    scorer = LiveScorer(w.model, str(w.data), store, as_of=AS_OF)
+    scorer.start()
+    sent = [{"event": "order", "customer_id": w.ids[0], "ordered_at": "2025-06-29",
+             "amount": 10.0},
+            {"event": "order", "customer_id": "NOBODY", "ordered_at": "2025-06-29",
+             "amount": 10.0}]
+    with pytest.raises(DataError) as caught:
+        scorer.submit_json(sent, "test")
+    assert [p.where for p in caught.value.problems] == ["events[1].customer_id"]
+    assert len(store.events()) == 0
+
+
+def test_a_model_that_learns_from_everyone_is_not_rescored_live(tmp_path: Path) -> None:
+    text = PERCENTILE_MODEL.replace(
+        "{id: recency, aggregate: recency_days, table: orders, weight: 40,\n"
+        "         normalise: {method: range, min: 0, max: 360, direction: lower}, "
+        "missing: zero}",
+        "{id: clv, aggregate: clv, weight: 40, normalise: {method: percentile}}")
+    (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ModelError) as caught:
+        LiveScorer(load_model(tmp_path / "m.yaml"), "unused", open_store(tmp_path / "h.duckdb"))
+    assert "clv" in str(caught.value)
