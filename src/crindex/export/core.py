@@ -105,6 +105,8 @@ class _Target:
     def __init__(self, location: str) -> None:
         self.location = location
         self.pg = location.startswith(("postgresql://", "postgres://"))
+        self.con: Any = None
+        self.cur: Any = None
 
     def __enter__(self) -> _Target:
         if self.pg:
@@ -242,7 +244,7 @@ def upsert_table(location: str, table: str, rows: pd.DataFrame) -> TableReport:
 def _columns(db: _Target, table: str) -> list[str]:
     if db.pg:
         db.cur.execute(f"SELECT * FROM {table} LIMIT 0")
-        return [d.name for d in db.cur.description or []]
+        return [d.name for d in db.cur.description or []]  # type: ignore[union-attr]
     return [d[0] for d in db.con.execute(f"SELECT * FROM {table} LIMIT 0").description]
 
 

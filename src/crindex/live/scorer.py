@@ -49,7 +49,7 @@ class LiveResult:
                 "seconds": round(self.seconds, 4)}
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Scored:
     """What :func:`crindex.record.record_live` records (a :class:`SnapshotSource`)."""
 
