@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import shutil
 import tempfile
 import uuid
@@ -290,3 +291,70 @@ def test_a_model_that_learns_from_everyone_is_not_rescored_live(tmp_path: Path) 
     with pytest.raises(ModelError) as caught:
         LiveScorer(load_model(tmp_path / "m.yaml"), "unused", open_store(tmp_path / "h.duckdb"))
     assert "clv" in str(caught.value)
+
+
+def test_watch_takes_in_event_files_once_each(tmp_path: Path) -> None:
+    from crindex.live.watch import watch
+
+    w = world()
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "orders-0630.csv").write_text(
+        "customer_id,order_id,ordered_at,amount\n"
+        f"{w.ids[0]},W-1,2025-06-28,310.5\n{w.ids[1]},W-2,2025-06-29 08:00,12\n",
+        encoding="utf-8-sig")
+    (folder / "mixed.jsonl").write_text("\n".join(json.dumps(e) for e in [
+        {"event": "survey", "customer_id": w.ids[2], "answered_at": "2025-06-20",
+         "kind": "nps", "score": 2},
+        {"event": "interaction", "customer_id": w.ids[0], "occurred_at": "2025-06-21",
+         "channel": "email", "kind": "email_opened", "interaction_id": "W-3"}]),
+        encoding="utf-8")
+    (folder / "bad.jsonl").write_text(
+        json.dumps({"event": "order", "customer_id": w.ids[0], "ordered_at": "2025-06-20",
+                    "amount": 5}) + "\n"
+        + json.dumps({"event": "order", "customer_id": w.ids[0], "ordered_at": "2025-06-20"}),
+        encoding="utf-8")
+    (folder / ".partial.jsonl").write_text("{", encoding="utf-8")    # still being written
+    store = open_store(tmp_path / "h.duckdb")
+    scorer = LiveScorer(w.model, str(w.data), store, as_of=AS_OF)
+    scorer.start()
+    results = {r.path.name: r for r in watch(scorer, folder, once=True)}
+    assert sorted(results) == ["bad.jsonl", "mixed.jsonl", "orders-0630.csv"]
+    assert (results["orders-0630.csv"].events, results["mixed.jsonl"].events) == (2, 2)
+    assert sorted(p.name for p in (folder / "done").iterdir()) == ["mixed.jsonl",
+                                                                    "orders-0630.csv"]
+    errors = (folder / "failed" / "bad.jsonl.errors.txt").read_text(encoding="utf-8")
+    assert "bad.jsonl:2 amount" in errors
+    assert (folder / ".partial.jsonl").exists()
+    kept = [json.loads(t) for t in store.events()["row_json"]]
+    assert len(kept) == 4
+    # a file kept before a crash but not yet moved is not taken twice
+    (folder / "done" / "mixed.jsonl").replace(folder / "mixed.jsonl")
+    [again] = watch(scorer, folder, once=True)
+    assert again.skipped and len(store.events()) == 4
+    # the live rows equal a batch run over the same rows
+    batch = batch_over(w, kept).table.to_pandas().set_index("customer_id")
+    live = store.scores(store.run(AS_OF.isoformat(), w.model.name).run_id) \
+        .set_index("customer_id")
+    for who in w.ids[:3]:
+        assert abs(live.at[who, "score"] - batch.at[who, "score"]) <= 1e-9
+        assert live.at[who, "tier"] == batch.at[who, "tier"]
+
+
+def test_watch_and_serve_refuse_what_they_cannot_do(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-c", "from crindex.cli import main; main()"]
+    model = str(example_path("ecommerce"))
+    nowhere = subprocess.run([*cli, "watch", str(tmp_path / "nope"), "--model", model,
+                              "--data", str(tmp_path)], capture_output=True, text=True,
+                             timeout=120)
+    assert nowhere.returncode != 0 and "Traceback" not in nowhere.stderr
+    assert "is not a folder" in " ".join(nowhere.stderr.split())
+    store = tmp_path / "h.duckdb"
+    open_store(store)
+    no_data = subprocess.run([*cli, "serve", "--live", "--model", model, "--store", str(store)],
+                             capture_output=True, text=True, timeout=120)
+    assert no_data.returncode != 0 and "Traceback" not in no_data.stderr
+    assert "--live needs --data" in " ".join(no_data.stderr.split())

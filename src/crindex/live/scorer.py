@@ -275,7 +275,8 @@ class LiveScorer:
             self._raw.unregister("_asked")
         return [c for c in ids.column("customer_id").to_pylist() if c not in known]
 
-    def submit(self, events: Sequence[Event], source: str) -> LiveResult:
+    def submit(self, events: Sequence[Event], source: str, where: str = "events"
+               ) -> LiveResult:
         """Keep ``events`` in the store, then rescore and record the customers they touch.
 
         Refused as a whole (nothing kept) when an event names a customer the data does not
@@ -291,7 +292,7 @@ class LiveScorer:
             if missing:
                 raise DataError(reason=Reason.BAD_PARAMETER, problems=[Problem(
                     f"customer `{e.customer_id}` is not in the data's customers table",
-                    f"events[{i}].customer_id", "send events of known customers (a new "
+                    f"{where}[{i}].customer_id", "send events of known customers (a new "
                     "customer comes with the next data load and full run)",
                     Reason.BAD_PARAMETER) for i, e in enumerate(events)
                     if e.customer_id in missing],

@@ -295,6 +295,12 @@ class Store(ABC):
             }))
         return ids
 
+    def events_from(self, source: str) -> int:
+        """How many kept events came from ``source`` (a watched file already taken in)."""
+        with self.reading() as tx:
+            return int(tx.execute("SELECT COUNT(*) FROM events WHERE source = ?",
+                                  (source,)).scalar())
+
     def events(self, after: int = 0) -> pd.DataFrame:
         """The events with an id above ``after``, in id order."""
         with self.reading() as tx:
