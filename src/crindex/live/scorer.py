@@ -140,8 +140,8 @@ class LiveScorer:
             self.ready = True
             return self.full
 
-    def _fingerprint(self) -> str:
-        return f"{self.fingerprint or 'live'}+events:{self.last_event}"
+    def _fingerprint(self, last: int | None = None) -> str:
+        return f"{self.fingerprint or 'live'}+events:{self.last_event if last is None else last}"
 
     def _append(self, events: Sequence[Event]) -> None:
         """Add the events' rows to the live tables (those the model reads)."""
@@ -244,7 +244,8 @@ class LiveScorer:
                               "LIMIT 0")
         tables = {n: self.con.table(f"touched_{n}") for n in self._tables}
         expr = compile_model(self.model, tables, self.as_of, populations=self._populations).expr
-        self._sql = str(self.con.compile(expr))
+        self._raw.execute("DROP VIEW IF EXISTS live_rescored")
+        self._raw.execute(f"CREATE VIEW live_rescored AS {self.con.compile(expr)}")
         self._schema = expr.schema().to_pyarrow()
 
     # ------------------------------------------------------------------------ events
@@ -260,7 +261,7 @@ class LiveScorer:
                                   "WHERE customer_id IN (SELECT customer_id FROM _touched)")
         finally:
             self._raw.unregister("_touched")
-        table = self._raw.sql(self._sql).to_arrow_table()
+        table = self._raw.sql("SELECT * FROM live_rescored").to_arrow_table()
         return table.cast(self._schema)
 
     def unknown(self, customers: Sequence[str]) -> list[str]:
@@ -277,11 +278,15 @@ class LiveScorer:
 
     def submit(self, events: Sequence[Event], source: str, where: str = "events"
                ) -> LiveResult:
-        """Keep ``events`` in the store, then rescore and record the customers they touch.
+        """Rescore the customers ``events`` touch; keep the events and the rows at once.
 
         Refused as a whole (nothing kept) when an event names a customer the data does not
-        hold. Once :meth:`Store.add_events` has committed, the events are safe: if the
-        rescore fails, the next full run (a restart) takes them in.
+        hold. The events are added to the in-memory tables and the touched customers
+        rescored inside a transaction of the embedded database; then one store transaction
+        keeps the events (:meth:`Store.add_events`) and records the rows and alerts
+        (:func:`crindex.record.record_live`). Only when it has committed are the in-memory
+        rows committed and the call returns (the acknowledgement); on any failure both roll
+        back and nothing of the batch is kept anywhere.
         """
         began = time.perf_counter()
         if not self.ready:
@@ -297,14 +302,22 @@ class LiveScorer:
                     Reason.BAD_PARAMETER) for i, e in enumerate(events)
                     if e.customer_id in missing],
                     summary="events name unknown customers; nothing was kept")
-            ids = self.store.add_events([(e.kind, e.customer_id, e.happened_at, e.to_json())
-                                         for e in events], source)
-            self.last_event = max([self.last_event, *ids])
-            self._append(events)
             touched = sorted({e.customer_id for e in events})
-            table = self.rescore(touched)
-            done = record_live(self.store, _Scored(self.model, self.as_of, table), touched,
-                               self._fingerprint())
+            self._raw.execute("BEGIN TRANSACTION")
+            try:
+                self._append(events)
+                table = self.rescore(touched)
+                with self.store.transaction():
+                    ids = self.store.add_events(
+                        [(e.kind, e.customer_id, e.happened_at, e.to_json()) for e in events],
+                        source)
+                    done = record_live(self.store, _Scored(self.model, self.as_of, table),
+                                       touched, self._fingerprint(max(ids)))
+            except BaseException:
+                self._raw.execute("ROLLBACK")
+                raise
+            self._raw.execute("COMMIT")
+            self.last_event = max([self.last_event, *ids])
             rows = [{k: r[k] for k in ("customer_id", "score", "tier", "coverage")}
                     for r in table.select(["customer_id", "score", "tier", "coverage"])
                     .to_pylist()]
