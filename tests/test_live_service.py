@@ -133,6 +133,13 @@ def test_events_over_http_and_a_sigkill_loses_no_acknowledged_event(tmp_path: Pa
     try:
         status = again.wait_ready(read)
         assert status["last_event"] == len(kept)
+        # POST /v1/runs at the live as_of is the live scorer's full run: events included
+        admin = create_token(open_store(path), "ops", ["admin"])[0]
+        rerun = httpx.post(again.url + "/v1/runs", json={"as_of": AS_OF.isoformat()},
+                           headers={"Authorization": f"Bearer {admin}"}, timeout=300)
+        assert rerun.status_code == 201, rerun.text
+        run = open_store(path).run(rerun.json()["run_id"])
+        assert run.data_fingerprint.endswith(f"+events:{len(kept)}")
     finally:
         again.stop()
     store = open_store(path)

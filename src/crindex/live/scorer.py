@@ -99,6 +99,7 @@ class LiveScorer:
         self.ready = False
         self.last_event = 0
         self.full: Evaluation | None = None
+        self.result: ScoreResult | None = None
         self._tables = ["customers", *sorted({metric_table(m) for _, m in model.metrics}
                                              - {"customers"})]
 
@@ -135,6 +136,7 @@ class LiveScorer:
                                        **{n: con.table(f"live_{n}") for n in self._tables}})
             result = score(self.model, live, self.as_of)
             self.full = record_run(self.store, result, self._fingerprint())
+            self.result = result
             self._reference(result)
             self._compile()
             self.ready = True

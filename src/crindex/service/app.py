@@ -746,8 +746,13 @@ def score_now(app: FastAPI, as_of: dt.date | None) -> dict[str, Any]:
         from crindex.store import fingerprint
 
         model = app.state.model
-        result = score(model, settings.data, as_of or dt.date.today())
-        done = record_run(cache.store, result, fingerprint(settings.data))
+        scorer = getattr(getattr(app.state, "live", None), "scorer", None)
+        if scorer is not None and scorer.ready and (as_of or dt.date.today()) == scorer.as_of:
+            done = scorer.start()  # the live run's full run: the data and every kept event
+            result = scorer.result
+        else:
+            result = score(model, settings.data, as_of or dt.date.today())
+            done = record_run(cache.store, result, fingerprint(settings.data))
         summary = result_summary(result)
         summary["run_id"] = done.run_id
         if model.alerts:  # the model's alert rules watch every new snapshot
