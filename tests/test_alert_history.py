@@ -321,7 +321,7 @@ def test_a_store_from_before_episodes_is_upgraded_in_place(store_url):
                    "VALUES (7, ?, 'acknowledged', 'li.na', NULL)", (run.ran_at,))
     upgraded = open_store(store_url)
     with upgraded.reading() as tx:
-        assert upgraded.schema_version(tx) == SCHEMA_VERSION  # every step since 1
+        assert upgraded.schema_version(tx) == SCHEMA_VERSION   # 1 -> 2 -> ... -> current
     legacy = upgraded.alerts()
     assert legacy.alert_id.tolist() == [7] and legacy.handled.tolist() == ["acknowledged"]
     # a new run evaluates its own snapshot; the unevaluated 06-02 and its alert stay as they

@@ -34,6 +34,8 @@ ROUTES = [
     ("POST", "/v1/adjustments", {"customer_id": "C0000001", "points": 1, "reason": "test"}),
     ("POST", "/v1/runs", {}),
     ("GET", "/openapi.json", None),
+    ("POST", "/v1/events", {"event": "order"}),
+    ("GET", "/v1/events/status", None),
 ]
 
 
@@ -89,7 +91,8 @@ def test_every_route_needs_a_token(server, method, path, body):
 
 
 @pytest.mark.parametrize("scope,method,path,body", [
-    ("read", *ROUTES[4]), ("read", *ROUTES[5]), ("read", *ROUTES[6]), ("write", *ROUTES[6])])
+    ("read", *ROUTES[4]), ("read", *ROUTES[5]), ("read", *ROUTES[6]), ("write", *ROUTES[6]),
+    ("read", *ROUTES[8])])
 def test_a_token_without_the_scope_is_403(server, scope, method, path, body):
     r = server.client(scope).request(method, path, json=body)
     assert r.status_code == 403, r.text
@@ -102,7 +105,8 @@ def test_openapi_lists_every_route_with_the_bearer_scheme(server):
     spec = server.client("read").get("/openapi.json").json()
     assert set(spec["paths"]) >= {"/healthz", "/v1/customers/{customer_id}", "/v1/customers",
                                   "/v1/portfolio", "/v1/alerts", "/v1/alerts/{alert_id}/ack",
-                                  "/v1/adjustments", "/v1/runs"}
+                                  "/v1/adjustments", "/v1/runs", "/v1/events",
+                                  "/v1/events/status"}
     assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
 
 
@@ -796,3 +800,11 @@ def test_unexpected_errors_are_500_with_an_incident_and_no_trace():
     err = r.json()["error"]
     assert err["code"] == "internal" and "incident" in err["message"]
     assert "secret" not in r.text and "Traceback" not in r.text
+
+
+def test_events_without_live_are_refused_with_the_way_to_take_them(server):
+    r = server.client("write").post("/v1/events", json={"event": "order"})
+    assert r.status_code == 409, r.text
+    assert "crindex serve --live" in r.json()["error"]["message"]
+    status = server.client("read").get("/v1/events/status").json()
+    assert status["ready"] is False and "--live" in status["error"]

@@ -14,11 +14,19 @@ snapshot in the history.
 >>> store = open_store("history.duckdb")
 >>> record = record_run(store, result, fingerprint("data/"))   # doctest: +SKIP
 >>> record.run_id, record.raised, record.resolved              # doctest: +SKIP
+
+A **live rescore** (:mod:`crindex.live`) is recorded by :func:`record_live`: the live run of a
+model and ``as_of`` is the snapshot of the last full run at that date, and each rescore
+replaces the rows of the customers it touched in it (scores and metric scores), then
+evaluates the alert rules and recomputes the alerts of those customers only, all in one
+transaction. The run keeps its id; its ``ran_at`` becomes the rescore's time and its
+``data_fingerprint`` ends in ``+events:N`` (the last event its rows include).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from crindex.alerts.evaluate import Evaluation, update_alerts
 from crindex.store.base import Store
@@ -55,4 +63,33 @@ def record_run(store: Store, result: SnapshotSource, data_fingerprint: str | Non
         run = store.run(run_id)
         if alerts and result.model.alerts:
             return update_alerts(store, result.model, run)
+        return Evaluation(run)
+
+
+def record_live(store: Store, result: SnapshotSource, customers: Sequence[str],
+                data_fingerprint: str | None = None, *, alerts: bool = True) -> Evaluation:
+    """Upsert the rows of ``customers`` into the live run and update their alerts, at once.
+
+    Parameters
+    ----------
+    result
+        The rescored rows (anything with ``model``, ``as_of`` and ``table``): customers of
+        ``customers`` that are not in it (no longer active) lose their rows.
+    customers
+        The customers the rescore touched.
+    data_fingerprint
+        The run's new data fingerprint (which events it includes).
+
+    Raises
+    ------
+    StoreError
+        When the store holds no run of the model at ``result.as_of`` (the live run starts
+        with a full run: :func:`record_run`).
+    """
+    with store.transaction():
+        run = store.run(result.as_of.isoformat(), result.model.name)
+        store.upsert_rows(run, result, customers, data_fingerprint)
+        run = store.run(run.run_id)
+        if alerts and result.model.alerts:
+            return update_alerts(store, result.model, run, customers=customers)
         return Evaluation(run)

@@ -98,6 +98,47 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float
         return None, f"{type(exc).__name__}: {reason}"
 
 
+def check_webhook(url: str, secret: str | bytes, what: str = "its alerts") -> None:
+    """Refuse a webhook without a signing secret or with a URL that is not http(s)."""
+    if not secret:
+        raise store_error(f"a webhook needs a shared secret to sign {what}",
+                          "set it in the environment variable named by --secret-env",
+                          "--secret-env")
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise store_error(f"webhook URL `{url}` is not http(s)",
+                          "e.g. https://crm.example.com/hooks/crindex", "--webhook")
+
+
+def post_signed(url: str, secret: str | bytes, body: bytes, headers: dict[str, str], *,
+                first: int = 1, attempts: int = 5, backoff: float = 1.0,
+                max_backoff: float = 60.0, timeout: float = 10.0,
+                sleep: Callable[[float], None] = time.sleep,
+                on_attempt: Callable[[int, bool, int | None, str | None], None] | None = None,
+                ) -> tuple[bool, int]:
+    """POST ``body`` to ``url``, signed (``X-Signature``), retrying as the module says.
+
+    ``headers`` are added to the signature, content type and ``X-Crindex-Attempt`` (numbered
+    from ``first``); ``on_attempt(attempt, ok, status, error)`` sees every attempt (the
+    delivery log). Returns (delivered, attempts made).
+    """
+    signature = sign(secret, body)
+    for n in range(max(1, attempts)):
+        attempt = first + n
+        status, error = _post(url, body, {
+            "Content-Type": "application/json; charset=utf-8", "X-Signature": signature,
+            "X-Crindex-Attempt": str(attempt), **headers}, timeout)
+        ok = status is not None and 200 <= status < 300
+        if on_attempt is not None:
+            on_attempt(attempt, ok, status, error)
+        if ok:
+            return True, n + 1
+        retry = status is None or status >= 500 or status in RETRY_STATUS
+        if not retry or n == attempts - 1:
+            return False, n + 1
+        sleep(min(max_backoff, backoff * 2 ** n))
+    return False, max(1, attempts)
+
+
 def deliver_webhook(store: Store, url: str, secret: str | bytes, *,
                     model_name: str | None = None, attempts: int = 5, backoff: float = 1.0,
                     max_backoff: float = 60.0, timeout: float = 10.0,
@@ -113,13 +154,7 @@ def deliver_webhook(store: Store, url: str, secret: str | bytes, *,
     backoff, max_backoff
         The pause before retry n is ``backoff * 2 ** (n - 1)`` seconds, at most ``max_backoff``.
     """
-    if not secret:
-        raise store_error("a webhook needs a shared secret to sign its alerts",
-                          "set it in the environment variable named by --secret-env",
-                          "--secret-env")
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise store_error(f"webhook URL `{url}` is not http(s)",
-                          "e.g. https://crm.example.com/hooks/crindex", "--webhook")
+    check_webhook(url, secret)
     target = _target(url)
     report = DeliveryReport(target)
     done, tries = _delivered(store, target)
@@ -130,26 +165,18 @@ def deliver_webhook(store: Store, url: str, secret: str | bytes, *,
             continue
         body = json.dumps({"event": "crindex.alert", "alert": alert_record(row)},
                           ensure_ascii=False, sort_keys=True).encode("utf-8")
-        signature = sign(secret, body)
-        first = tries.get(alert_id, 0) + 1
-        for n in range(max(1, attempts)):
-            attempt = first + n
-            status, error = _post(url, body, {
-                "Content-Type": "application/json; charset=utf-8", "X-Signature": signature,
-                "X-Crindex-Alert": str(alert_id), "X-Crindex-Attempt": str(attempt),
-                "User-Agent": "crindex-alerts",
-            }, timeout)
-            ok = status is not None and 200 <= status < 300
+
+        def log(attempt: int, ok: bool, status: int | None, error: str | None,
+                alert_id: int = alert_id) -> None:
             store.log_delivery(alert_id, "webhook", target, attempt, ok, status, error)
-            report.attempts += 1
-            if ok:
-                report.delivered.append(alert_id)
-                break
-            retry = status is None or status >= 500 or status in RETRY_STATUS
-            if not retry or n == attempts - 1:
-                report.failed.append(alert_id)
-                break
-            sleep(min(max_backoff, backoff * 2 ** n))
+
+        ok, made = post_signed(url, secret, body, {"X-Crindex-Alert": str(alert_id),
+                                                   "User-Agent": "crindex-alerts"},
+                               first=tries.get(alert_id, 0) + 1, attempts=attempts,
+                               backoff=backoff, max_backoff=max_backoff, timeout=timeout,
+                               sleep=sleep, on_attempt=log)
+        report.attempts += made
+        (report.delivered if ok else report.failed).append(alert_id)
     return report
 
 

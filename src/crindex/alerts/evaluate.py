@@ -62,18 +62,22 @@ def _history_start(specs: Sequence[AlertSpec], runs: Sequence[RunInfo],
 
 
 def situation(specs: Sequence[AlertSpec], store: Store, runs: Sequence[RunInfo],
-              run: RunInfo) -> Situation:
-    """Load what the rules ``specs`` need about snapshot ``run`` (``runs``: the model's)."""
-    current = store.scores(run.run_id).set_index("customer_id")[["score", "tier", "owner",
-                                                                 "flags"]]
+              run: RunInfo, customers: Sequence[str] | None = None) -> Situation:
+    """Load what the rules ``specs`` need about snapshot ``run`` (``runs``: the model's).
+
+    ``customers`` loads only theirs (every rule looks at one customer at a time).
+    """
+    current = store.scores(run.run_id, customers).set_index("customer_id")[
+        ["score", "tier", "owner", "flags"]]
     start = _history_start(specs, runs, run)
     if start is None or start >= run.as_of:
         history = pd.DataFrame(columns=["as_of", "customer_id", "score", "tier"])
     else:
-        history = store.scores_between(run.model_name, run.model_hash, start, run.as_of)
+        history = store.scores_between(run.model_name, run.model_hash, start, run.as_of,
+                                       customers)
     metrics = sorted({spec.metric for spec in specs if spec.metric})
-    values = store.metric_scores([run.run_id], items=metrics) if metrics else \
-        store.metric_scores([])
+    values = store.metric_scores([run.run_id], items=metrics, customers=customers) \
+        if metrics else store.metric_scores([])
     return Situation(run.as_of, current, history, values, run.tier_order)
 
 
@@ -100,7 +104,7 @@ def _looks_back_to(specs: Sequence[AlertSpec], runs: Sequence[RunInfo], later: R
 
 
 def update_alerts(store: Store, model: CRIModel, run: RunInfo,
-                  by: str = "crindex") -> Evaluation:
+                  by: str = "crindex", customers: Sequence[str] | None = None) -> Evaluation:
     """Evaluate ``model.alerts`` on snapshot ``run`` and recompute the model's alerts.
 
     Inside one transaction: the hits of ``run`` are kept with the entries they were found
@@ -108,6 +112,10 @@ def update_alerts(store: Store, model: CRIModel, run: RunInfo,
     ``7d``, the previous tier) are evaluated again with their own entries; then every alert of
     the model is recomputed from the evaluated snapshots (:func:`crindex.alerts.episodes.derive`)
     and the ``alerts`` table made to match (:meth:`crindex.store.Store.sync_alerts`).
+
+    ``customers`` does all of this for those customers only (a live rescore,
+    :func:`crindex.record.record_live`): every rule and every episode is one customer's, so
+    their alerts come out as a whole evaluation would make them, and the others' stay.
     """
     with store.transaction():
         runs = store.runs(model.name)
@@ -120,13 +128,14 @@ def update_alerts(store: Store, model: CRIModel, run: RunInfo,
             and _looks_back_to(list(specs[r.run_id].values()), runs, r, run.as_of))]
         for r in todo:
             own = list(specs[r.run_id].values())
-            store.save_hits(r, texts[r.run_id], find_hits(own, situation(own, store, runs, r)))
-        hits, scored = store.alert_history(model.name)
+            store.save_hits(r, texts[r.run_id],
+                            find_hits(own, situation(own, store, runs, r, customers)), customers)
+        hits, scored = store.alert_history(model.name, customers)
         evaluated = [Evaluated(r.run_id, r.as_of, specs[r.run_id]) for r in runs
                      if r.run_id in specs]
         managed = {(rule_id, e.as_of) for e in evaluated for rule_id in e.specs}
         raised, resolved = store.sync_alerts(
-            model.name, derive(model.name, evaluated, hits, scored), managed, by)
+            model.name, derive(model.name, evaluated, hits, scored), managed, by, customers)
     return Evaluation(run, raised, resolved)
 
 

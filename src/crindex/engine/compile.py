@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,11 @@ SORT_AFTER = frozenset({"pyspark"})
 #: raw values are rounded before ranking: parallel float sums differ in the last bits
 RAW_DECIMALS = 9
 SCORE_DECIMALS = 6
+
+#: where ranks and moments across customers come from, when not from the scored customers
+#: themselves: ``(table, {column: "ranks" | "moments"})`` to the table with helper columns and
+#: a :class:`Population` per column (Spark's distributed sort, a live rescore's reference)
+PopulationSource = Callable[[ir.Table, dict[str, str]], tuple[ir.Table, dict[str, Population]]]
 
 # The query's named steps, in order: each becomes one common table expression (``WITH name AS``)
 # in the SQL, so a reader follows the query step by step instead of one inlined formula.
@@ -250,7 +256,8 @@ def active_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
 
 
 def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
-                  engine: str = "duckdb", fitted: ModelFit | None = None) -> Compiled:
+                  engine: str = "duckdb", fitted: ModelFit | None = None,
+                  populations: PopulationSource | None = None) -> Compiled:
     """Compile ``model`` over canonical ``tables`` at ``as_of`` into one Ibis expression.
 
     Pure: builds expressions and runs nothing. ``fitted`` is what the model learned from the
@@ -263,20 +270,22 @@ def compile_model(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date,
     A model with sub-models is compiled once per sub-model over the customers it matches
     (:mod:`crindex.engine.submodels`); the parts are stacked and each row names its
     sub-model in the column ``submodel``.
+    ``populations`` replaces the ranking of both: the live rescore (:mod:`crindex.live`) ranks a
+    few customers against the population of the last full run.
     """
     check_tables(model, tables)
     if fitted is not None:
         fitted.check_for(model, as_of)
     if not model.submodels:
-        return _sorted(_compile_one(model, tables, as_of, engine, fitted), model, as_of,
-                       engine, fitted)
+        return _sorted(_compile_one(model, tables, as_of, engine, fitted,
+                                    populations=populations), model, as_of, engine, fitted)
     from crindex.engine.submodels import submodel_parts
 
     stacked: ir.Table | None = None
     for sub, variant, part_tables in submodel_parts(model, tables):
         part_fit = fitted.parts_[sub.id] if fitted is not None else None
         part = _compile_one(variant, part_tables, as_of, engine, part_fit,
-                            prefix=f"{sub.id}{SUBMODEL_STEP}")
+                            prefix=f"{sub.id}{SUBMODEL_STEP}", populations=populations)
         part = part.mutate(submodel=ibis.literal(sub.id, "string"))
         stacked = part if stacked is None else stacked.union(part)
     assert stacked is not None
@@ -292,7 +301,8 @@ def _sorted(out: ir.Table, model: CRIModel, as_of: dt.date, engine: str,
 
 
 def _compile_one(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date, engine: str,
-                 fitted: ModelFit | None, prefix: str = "") -> ir.Table:
+                 fitted: ModelFit | None, prefix: str = "",
+                 populations: PopulationSource | None = None) -> ir.Table:
     """One model (no sub-models) over ``tables``: the expression of :func:`compile_model`.
 
     ``prefix`` starts the name of each step (a sub-model's steps are ``<id>__<step>``).
@@ -353,7 +363,8 @@ def _compile_one(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date, e
         cols[f"{m.id}__raw"] = raw
     raw_table = joined.select("customer_id", *CARRIED, *flag_cols, **cols).alias(
         prefix + STEP_RAW)
-    raw_table, pops = _populations(engine, raw_table, {
+    source = populations or (lambda t, wanted: _populations(engine, t, wanted))
+    raw_table, pops = source(raw_table, {
         f"{m.id}__raw": LOOK_ACROSS[m.normalise.method] for _, m in model.metrics
         if m.normalise.method in LOOK_ACROSS})
 
@@ -383,7 +394,7 @@ def _compile_one(model: CRIModel, tables: dict[str, ir.Table], as_of: dt.date, e
     norm_cols = {f"{m.id}__norm" for _, m in model.metrics}
     scored = scored.select(*[c for c in scored.columns if c not in norm_cols]).alias(
         prefix + STEP_SCORED)
-    return _weigh(model, scored, engine, prefix)
+    return _weigh(model, scored, source, prefix)
 
 
 def _populations(engine: str, t: ir.Table,
@@ -407,7 +418,8 @@ def _sum(values: list[ir.Value]) -> ir.Value:
     return out
 
 
-def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb", prefix: str = "") -> ir.Table:
+def _weigh(model: CRIModel, t: ir.Table, populations: PopulationSource,
+           prefix: str = "") -> ir.Table:
     """Dimension scores, total, contributions, coverage and tiers, one projection a step."""
     zero = ibis.literal(0.0)
     # weight each metric carries where it has a score (0 where re-weighted away)
@@ -461,7 +473,7 @@ def _weigh(model: CRIModel, t: ir.Table, engine: str = "duckdb", prefix: str = "
     t = t.mutate(score=ibis.ifelse(t._any_w, t._total.clip(lower=0.0, upper=100.0)
                                    .round(SCORE_DECIMALS), ibis.null("float64")))
     t = t.alias(prefix + STEP_WEIGHTED)
-    t, pops = _populations(engine, t, {"score": "ranks"} if model.tiers.by == "rank" else {})
+    t, pops = populations(t, {"score": "ranks"} if model.tiers.by == "rank" else {})
     t = t.mutate(tier=_tier(model, t.score, pops.get("score"))).alias(prefix + STEP_TIERED)
     segment_cols: list[str] = []
     if model.flags:

@@ -48,7 +48,7 @@ log = logging.getLogger("crindex.service")
 #: the environment variables ``crindex serve --workers N`` hands its worker processes
 ENV = {"store": "CRINDEX_SERVE_STORE", "model": "CRINDEX_SERVE_MODEL",
        "data": "CRINDEX_SERVE_DATA", "refresh": "CRINDEX_SERVE_REFRESH",
-       "secret": "CRINDEX_SERVE_SECRET"}
+       "secret": "CRINDEX_SERVE_SECRET", "live": "CRINDEX_SERVE_LIVE"}
 
 #: the largest page number or id a route accepts (JSON numbers stay exact up to 2**53)
 MAX_NUMBER = 2**53
@@ -74,6 +74,9 @@ class Settings:
     secret
         The key that signs the login form's token (shared by the workers of one server; a
         random one when empty).
+    live
+        Take events (``POST /v1/events``) and rescore the customers they touch
+        (:mod:`crindex.service.events`); needs ``data``.
     """
 
     store: str
@@ -81,10 +84,12 @@ class Settings:
     data: str | None = None
     refresh: float = 5.0
     secret: str = ""
+    live: bool = False
 
     def to_env(self) -> dict[str, str]:
         env = {ENV["store"]: self.store, ENV["model"]: self.model,
-               ENV["refresh"]: str(self.refresh), ENV["secret"]: self.secret}
+               ENV["refresh"]: str(self.refresh), ENV["secret"]: self.secret,
+               ENV["live"]: "1" if self.live else ""}
         if self.data:
             env[ENV["data"]] = self.data
         return env
@@ -94,7 +99,8 @@ class Settings:
         return cls(store=os.environ[ENV["store"]], model=os.environ[ENV["model"]],
                    data=os.environ.get(ENV["data"]) or None,
                    refresh=float(os.environ.get(ENV["refresh"], "5")),
-                   secret=os.environ.get(ENV["secret"], ""))
+                   secret=os.environ.get(ENV["secret"], ""),
+                   live=bool(os.environ.get(ENV["live"])))
 
 
 # ------------------------------------------------------------------------------ errors
@@ -664,6 +670,9 @@ def create_app(settings: Settings) -> FastAPI:
     from crindex.service.pages import install_pages
 
     install_pages(app)
+    from crindex.service.events import install_events
+
+    install_events(app)  # POST /v1/events: live rescoring (crindex.live)
     return app
 
 
@@ -741,8 +750,13 @@ def score_now(app: FastAPI, as_of: dt.date | None) -> dict[str, Any]:
         from crindex.store import fingerprint
 
         model = app.state.model
-        result = score(model, settings.data, as_of or dt.date.today())
-        done = record_run(cache.store, result, fingerprint(settings.data))
+        scorer = getattr(getattr(app.state, "live", None), "scorer", None)
+        if scorer is not None and scorer.ready and (as_of or dt.date.today()) == scorer.as_of:
+            done = scorer.start()  # the live run's full run: the data and every kept event
+            result = scorer.result
+        else:
+            result = score(model, settings.data, as_of or dt.date.today())
+            done = record_run(cache.store, result, fingerprint(settings.data))
         summary = result_summary(result)
         summary["run_id"] = done.run_id
         if model.alerts:  # the model's alert rules watch every new snapshot

@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         refresh: float = typer.Option(5.0, "--refresh", min=0.2, help="seconds between checks "
                                       "of the store for changes made elsewhere"),
         log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
+        live: bool = typer.Option(False, "--live", help="take events (POST /v1/events) and "
+                                  "rescore the customers they touch; needs --data and one "
+                                  "worker"),
     ) -> None:
         """Serve the API (/v1, /healthz, /openapi.json) and the dashboard (/ui)."""
         from crindex.extras import require
@@ -41,8 +44,14 @@ def register(app: typer.Typer) -> None:
         from crindex.store import require_store
 
         load_model(model)  # a broken model file fails here, readably, before uvicorn starts
+        if live and not data:
+            from crindex.errors import DataError, Reason
+
+            raise DataError.single(Reason.BAD_PARAMETER, "--live needs --data: the data the "
+                                   "events are added to", "--live",
+                                   "give the data folder, file or URL with --data")
         settings = Settings(store=require_store(store), model=model, data=data,
-                            refresh=refresh)
+                            refresh=refresh, live=live)
         typer.echo(f"crindex serving {model} from {settings.store} on http://{host}:{port} "
                    f"(dashboard /ui, API /v1)", err=True)
         serve(settings, host=host, port=port, workers=workers, log_level=log_level)

@@ -253,6 +253,66 @@ class Store(ABC):
                 tx.insert("holdouts", holdouts)
         return run_id
 
+    def upsert_rows(self, run: RunInfo, result: SnapshotSource, customers: Sequence[str],
+                    fingerprint: str | None = None) -> None:
+        """Replace the rows of ``customers`` in snapshot ``run`` by those of ``result``.
+
+        The live rescore's write (:func:`crindex.record.record_live`): the rows of the
+        customers it rescored are deleted and written again in one transaction, the other
+        customers' rows stay as the run wrote them; ``fingerprint`` replaces the run's data
+        fingerprint (which events its rows include) and ``ran_at`` becomes now.
+        """
+        scores, metric_scores = snapshot_tables(result, run.run_id)
+        with self.transaction() as tx:
+            for table in ("scores", "metric_scores"):
+                _delete_in(tx, f"DELETE FROM {table} WHERE run_id = ? AND customer_id IN ",
+                           customers, (run.run_id,))
+            tx.insert("scores", scores)
+            tx.insert("metric_scores", metric_scores)
+            # ran_at moves on: readers that watch the runs (the service's cache) reload
+            tx.execute("UPDATE runs SET data_fingerprint = ?, ran_at = ? WHERE run_id = ?",
+                       (fingerprint or run.data_fingerprint, utc_now(), run.run_id))
+
+    # ---------------------------------------------------------------------------- events
+
+    def add_events(self, events: Sequence[tuple[str, str, dt.datetime, str]],
+                   source: str) -> list[int]:
+        """Append data rows sent to the live service, in one transaction; their new ids.
+
+        An event is ``(kind, customer_id, happened_at, row as JSON)``; ``source`` says who
+        sent it (``token:NAME``, ``watch:FILE``). Ids grow by one from the largest so far
+        (writers take turns, so two writers never take the same id).
+        """
+        if not events:
+            return []
+        now = utc_now()
+        with self.transaction() as tx:
+            start = int(tx.execute("SELECT COALESCE(MAX(event_id), 0) FROM events").scalar()) + 1
+            ids = list(range(start, start + len(events)))
+            tx.insert("events", pa.table({
+                "event_id": pa.array(ids, pa.int64()),
+                "kind": pa.array([e[0] for e in events], pa.string()),
+                "customer_id": pa.array([e[1] for e in events], pa.string()),
+                "happened_at": pa.array([e[2] for e in events], pa.timestamp("us")),
+                "row_json": pa.array([e[3] for e in events], pa.string()),
+                "received_at": pa.array([now] * len(events), pa.timestamp("us")),
+                "source": pa.array([source] * len(events), pa.string()),
+            }))
+        return ids
+
+    def events_from(self, source: str) -> int:
+        """How many kept events came from ``source`` (a watched file already taken in)."""
+        with self.reading() as tx:
+            return int(tx.execute("SELECT COUNT(*) FROM events WHERE source = ?",
+                                  (source,)).scalar())
+
+    def events(self, after: int = 0) -> pd.DataFrame:
+        """The events with an id above ``after``, in id order."""
+        with self.reading() as tx:
+            return tx.execute(
+                "SELECT event_id, kind, customer_id, happened_at, row_json, received_at, "
+                "source FROM events WHERE event_id > ? ORDER BY event_id", (int(after),)).frame()
+
     def _runs(self, where: str = "", params: Sequence[Any] = ()) -> list[RunInfo]:
         with self.reading() as tx:
             rows = tx.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {where} "
@@ -312,17 +372,20 @@ class Store(ABC):
         name = self.resolve_model(model_name)
         return self.runs(name)[-1]
 
-    def scores(self, run_id: str) -> pd.DataFrame:
+    def scores(self, run_id: str, customers: Sequence[str] | None = None) -> pd.DataFrame:
         """A snapshot's rows: customer_id, score, tier, coverage, owner, segment, personal, ...
 
         ... rfm_segment, flags and submodel (the sub-model that scored the row; null without
-        sub-models).
+        sub-models). ``customers`` keeps only theirs (a live rescore reads the customers it
+        touched).
         """
+        sql = ("SELECT customer_id, score, tier, coverage, owner, segment, personal, "
+               "rfm_segment, flags, submodel FROM scores WHERE run_id = ?")
         with self.reading() as tx:
-            return tx.execute(
-                "SELECT customer_id, score, tier, coverage, owner, segment, personal, "
-                "rfm_segment, flags, submodel "
-                "FROM scores WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
+            if customers is None:
+                return tx.execute(sql + " ORDER BY customer_id", (run_id,)).frame()
+            return _frame_in(tx, sql + " AND customer_id IN ", customers, (run_id,)) \
+                .sort_values("customer_id", ignore_index=True)
 
     def holdouts(self, run_id: str) -> pd.DataFrame:
         """A snapshot's strategy holdout: customer_id, tier, strategy, strategy_group."""
@@ -332,7 +395,8 @@ class Store(ABC):
                 "WHERE run_id = ? ORDER BY customer_id", (run_id,)).frame()
 
     def metric_scores(self, run_ids: Sequence[str], customer_id: str | None = None,
-                      items: Sequence[str] | None = None) -> pd.DataFrame:
+                      items: Sequence[str] | None = None,
+                      customers: Sequence[str] | None = None) -> pd.DataFrame:
         """Long rows of metric and dimension scores for some runs (and one customer)."""
         if not run_ids:
             return pd.DataFrame(columns=["run_id", "customer_id", "kind", "item", "dimension",
@@ -349,6 +413,8 @@ class Store(ABC):
             sql += f" AND item IN ({', '.join('?' * len(items))})"
             params += list(items)
         with self.reading() as tx:
+            if customers is not None:
+                return _frame_in(tx, sql + " AND customer_id IN ", customers, tuple(params))
             return tx.execute(sql, params).frame()
 
     def customer_scores(self, customer_id: str, model_name: str) -> pd.DataFrame:
@@ -367,14 +433,18 @@ class Store(ABC):
                 "WHERE s.customer_id = ? ORDER BY 1", (customer_id,)).rows()]
 
     def scores_between(self, model_name: str, model_hash: str, since: dt.date,
-                       before: dt.date) -> pd.DataFrame:
+                       before: dt.date, customers: Sequence[str] | None = None
+                       ) -> pd.DataFrame:
         """Scores of a model's snapshots with ``since <= as_of < before`` and the same hash."""
+        sql = ("SELECT r.as_of, s.customer_id, s.score, s.tier FROM scores s "
+               "JOIN runs r ON r.run_id = s.run_id WHERE r.model_name = ? AND "
+               "r.model_hash = ? AND r.as_of >= ? AND r.as_of < ?")
+        params = (model_name, model_hash, since, before)
         with self.reading() as tx:
-            return tx.execute(
-                "SELECT r.as_of, s.customer_id, s.score, s.tier FROM scores s "
-                "JOIN runs r ON r.run_id = s.run_id WHERE r.model_name = ? AND "
-                "r.model_hash = ? AND r.as_of >= ? AND r.as_of < ? ORDER BY r.as_of",
-                (model_name, model_hash, since, before)).frame()
+            if customers is not None:
+                return _frame_in(tx, sql + " AND s.customer_id IN ", customers, params) \
+                    .sort_values("as_of", kind="stable", ignore_index=True)
+            return tx.execute(sql + " ORDER BY r.as_of", params).frame()
 
     def tier_counts(self, model_name: str, by_owner: bool = False) -> pd.DataFrame:
         """Per snapshot (and owner): customers, summed score and customers per tier."""
@@ -448,15 +518,21 @@ class Store(ABC):
                               (model_name,)).rows()
         return {r[0]: r[1] for r in rows}
 
-    def save_hits(self, run: RunInfo, specs: str, hits: Sequence[dict[str, Any]]) -> None:
+    def save_hits(self, run: RunInfo, specs: str, hits: Sequence[dict[str, Any]],
+                  customers: Sequence[str] | None = None) -> None:
         """Keep what the alert entries ``specs`` (JSON) found on snapshot ``run``.
 
-        Replaces what an earlier evaluation of the same snapshot found. A hit is a mapping
-        with ``rule_id``, ``customer_id``, ``owner``, ``message`` and ``details``.
+        Replaces what an earlier evaluation of the same snapshot found (with ``customers``:
+        for those customers only, the hits a live rescore evaluated again). A hit is a
+        mapping with ``rule_id``, ``customer_id``, ``owner``, ``message`` and ``details``.
         """
         with self.transaction() as tx:
-            for table in ("alert_hits", "alert_runs"):
-                tx.execute(f"DELETE FROM {table} WHERE run_id = ?", (run.run_id,))
+            if customers is None:
+                tx.execute("DELETE FROM alert_hits WHERE run_id = ?", (run.run_id,))
+            else:
+                _delete_in(tx, "DELETE FROM alert_hits WHERE run_id = ? AND customer_id IN ",
+                           customers, (run.run_id,))
+            tx.execute("DELETE FROM alert_runs WHERE run_id = ?", (run.run_id,))
             tx.execute("INSERT INTO alert_runs (run_id, model_name, specs) VALUES (?, ?, ?)",
                        (run.run_id, run.model_name, specs))
             if hits:
@@ -471,14 +547,32 @@ class Store(ABC):
                                         pa.string()),
                 }))
 
-    def alert_history(self, model_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def alert_history(self, model_name: str, customers: Sequence[str] | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """What the episodes of ``model_name``'s alerts are derived from.
 
         Returns (hits, scored): every hit on an evaluated snapshot (``run_id``, ``as_of``,
         ``rule_id``, ``customer_id``, ``owner``, ``message``, ``details``), and for the
         customers with any hit, the evaluated snapshots that scored them (``as_of``,
-        ``customer_id``).
+        ``customer_id``). ``customers`` keeps only theirs.
         """
+        if customers is not None:
+            with self.reading() as tx:
+                hits = _frame_in(
+                    tx, "SELECT h.run_id, r.as_of, h.rule_id, h.customer_id, h.owner, "
+                    "h.message, h.details FROM alert_hits h JOIN runs r ON r.run_id = h.run_id "
+                    "WHERE r.model_name = ? AND h.customer_id IN ", customers, (model_name,))
+                scored = _frame_in(
+                    tx, "SELECT r.as_of, s.customer_id FROM scores s "
+                    "JOIN runs r ON r.run_id = s.run_id "
+                    "JOIN alert_runs e ON e.run_id = r.run_id "
+                    "WHERE r.model_name = ? AND s.customer_id IN ", customers, (model_name,))
+            if len(hits):
+                hits = hits.sort_values(["as_of", "rule_id", "customer_id"], ignore_index=True)
+            for frame in (hits, scored):
+                if len(frame):
+                    frame["as_of"] = [_date(v) for v in frame["as_of"]]
+            return hits, scored
         with self.reading() as tx:
             hits = tx.execute(
                 "SELECT h.run_id, r.as_of, h.rule_id, h.customer_id, h.owner, h.message, "
@@ -498,12 +592,14 @@ class Store(ABC):
         return hits, scored
 
     def sync_alerts(self, model_name: str, derived: Sequence[dict[str, Any]],
-                    managed: set[tuple[str, dt.date]], by: str = "crindex"
-                    ) -> tuple[list[int], list[int]]:
+                    managed: set[tuple[str, dt.date]], by: str = "crindex",
+                    customers: Sequence[str] | None = None) -> tuple[list[int], list[int]]:
         """Make the alerts of ``model_name`` the episodes ``derived``, in one transaction.
 
         ``derived`` holds one mapping per episode: the alert's columns (``alert_id`` stable,
-        see :func:`crindex.alerts.episodes.alert_id`) plus ``auto_resolve``. ``managed`` holds
+        see :func:`crindex.alerts.episodes.alert_id`) plus ``auto_resolve``; with
+        ``customers``, the episodes of those customers only, and only their stored alerts are
+        compared with it (a live rescore). ``managed`` holds
         the (rule id, as_of) pairs of the evaluated snapshots: a stored alert that started on
         one of them and is not derived any more is withdrawn (deleted with its status
         history), unless a derived episode of the same rule and customer covers its start,
@@ -519,9 +615,10 @@ class Store(ABC):
         resolved: list[int] = []
         with self.transaction() as tx:
             cols = ", ".join(ALERT_COLUMNS)
-            old = {int(r["alert_id"]): r for r in tx.execute(
-                f"SELECT {cols} FROM alerts WHERE model_name = ?", (model_name,)
-            ).frame().to_dict("records")}
+            sql = f"SELECT {cols} FROM alerts WHERE model_name = ?"
+            stored = tx.execute(sql, (model_name,)).frame() if customers is None else \
+                _frame_in(tx, sql + " AND customer_id IN ", customers, (model_name,))
+            old = {int(r["alert_id"]): r for r in stored.to_dict("records")}
             for r in old.values():
                 r["as_of"] = _date(r["as_of"])
                 r["cleared_as_of"] = None if _missing(r["cleared_as_of"]) else \
@@ -719,6 +816,30 @@ def _execute_in(tx: Tx, sql: str, ids: Sequence[int], params: tuple[Any, ...] = 
     """``sql`` ending in ``IN `` for ``ids``, 500 at a time (nothing when there are none)."""
     for i in range(0, len(ids), 500):
         chunk = [int(a) for a in ids[i:i + 500]]
+        tx.execute(sql + f"({', '.join('?' * len(chunk))})", params + tuple(chunk))
+
+
+def _frame_in(tx: Tx, sql: str, values: Sequence[str], params: tuple[Any, ...] = ()
+              ) -> pd.DataFrame:
+    """The rows of ``sql`` ending in ``IN `` for text ``values``, 500 at a time, one frame."""
+    frames: list[pd.DataFrame] = []
+    columns: list[str] = []
+    for i in range(0, max(len(values), 1), 500):
+        chunk = [str(v) for v in values[i:i + 500]] or [""]
+        frame = tx.execute(sql + f"({', '.join('?' * len(chunk))})",
+                           params + tuple(chunk)).frame()
+        columns = list(frame.columns)
+        if len(frame):
+            frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _delete_in(tx: Tx, sql: str, values: Sequence[str], params: tuple[Any, ...] = ()) -> None:
+    """``sql`` ending in ``IN `` for text ``values``, 500 at a time."""
+    for i in range(0, len(values), 500):
+        chunk = [str(v) for v in values[i:i + 500]]
         tx.execute(sql + f"({', '.join('?' * len(chunk))})", params + tuple(chunk))
 
 

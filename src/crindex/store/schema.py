@@ -22,6 +22,9 @@
                                                     acknowledged / resolved
     alert_events   append-only status history
     deliveries     every delivery attempt           file or webhook, ok, HTTP status, error
+    events         append-only: one row per data    kind (order, interaction, survey), the
+                   row sent to the live service     row as JSON; kept before it is
+                                                    acknowledged (see crindex.live)
 
 Snapshots are never updated in place: a run writes its rows in one transaction, and a re-run
 of the same ``(model_name, as_of)`` deletes the old rows and writes new ones in that same
@@ -137,6 +140,14 @@ TABLES: dict[str, str] = {
         ok BOOLEAN NOT NULL,
         status_code INTEGER,
         error TEXT""",
+    "events": """
+        event_id BIGINT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        happened_at TIMESTAMP NOT NULL,
+        row_json TEXT NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        source TEXT NOT NULL""",
 }
 
 #: secondary indexes (PostgreSQL only: DuckDB's zone maps serve these scans, and its ART
@@ -150,6 +161,7 @@ INDEXES: dict[str, str] = {
     "alert_hits_run": "alert_hits (run_id, rule_id, customer_id)",
     "deliveries_alert": "deliveries (alert_id, target)",
     "adjustments_customer": "adjustments (customer_id)",
+    "alert_hits_customer": "alert_hits (customer_id)",
 }
 
 #: alert statuses, in the order an alert moves through them
@@ -170,6 +182,7 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # 2 -> 3: the RFM segment of a customer (crindex.model.segments), beside the attribute
     2: [
+        # (and the live service's events: that table is created with the others)
         "ALTER TABLE scores ADD COLUMN IF NOT EXISTS rfm_segment TEXT",
         # 2 -> 3: the raised flags (ids, comma-separated), shown beside the score
         "ALTER TABLE scores ADD COLUMN IF NOT EXISTS flags TEXT",
