@@ -15,6 +15,7 @@ from typing import Any
 
 from crindex.report import svg
 from crindex.report.i18n import translator
+from crindex.report.palette import tier_colors
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",
@@ -223,18 +224,20 @@ def _over_time(report: dict[str, Any], t: T) -> str:
         return "".join(parts)
     dates = roll["as_of"]
     tiers = roll["tiers"]
+    colors = tier_colors([s["tier"] for s in tiers])
+    tier_colours = [colors[s["tier"]] for s in tiers]
     charts = [
         card(t("bt.auc_over_time"), svg.line_chart(
             dates, [("AUC", roll["auc"])], title=t("bt.auc_over_time"), fmt=lambda v: f"{v:.2f}")),
         card(t("bt.core_share"), svg.line_chart(
             dates, [(tiers[0]["label"], roll["core_share"])], title=t("bt.core_share"),
-            fmt=pct)),
+            fmt=pct, colors=tier_colours[:1])),
         card(t("bt.churn_by_tier_time"), svg.line_chart(
             dates, [(s["label"], s["churn_rate"]) for s in tiers],
-            title=t("bt.churn_by_tier_time"), fmt=pct)),
+            title=t("bt.churn_by_tier_time"), fmt=pct, colors=tier_colours)),
         card(t("bt.revenue_by_tier_time"), svg.line_chart(
             dates, [(s["label"], s["revenue_per_customer"]) for s in tiers],
-            title=t("bt.revenue_by_tier_time"), fmt=money)),
+            title=t("bt.revenue_by_tier_time"), fmt=money, colors=tier_colours)),
     ]
     parts.append(f'<div class="grid">{"".join(charts)}</div>')
     parts.append(f"<h3>{escape(t('bt.psi'))}</h3>")
@@ -252,7 +255,8 @@ def _period(p: dict[str, Any], t: T, static: bool = False) -> str:
     order = p["tier_order"]
     flagged = set(order["flagged"])
     tiers = p["tiers"]
-    colors = [svg.FLAG if r["tier"] in flagged else svg.PALETTE[0] for r in tiers]
+    palette = tier_colors([r["tier"] for r in tiers])
+    colors = [palette[r["tier"]] for r in tiers]  # flagged tiers: shaded rows in the table
     parts.append(table(
         [t("col.tier"), t("col.customers"), t("col.share"), t("col.churned"),
          t("col.churn_rate"), t("col.mean_score"), t("col.revenue"), t("col.revenue_share"),
@@ -330,7 +334,7 @@ def render_report(data: dict[str, Any], lang: str = "en") -> str:
     charts = [
         card(t("rp.tiers"), svg.bar_chart(
             [r["label"] for r in tiers], [r["customers"] for r in tiers], title=t("rp.tiers"),
-            colors=[svg.PALETTE[i % len(svg.PALETTE)] for i in range(len(tiers))])),
+            colors=list(tier_colors([r["tier"] for r in tiers]).values()))),
         card(t("rp.histogram"), svg.bar_chart(
             [f"{b['low']:g}" for b in hist], [b["customers"] for b in hist],
             title=t("rp.histogram"))),

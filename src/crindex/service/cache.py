@@ -451,6 +451,15 @@ class ServiceCache:
         return self.state.tier_labels
 
     @property
+    def tier_colors(self) -> dict[str, str]:
+        """Tier id -> colour (:func:`crindex.report.palette.tier_colors` of the model's tiers)."""
+        from crindex.report.palette import tier_colors
+
+        order = list(self.model.tiers.order) if self.model is not None else \
+            (self.state.snap.tiers if self.state.snap else [])
+        return tier_colors(order)
+
+    @property
     def stamp(self) -> tuple[Any, ...] | None:
         return self.state.stamp
 

@@ -29,7 +29,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from crindex.report.svg import bar_chart, line_chart
+from crindex.report.palette import NO_TIER, css_class, tier_css
+from crindex.report.svg import as_date, bar_chart, line_chart
 from crindex.service.auth import TokenInfo
 
 SESSION_COOKIE = "crindex_session"
@@ -158,6 +159,9 @@ _ENV.filters["num"] = fmt
 # an id as one path segment: `/` encoded too, so that `a/../b` is not resolved by the browser
 _ENV.filters["segment"] = lambda v: quote(str(v), safe="")
 _ENV.filters["signed"] = lambda v, d=2: "-" if v is None else f"{v:+.{d}f}"
+_ENV.filters["tier_class"] = css_class
+_ENV.filters["date"] = lambda v: "" if v is None else as_date(v)
+_ENV.filters["moment"] = lambda v: "" if v is None else str(v).replace("T", " ")[:19]
 
 
 def language(request: Request) -> str:
@@ -272,14 +276,16 @@ def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/ui") and "//" not in target else "/ui/"
 
 
-def portfolio_charts(data: dict[str, Any], t: Any) -> dict[str, str]:
+def portfolio_charts(data: dict[str, Any], t: Any, palette: dict[str, str]) -> dict[str, str]:
     """The overview's SVG charts: tier distribution, mean CRI trend, tier shares trend."""
     charts: dict[str, str] = {}
     tiers = [x for x in data["tiers"] if x["tier"] is not None]
+    colors = [palette.get(x["tier"], NO_TIER) for x in tiers]
     if tiers:
         charts["tiers"] = bar_chart([x["label"] for x in tiers],
                                     [float(x["customers"]) for x in tiers],
-                                    title=t("tier_distribution"), fmt=lambda v: f"{v:,.0f}")
+                                    title=t("tier_distribution"), fmt=lambda v: f"{v:,.0f}",
+                                    colors=colors)
     trend = data["trend"]
     if trend:
         dates = [p["as_of"] for p in trend]
@@ -287,8 +293,16 @@ def portfolio_charts(data: dict[str, Any], t: Any) -> dict[str, str]:
                                     title=t("mean_trend"), fmt=lambda v: f"{v:.1f}")
         charts["shares"] = line_chart(
             dates, [(x["label"], [p.get(x["tier"]) for p in trend]) for x in tiers],
-            title=t("share_trend"), fmt=lambda v: f"{v:.0f}")
+            title=t("share_trend"), fmt=lambda v: f"{v:.0f}", colors=colors)
     return charts
+
+
+def score_thresholds(model: Any, labels: dict[str, str]) -> list[tuple[str, float]]:
+    """The lines a score chart draws: each bounded score tier's lower bound (``≥ 90 Core``)."""
+    if model is None or model.tiers.by != "score":
+        return []
+    return [(f"{'≥' if r.op == '>=' else '>'} {r.bound:g} {labels.get(r.tier, r.tier)}",
+             r.bound) for r in model.tiers.score_rules()]
 
 
 def install_pages(app: FastAPI) -> None:
@@ -312,6 +326,10 @@ def install_pages(app: FastAPI) -> None:
                           csrf=login_token(app.state.secret, nonce), **context)
         set_cookie(request, response, LOGIN_COOKIE, nonce, 3600)
         return response
+
+    @app.get("/ui/tiers.css", include_in_schema=False)
+    async def tiers_css() -> Response:
+        return Response(tier_css(cache.tier_colors), media_type="text/css")
 
     @app.get("/ui/login", include_in_schema=False)
     async def login_page(request: Request) -> Response:
@@ -357,7 +375,7 @@ def install_pages(app: FastAPI) -> None:
         t = translator(language(request))
         open_alerts = cache.alert_list(statuses=("open", "acknowledged"), per_page=20)
         return render(request, "portfolio.html", who=who, data=data,
-                      charts=portfolio_charts(data, t), alerts=open_alerts,
+                      charts=portfolio_charts(data, t, cache.tier_colors), alerts=open_alerts,
                       can_write=who.allows("write"))
 
     @app.get("/ui/customers", include_in_schema=False)
@@ -425,7 +443,8 @@ def install_pages(app: FastAPI) -> None:
         chart = line_chart([h["as_of"] for h in history], [
             (t("score"), [h["score"] for h in history]),
             (t("adjusted"), [h["adjusted_score"] for h in history])],
-            title=t("history"), fmt=lambda v: f"{v:.0f}")
+            title=t("history"), fmt=lambda v: f"{v:.0f}", colors=["#2563eb", "#7c3aed"],
+            thresholds=score_thresholds(app.state.model, cache.tier_labels), y_max=100)
         total = {k: sum(r[k] for r in doc["explanation"] if r[k] is not None)
                  for k in ("weight", "contribution")}
         return render(request, "customer.html", status, who=who, doc=doc, chart=chart,
