@@ -208,3 +208,27 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**fields) if fields else text
 
     return t
+
+
+#: the shipped tiers' names (crindex.model.spec.DEFAULT_TIERS and the example models)
+TIER_WORDS: dict[str, tuple[str, str]] = {
+    "core": ("Core", "核心客户"),
+    "potential": ("Potential", "潜力客户"),
+    "ordinary": ("Ordinary", "普通客户"),
+    "at_risk": ("At risk", "风险客户"),
+}
+
+
+def tier_word(tier: str | None, label: str | None, lang: str) -> str:
+    """A tier's name on a page in ``lang``.
+
+    A model's own label is kept, except a shipped tier's default name, which is written in the
+    page's language (``at_risk`` labelled "At risk" reads 风险客户 on a zh page). Never the id
+    when a name is known.
+    """
+    if tier is None:
+        return "-"
+    words = TIER_WORDS.get(tier)
+    if words is not None and (label is None or label in words or label == tier):
+        return words[LANGS.index(lang)]
+    return label or tier

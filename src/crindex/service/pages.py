@@ -128,6 +128,62 @@ WORDS: dict[str, tuple[str, str]] = {
     "bound": ("From score", "分数线"),
     "weights_chart": ("Weight of each metric in the total (%)", "各指标在总分中的权重（%）"),
     "error": ("Something went wrong", "出错了"),
+    "this_week": ("This week", "本周"),
+    "since": ("Since the snapshot of {date}", "与 {date} 的快照相比"),
+    "no_previous": ("There is no earlier snapshot to compare with.", "没有更早的快照可供对比。"),
+    "mine": ("My accounts ({owner})", "我的客户（{owner}）"),
+    "everyone": ("All accounts", "全部客户"),
+    "show_all": ("Show all accounts", "查看全部客户"),
+    "show_mine": ("Show my accounts", "只看我的客户"),
+    "drops": ("Biggest drops", "下降最多"),
+    "rises": ("Biggest rises", "上升最多"),
+    "no_drops": ("No score fell.", "没有客户得分下降。"),
+    "no_rises": ("No score rose.", "没有客户得分上升。"),
+    "why": ("Why", "原因"),
+    "new_alerts": ("New alerts", "新预警"),
+    "no_new_alerts": ("No alert opened on this snapshot.", "本期没有新预警。"),
+    "tier_moves": ("Tier moves", "等级变动"),
+    "no_moves": ("No customer changed tier.", "没有客户变动等级。"),
+    "from_tier": ("From", "原等级"),
+    "to_tier": ("To", "新等级"),
+    "move_up": ("up", "上升"),
+    "move_down": ("down", "下降"),
+    "compared": ("{n} customers compared", "共对比 {n} 位客户"),
+    "name": ("Name", "名称"),
+    "previous_score": ("Previous", "上期得分"),
+    "sort_change": ("Change, biggest drop first", "变化：下降最多在前"),
+    "sort_-change": ("Change, biggest rise first", "变化：上升最多在前"),
+    "alert_status": ("Alerts", "预警"),
+    "with_alerts": ("With open alerts", "有未处理预警"),
+    "without_alerts": ("Without open alerts", "无未处理预警"),
+    "export_csv": ("Export CSV", "导出 CSV"),
+    "export_xlsx": ("Export Excel", "导出 Excel"),
+    "snapshot": ("Snapshot", "快照"),
+    "go": ("Show", "查看"),
+    "latest": ("latest", "最新"),
+    "past_snapshot": ("An earlier snapshot: computed scores and tiers (adjustments apply to the "
+                      "latest only).",
+                      "较早的快照：显示计算得分与等级（人工调整仅作用于最新快照）。"),
+    "rule": ("Rule", "规则"),
+    "resolve": ("Resolve", "解决"),
+    "selected": ("Selected alerts", "所选预警"),
+    "bulk_reason": ("Reason (kept with each alert)", "原因（随每条预警保存）"),
+    "bulk_done": ("{n} alerts {status}.", "已处理 {n} 条预警（{status}）。"),
+    "bulk_none": ("Tick at least one alert.", "请至少勾选一条预警。"),
+    "bulk_reason_needed": ("Give a reason.", "请填写原因。"),
+    "status_open": ("open", "未处理"),
+    "status_acknowledged": ("acknowledged", "已确认"),
+    "status_resolved": ("resolved", "已解决"),
+    "severity_high": ("high", "高"),
+    "severity_critical": ("critical", "严重"),
+    "severity_medium": ("medium", "中"),
+    "severity_warning": ("warning", "警告"),
+    "severity_low": ("low", "低"),
+    "severity_info": ("info", "提示"),
+    "alerts_total": ("{n} alerts", "共 {n} 条预警"),
+    "unscored": ("(unscored)", "（未评分）"),
+    "why_changed": ("Why it changed", "变化原因"),
+    "next_tier": ("Path to the next tier", "升级路径"),
 }
 
 
@@ -172,16 +228,31 @@ def language(request: Request) -> str:
     return "zh" if accept.lower().startswith("zh") else "en"
 
 
+def word(t: Any, lang: str, prefix: str, value: Any) -> str:
+    """A value of a closed vocabulary (a status, a severity) in the page's language."""
+    key = f"{prefix}_{value}"
+    return t(key) if key in WORDS else ("-" if value is None else str(value))
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    from crindex.report.i18n import tier_word
+
     lang = language(request)
     t = translator(lang)
     other = "en" if lang == "zh" else "zh"
     params = dict(request.query_params)
     params["lang"] = other
+    cache = request.app.state.cache
     context.setdefault("csrf", getattr(request.state, "csrf", ""))
+    labels = cache.tier_labels
     body = _ENV.get_template(template).render(
         t=t, lang=lang, other_lang=other, other_url=f"{request.url.path}?{urlencode(params)}",
-        cache=request.app.state.cache, path=request.url.path, **context)
+        cache=cache, path=request.url.path,
+        tl=lambda tier: tier_word(tier, labels.get(tier), lang),
+        w=lambda prefix, value: word(t, lang, prefix, value),
+        dates=cache.snapshot_dates(), picked=request.query_params.get("as_of", ""),
+        keep={k: v for k, v in request.query_params.items()
+              if k not in ("as_of", "page", "lang")}, **context)
     response = HTMLResponse(body, status_code=status)
     if request.query_params.get("lang") in LANGS:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict",
@@ -307,7 +378,7 @@ def score_thresholds(model: Any, labels: dict[str, str]) -> list[tuple[str, floa
 
 def install_pages(app: FastAPI) -> None:
     """Add the dashboard's routes to ``app`` (not in the OpenAPI description)."""
-    from crindex.service.app import AdjustmentBody, ApiError, ack, adjust
+    from crindex.service.app import AdjustmentBody, ApiError, ack, adjust, set_statuses
 
     cache = app.state.cache
 
@@ -366,31 +437,72 @@ def install_pages(app: FastAPI) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/ui")
         return response
 
+    def picked_date(request: Request) -> str | None:
+        """The snapshot date asked for (``?as_of=``), when the store holds one of that date."""
+        asked = request.query_params.get("as_of", "")
+        return asked if asked in cache.snapshot_dates() else None
+
+    def mine(request: Request, who: TokenInfo) -> list[str]:
+        """The owners whose accounts a person sees first: their own, when they own any.
+
+        A token is someone's when its name is an owner of the data (``crindex token create
+        --name <owner>``); ``?mine=0`` shows everyone's.
+        """
+        snap = cache.snap
+        if request.query_params.get("mine") == "0" or snap is None:
+            return []
+        return [who.name] if who.name in snap.owners else []
+
+    def with_reasons(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each mover with the reason its score moved, when the customer's document has one."""
+        for item in items:
+            doc = cache.customer(item["customer_id"]) or {}
+            why = doc.get("why_changed")
+            if isinstance(why, dict):
+                why = why.get("summary") or why.get("text")
+            elif isinstance(why, list):
+                why = "; ".join(str(w.get("text") or w.get("label") or w) if isinstance(
+                    w, dict) else str(w) for w in why[:2])
+            item["why"] = why or ""
+        return items
+
     @app.get("/ui/", include_in_schema=False)
+    async def this_week(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        owners = mine(request, who)
+        data = cache.this_week(picked_date(request), owners)
+        with_reasons(data["drops"])
+        with_reasons(data["rises"])
+        return render(request, "week.html", who=who, data=data, owners=owners,
+                      can_own=cache.snap is not None and who.name in cache.snap.owners)
+
+    @app.get("/ui/portfolio", include_in_schema=False)
     async def overview(request: Request) -> Response:
         who = await signed_in(request)
         if isinstance(who, Response):
             return who
         data = cache.portfolio()
-        t = translator(language(request))
-        open_alerts = cache.alert_list(statuses=("open", "acknowledged"), per_page=20)
+        lang = language(request)
+        t = translator(lang)
+        from crindex.report.i18n import tier_word
+
+        for x in data["tiers"]:
+            x["label"] = tier_word(x["tier"], x["label"], lang) if x["tier"] else t("unscored")
+        open_alerts = cache.alert_list(statuses=("open",), per_page=20)
         return render(request, "portfolio.html", who=who, data=data,
                       charts=portfolio_charts(data, t, cache.tier_colors), alerts=open_alerts,
                       can_write=who.allows("write"))
 
-    @app.get("/ui/customers", include_in_schema=False)
-    async def customer_list(request: Request) -> Response:
-        who = await signed_in(request)
-        if isinstance(who, Response):
-            return who
+    def list_filters(request: Request) -> dict[str, Any]:
+        """The customer list's filters from the URL (unknown values dropped, never an error)."""
         qp = request.query_params
         snap = cache.snap
         tiers = snap.tiers if snap else []
-        owners = sorted(snap.owners) if snap else []
-        tier = qp.get("tier") if qp.get("tier") in tiers else ""
-        owner = qp.get("owner") if qp.get("owner") in owners else ""
-        sort = qp.get("sort") if qp.get("sort") in ("-score", "score", "customer_id",
-                                                     "-customer_id") else "-score"
+        owners = snap.owners if snap else []
+        segments = snap.segments if snap else []
+        from crindex.service.cache import CUSTOMER_SORTS
 
         def number(name: str) -> float | None:
             try:
@@ -399,31 +511,163 @@ def install_pages(app: FastAPI) -> None:
                 return None
             return value if 0 <= value <= 100 else None
 
+        alerts = qp.get("alerts", "")
+        return {"q": qp.get("q", "").strip()[:200],
+                "tier": qp.get("tier") if qp.get("tier") in tiers else "",
+                "owner": qp.get("owner") if qp.get("owner") in owners else "",
+                "segment": qp.get("segment") if qp.get("segment") in segments else "",
+                "min_score": number("min_score"), "max_score": number("max_score"),
+                "alerts": alerts if alerts in ("yes", "no") else "",
+                "sort": qp.get("sort") if qp.get("sort") in CUSTOMER_SORTS else "-score",
+                "as_of": picked_date(request) or ""}
+
+    def selection(filters: dict[str, Any]) -> dict[str, Any]:
+        """The arguments of :meth:`ServiceCache.select` for the list's filters."""
+        return {"tiers": [filters["tier"]] if filters["tier"] else (),
+                "owners": [filters["owner"]] if filters["owner"] else (),
+                "segments": [filters["segment"]] if filters["segment"] else (),
+                "min_score": filters["min_score"], "max_score": filters["max_score"],
+                "q": filters["q"] or None,
+                "with_alerts": {"yes": True, "no": False}.get(filters["alerts"]),
+                "sort": filters["sort"], "as_of": filters["as_of"] or None}
+
+    @app.get("/ui/customers", include_in_schema=False)
+    async def customer_list(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        snap = cache.snap
+        filters = list_filters(request)
         try:
-            page = max(1, int(qp.get("page", "1")))
+            page = max(1, int(request.query_params.get("page", "1")))
         except ValueError:
             page = 1
-        filters = {"q": qp.get("q", "").strip(), "tier": tier, "owner": owner,
-                   "min_score": number("min_score"), "max_score": number("max_score"),
-                   "sort": sort}
-        result = cache.customers(tiers=[tier] if tier else (), owners=[owner] if owner else (),
-                                 min_score=filters["min_score"],
-                                 max_score=filters["max_score"], q=filters["q"] or None,
-                                 sort=sort, page=page, per_page=PER_PAGE)
+        result = cache.customers(**selection(filters), page=page, per_page=PER_PAGE)
         if result["pages"] and page > result["pages"]:
             page = result["pages"]
-            result = cache.customers(tiers=[tier] if tier else (),
-                                     owners=[owner] if owner else (),
-                                     min_score=filters["min_score"],
-                                     max_score=filters["max_score"], q=filters["q"] or None,
-                                     sort=sort, page=page, per_page=PER_PAGE)
+            result = cache.customers(**selection(filters), page=page, per_page=PER_PAGE)
         keep = {k: ("" if v is None else v) for k, v in filters.items()}
+        query = urlencode(keep)
 
         def page_url(n: int) -> str:
             return "/ui/customers?" + urlencode({**keep, "page": n})
 
         return render(request, "customers.html", who=who, result=result, filters=filters,
-                      tiers=tiers, owners=owners, page_url=page_url)
+                      tiers=snap.tiers if snap else [],
+                      owners=sorted(snap.owners) if snap else [],
+                      segments=sorted(snap.segments) if snap else [],
+                      page_url=page_url, query=query,
+                      names=snap is not None and snap.names() is not None)
+
+    @app.get("/ui/customers.{kind}", include_in_schema=False)
+    async def customer_export(request: Request, kind: str) -> Response:
+        from crindex.service.export import MAX_ROWS, to_csv, to_xlsx
+
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        if kind not in ("csv", "xlsx"):
+            return render(request, "error.html", 404, message=f"{kind}: csv or xlsx", hint="")
+        t = translator(language(request))
+        state = cache.state
+        found = cache.select(**selection(list_filters(request)), state=state)
+        if found is None:
+            columns: dict[str, list[Any]] = {"customer_id": []}
+            day = "none"
+        else:
+            view, rows = found
+            columns = await run_in_threadpool(cache.columns, view, rows[:MAX_ROWS], state)
+            day = view.run.as_of.isoformat()
+        name = f"customers-{cache.model_name}-{day}.{kind}"
+        if kind == "csv":
+            body = await run_in_threadpool(to_csv, columns, t)
+            media = "text/csv; charset=utf-8"
+        else:
+            body = await run_in_threadpool(to_xlsx, columns, t, t("customers"))
+            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, media_type=media, headers={
+            "content-disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+    @app.get("/ui/alerts", include_in_schema=False)
+    async def alerts_page(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        return alerts_view(request, who)
+
+    def alerts_view(request: Request, who: TokenInfo, status_code: int = 200,
+                    message: str = "", error: str = "") -> Response:
+        from crindex.service.app import ALERT_STATUSES
+
+        qp = request.query_params
+        facets = cache.alert_facets()
+        status = qp.get("status", "open")
+        status = status if status in (*ALERT_STATUSES, "all") else "open"
+        filters = {"status": status,
+                   "rule": qp.get("rule") if qp.get("rule") in facets["rules"] else "",
+                   "severity": qp.get("severity") if qp.get("severity") in
+                   facets["severities"] else "",
+                   "owner": qp.get("owner") if qp.get("owner") in facets["owners"] else ""}
+        try:
+            page = max(1, int(qp.get("page", "1")))
+        except ValueError:
+            page = 1
+
+        def listing(n: int) -> dict[str, Any]:
+            return cache.alert_list(
+                statuses=() if status == "all" else (status,),
+                severities=[filters["severity"]] if filters["severity"] else (),
+                owners=[filters["owner"]] if filters["owner"] else (),
+                rules=[filters["rule"]] if filters["rule"] else (), page=n, per_page=PER_PAGE)
+
+        result = listing(page)
+        if result["pages"] and page > result["pages"]:
+            page = result["pages"]
+            result = listing(page)
+        keep = dict(filters)
+
+        def url(**changes: Any) -> str:
+            return "/ui/alerts?" + urlencode({**keep, **changes})
+
+        t = translator(language(request))
+        did = qp.get("did", "")
+        done = t("bulk_done", n=qp.get("done", "0"), status=word(t, "", "status", did)) \
+            if did in ALERT_STATUSES[1:] and qp.get("done", "").isdigit() else ""
+        return render(request, "alerts.html", status_code, who=who, result=result,
+                      filters=filters, facets=facets, url=url,
+                      back=url(page=page), can_write=who.allows("write"),
+                      request_done=message or done, error=error)
+
+    @app.post("/ui/alerts/bulk", include_in_schema=False)
+    async def alerts_bulk(request: Request) -> Response:
+        done = await posted(request, "write")
+        if isinstance(done, Response):
+            return done
+        who, _ = done
+        body = (await request.body()).decode("utf-8", "replace")
+        fields = parse_qs(body, keep_blank_values=True)
+        t = translator(language(request))
+        ids = []
+        for value in fields.get("alert", []):
+            try:
+                ids.append(int(value))
+            except ValueError:
+                continue
+        action = (fields.get("action") or [""])[-1]
+        reason = (fields.get("reason") or [""])[-1].strip()
+        target = _safe_next((fields.get("next") or [""])[-1])
+        if action not in ("acknowledged", "resolved"):
+            return alerts_view(request, who, 422, error=f"action: {action or '-'}")
+        if not ids:
+            return alerts_view(request, who, 422, error=t("bulk_none"))
+        if not reason:
+            return alerts_view(request, who, 422, error=t("bulk_reason_needed"))
+        try:
+            await run_in_threadpool(set_statuses, cache, ids, action, who, reason)
+        except ApiError as exc:
+            return alerts_view(request, who, exc.status, error=exc.message)
+        sep = "&" if "?" in target else "?"
+        return RedirectResponse(f"{target}{sep}done={len(ids)}&did={action}", status_code=303)
 
     @app.get("/ui/customers/{customer_id:path}", include_in_schema=False)
     async def customer_page(request: Request, customer_id: str) -> Response:
