@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -184,6 +185,30 @@ WORDS: dict[str, tuple[str, str]] = {
     "unscored": ("(unscored)", "（未评分）"),
     "why_changed": ("Why it changed", "变化原因"),
     "next_tier": ("Path to the next tier", "升级路径"),
+    "edit_model": ("Edit the model", "编辑模型"),
+    "versions": ("Versions saved here", "在此保存的版本"),
+    "model_hash": ("Model hash", "模型哈希"),
+    "weights": ("Weights and normalisation", "权重与标准化"),
+    "lower_bound": ("0 points at", "0 分对应"),
+    "upper_bound": ("100 points at", "100 分对应"),
+    "from": ("From", "自"),
+    "below_word": ("Below", "低于"),
+    "catch_all": ("every other score", "其余得分"),
+    "preview": ("Preview the effect", "预览效果"),
+    "save_model": ("Save the model", "保存模型"),
+    "need_admin": ("You can try changes here; saving the model needs a token with the admin "
+                   "scope.", "可在此试算修改；保存模型需要具有 admin 权限的令牌。"),
+    "what_if": ("What this change does", "修改效果"),
+    "what_if_on": ("On the {n} customers of the snapshot of {date}.",
+                   "基于 {date} 快照的 {n} 位客户。"),
+    "sampled": ("(an even sample of the {of})", "（从 {of} 位中均匀抽样）"),
+    "changed_scores": ("{n} scores change", "{n} 位客户得分变化"),
+    "before": ("Now", "当前"),
+    "after": ("Edited", "修改后"),
+    "yaml_diff": ("Changes to the model file", "模型文件的改动"),
+    "no_change": ("Nothing changed yet.", "尚无改动。"),
+    "model_saved": ("Saved as version {version} of {path}; it scores the next run.",
+                    "已保存为 {path} 的第 {version} 版；下次评分时生效。"),
 }
 
 
@@ -216,6 +241,9 @@ _ENV.filters["num"] = fmt
 _ENV.filters["segment"] = lambda v: quote(str(v), safe="")
 _ENV.filters["signed"] = lambda v, d=2: "-" if v is None else f"{v:+.{d}f}"
 _ENV.filters["tier_class"] = css_class
+# a number as typed in a form: 150000, 2.5 (never 150000.0)
+_ENV.filters["plain"] = lambda v: v if not isinstance(v, float) else (
+    str(int(v)) if v.is_integer() else f"{v:.10g}")
 _ENV.filters["date"] = lambda v: "" if v is None else as_date(v)
 _ENV.filters["moment"] = lambda v: "" if v is None else str(v).replace("T", " ")[:19]
 
@@ -379,6 +407,7 @@ def score_thresholds(model: Any, labels: dict[str, str]) -> list[tuple[str, floa
 def install_pages(app: FastAPI) -> None:
     """Add the dashboard's routes to ``app`` (not in the OpenAPI description)."""
     from crindex.service.app import AdjustmentBody, ApiError, ack, adjust, set_statuses
+    from crindex.service.versions import model_versions, save_model
 
     cache = app.state.cache
 
@@ -743,18 +772,129 @@ def install_pages(app: FastAPI) -> None:
         if isinstance(who, Response):
             return who
         from crindex.api import describe_source
+        from crindex.report.i18n import describe_normaliser, tier_rules
 
         model = app.state.model
-        t = translator(language(request))
+        lang = language(request)
+        t = translator(lang)
         rows = []
         for d in model.dimensions:
             for m in d.metrics:
                 rows.append({"dimension": d.display, "dimension_weight": d.weight,
                              "metric": m.display, "id": m.id, "weight": m.weight,
                              "effective": model.effective_weight(d, m),
-                             "source": describe_source(m), "window": m.window or "all",
-                             "normalise": m.normalise.method})
+                             "source": describe_source(m), "window": m.window or t("all"),
+                             "normalise": describe_normaliser(
+                                 m.normalise.model_dump(exclude_none=True), lang)})
         chart = bar_chart([r["metric"] for r in rows], [r["effective"] for r in rows],
                           title=t("weights_chart"), fmt=lambda v: f"{v:.3g}",
                           width=max(530, 90 * len(rows)))
-        return render(request, "model.html", who=who, model=model, rows=rows, chart=chart)
+        rules = tier_rules([lv.model_dump() for lv in model.tiers.levels], lang)
+        return render(request, "model.html", who=who, model=model, rows=rows, chart=chart,
+                      rules=rules, versions=await run_in_threadpool(
+                          model_versions, cache.store, model.name),
+                      can_admin=who.allows("admin"))
+
+    def edit_from(fields: Mapping[str, str]) -> tuple[Any, list[str]]:
+        """The editor's values as a ModelEdit, and each field that is not a number.
+
+        A field left empty keeps the model's value; problems name the field as the form does.
+        """
+        from crindex.weights.edit import edit_of
+
+        model = app.state.model
+        edit = edit_of(model)
+        problems: list[str] = []
+
+        def number(key: str, current: float | None) -> float | None:
+            text = fields.get(key, "").strip().replace(",", "")
+            if not text:
+                return current
+            try:
+                value = float(text)
+            except ValueError:
+                problems.append(f"{key}: `{text}` is not a number")
+                return current
+            if math.isnan(value) or math.isinf(value):
+                problems.append(f"{key}: `{text}` is not a number")
+                return current
+            return value
+
+        for mid, w in list(edit.weights.items()):
+            edit.weights[mid] = number(f"w.{mid}", w) or 0.0
+        for did, w in list(edit.dimension_weights.items()):
+            edit.dimension_weights[did] = number(f"dw.{did}", w) or 0.0
+        for mid, bounds in edit.bounds.items():
+            for key in ("min", "max"):
+                got = number(f"{key}.{mid}", bounds[key])
+                if got is not None:
+                    bounds[key] = got
+        for mid, bins in edit.bins.items():
+            for i, b in enumerate(bins):
+                for key in ("min", "max", "points"):
+                    if b.get(key) is not None:
+                        b[key] = number(f"bin.{mid}.{i}.{key}", b[key])
+        for tid, bound in list(edit.thresholds.items()):
+            got = number(f"tier.{tid}", bound)
+            edit.thresholds[tid] = bound if got is None else got
+        return edit, problems
+
+    def editor(request: Request, who: TokenInfo, fields: Mapping[str, str],
+               status: int = 200, saved: dict[str, Any] | None = None,
+               error: str = "") -> Response:
+        from crindex.errors import CrindexError
+        from crindex.weights.edit import edit_of, edited_text, text_diff
+
+        model = app.state.model
+        lang = language(request)
+        edit, problems = edit_from(fields)
+        preview = bool(fields) and not saved
+        result = diff = None
+        if preview and not problems:
+            try:
+                text, after = edited_text(model, edit)
+                diff = text_diff(model.text, text, Path(model.path).name)
+                snap = cache.snap
+                if snap is not None:
+                    from crindex.service.whatif import what_if
+
+                    result = what_if(snap, model, after)
+            except CrindexError as exc:
+                problems += [f"{p.where}: {p.message}" if p.where else p.message
+                             for p in exc.problems] or [str(exc)]
+        return render(request, "edit.html", status, who=who, model=model, edit=edit_of(model),
+                      values=edit, fields=fields, result=result, diff=diff if not saved else
+                      saved["diff"], problems=problems or ([error] if error else []),
+                      saved=saved, can_admin=who.allows("admin"),
+                      labels=cache.tier_labels)
+
+    @app.get("/ui/model/edit", include_in_schema=False)
+    async def edit_page(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        fields = {k: v for k, v in request.query_params.items() if k not in ("lang",)}
+        return await run_in_threadpool(editor, request, who, fields)
+
+    @app.post("/ui/model/edit", include_in_schema=False)
+    async def edit_save(request: Request) -> Response:
+        done = await posted(request, "admin")
+        if isinstance(done, Response):
+            return done
+        who, fields = done
+        fields = {k: v for k, v in fields.items() if k != "csrf"}
+        edit, problems = edit_from(fields)
+        if problems:
+            return await run_in_threadpool(editor, request, who, fields, 422)
+        from crindex.errors import CrindexError
+
+        try:
+            saved = await run_in_threadpool(save_model, app, edit, who)
+        except CrindexError as exc:
+            message = "; ".join(f"{p.where}: {p.message}" if p.where else p.message
+                                for p in exc.problems) or str(exc)
+            return await run_in_threadpool(editor, request, who, fields, 422, None, message)
+        except ApiError as exc:
+            return await run_in_threadpool(editor, request, who, fields, exc.status, None,
+                                           exc.message)
+        return await run_in_threadpool(editor, request, who, {}, 200, saved)
