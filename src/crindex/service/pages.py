@@ -846,7 +846,6 @@ def install_pages(app: FastAPI) -> None:
         from crindex.weights.edit import edit_of, edited_text, text_diff
 
         model = app.state.model
-        lang = language(request)
         edit, problems = edit_from(fields)
         preview = bool(fields) and not saved
         result = diff = None
