@@ -641,13 +641,19 @@ def install_pages(app: FastAPI) -> None:
             page = max(1, int(qp.get("page", "1")))
         except ValueError:
             page = 1
+        try:
+            per_page = min(500, max(1, int(qp.get("per_page", str(PER_PAGE)))))
+        except ValueError:
+            per_page = PER_PAGE
+        if per_page != PER_PAGE:
+            filters["per_page"] = str(per_page)
 
         def listing(n: int) -> dict[str, Any]:
             return cache.alert_list(
                 statuses=() if status == "all" else (status,),
                 severities=[filters["severity"]] if filters["severity"] else (),
                 owners=[filters["owner"]] if filters["owner"] else (),
-                rules=[filters["rule"]] if filters["rule"] else (), page=n, per_page=PER_PAGE)
+                rules=[filters["rule"]] if filters["rule"] else (), page=n, per_page=per_page)
 
         result = listing(page)
         if result["pages"] and page > result["pages"]:
