@@ -534,6 +534,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.model = model
     app.state.settings = settings
     app.state.auth = Auth(cache)
+    from crindex.service.auth import SessionCache
+
+    app.state.sessions = SessionCache()
     app.state.run_lock = threading.Lock()
     app.state.secret = settings.secret or secrets.token_hex(32)
     install_error_handlers(app)

@@ -331,12 +331,10 @@ async def signed_in(request: Request, scope: str = "read") -> TokenInfo | Respon
     from starlette.concurrency import run_in_threadpool
 
     from crindex.service.app import ApiError
-    from crindex.service.auth import find_session
-
     app = request.app
     cookie = request.cookies.get(SESSION_COOKIE)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    session = await run_in_threadpool(find_session, app.state.cache.store, cookie) \
+    session = await run_in_threadpool(app.state.sessions.find, app.state.cache.store, cookie) \
         if cookie else None
     info = app.state.auth.by_id(session.token_id) if session else None
     if session is None or info is None:  # no, ended or expired session, or revoked token
@@ -461,6 +459,7 @@ def install_pages(app: FastAPI) -> None:
         done = await posted(request, "read")
         if isinstance(done, Response):
             return done
+        app.state.sessions.forget(request.cookies[SESSION_COOKIE])
         await run_in_threadpool(end_session, cache.store, request.cookies[SESSION_COOKIE])
         response = RedirectResponse("/ui/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/ui")
