@@ -866,7 +866,12 @@ def install_pages(app: FastAPI) -> None:
             except CrindexError as exc:
                 problems += [f"{p.where}: {p.message}" if p.where else p.message
                              for p in exc.problems] or [str(exc)]
+        from crindex.report.i18n import describe_normaliser
+
+        said = {m.id: describe_normaliser(m.normalise.model_dump(exclude_none=True),
+                                          language(request)) for _, m in model.metrics}
         return render(request, "edit.html", status, who=who, model=model, edit=edit_of(model),
+                      said=said,
                       values=edit, fields=fields, result=result, diff=diff if not saved else
                       saved["diff"], problems=problems or ([error] if error else []),
                       saved=saved, can_admin=who.allows("admin"),
