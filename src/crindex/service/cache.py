@@ -490,7 +490,8 @@ class Served:
     alerts: AlertBook = field(default_factory=lambda: AlertBook([], {}, {}))
     tier_labels: dict[str, str] = field(default_factory=dict)
     stamp: tuple[Any, ...] | None = None
-    views: dict[str, View] = field(default_factory=dict)  # run id -> view, made on first use
+    views: dict[str, View] = field(default_factory=dict)  # as_of -> view, made on first use
+    weeks: dict[str, dict[str, Any]] = field(default_factory=dict)  # This week, made once
 
 
 class ServiceCache:
@@ -726,9 +727,13 @@ class ServiceCache:
                segments: Sequence[str] = (), min_score: float | None = None,
                max_score: float | None = None, q: str | None = None,
                with_alerts: bool | None = None, sort: str = "-score",
-               as_of: str | None = None, state: Served | None = None) \
-            -> tuple[View, np.ndarray] | None:
-        """The view and its rows matching every filter given, in the order of ``sort``."""
+               as_of: str | None = None, state: Served | None = None,
+               limit: int | None = None) -> tuple[View, np.ndarray, int] | None:
+        """The view, its rows matching every filter (in ``sort`` order), and their count.
+
+        With ``limit``, only the first ``limit`` rows are found (a page of a million-row list
+        reads the sort order only as far as it needs).
+        """
         state = state or self.state
         snap, alerts = state.snap, state.alerts
         view = self.view(as_of, state)
@@ -763,7 +768,18 @@ class ServiceCache:
                     flagged[row] = True
             mask &= flagged if with_alerts else ~flagged
         order = view.order(sort if sort in CUSTOMER_SORTS else "-score")
-        return view, order[mask[order]]
+        total = int(mask.sum())
+        if limit is None or limit >= total:
+            return view, order[mask[order]], total
+        parts, found, step = [], 0, 1 << 16
+        for start in range(0, order.shape[0], step):
+            chunk = order[start:start + step]
+            hit = chunk[mask[chunk]]
+            parts.append(hit)
+            found += hit.shape[0]
+            if found >= limit:
+                break
+        return view, np.concatenate(parts)[:limit], total
 
     def items(self, view: View, rows: np.ndarray, state: Served | None = None) \
             -> list[dict[str, Any]]:
@@ -804,7 +820,8 @@ class ServiceCache:
         """The list's columns for ``rows`` of ``view``, built column by column (exports).
 
         Scores and the change are rounded as the list shows them (1 decimal), coverage to a
-        whole percent; missing values are None.
+        whole percent; missing values are None; tiers are ids (the page names them in its
+        language).
         """
         state = state or self.state
         snap, alerts = state.snap, state.alerts
@@ -819,7 +836,6 @@ class ServiceCache:
 
         ids = np.char.decode(snap.ids[rows], "utf-8").tolist() if rows.size else []
         computed = snap.score if view.latest else view.score
-        labels = [state.tier_labels.get(t, t) for t in snap.tiers]
         out: dict[str, list[Any]] = {"customer_id": ids}
         names = snap.names()
         if names is not None:
@@ -831,7 +847,7 @@ class ServiceCache:
             "adjusted_score": [a if a != s else None for s, a in zip(score, adjusted,
                                                                     strict=True)],
             "change": rounded(view.change, 1),
-            "tier": coded(view.tier, list(labels)),
+            "tier": coded(view.tier, list(snap.tiers)),  # ids: the page names them
             "coverage": rounded(snap.coverage, 0) if view.latest else [None] * rows.size,
             "owner": coded(snap.owner, list(snap.owners)),
             "segment": coded(snap.segment, list(snap.segments)),
@@ -852,11 +868,11 @@ class ServiceCache:
         state = self.state
         found = self.select(tiers=tiers, owners=owners, segments=segments,
                             min_score=min_score, max_score=max_score, q=q,
-                            with_alerts=with_alerts, sort=sort, as_of=as_of, state=state)
+                            with_alerts=with_alerts, sort=sort, as_of=as_of, state=state,
+                            limit=page * per_page)
         if found is None:
             return {"items": [], "total": 0, "page": page, "per_page": per_page, "pages": 0}
-        view, rows = found
-        total = int(rows.shape[0])
+        view, rows, total = found
         chunk = rows[(page - 1) * per_page: page * per_page]
         return {"items": self.items(view, chunk, state), "total": total, "page": page,
                 "per_page": per_page, "pages": -(-total // per_page),
@@ -908,9 +924,21 @@ class ServiceCache:
                   n: int = 10) -> dict[str, Any]:
         """Since the snapshot before: the biggest drops and rises, tier moves, new alerts.
 
-        ``owners`` narrows everything to their accounts (the signed-in person's).
+        ``owners`` narrows everything to their accounts (the signed-in person's). Made once
+        per state (the store's data as loaded) and question.
         """
         state = self.state
+        key = f"week:{as_of or ''}:{n}:" + "\x00".join(owners)
+        found = state.weeks.get(key)
+        if found is None:
+            found = self._this_week(state, as_of, owners, n)
+            if len(state.weeks) > 1000:
+                state.weeks.clear()
+            state.weeks[key] = found
+        return found
+
+    def _this_week(self, state: Served, as_of: str | None, owners: Sequence[str],
+                   n: int) -> dict[str, Any]:
         snap, alerts = state.snap, state.alerts
         view = self.view(as_of, state)
         if snap is None or view is None:

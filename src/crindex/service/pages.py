@@ -598,14 +598,20 @@ def install_pages(app: FastAPI) -> None:
             return render(request, "error.html", 404, message=f"{kind}: csv or xlsx", hint="")
         t = translator(language(request))
         state = cache.state
-        found = cache.select(**selection(list_filters(request)), state=state)
+        found = cache.select(**selection(list_filters(request)), state=state, limit=MAX_ROWS)
         if found is None:
             columns: dict[str, list[Any]] = {"customer_id": []}
             day = "none"
         else:
-            view, rows = found
+            view, rows, _ = found
             columns = await run_in_threadpool(cache.columns, view, rows[:MAX_ROWS], state)
             day = view.run.as_of.isoformat()
+            from crindex.report.i18n import tier_word
+
+            lang = language(request)
+            names = {tier: tier_word(tier, state.tier_labels.get(tier), lang)
+                     for tier in set(columns["tier"]) if tier is not None}
+            columns["tier"] = [names.get(tier) for tier in columns["tier"]]
         name = f"customers-{cache.model_name}-{day}.{kind}"
         if kind == "csv":
             body = await run_in_threadpool(to_csv, columns, t)
