@@ -393,6 +393,7 @@ def test_customer_list_change_sort_segment_and_alert_filters_in_the_url_and_expo
     assert 0 < len(shown) < 50  # one page: what the export holds is all on screen
     with page.expect_download() as got:
         page.click("#export-csv")
+    assert got.value.suggested_filename.startswith("customers-b2b-")
     text = Path(got.value.path()).read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(text)))
     assert table[0] == heads
@@ -415,11 +416,14 @@ def test_customer_list_change_sort_segment_and_alert_filters_in_the_url_and_expo
         [[c if c != "-" else "" for c in r] for r in shown]
     with page.expect_download() as got:
         page.click("#export-xlsx")
-    sheet = load_workbook(got.value.path(), read_only=True).active
+    assert got.value.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(Path(got.value.path()).read_bytes()), read_only=True).active
     cells = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert cells[0] == heads
     assert [r[0] for r in cells[1:]] == [r[0] for r in shown]
-    assert [r[2] for r in cells[1:]] == [float(r[2]) for r in table[1:]]
+    # numbers as numbers: the score, the adjusted score (empty where none is in force)
+    assert [r[1] for r in cells[1:]] == [float(r[1]) for r in table[1:]]
+    assert [r[2] for r in cells[1:]] == [float(r[2]) if r[2] else None for r in table[1:]]
     # the snapshot picker: the earlier snapshot's computed scores
     page.goto(server.url + "/ui/customers")
     page.select_option("#as-of", PREVIOUS.isoformat())

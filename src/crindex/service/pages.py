@@ -207,6 +207,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "after": ("Edited", "修改后"),
     "yaml_diff": ("Changes to the model file", "模型文件的改动"),
     "no_change": ("Nothing changed yet.", "尚无改动。"),
+    "churn_auc": ("Churn AUC (static label)", "流失 AUC（静态标签）"),
     "model_saved": ("Saved as version {version} of {path}; it scores the next run.",
                     "已保存为 {path} 的第 {version} 版；下次评分时生效。"),
 }
@@ -868,7 +869,7 @@ def install_pages(app: FastAPI) -> None:
                 if snap is not None:
                     from crindex.service.whatif import what_if
 
-                    result = what_if(snap, model, after)
+                    result = what_if(snap, model, after, labels_of(snap))
             except CrindexError as exc:
                 problems += [f"{p.where}: {p.message}" if p.where else p.message
                              for p in exc.problems] or [str(exc)]
@@ -882,6 +883,23 @@ def install_pages(app: FastAPI) -> None:
                       saved["diff"], problems=problems or ([error] if error else []),
                       saved=saved, can_admin=who.allows("admin"),
                       labels=cache.tier_labels)
+
+    def labels_of(snap: Any) -> Any:
+        """The churn labels of the served data for the snapshot, read once per snapshot."""
+        from crindex.service.whatif import churn_labels
+
+        data = app.state.settings.data
+        key = (snap.run.run_id, data, model_key())
+        found = getattr(app.state, "churn_labels", None)
+        if found is not None and found[0] == key:
+            return found[1]
+        labels = churn_labels(data, app.state.model, snap) if data else None
+        app.state.churn_labels = (key, labels)
+        return labels
+
+    def model_key() -> str:
+        churn = app.state.model.churn
+        return churn.model_dump_json()
 
     @app.get("/ui/model/edit", include_in_schema=False)
     async def edit_page(request: Request) -> Response:

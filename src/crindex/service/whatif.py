@@ -5,8 +5,10 @@ arithmetic's own definition (:func:`crindex.model.arithmetic.combine`); a metric
 normaliser changed (its bounds or bins) is first normalised again from the snapshot's raw
 values by the engine's normaliser (:func:`crindex.engine.normalisers.normalise`, on DuckDB).
 Both the model as it is and as edited are computed the same way on the same customers, so
-the difference shown is the edit's alone. Stores over :data:`SAMPLE` customers are sampled
-(evenly spaced rows, the same each time), and the page says so.
+the difference shown is the edit's alone. Where the model's churn outcome is a static label
+and the server has the data, each version's churn AUC on the labelled customers is shown too.
+Stores over :data:`SAMPLE` customers are sampled (evenly spaced rows, the same each time),
+and the page says so.
 """
 
 from __future__ import annotations
@@ -75,8 +77,37 @@ def combined(model: CRIModel, scores: dict[str, np.ndarray]) -> tuple[np.ndarray
     return totals, tiers
 
 
-def what_if(snap: SnapshotIndex, before: CRIModel, after: CRIModel) -> dict[str, Any]:
-    """Tier mix and mean score of the latest snapshot's customers, as is and as edited."""
+def churn_labels(data: str, model: CRIModel, snap: SnapshotIndex) -> np.ndarray | None:
+    """Each customer's churn outcome by the model's static label (``churn: {label: ...}``).
+
+    1.0 / 0.0 aligned with the snapshot's rows (NaN where the data has no label for one);
+    None when the model's churn rule is not a static label: other outcomes happen after
+    ``as_of``, and the latest snapshot has no "after" in the data yet.
+    """
+    if model.churn.label is None:
+        return None
+    from crindex.data import open_dataset
+    from crindex.outcomes import label_churn
+    from crindex.service.cache import encode_ids
+
+    source = open_dataset(data, model=model)
+    table = source.con.to_pyarrow(label_churn(source.tables, model.churn.label))
+    out = np.full(snap.size, math.nan)
+    rows, found = snap.align(encode_ids(table.column("customer_id")))
+    churned = np.asarray(table.column("churned").to_numpy(zero_copy_only=False), dtype=float)
+    out[rows[found]] = churned[found]
+    return out
+
+
+def what_if(snap: SnapshotIndex, before: CRIModel, after: CRIModel,
+            labels: np.ndarray | None = None) -> dict[str, Any]:
+    """Tier mix and mean score of the latest snapshot's customers, as is and as edited.
+
+    With ``labels`` (:func:`churn_labels`), also each version's churn AUC
+    (:func:`crindex.stats.churn_auc`) over the customers with a label and a score.
+    """
+    from crindex.stats import churn_auc
+
     n = snap.size
     rows = np.arange(n) if n <= SAMPLE else np.linspace(0, n - 1, SAMPLE).astype(np.int64)
     result: dict[str, Any] = {"customers": int(rows.shape[0]), "of": n,
@@ -90,7 +121,10 @@ def what_if(snap: SnapshotIndex, before: CRIModel, after: CRIModel) -> dict[str,
             if t is not None and mix is not None:
                 mix[t] = mix.get(t, 0) + 1
         result[key] = {"mean_score": float(scored.mean()) if scored.size else None,
-                       "mix": mix, "scores": totals}
+                       "mix": mix, "scores": totals, "auc": None}
+        if labels is not None:
+            known = ~np.isnan(labels[rows]) & ~np.isnan(totals)
+            result[key]["auc"] = churn_auc(totals[known], labels[rows][known] > 0.5)
     moved = (result["before"]["scores"] != result["after"]["scores"]) & ~(
         np.isnan(result["before"]["scores"]) & np.isnan(result["after"]["scores"]))
     result["changed"] = int(moved.sum())
