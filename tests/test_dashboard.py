@@ -498,7 +498,6 @@ def test_alerts_page_pages_filters_and_bulk_acknowledges_with_counts_that_agree(
 
 def test_model_editor_previews_saves_with_the_diff_and_refuses_a_non_admin(
         browser, server, world, model_file):
-    from crindex.api import score
     from crindex.model.loader import load_model
     from crindex.service.versions import model_versions
     from crindex.store import open_store
@@ -543,15 +542,13 @@ def test_model_editor_previews_saves_with_the_diff_and_refuses_a_non_admin(
     assert page.locator("#saved").is_visible()
     assert "version 1" in page.locator("#saved").text_content()
     assert page.locator("#diff").inner_text() == diff
-    # the file: valid, comments kept, the new weights in; the what-if is what the engine
-    # gives for the saved model on the same data
+    # the file: valid, comments kept, the new weights in
     text = model_file.read_text(encoding="utf-8")
     model = load_model(model_file)
     assert [d.weight for d in model.dimensions] == [65, 15, 10, 10]
     assert [line for line in original.splitlines() if line.lstrip().startswith("#")] == \
         [line for line in text.splitlines() if line.lstrip().startswith("#")]
-    engine = score(model, str(world.data), AS_OF).tier_counts()
-    assert after == {t: engine.get(t, 0) for t in after}
+    # (that the what-if is what the engine scores for an edit: tests/test_whatif.py)
     with open_store(server.store) as store:
         [version] = model_versions(store, model.name)
     assert version["version"] == 1 and version["model_hash"] == model_hash(model)
