@@ -14,6 +14,12 @@ same generator.
     .venv/bin/python bench/bench_service.py [--customers 1000000] [--seconds 15]
         [--connections 16] [--workers 1 2] [--baseline-seconds 8]
 
+``--pages N`` measures the dashboard instead: signed in through the login form, one request
+at a time on one keep-alive connection (so each time is the server's work plus a loopback
+round trip, never a queue), N requests each of the customer list (random filters, sorts and
+pages), the This week page and random customers' pages, and an export of 100k rows (the list
+searched for ``C00``: ids C0000001-C0099999) as CSV and as Excel; p50/p95/max in ms.
+
 Only loopback addresses are used; every load loop stops after its fixed duration.
 """
 
@@ -271,6 +277,73 @@ def load(port: int, token: str, ids: list[str], seconds: float, warmup: float,
     return uvloop.run(_load(port, token, ids, seconds, warmup, connections))
 
 
+# ------------------------------------------------------------------------------ pages
+
+
+def sign_in(base: str, token: str):  # noqa: ANN201 (an httpx.Client)
+    """A client signed in to the dashboard through its login form (session cookie)."""
+    import re
+
+    import httpx
+
+    client = httpx.Client(base_url=base, timeout=600, headers={"Origin": base})
+    login = client.get("/ui/login")
+    csrf = re.search(r'name="csrf" value="([^"]*)"', login.text)
+    assert csrf, login.text[:300]
+    done = client.post("/ui/login", data={"token": token, "next": "/ui/",
+                                          "csrf": csrf.group(1)})
+    assert done.status_code == 303, done.text[:300]
+    return client
+
+
+def timed(client, paths: list[str]) -> dict[str, object]:  # noqa: ANN001
+    times = []
+    for path in paths:
+        t0 = time.perf_counter()
+        r = client.get(path)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    arr = np.array(times)
+    return {"requests": len(times), "p50_ms": float(np.percentile(arr, 50)),
+            "p95_ms": float(np.percentile(arr, 95)), "max_ms": float(arr.max())}
+
+
+def pages(store: Path, token: str, customers: int, n: int) -> dict[str, object]:
+    """The dashboard pages' times over the store (see the module's docstring)."""
+    port = free_port()
+    model = str(ROOT / "examples" / "ecommerce.yaml")
+    proc, ready = start([sys.executable, "-c", "from crindex.cli import main; main()",
+                         "serve", "--store", str(store), "--model", model, "--port", str(port),
+                         "--refresh", "3600"], port)
+    rng = random.Random(2)
+    sorts = ["-score", "score", "change", "-change", "customer_id"]
+    tiers = ["", "core", "potential", "ordinary", "at_risk"]
+    try:
+        client = sign_in(f"http://{HOST}:{port}", token)
+        client.get("/ui/customers?sort=change")  # the first sort of each kind is made once
+        client.get("/ui/customers?sort=-change")
+        lists = [f"/ui/customers?sort={rng.choice(sorts)}&tier={rng.choice(tiers)}"
+                 f"&min_score={rng.choice(['', '20', '40'])}&page={rng.randrange(1, 200)}"
+                 for _ in range(n)]
+        out: dict[str, object] = {"customers": customers, "startup_s": ready}
+        out["list"] = timed(client, lists)
+        out["this_week"] = timed(client, ["/ui/"] * n)
+        out["customer"] = timed(client, [f"/ui/customers/C{rng.randrange(1, customers):07d}"
+                                         for _ in range(n)])
+        for kind in ("csv", "xlsx"):
+            t0 = time.perf_counter()
+            r = client.get(f"/ui/customers.{kind}?q=C00&sort=-score")
+            seconds = time.perf_counter() - t0
+            assert r.status_code == 200, r.text[:300]
+            rows = r.content.count(b"\n") - 1 if kind == "csv" else None
+            out[f"export_{kind}"] = {"seconds": seconds, "bytes": len(r.content),
+                                     "rows": rows}
+        out["rss_mb"] = rss_mb(proc.pid)
+    finally:
+        stop(proc)
+    return out
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -282,6 +355,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--baseline-seconds", type=float, default=8)
+    ap.add_argument("--pages", type=int, default=0, metavar="N",
+                    help="time the dashboard's pages (N requests each) instead")
     ap.add_argument("--serve-baseline", nargs=2, metavar=("STORE", "PORT"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -296,6 +371,11 @@ def main() -> None:
     t0 = time.perf_counter()
     store, token = build_store(args.customers)
     print(f"store {store} ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if args.pages:
+        figures = pages(store, token, args.customers, args.pages)
+        (OUT / "service-pages.json").write_text(json.dumps(figures, indent=2))
+        print(json.dumps(figures, indent=2))
+        return
     rng = random.Random(1)
     ids = [f"C{rng.randrange(1, args.customers + 1):07d}" for _ in range(100_000)]
     results: dict[str, object] = {"customers": args.customers, "connections": args.connections,

@@ -240,3 +240,31 @@ def test_date_labels_of_a_long_line_chart_do_not_overlap():
     # few points: every date shown
     few = svg.line_chart(dates[:4], [("score", [1.0, 2.0, 3.0, 4.0])], title="t")
     assert all(d in few for d in dates[:4])
+
+
+def test_the_model_section_reads_in_words_in_both_languages():
+    from crindex.backtest.run import model_summary
+    from crindex.examples import example_path
+    from crindex.report.html import model_section
+    from crindex.report.i18n import describe_normaliser, tier_rules, translator
+
+    summary = model_summary(load_model(example_path("b2b")))
+    for tier in summary["tiers"]:  # the shipped tiers with their default English names
+        tier["label"] = {"core": "Core", "potential": "Potential", "ordinary": "Ordinary",
+                         "at_risk": "At risk"}[tier["id"]]
+    zh = model_section(summary, translator("zh"), "zh")
+    en = model_section(summary, translator("en"), "en")
+    for html in (zh, en):
+        assert not re.search(r"\{'|\[\{|method=|at_risk|1000000\.0", html)
+    assert "风险客户" in zh and "核心客户" in zh and "&lt; 50" in zh and "分档：≥ 1,000,000：5 分" in zh
+    assert "At risk" in en and "bins: ≥ 1,000,000: 5 points" in en
+    # the catch-all's rule is the lowest bound's complement; rank tiers by share
+    assert tier_rules([{"id": "a", "min": 70}, {"id": "b", "above": 40}, {"id": "c"}],
+                      "en") == {"a": "≥ 70", "b": "> 40", "c": "≤ 40"}
+    assert tier_rules([{"id": "a", "top": 10}, {"id": "b"}], "zh") == {"a": "前 10%",
+                                                                     "b": "其余"}
+    assert describe_normaliser({"method": "range", "min": 0, "max": 1000.0,
+                                "direction": "lower"}, "en") == \
+        "linear from 1,000 (0 points) down to 0 (100 points); lower is better"
+    assert describe_normaliser({"method": "custom_thing", "k": 2.0}, "en") == \
+        "custom_thing (k 2)"

@@ -21,6 +21,7 @@ from crindex.examples import example_path
 from crindex.model.loader import load_model
 from crindex.report import svg
 from crindex.report.html import write_backtest
+from crindex.report.palette import tier_colors
 from crindex.report.scoring import report_figures, write_report
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -94,9 +95,10 @@ def test_backtest_page_renders_its_charts_offline(pages):
     assert len(re.findall(r'<polyline class="line"', dom)) == 1 + 1 + 4 + 4
     colours = colour_counts(shot)
     # the first screen holds the lines over time and the first date's bar charts: the main
-    # colour (lines, decile and band bars) and each tier's line colour are painted
+    # colour (lines, decile and band bars) and each tier's colour (its lines, its bar) painted
     assert colours.get(svg.PALETTE[0], 0) > 3000
-    for tier_colour in svg.PALETTE[1:4]:
+    model = load_model(example_path("ecommerce"))
+    for tier_colour in tier_colors(model.tiers.order).values():
         assert colours.get(tier_colour, 0) > 100
     assert max(colours.values()) < 0.95 * SIZE[0] * SIZE[1]  # not a blank page
 

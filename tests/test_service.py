@@ -239,7 +239,8 @@ def test_filters_match_the_engine(server, world, latest):
     ({"page": "two"}, "query parameter `page`", "valid integer"),
     ({"min_score": "high"}, "query parameter `min_score`", "valid number"),
     ({"max_score": 101}, "query parameter `max_score`", "less than or equal to 100"),
-    ({"sort": "name"}, "query parameter `sort`", "-score, score, customer_id, -customer_id"),
+    ({"sort": "name"}, "query parameter `sort`",
+     "-score, score, change, -change, customer_id, -customer_id"),
     ({"tier": "vip"}, "query parameter `tier`", "core, potential, ordinary, at_risk"),
     ({"min_score": 60, "max_score": 40}, "query parameter `min_score`", "above max_score"),
 ])

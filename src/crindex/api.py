@@ -93,6 +93,13 @@ class Explanation:
         }
 
 
+def _condition(column: str, value: Any) -> str:
+    """A filter as words: ``channel in visit, phone``, ``kind=nps`` (never a Python list)."""
+    if isinstance(value, list | tuple | set):
+        return f"{column} in {', '.join(str(v) for v in value)}"
+    return f"{column}={value}"
+
+
 def describe_source(m: MetricSpec, origins: Mapping[str, str] | None = None) -> str:
     """Where a metric's raw value comes from, in words: table, aggregate, window, filter."""
     table = metric_table(m)
@@ -102,7 +109,7 @@ def describe_source(m: MetricSpec, origins: Mapping[str, str] | None = None) -> 
         def side(p: Any) -> str:
             bits = [p.aggregate] + ([p.column] if p.column else []) + \
                    ([f"kind={p.kind}"] if p.kind else []) + \
-                   [f"{k}={v}" for k, v in (p.where or {}).items()]
+                   [_condition(k, v) for k, v in (p.where or {}).items()]
             return " ".join(bits)
         what = f"({side(m.numerator)}) / ({side(m.denominator)})"
     elif m.column:
@@ -110,7 +117,7 @@ def describe_source(m: MetricSpec, origins: Mapping[str, str] | None = None) -> 
     bits = [f"{table}: {what}"]
     if m.kind:
         bits.append(f"kind={m.kind}")
-    bits += [f"{k}={v}" for k, v in (m.where or {}).items()]
+    bits += [_condition(k, v) for k, v in (m.where or {}).items()]
     if not info.fixed_table or info.fixed_table != "customers":
         bits.append(f"window {m.window or 'all'}")
     if origins and table in origins:

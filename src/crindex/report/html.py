@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from crindex.report import svg
-from crindex.report.i18n import translator
+from crindex.report.i18n import describe_normaliser, tier_rules, tier_word, translator
+from crindex.report.palette import tier_colors
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",
@@ -100,16 +101,14 @@ def finding_text(check: dict[str, Any], t: T) -> str:
         return str(check["message"])
 
 
-def model_section(model: dict[str, Any], t: T) -> str:
+def model_section(model: dict[str, Any], t: T, lang: str = "en") -> str:
     """The model as a table of dimensions, metrics and weights, then its tiers."""
     rows = []
     for d in model["dimensions"]:
         for m in d["metrics"]:
-            norm = m["normalise"]
-            norm_text = (", ".join(f"{k}={v}" for k, v in norm.items())
-                         if isinstance(norm, dict) else str(norm))
-            rows.append([d["label"], m["label"], m["aggregate"], m["window"] or "all",
-                         num(m["effective_weight"], 1), norm_text])
+            rows.append([d["label"], m["label"], m["aggregate"], m["window"] or t("all"),
+                         num(m["effective_weight"], 1),
+                         describe_normaliser(m["normalise"], lang)])
     parts = [f"<h2>{escape(t('model'))}: {escape(model['name'])}</h2>"]
     if model.get("description"):
         parts.append(f'<p class="meta">{escape(model["description"])}</p>')
@@ -117,19 +116,14 @@ def model_section(model: dict[str, Any], t: T) -> str:
                         t("col.window"), t("col.weight"), t("col.normalise")], rows, left=4,
                        text=(5,)))
     weights = [m["effective_weight"] for d in model["dimensions"] for m in d["metrics"]]
-    labels = [m["id"] for d in model["dimensions"] for m in d["metrics"]]
+    labels = [m["label"] for d in model["dimensions"] for m in d["metrics"]]
     parts.append(card(t("col.weight"), svg.bar_chart(labels, weights, title=t("col.weight"),
                                                      fmt=lambda v: f"{v:g}")))
-    tier_rows = []
-    for lv in model["tiers"]:
-        rule = next((f"{op} {lv[key]:g}" for key, op in (("min", ">="), ("above", ">"),
-                                                           ("top", "top %"),
-                                                           ("bottom", "bottom %"))
-                     if lv.get(key) is not None), "-")
-        tier_rows.append([lv["id"], lv["label"], rule, lv.get("strategy") or ""])
+    rules = tier_rules(model["tiers"], lang)
+    tier_rows = [[tier_word(lv["id"], lv["label"], lang), rules[lv["id"]],
+                  lv.get("strategy") or ""] for lv in model["tiers"]]
     parts.append(f"<h3>{escape(t('model.tiers'))}</h3>")
-    parts.append(table([t("col.tier"), t("col.label"), t("col.rule"), t("col.strategy")],
-                       tier_rows, left=4))
+    parts.append(table([t("col.tier"), t("col.rule"), t("col.strategy")], tier_rows, left=3))
     return "".join(parts)
 
 
@@ -162,6 +156,7 @@ def quality_section(quality: dict[str, Any] | None, t: T) -> str:
 def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
     """The backtest page from the dict of :func:`crindex.backtest.run.run_backtest`."""
     t = translator(lang)
+    report = _tier_names(report, lang)
     model = report["model"]
     periods = report["periods"]
     rule = report["churn_rule"]
@@ -180,8 +175,32 @@ def render_backtest(report: dict[str, Any], lang: str = "en") -> str:
     for p in periods:
         body.append(_period(p, t, static=bool(split)))
     body.append(quality_section(report.get("quality"), t))
-    body.append(model_section(model, t))
+    body.append(model_section(model, t, lang))
     return page(t("bt.title", model=model["name"]), body, lang, t)
+
+
+def _tier_names(report: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A copy of the backtest with every tier named in the page's language, never by its id.
+
+    The tables, the charts, the tier order's words and the findings' ``tier`` / ``next``.
+    """
+    import copy
+
+    report = copy.deepcopy(report)
+    names = {lv["id"]: tier_word(lv["id"], lv["label"], lang) for lv in report["model"]["tiers"]}
+    for rows in [p["tiers"] for p in report["periods"]] + [report["rolling"]["tiers"]]:
+        for r in rows:
+            r["label"] = names.get(r["tier"], r["label"])
+    for p in report["periods"]:
+        order = p["tier_order"]
+        order["flagged_names"] = [names.get(x, x) for x in order["flagged"]]
+        order["zero_ties"] = [[names.get(x, x) for x in pair] for pair in order["zero_ties"]]
+    for c in report["checks"]:
+        params = c.get("params") or {}
+        for key in ("tier", "next"):
+            if isinstance(params.get(key), str):
+                params[key] = names.get(params[key], params[key])
+    return report
 
 
 def _rule_text(rule: dict[str, Any], t: T) -> str:
@@ -195,7 +214,8 @@ def _rule_text(rule: dict[str, Any], t: T) -> str:
 
 
 def _order_text(order: dict[str, Any], t: T) -> str:
-    return t("ordered") if order["ordered"] else t("flagged", tiers=", ".join(order["flagged"]))
+    flagged = order.get("flagged_names", order["flagged"])
+    return t("ordered") if order["ordered"] else t("flagged", tiers=", ".join(flagged))
 
 
 def _summary(report: dict[str, Any], t: T) -> str:
@@ -223,18 +243,20 @@ def _over_time(report: dict[str, Any], t: T) -> str:
         return "".join(parts)
     dates = roll["as_of"]
     tiers = roll["tiers"]
+    colors = tier_colors([s["tier"] for s in tiers])
+    tier_colours = [colors[s["tier"]] for s in tiers]
     charts = [
         card(t("bt.auc_over_time"), svg.line_chart(
             dates, [("AUC", roll["auc"])], title=t("bt.auc_over_time"), fmt=lambda v: f"{v:.2f}")),
         card(t("bt.core_share"), svg.line_chart(
             dates, [(tiers[0]["label"], roll["core_share"])], title=t("bt.core_share"),
-            fmt=pct)),
+            fmt=pct, colors=tier_colours[:1])),
         card(t("bt.churn_by_tier_time"), svg.line_chart(
             dates, [(s["label"], s["churn_rate"]) for s in tiers],
-            title=t("bt.churn_by_tier_time"), fmt=pct)),
+            title=t("bt.churn_by_tier_time"), fmt=pct, colors=tier_colours)),
         card(t("bt.revenue_by_tier_time"), svg.line_chart(
             dates, [(s["label"], s["revenue_per_customer"]) for s in tiers],
-            title=t("bt.revenue_by_tier_time"), fmt=money)),
+            title=t("bt.revenue_by_tier_time"), fmt=money, colors=tier_colours)),
     ]
     parts.append(f'<div class="grid">{"".join(charts)}</div>')
     parts.append(f"<h3>{escape(t('bt.psi'))}</h3>")
@@ -252,7 +274,8 @@ def _period(p: dict[str, Any], t: T, static: bool = False) -> str:
     order = p["tier_order"]
     flagged = set(order["flagged"])
     tiers = p["tiers"]
-    colors = [svg.FLAG if r["tier"] in flagged else svg.PALETTE[0] for r in tiers]
+    palette = tier_colors([r["tier"] for r in tiers])
+    colors = [palette[r["tier"]] for r in tiers]  # flagged tiers: shaded rows in the table
     parts.append(table(
         [t("col.tier"), t("col.customers"), t("col.share"), t("col.churned"),
          t("col.churn_rate"), t("col.mean_score"), t("col.revenue"), t("col.revenue_share"),
@@ -327,16 +350,17 @@ def render_report(data: dict[str, Any], lang: str = "en") -> str:
     tiers = data["tiers"]
     body.append(f"<h2>{escape(t('rp.tiers'))}</h2>")
     body.append(table(
-        [t("col.tier"), t("col.label"), t("col.customers"), t("col.share"), t("col.mean_score"),
+        [t("col.tier"), t("col.customers"), t("col.share"), t("col.mean_score"),
          t("col.strategy")],
-        [[r["tier"], r["label"], num(r["customers"]), pct(r["share"]), num(r["mean_score"], 1),
-          r["strategy"] or ""] for r in tiers], left=2, text=(5,)))
+        [[tier_word(r["tier"], r["label"], lang), num(r["customers"]), pct(r["share"]),
+          num(r["mean_score"], 1), r["strategy"] or ""] for r in tiers], left=1, text=(4,)))
     hist = data["histogram"]
     dims = data["dimensions"]
     charts = [
         card(t("rp.tiers"), svg.bar_chart(
-            [r["label"] for r in tiers], [r["customers"] for r in tiers], title=t("rp.tiers"),
-            colors=[svg.PALETTE[i % len(svg.PALETTE)] for i in range(len(tiers))])),
+            [tier_word(r["tier"], r["label"], lang) for r in tiers],
+            [r["customers"] for r in tiers], title=t("rp.tiers"),
+            colors=list(tier_colors([r["tier"] for r in tiers]).values()))),
         card(t("rp.histogram"), svg.bar_chart(
             [f"{b['low']:g}" for b in hist], [b["customers"] for b in hist],
             title=t("rp.histogram"))),
@@ -352,9 +376,9 @@ def render_report(data: dict[str, Any], lang: str = "en") -> str:
         [[m["dimension"], m["label"], num(m["weight"], 1), num(m["mean_score"], 1),
           pct(m["missing_share"])] for m in data["metrics"]], left=2))
     body.append(_clusters(data.get("clusters"), t))
-    body.append(_movers(data.get("movers"), t))
+    body.append(_movers(data.get("movers"), t, lang, {r["tier"]: r["label"] for r in tiers}))
     body.append(quality_section(data.get("quality"), t))
-    body.append(model_section(model, t))
+    body.append(model_section(model, t, lang))
     return page(t("rp.title", model=model["name"]), body, lang, t)
 
 
@@ -373,7 +397,7 @@ def _clusters(clusters: dict[str, Any] | None, t: T) -> str:
     return "".join(parts)
 
 
-def _movers(movers: dict[str, Any] | None, t: T) -> str:
+def _movers(movers: dict[str, Any] | None, t: T, lang: str, labels: dict[str, str]) -> str:
     parts = [f"<h2>{escape(t('rp.movers'))}</h2>"]
     if not movers or not movers.get("available"):
         if (movers or {}).get("code") == "no_store":
@@ -390,7 +414,9 @@ def _movers(movers: dict[str, Any] | None, t: T) -> str:
         parts.append(f"<h3>{escape(t(title))}</h3>")
         parts.append(table(heads, [[m["customer_id"], num(m["score"], 1),
                                     num(m["previous_score"], 1), f"{m['change']:+.1f}",
-                                    m["tier"] or "-", m["previous_tier"] or "-",
+                                    tier_word(m["tier"], labels.get(m["tier"]), lang),
+                                    tier_word(m["previous_tier"], labels.get(m["previous_tier"]),
+                                              lang),
                                     m.get("why", "")]
                                    for m in movers[key]], text=(6,)))
     return "".join(parts)

@@ -7,8 +7,11 @@ Each function returns one ``<svg class="chart">`` element sized in CSS pixels. V
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from html import escape
+
+from crindex.report.palette import THRESHOLD
 
 #: Series colours, first = the main colour of single-series charts.
 PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777",
@@ -66,7 +69,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
               fmt: Fmt = _num, colors: Sequence[str] | None = None, width: int = 530,
               height: int = 240) -> str:
     """Vertical bars, one per label, with the value written above each bar."""
-    left, right, top, bottom = 56, 12, 16, 44
+    left, right, top, bottom = 56, 12, 16, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     drawn = [v for v in values if v is not None and not math.isnan(v)]
     parts = _frame(width, height, title)
@@ -89,21 +92,34 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
                              f'text-anchor="middle" font-size="11" fill="#111827" {FONT}>'
                              f'{escape(fmt(value))}</text>')
         if not small or i % 2 == 0:
-            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
-                         f'font-size="11" fill="#374151" {FONT}>'
-                         f'{escape(_fit(label, slot * (2 if small else 1)))}</text>')
+            parts.append(_label(label, cx, top + plot_h + 16, slot * (2 if small else 1)))
     parts.append("</svg>")
     return "".join(parts)
 
 
 def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
-               title: str, fmt: Fmt = _num, width: int = 530, height: int = 260) -> str:
-    """One line per series over the same x labels (dates), with a legend below."""
+               title: str, fmt: Fmt = _num, width: int = 530, height: int = 260,
+               colors: Sequence[str] | None = None,
+               thresholds: Sequence[tuple[str, float]] = (),
+               y_max: float | None = None) -> str:
+    """One line per series over the same x labels (dates), with a legend below.
+
+    ``colors`` gives each series its colour (else :data:`PALETTE` in turn). From the second
+    series on, lines are dashed and drawn over the first, so two series with equal values
+    (a score and its adjusted score when no adjustment is in force) both stay visible.
+    ``thresholds`` are ``(label, value)`` horizontal lines (a tier's lower bound), labelled at
+    the right end. ``y_max`` fixes the top of the axis (100 for scores). Dates are written as
+    dates (``2025-12-31``, never a time of day).
+    """
     left, right, top = 56, 16, 16
     legend_rows = math.ceil(len(series) / 4)
     bottom = 36 + 18 * legend_rows
     plot_w, plot_h = width - left - right, height - top - bottom
+    x_labels = [as_date(x) for x in x_labels]
     drawn = [v for _, vs in series for v in vs if v is not None and not math.isnan(v)]
+    drawn += [v for _, v in thresholds]
+    if y_max is not None:
+        drawn.append(y_max)
     parts = _frame(width, height, title)
     top_value = _y_axis(parts, left, top, plot_w, plot_h, drawn, fmt)
     n = len(x_labels)
@@ -112,6 +128,14 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         x = left + (plot_w * (i + 0.5) / n if n else 0)
         return x, top + plot_h - plot_h * max(v, 0.0) / top_value
 
+    for name, value in thresholds:
+        _, y = xy(0, value)
+        parts.append(f'<line class="threshold" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" '
+                     f'y2="{y:.1f}" stroke="{THRESHOLD}" stroke-dasharray="2 3">'
+                     f'<title>{escape(name)}</title></line>')
+        parts.append(f'<text class="threshold" x="{left + plot_w - 2}" y="{y - 3:.1f}" '
+                     f'text-anchor="end" font-size="10" fill="{THRESHOLD}" {FONT}>'
+                     f'{escape(name)}</text>')
     # as many labels as fit side by side, counted back from the latest (the one people look for)
     widest = max((_width(label) for label in x_labels), default=0.0)
     step = max(1, math.ceil((widest + 10) / (plot_w / n))) if n else 1
@@ -119,29 +143,76 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         if (n - 1 - i) % step:
             continue
         x, _ = xy(i, 0.0)
+        half = _width(label) / 2 + 2
+        x = min(max(x, half), width - half)  # the first and last labels stay inside
         parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                      f'font-size="11" fill="#374151" {FONT}>{escape(label)}</text>')
     for k, (name, values) in enumerate(series):
-        color = PALETTE[k % len(PALETTE)]
+        color = colors[k] if colors else PALETTE[k % len(PALETTE)]
+        dash = ' stroke-dasharray="6 4"' if k else ""
         run: list[str] = []
         for i, v in enumerate(values):
             if v is None or math.isnan(v):
-                _polyline(parts, run, color)
+                _polyline(parts, run, color, dash)
                 run = []
                 continue
             x, y = xy(i, v)
             run.append(f"{x:.1f},{y:.1f}")
-            parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
-                         f'fill="{color}"><title>{escape(name)} {escape(x_labels[i])}: '
-                         f'{escape(fmt(v))}</title></circle>')
-        _polyline(parts, run, color)
+            parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" '
+                         f'r="{3.5 if not k else 2.5}" fill="{color}"><title>{escape(name)} '
+                         f'{escape(x_labels[i])}: {escape(fmt(v))}</title></circle>')
+        _polyline(parts, run, color, dash)
         lx = left + (k % 4) * (plot_w / 4)
         ly = top + plot_h + 34 + 18 * (k // 4)
         parts.append(f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="12" fill="{color}"/>'
-                     f'<text x="{lx + 16:.1f}" y="{ly + 1}" font-size="11" fill="#374151" '
-                     f'{FONT}>{escape(name)}</text>')
+                     + _label(name, lx + 16, ly + 1, plot_w / 4 - 20, anchor="start"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def as_date(label: object) -> str:
+    """A date for an axis: ``2025-12-31T00:00:00.000001`` and ``2025-12-31 00:00`` -> the day."""
+    text = str(label)
+    found = re.match(r"(\d{4}-\d{2}-\d{2})[T ]", text)
+    return found.group(1) if found else text
+
+
+def _label(label: str, x: float, y: float, room: float, anchor: str = "middle") -> str:
+    """An axis or legend label in ``room`` pixels, its whole text in its tooltip.
+
+    On two lines when it is too long for one; cut with an ellipsis only past two lines.
+    """
+    lines = _wrap(label, room)
+    shown = lines[:2]
+    if len(lines) > 2:
+        shown[1] = _fit(shown[1] + "…", room)
+        if not shown[1].endswith("…"):
+            shown[1] += "…"
+    spans = "".join(f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 12}">{escape(line)}</tspan>'
+                    for i, line in enumerate(shown))
+    return (f'<text class="label" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" '
+            f'font-size="11" fill="#374151" {FONT}><title>{escape(label)}</title>{spans}</text>')
+
+
+def _wrap(label: str, room: float) -> list[str]:
+    """``label`` in lines of at most ``room`` pixels (at spaces, else anywhere for CJK)."""
+    if _width(label) <= room:
+        return [label]
+    lines: list[str] = []
+    line = ""
+    tokens = re.findall(r"\S+\s*", label) if " " in label else list(label)
+    for token in tokens:
+        if line and _width(line + token.rstrip()) > room:
+            lines.append(line.rstrip())
+            line = ""
+        while _width(token.rstrip()) > room and len(token) > 1:  # a word longer than a line
+            cut = max(1, len(_fit(token, room)) - 1)
+            lines.append(token[:cut])
+            token = token[cut:]
+        line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
 
 
 def _width(label: str) -> float:
@@ -164,7 +235,7 @@ def _fit(label: str, room: float) -> str:
     return label
 
 
-def _polyline(parts: list[str], points: list[str], color: str) -> None:
+def _polyline(parts: list[str], points: list[str], color: str, dash: str = "") -> None:
     if len(points) > 1:
         parts.append(f'<polyline class="line" points="{" ".join(points)}" fill="none" '
-                     f'stroke="{color}" stroke-width="2.5"/>')
+                     f'stroke="{color}" stroke-width="{2 if dash else 3}"{dash}/>')

@@ -53,7 +53,7 @@ ENV = {"store": "CRINDEX_SERVE_STORE", "model": "CRINDEX_SERVE_MODEL",
 #: the largest page number or id a route accepts (JSON numbers stay exact up to 2**53)
 MAX_NUMBER = 2**53
 
-TIER_SORTS = ("-score", "score", "customer_id", "-customer_id")
+TIER_SORTS = ("-score", "score", "change", "-change", "customer_id", "-customer_id")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 
 
@@ -540,6 +540,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.model = model
     app.state.settings = settings
     app.state.auth = Auth(cache)
+    from crindex.service.auth import SessionCache
+
+    app.state.sessions = SessionCache()
     app.state.run_lock = threading.Lock()
     app.state.secret = settings.secret or secrets.token_hex(32)
     install_error_handlers(app)
@@ -698,6 +701,27 @@ def ack(cache: ServiceCache, alert_id: int, token: TokenInfo, note: str | None) 
         raise ApiError(409, "conflict", f"alert {alert_id} is already {alert['status']}",
                        "an alert moves open -> acknowledged -> resolved")
     cache.store.set_alert_status(alert_id, "acknowledged", f"token:{token.name}", note)
+    cache.refresh()
+
+
+def set_statuses(cache: ServiceCache, alert_ids: list[int], status: str, token: TokenInfo,
+                 note: str | None) -> None:
+    """Acknowledge or resolve several alerts at once (one transaction); reload the alerts.
+
+    Alerts already at ``status`` (or past it) are refused together, naming each, and none
+    is changed.
+    """
+    from crindex.errors import StoreError
+
+    unknown = [i for i in alert_ids if i not in cache.alerts.by_id]
+    if unknown:
+        raise ApiError(404, "not_found", "there is no alert " + ", ".join(map(str, unknown))
+                       + f" of model `{cache.model_name}`", "GET /v1/alerts lists them")
+    try:
+        cache.store.set_alerts_status(alert_ids, status, f"token:{token.name}", note)
+    except StoreError as exc:
+        raise ApiError(409, "conflict", "; ".join(p.message for p in exc.problems) or str(exc),
+                       "an alert moves open -> acknowledged -> resolved") from exc
     cache.refresh()
 
 

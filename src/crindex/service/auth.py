@@ -198,6 +198,43 @@ def find_session(store: Store, session_id: str) -> Session | None:
     return Session(*rows[0]) if rows else None
 
 
+class SessionCache:
+    """Sessions a worker found in the store in the last :attr:`TTL` seconds.
+
+    A page costs no store read for its session while the entry is fresh: a session ended by
+    signing out on this worker is dropped at once (:meth:`forget`), one ended on another worker
+    stops working here within :attr:`TTL` seconds; an expired session is never served (its
+    ``expires_at`` is checked on every use), nor one whose token was revoked (the token book is
+    checked on every use).
+    """
+
+    TTL = 2.0
+    SIZE = 10_000
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[Session, float]] = {}
+
+    def find(self, store: Store, session_id: str) -> Session | None:
+        import time
+
+        key = hash_token(session_id)
+        hit = self._seen.get(key)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < self.TTL:
+            return hit[0] if hit[0].expires_at > _now() else None
+        found = find_session(store, session_id)
+        if found is None:
+            self._seen.pop(key, None)
+            return None
+        if len(self._seen) >= self.SIZE:
+            self._seen.pop(next(iter(self._seen)))
+        self._seen[key] = (found, now)
+        return found
+
+    def forget(self, session_id: str) -> None:
+        self._seen.pop(hash_token(session_id), None)
+
+
 def end_session(store: Store, session_id: str) -> None:
     """End a session (signing out): its cookie's value stops working at once, on every worker."""
     with store.transaction() as tx:

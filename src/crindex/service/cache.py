@@ -167,6 +167,7 @@ class SnapshotIndex:
             column = self.raw[:, j]
             self._sorted_raw[j] = np.sort(column[~np.isnan(column)]).tolist()
         return self._sorted_raw[j]
+    _names: list[str | None] | None = None
 
     @property
     def ids_lower(self) -> np.ndarray:
@@ -178,6 +179,25 @@ class SnapshotIndex:
     @property
     def size(self) -> int:
         return int(self.ids.shape[0])
+
+    def names(self) -> list[str | None] | None:
+        """Each customer's ``name`` where the model keeps it (``keep_personal``), else None.
+
+        Read from the snapshot's ``personal`` JSON on first use; the store holds personal
+        columns only when the model lists them, so nothing else can be shown.
+        """
+        if self.personal is None:
+            return None
+        if self._names is None:
+            out: list[str | None] = []
+            for text in self.personal:
+                try:
+                    value = json.loads(text).get("name") if text else None
+                except (TypeError, ValueError, AttributeError):
+                    value = None
+                out.append(None if value is None else str(value))
+            self._names = out if any(v is not None for v in out) else []
+        return self._names or None
 
     def find(self, customer_id: str) -> int | None:
         """Row of a customer id, or None."""
@@ -432,6 +452,71 @@ def adjust_snapshot(snap: SnapshotIndex, log: list[Adjustment]) -> Adjusted:
     return Adjusted(score, tier, by_customer, order_up, order_down, adjusted)
 
 
+#: sorts of the customer list: score, id, and the change since the snapshot before
+CUSTOMER_SORTS = ("-score", "score", "change", "-change", "customer_id", "-customer_id")
+
+
+@dataclass
+class View:
+    """The customers as of one snapshot of the history: the latest (adjusted) or an earlier one.
+
+    An earlier snapshot is read from the history the index holds for the latest snapshot's
+    customers (computed scores and tiers, no adjustments). ``change`` is the computed score
+    minus the one of the snapshot before (NaN when either is missing).
+    """
+
+    run: RunInfo
+    previous: RunInfo | None
+    latest: bool
+    score: np.ndarray
+    tier: np.ndarray
+    present: np.ndarray
+    change: np.ndarray
+    prev_tier: np.ndarray | None
+    _orders: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def order(self, sort: str) -> np.ndarray:
+        """Rows in the order of ``sort`` (one of :data:`CUSTOMER_SORTS`), missing values last.
+
+        Made once per view and sort (an argsort of a million rows is worth keeping).
+        """
+        found = self._orders.get(sort)
+        if found is not None:
+            return found
+        size = self.score.shape[0]
+        if sort in ("customer_id", "-customer_id"):
+            rows = np.arange(size)
+            found = rows[::-1] if sort == "-customer_id" else rows
+        else:
+            values = self.score if sort.endswith("score") else self.change
+            key = -values if sort.startswith("-") else values
+            found = np.argsort(np.where(np.isnan(key), math.inf, key), kind="stable")
+        self._orders[sort] = found
+        return found
+
+
+def make_view(snap: SnapshotIndex, adj: Adjusted, as_of: str | None = None) -> View | None:
+    """The view of the snapshot dated ``as_of`` (ISO date; the latest when None or unknown)."""
+    k = len(snap.history) - 1
+    if as_of:
+        for i, (run, _, _) in enumerate(snap.history):
+            if run.as_of.isoformat() == as_of:
+                k = i
+    if k < 0:
+        return None
+    run, score, tier = snap.history[k]
+    latest = k == len(snap.history) - 1
+    prev_run, prev_score, prev_tier = snap.history[k - 1] if k > 0 else (None, None, None)
+    change = score - prev_score if prev_score is not None else np.full(score.shape, math.nan)
+    present = np.ones(score.shape[0], bool) if latest else (~np.isnan(score) | (tier >= 0))
+    view = View(run=run, previous=prev_run, latest=latest,
+                score=adj.score if latest else score, tier=adj.tier if latest else tier,
+                present=present, change=change, prev_tier=prev_tier)
+    if latest:  # the adjusted score's orders are already made
+        view._orders.update({"score": adj.order_up, "-score": adj.order_down})
+    return view
+
+
 def _alert_dict(rec: dict[str, Any]) -> dict[str, Any]:
     out = {k: _clean(_iso(rec[k])) for k in ALERT_COLUMNS}
     out["alert_id"] = int(out["alert_id"])
@@ -492,6 +577,8 @@ class Served:
     alerts: AlertBook = field(default_factory=lambda: AlertBook([], {}, {}))
     tier_labels: dict[str, str] = field(default_factory=dict)
     stamp: tuple[Any, ...] | None = None
+    views: dict[str, View] = field(default_factory=dict)  # as_of -> view, made on first use
+    weeks: dict[str, dict[str, Any]] = field(default_factory=dict)  # This week, made once
 
 
 class ServiceCache:
@@ -536,6 +623,15 @@ class ServiceCache:
     @property
     def tier_labels(self) -> dict[str, str]:
         return self.state.tier_labels
+
+    @property
+    def tier_colors(self) -> dict[str, str]:
+        """Tier id -> colour (:func:`crindex.report.palette.tier_colors` of the model's tiers)."""
+        from crindex.report.palette import tier_colors
+
+        order = list(self.model.tiers.order) if self.model is not None else \
+            (self.state.snap.tiers if self.state.snap else [])
+        return tier_colors(order)
 
     @property
     def stamp(self) -> tuple[Any, ...] | None:
@@ -792,21 +888,46 @@ class ServiceCache:
 
     # ------------------------------------------------------------------------- lists
 
-    def customers(self, *, tiers: Sequence[str] = (), owners: Sequence[str] = (),
-                  segments: Sequence[str] = (), rfm_segments: Sequence[str] = (),
-                  min_score: float | None = None,
-                  max_score: float | None = None, q: str | None = None,
-                  with_alerts: bool | None = None, sort: str = "-score", page: int = 1,
-                  per_page: int = 50) -> dict[str, Any]:
-        """One page of customers matching every filter given (adjusted score and tier)."""
-        state = self.state
-        snap, adj, alerts = state.snap, state.adjusted, state.alerts
+    def view(self, as_of: str | None = None, state: Served | None = None) -> View | None:
+        """The view of the snapshot dated ``as_of`` (the latest when None), made once."""
+        state = state or self.state
+        snap, adj = state.snap, state.adjusted
         if snap is None or adj is None:
-            return {"items": [], "total": 0, "page": page, "per_page": per_page, "pages": 0}
-        mask = np.ones(snap.size, bool)
+            return None
+        key = as_of or ""
+        found = state.views.get(key)
+        if found is None:
+            found = make_view(snap, adj, as_of)
+            if found is not None:
+                state.views[key] = found
+        return found
+
+    def snapshot_dates(self) -> list[str]:
+        """The dates of the snapshots a page can show, newest first."""
+        snap = self.snap
+        return [run.as_of.isoformat() for run, _, _ in reversed(snap.history)] if snap else []
+
+    def select(self, *, tiers: Sequence[str] = (), owners: Sequence[str] = (),
+               segments: Sequence[str] = (), rfm_segments: Sequence[str] = (),
+               min_score: float | None = None,
+               max_score: float | None = None, q: str | None = None,
+               with_alerts: bool | None = None, sort: str = "-score",
+               as_of: str | None = None, state: Served | None = None,
+               limit: int | None = None) -> tuple[View, np.ndarray, int] | None:
+        """The view, its rows matching every filter (in ``sort`` order), and their count.
+
+        With ``limit``, only the first ``limit`` rows are found (a page of a million-row list
+        reads the sort order only as far as it needs).
+        """
+        state = state or self.state
+        snap, alerts = state.snap, state.alerts
+        view = self.view(as_of, state)
+        if snap is None or view is None:
+            return None
+        mask = view.present.copy()
         if tiers:
             codes = [snap.tiers.index(t) for t in tiers if t in snap.tiers]
-            mask &= np.isin(adj.tier, np.array(codes, np.int8))
+            mask &= np.isin(view.tier, np.array(codes, np.int8))
         if owners:
             mask &= np.isin(snap.owner, [snap.owners.index(o) for o in owners
                                          if o in snap.owners])
@@ -817,9 +938,9 @@ class ServiceCache:
             mask &= np.isin(snap.rfm_segment, [snap.rfm_segments.index(s) for s in rfm_segments
                                                if s in snap.rfm_segments])
         if min_score is not None:
-            mask &= adj.score >= min_score
+            mask &= view.score >= min_score
         if max_score is not None:
-            mask &= adj.score <= max_score
+            mask &= view.score <= max_score
         if q:
             needle = q.strip().lower().encode("utf-8")
             hits = np.char.find(snap.ids_lower, needle) >= 0
@@ -834,50 +955,215 @@ class ServiceCache:
                 if row is not None:
                     flagged[row] = True
             mask &= flagged if with_alerts else ~flagged
-        if sort in ("score", "-score"):
-            order = adj.order_up if sort == "score" else adj.order_down
-            rows = order[mask[order]]
-        else:
-            rows = np.flatnonzero(mask)
-            if sort == "-customer_id":
-                rows = rows[::-1]
-        total = int(rows.shape[0])
-        chunk = rows[(page - 1) * per_page: page * per_page]
+        order = view.order(sort if sort in CUSTOMER_SORTS else "-score")
+        total = int(mask.sum())
+        if limit is None or limit >= total:
+            return view, order[mask[order]], total
+        parts, found, step = [], 0, 1 << 16
+        for start in range(0, order.shape[0], step):
+            chunk = order[start:start + step]
+            hit = chunk[mask[chunk]]
+            parts.append(hit)
+            found += hit.shape[0]
+            if found >= limit:
+                break
+        return view, np.concatenate(parts)[:limit], total
+
+    def items(self, view: View, rows: np.ndarray, state: Served | None = None) \
+            -> list[dict[str, Any]]:
+        """The list's rows of ``view`` (``rows`` are positions in the index)."""
+        state = state or self.state
+        snap, alerts = state.snap, state.alerts
+        assert snap is not None
+        names = snap.names()
+        computed_score, computed_tier = (snap.score, snap.tier) if view.latest else \
+            (view.score, view.tier)
         items = []
-        for row in chunk.tolist():
+        for row in rows.tolist():
             cid = snap.id_at(row)
             owner, segment = int(snap.owner[row]), int(snap.segment[row])
-            items.append({
+            tier = snap.tier_at(view.tier, row)
+            item = {
                 "customer_id": cid,
-                "score": _clean(float(snap.score[row])),
-                "tier": snap.tier_at(snap.tier, row),
-                "adjusted_score": _clean(float(adj.score[row])),
-                "adjusted_tier": snap.tier_at(adj.tier, row),
-                "coverage": _clean(float(snap.coverage[row])),
+                "score": _clean(float(computed_score[row])),
+                "tier": snap.tier_at(computed_tier, row),
+                "adjusted_score": _clean(float(view.score[row])),
+                "adjusted_tier": tier,
+                "tier_label": state.tier_labels.get(tier or "", tier),
+                "change": _clean(float(view.change[row])),
+                "previous_tier": snap.tier_at(view.prev_tier, row)
+                if view.prev_tier is not None else None,
+                "coverage": _clean(float(snap.coverage[row])) if view.latest else None,
                 "owner": snap.owners[owner] if owner >= 0 else None,
                 "segment": snap.segments[segment] if segment >= 0 else None,
                 "rfm_segment": snap.rfm_segment_at(row),
                 "flags": snap.flags_at(row),
                 "submodel": snap.submodel_at(row),
                 "open_alerts": len(alerts.open_by_customer.get(cid, [])),
-            })
-        return {"items": items, "total": total, "page": page, "per_page": per_page,
-                "pages": -(-total // per_page)}
+            }
+            if names is not None:
+                item["name"] = names[row]
+            items.append(item)
+        return items
+
+    def columns(self, view: View, rows: np.ndarray, state: Served | None = None) \
+            -> dict[str, list[Any]]:
+        """The list's columns for ``rows`` of ``view``, built column by column (exports).
+
+        Scores and the change are rounded as the list shows them (1 decimal), coverage to a
+        whole percent; missing values are None; tiers are ids (the page names them in its
+        language).
+        """
+        state = state or self.state
+        snap, alerts = state.snap, state.alerts
+        assert snap is not None
+
+        def rounded(values: np.ndarray, digits: int) -> list[float | None]:
+            out = np.round(values[rows], digits)
+            return [None if math.isnan(v) else v for v in out.tolist()]
+
+        def coded(codes: np.ndarray, cats: list[str | None]) -> list[Any]:
+            return np.array([*cats, None], dtype=object)[codes[rows]].tolist()
+
+        ids = np.char.decode(snap.ids[rows], "utf-8").tolist() if rows.size else []
+        computed = snap.score if view.latest else view.score
+        out: dict[str, list[Any]] = {"customer_id": ids}
+        names = snap.names()
+        if names is not None:
+            out["name"] = [names[r] for r in rows.tolist()]
+        score, adjusted = rounded(computed, 1), rounded(view.score, 1)
+        out.update({
+            "score": score,
+            # as the list shows it: only where an adjustment moved the score
+            "adjusted_score": [a if a != s else None for s, a in zip(score, adjusted,
+                                                                    strict=True)],
+            "change": rounded(view.change, 1),
+            "tier": coded(view.tier, list(snap.tiers)),  # ids: the page names them
+            "coverage": rounded(snap.coverage, 0) if view.latest else [None] * rows.size,
+            "owner": coded(snap.owner, list(snap.owners)),
+            "segment": coded(snap.segment, list(snap.segments)),
+            "open_alerts": [len(alerts.open_by_customer.get(c, ())) for c in ids],
+        })
+        return out
+
+    def customers(self, *, tiers: Sequence[str] = (), owners: Sequence[str] = (),
+                  segments: Sequence[str] = (), rfm_segments: Sequence[str] = (),
+                  min_score: float | None = None,
+                  max_score: float | None = None, q: str | None = None,
+                  with_alerts: bool | None = None, sort: str = "-score", page: int = 1,
+                  per_page: int = 50, as_of: str | None = None) -> dict[str, Any]:
+        """One page of customers matching every filter given (adjusted score and tier).
+
+        ``as_of`` shows an earlier snapshot (computed scores and tiers); ``change`` is the
+        score's change since the snapshot before the one shown.
+        """
+        state = self.state
+        found = self.select(tiers=tiers, owners=owners, segments=segments,
+                            rfm_segments=rfm_segments, min_score=min_score, max_score=max_score, q=q,
+                            with_alerts=with_alerts, sort=sort, as_of=as_of, state=state,
+                            limit=page * per_page)
+        if found is None:
+            return {"items": [], "total": 0, "page": page, "per_page": per_page, "pages": 0}
+        view, rows, total = found
+        chunk = rows[(page - 1) * per_page: page * per_page]
+        return {"items": self.items(view, chunk, state), "total": total, "page": page,
+                "per_page": per_page, "pages": -(-total // per_page),
+                "as_of": view.run.as_of.isoformat(),
+                "previous_as_of": view.previous.as_of.isoformat() if view.previous else None}
 
     def alert_list(self, *, statuses: Sequence[str] = (), severities: Sequence[str] = (),
                    owner: str | None = None, customer_id: str | None = None,
-                   rule_id: str | None = None, page: int = 1,
-                   per_page: int = 50) -> dict[str, Any]:
-        """One page of alerts (newest snapshot first) matching every filter given."""
-        found = [a for a in self.alerts.items
-                 if (not statuses or a["status"] in statuses)
-                 and (not severities or a["severity"] in severities)
-                 and (owner is None or a["owner"] == owner)
-                 and (customer_id is None or a["customer_id"] == customer_id)
-                 and (rule_id is None or a["rule_id"] == rule_id)]
+                   rule_id: str | None = None, page: int = 1, per_page: int = 50,
+                   owners: Sequence[str] = (), rules: Sequence[str] = ()) -> dict[str, Any]:
+        """One page of alerts (newest snapshot first) matching every filter given.
+
+        ``owner`` / ``rule_id`` take one value, ``owners`` / ``rules`` several (any of them).
+        ``counts`` are the matching alerts by status (before the status filter), so a page's
+        tabs and totals are one count.
+        """
+        owners_wanted = set(owners) | ({owner} if owner is not None else set())
+        rules_wanted = set(rules) | ({rule_id} if rule_id is not None else set())
+        matching = [a for a in self.alerts.items
+                    if (not severities or a["severity"] in severities)
+                    and (not owners_wanted or a["owner"] in owners_wanted)
+                    and (customer_id is None or a["customer_id"] == customer_id)
+                    and (not rules_wanted or a["rule_id"] in rules_wanted)]
+        counts = {s: 0 for s in ("open", "acknowledged", "resolved")}
+        for a in matching:
+            counts[a["status"]] = counts.get(a["status"], 0) + 1
+        found = [a for a in matching if not statuses or a["status"] in statuses]
         total = len(found)
         return {"items": found[(page - 1) * per_page: page * per_page], "total": total,
-                "page": page, "per_page": per_page, "pages": -(-total // per_page)}
+                "page": page, "per_page": per_page, "pages": -(-total // per_page),
+                "counts": counts}
+
+    def alert_facets(self) -> dict[str, Any]:
+        """What the alerts can be filtered by: rules (id -> label), severities, owners."""
+        rules: dict[str, str] = {}
+        severities: list[str] = []
+        owners: set[str] = set()
+        for a in self.alerts.items:
+            rules.setdefault(a["rule_id"], a.get("label") or a["rule_id"])
+            if a["severity"] not in severities:
+                severities.append(a["severity"])
+            if a["owner"]:
+                owners.add(a["owner"])
+        return {"rules": rules, "severities": severities, "owners": sorted(owners)}
+
+    # ------------------------------------------------------------------------- this week
+
+    def this_week(self, as_of: str | None = None, owners: Sequence[str] = (),
+                  n: int = 10) -> dict[str, Any]:
+        """Since the snapshot before: the biggest drops and rises, tier moves, new alerts.
+
+        ``owners`` narrows everything to their accounts (the signed-in person's). Made once
+        per state (the store's data as loaded) and question.
+        """
+        state = self.state
+        key = f"week:{as_of or ''}:{n}:" + "\x00".join(owners)
+        found = state.weeks.get(key)
+        if found is None:
+            found = self._this_week(state, as_of, owners, n)
+            if len(state.weeks) > 1000:
+                state.weeks.clear()
+            state.weeks[key] = found
+        return found
+
+    def _this_week(self, state: Served, as_of: str | None, owners: Sequence[str],
+                   n: int) -> dict[str, Any]:
+        snap, alerts = state.snap, state.alerts
+        view = self.view(as_of, state)
+        if snap is None or view is None:
+            return {"as_of": None, "previous_as_of": None, "drops": [], "rises": [],
+                    "moves": [], "new_alerts": [], "compared": 0}
+        mask = view.present & ~np.isnan(view.change)
+        if owners:
+            mask &= np.isin(snap.owner, [snap.owners.index(o) for o in owners
+                                         if o in snap.owners])
+        drops = view.order("change")
+        drops = drops[mask[drops] & (view.change[drops] < 0)][:n]
+        rises = view.order("-change")
+        rises = rises[mask[rises] & (view.change[rises] > 0)][:n]
+        moves: list[dict[str, Any]] = []
+        if view.prev_tier is not None:
+            both = mask & (view.prev_tier >= 0) & (view.tier >= 0) & (view.prev_tier != view.tier)
+            k = len(snap.tiers)
+            pairs = np.bincount(view.prev_tier[both].astype(np.int64) * k
+                                + view.tier[both].astype(np.int64), minlength=k * k)
+            for code in np.flatnonzero(pairs).tolist():
+                before, after = snap.tiers[code // k], snap.tiers[code % k]
+                moves.append({"from": before, "to": after, "customers": int(pairs[code]),
+                              "direction": "up" if code % k < code // k else "down"})
+            moves.sort(key=lambda m: (m["direction"] != "down", -m["customers"]))
+        day = view.run.as_of.isoformat()
+        wanted = set(owners)
+        new_alerts = [a for a in alerts.items if str(a["as_of"])[:10] == day
+                      and (not wanted or a["owner"] in wanted)]
+        return {"as_of": day,
+                "previous_as_of": view.previous.as_of.isoformat() if view.previous else None,
+                "compared": int(mask.sum()), "drops": self.items(view, drops, state),
+                "rises": self.items(view, rises, state), "moves": moves,
+                "new_alerts": new_alerts}
 
     # ------------------------------------------------------------------------- portfolio
 

@@ -38,8 +38,9 @@ def _style_hash() -> str:
         + "'"
 
 
-#: no script at all, the style element by its hash, forms only to this site, never framed
-CSP = ("default-src 'none'; style-src " + _style_hash() + "; img-src 'self' data:; "
+#: no script at all, the style element by its hash and the tier colours' stylesheet
+#: (``/ui/tiers.css``, derived from the model's tiers), forms only to this site, never framed
+CSP = ("default-src 'none'; style-src 'self' " + _style_hash() + "; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 HEADERS = [

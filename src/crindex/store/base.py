@@ -732,23 +732,37 @@ class Store(ABC):
         A person's action is kept with the alert (``handled``) and survives every
         recomputation of the alerts while the alert's episode exists.
         """
+        self.set_alerts_status([alert_id], status, by, note)
+
+    def set_alerts_status(self, alert_ids: Sequence[int], status: str, by: str,
+                          note: str | None = None) -> None:
+        """Move several alerts on in one transaction: all of them, or none.
+
+        Every alert that cannot move (unknown, or already that far) is named in one error,
+        and nothing is written.
+        """
         if status not in ALERT_STATUSES[1:]:
             raise store_error(f"unknown alert status `{status}`",
                               "use acknowledged or resolved")
         with self.transaction() as tx:
-            found = tx.execute("SELECT status FROM alerts WHERE alert_id = ?",
-                               (int(alert_id),)).rows()
-            if not found:
-                raise store_error(f"there is no alert {alert_id} in the store {self.describe()}",
+            problems = []
+            for alert_id in alert_ids:
+                found = tx.execute("SELECT status FROM alerts WHERE alert_id = ?",
+                                   (int(alert_id),)).rows()
+                if not found:
+                    problems.append(f"there is no alert {alert_id} in the store "
+                                    f"{self.describe()}")
+                elif ALERT_STATUSES.index(found[0][0]) >= ALERT_STATUSES.index(status):
+                    problems.append(f"alert {alert_id} is already {found[0][0]}")
+            if problems:
+                raise store_error("; ".join(problems),
+                                  "an alert moves open -> acknowledged -> resolved; "
                                   "`crindex alerts list` shows them")
-            current = found[0][0]
-            if ALERT_STATUSES.index(current) >= ALERT_STATUSES.index(status):
-                raise store_error(f"alert {alert_id} is already {current}",
-                                  "an alert moves open -> acknowledged -> resolved")
             now = utc_now()
-            tx.execute("UPDATE alerts SET status = ?, handled = ?, updated_at = ? "
-                       "WHERE alert_id = ?", (status, status, now, int(alert_id)))
-            self._log_event(tx, int(alert_id), status, by, note, now)
+            for alert_id in alert_ids:
+                tx.execute("UPDATE alerts SET status = ?, handled = ?, updated_at = ? "
+                           "WHERE alert_id = ?", (status, status, now, int(alert_id)))
+                self._log_event(tx, int(alert_id), status, by, note, now)
 
     def alert_events(self, alert_id: int) -> pd.DataFrame:
         with self.reading() as tx:
