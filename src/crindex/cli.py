@@ -628,8 +628,8 @@ def explain_command(
         out.print("[bold]path to the next tier:[/] ", end="")
         out.print(head.removeprefix("next tier: ").removeprefix("next tier "),
                   highlight=False, markup=False)
-        for c in path.changes:
-            out.print(f"  {c.text()}", highlight=False, markup=False)
+        for change in path.changes:
+            out.print(f"  {change.text()}", highlight=False, markup=False)
     if flags:
         out.print(f"[bold]flags[/] (beside the score, never in it): {', '.join(flags)}",
                   highlight=False)

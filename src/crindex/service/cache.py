@@ -1059,7 +1059,8 @@ class ServiceCache:
         """
         state = self.state
         found = self.select(tiers=tiers, owners=owners, segments=segments,
-                            rfm_segments=rfm_segments, min_score=min_score, max_score=max_score, q=q,
+                            rfm_segments=rfm_segments, min_score=min_score,
+                            max_score=max_score, q=q,
                             with_alerts=with_alerts, sort=sort, as_of=as_of, state=state,
                             limit=page * per_page)
         if found is None:
