@@ -201,12 +201,18 @@ def test_unknown_language_is_a_clear_error(model):
 def test_every_backtest_finding_reads_in_both_languages():
     import inspect
 
+    from crindex import findings
     from crindex.backtest import run
     from crindex.report.html import finding_text
     from crindex.report.i18n import STRINGS, translator
 
+    # the backtest's own findings, and those it shares with `crindex score` (crindex.findings)
     codes = set(re.findall(r'add\("(?:ok|warn|fail)", "(\w+)"', inspect.getsource(run.checks)))
-    assert {"auc_ok", "tier_order", "tier_empty", "metric_reversed", "psi_shift"} <= codes
+    codes |= set(re.findall(r'finding\("(?:ok|warn|fail)", "(\w+)"',
+                            inspect.getsource(findings)))
+    codes |= {f"metric_points_{side}" for side in ("low", "high")}  # the one f-string code
+    assert {"auc_ok", "tier_order", "tier_empty", "tier_crowded", "metric_reversed",
+            "psi_shift"} <= codes
     for code in codes:
         assert f"check.{code}" in STRINGS, code
     # a tier inversion, in each language, from the same params the JSON keeps
