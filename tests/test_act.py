@@ -218,7 +218,7 @@ def _nearer(raw_from: float, raw_to: float, dom: RawDomain, span: float) -> floa
     return raw_to - step if raw_to > raw_from else raw_to + step
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_path_reaches_the_next_tier_and_is_tight(data: Any) -> None:
     model = data.draw(models())
@@ -253,7 +253,7 @@ def test_path_reaches_the_next_tier_and_is_tight(data: Any) -> None:
             f"{c.metric}: {closer} instead of {c.raw_to} also reaches {path.next_tier}"
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_one_metric_paths_are_the_least_change(data: Any) -> None:
     """When one metric suffices, no single metric reaches with a smaller distance.

@@ -137,3 +137,37 @@ def test_path_golden_on_a_b2b_customer_by_hand():
     assert [c.points for c in path.changes] == pytest.approx([16.8, 10.0, 5.2], abs=1e-9)
     assert path.distance == pytest.approx(212.0, abs=1e-9)
     assert path.score_after == pytest.approx(50.0, abs=1e-9)
+
+
+def test_customer_page_sections_in_chromium(server, world):
+    """The two sections draw in a real browser, without a console (CSP) error."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_dashboard import chromium_path
+
+    path = chromium_path()
+    customer_id = _below_top(world, 1)[0]
+    with server.client("read") as http:
+        doc = http.get(f"/v1/customers/{customer_id}").json()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            # (a resource the page does not ship, such as a favicon, is not counted)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not
+                    m.text.startswith("Failed to load resource: the server responded")
+                    else None)
+            page.goto(f"{server.url}/ui/customers/{customer_id}")
+            page.fill("#token", world.tokens["read"])
+            page.click("#login")
+            assert page.locator("#next-tier").is_visible()
+            assert page.locator("#why-changed").is_visible()
+            assert page.locator("#next-tier tr.path-change").count() == \
+                len(doc["next_tier"].get("changes") or [])
+            first = (doc["next_tier"].get("changes") or [{}])[0]
+            if first:
+                assert first["label"] in page.locator("#next-tier").inner_text()
+            assert errors == []
+        finally:
+            browser.close()

@@ -22,7 +22,11 @@ re-weighting included.
 
 Exact for the normalisers that are piecewise linear in the raw value (``range``, ``bins``,
 ``points``, ``identity``, ``map``) and ``log_range``; ``percentile`` and ``zscore`` compare
-with the current population, the other customers' values held where they are.
+with the current population, the other customers' values held where they are. The least
+distance is exact for one metric, and for several on continuous scores (the remainder goes to
+the lightest metric, the others at their best); with several step-wise metrics (``bins``) the
+search tries each metric as the one that gives back first, which need not be the least of
+every combination of their steps.
 
 Tiers by score use the model's thresholds; tiers by rank use the lowest score now in the tier
 above (the others' scores held where they are).

@@ -160,6 +160,8 @@ class SnapshotIndex:
     flags: list[str | None] | None = None
     _ids_lower: np.ndarray | None = None
     _sorted_raw: dict[int, list[float]] = field(default_factory=dict)
+    #: paths to the next tier found so far, by row (a path depends on the snapshot only)
+    paths: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def sorted_raw(self, j: int) -> list[float]:
         """Every customer's raw value of metric ``j``, sorted (made on first use)."""
@@ -783,7 +785,10 @@ class ServiceCache:
             "alerts": alerts.open_by_customer.get(customer_id, []),
             "adjustments": adjustments,
         }
-        doc["next_tier"] = self._next_tier(snap, row)
+        path = snap.paths.get(row)
+        if path is None:  # searched once per customer and snapshot, then served from memory
+            path = snap.paths[row] = self._next_tier(snap, row)
+        doc["next_tier"] = path
         doc["why_changed"] = self._why_changed(snap, row, customer_id, tier, log, steps)
         personal = snap.personal[row] if snap.personal is not None else None
         if personal:
