@@ -266,3 +266,25 @@ def test_files_per_owner_and_cli_statuses(tmp_path):
     bad = runner.invoke(app, ["alerts", "list", "--status", "closed", "--store",
                               str(store_path)])
     assert isinstance(bad.exception, StoreError) and "unknown status" in str(bad.exception)
+
+
+def test_several_alerts_move_on_together_or_not_at_all(store_url):
+    model = watch_model(ALERTS)
+    store = open_store(store_url)
+    snap(store, model, "2025-06-02", {
+        "a": {"score": 20.0, "owner": "X", "email_recency": (40.0, 33.3)},
+        "b": {"score": 25.0, "owner": "Y", "email_recency": (45.0, 25.0)}})
+    # both below 30 and both silent for 30+ days: four open alerts
+    ids = sorted(int(i) for i in store.alerts(status="open").alert_id)
+    assert len(ids) == 4
+    store.set_alert_status(ids[0], "acknowledged", "li.na")
+    # one of the three is already acknowledged: refused, naming it, and the others untouched
+    with pytest.raises(StoreError, match=f"alert {ids[0]} is already acknowledged"):
+        store.set_alerts_status(ids[:3], "acknowledged", "li.na", "called")
+    assert sorted(int(i) for i in store.alerts(status="open").alert_id) == ids[1:]
+    with pytest.raises(StoreError, match="there is no alert 999999"):
+        store.set_alerts_status([ids[1], 999999], "resolved", "li.na")
+    assert sorted(int(i) for i in store.alerts(status="open").alert_id) == ids[1:]
+    store.set_alerts_status(ids[1:], "resolved", "li.na", "called")
+    assert store.alerts(status="open").empty
+    assert [store.alert_events(i).note.tolist()[-1] for i in ids[1:]] == ["called"] * 3

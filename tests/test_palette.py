@@ -116,7 +116,7 @@ def test_five_custom_tiers_have_one_palette_on_the_dashboard_and_both_reports(fi
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
         served = dict(re.findall(r"\.tier-(\w+)\{background:(#[0-9a-f]{6})\}", css.text))
         client, _ = sign_in(server, token)
-        portfolio = client.get("/ui/").text
+        portfolio = client.get("/ui/portfolio").text
         customers = client.get("/ui/customers").text
     finally:
         server.stop()

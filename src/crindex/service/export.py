@@ -68,16 +68,8 @@ def to_xlsx(columns: dict[str, list[Any]], t: Callable[..., str], title: str) ->
 
     def column(values: list[Any]) -> list[str]:
         """A column's cells; a value repeated (a tier, a score to 1 decimal) is written once."""
-        seen: dict[Any, str] = {}
-        out = []
-        for v in values:
-            found = seen.get(v)
-            if found is None:
-                found = cell(v)
-                if len(seen) < 100_000:
-                    seen[v] = found
-            out.append(found)
-        return out
+        cells = {v: cell(v) for v in dict.fromkeys(values)}
+        return list(map(cells.__getitem__, values))
 
     cells = [column(columns[k]) for k in keys]
     rows = ['<row r="1">' + "".join(cell(h, ' s="1"') for h in headings(keys, t)) + "</row>"]

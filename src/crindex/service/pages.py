@@ -1,8 +1,12 @@
 """The dashboard: server-rendered pages (Jinja2, inline SVG charts, no script, no CDN), en/zh.
 
-Pages live under ``/ui``: the portfolio overview, the customer list (search, filter, sort),
-a customer's page (evaluation table, score history, alerts, adjustment form) and the model's
-dimensions and weights. People sign in with an API token; the cookie then holds a server-side
+Pages live under ``/ui``: This week (the landing page: drops, rises, tier moves, new alerts),
+the portfolio overview, the customer list (search, filter, sort by score or change, export to
+CSV or Excel), the alerts (filters, paging, bulk acknowledge or resolve), a customer's page
+(evaluation table, score history, alerts, adjustment form), the model's dimensions, weights,
+normalisers and tiers, and the model editor (what-if before saving; saving needs admin).
+A snapshot date picker in the header chooses the snapshot This week and the list show.
+People sign in with an API token; the cookie then holds a server-side
 session (table ``service_sessions``: revocable, expiring after 12 hours, ended by signing out,
 HttpOnly, SameSite=Strict, Secure over TLS), never the token. Each page checks the token's
 scope like the API does (read to look, write to adjust or acknowledge).
