@@ -3,6 +3,7 @@ gives, on DuckDB and PostgreSQL stores; bad events are refused whole, with where
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import itertools
 import json
@@ -61,6 +62,7 @@ def world() -> World:
         from crindex.synth import generate
 
         folder = Path(tempfile.mkdtemp(prefix="crindex-live-"))
+        atexit.register(shutil.rmtree, folder, True)   # shared with test_live_service
         data = folder / "data"
         generate("ecommerce", customers=150, start="2024-01-01", months=18, seed=11, out=data,
                  progress=False)
@@ -72,13 +74,6 @@ def world() -> World:
         base = {p.stem: pd.read_parquet(p) for p in data.glob("*.parquet")}
         _WORLD = World(folder, data, model, previous, ids, base)
     return _WORLD
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup() -> Any:
-    yield
-    if _WORLD is not None:
-        shutil.rmtree(_WORLD.folder, ignore_errors=True)
 
 
 def sibling(url: str, n: int) -> str:
