@@ -262,8 +262,9 @@ def test_the_model_section_reads_in_words_in_both_languages():
     en = model_section(summary, translator("en"), "en")
     for html in (zh, en):
         assert not re.search(r"\{'|\[\{|method=|at_risk|1000000\.0", html)
-    assert "风险客户" in zh and "核心客户" in zh and "&lt; 50" in zh and "分档：≥ 1,000,000：5 分" in zh
-    assert "At risk" in en and "bins: ≥ 1,000,000: 5 points" in en
+    # the shipped b2b model (calibrated): ordinary from 52, annual purchases >= 40,000 = 5 points
+    assert "风险客户" in zh and "核心客户" in zh and "&lt; 52" in zh and "分档：≥ 40,000：5 分" in zh
+    assert "At risk" in en and "bins: ≥ 40,000: 5 points" in en
     # the catch-all's rule is the lowest bound's complement; rank tiers by share
     assert tier_rules([{"id": "a", "min": 70}, {"id": "b", "above": 40}, {"id": "c"}],
                       "en") == {"a": "≥ 70", "b": "> 40", "c": "≤ 40"}
