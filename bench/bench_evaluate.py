@@ -15,7 +15,8 @@ Every variant runs once in a fresh process through the Python API the commands c
   (:data:`crindex.stats.DEFAULT_BOOTSTRAP`) and with 100 resamples: how much the bootstrap
   adds in time and in memory;
 - ``learn``: ``weights learn`` at the same holdout date with its defaults (4 fit snapshots one
-  horizon apart, then the holdout scored and its AUCs bootstrapped);
+  horizon apart, then the holdout scored and its AUCs bootstrapped), on the same world with
+  churn the scores can see (:func:`signal_world`; with random churn the learner refuses);
 - ``compare``: both models scored at the date, tiers, rank correlation, AUCs with paired
   intervals;
 - ``bootstrap only``: :func:`crindex.stats.bootstrap_auc` alone on as many scores, the floor
@@ -59,6 +60,38 @@ def _model_b(folder: Path) -> Path:
     return path
 
 
+def signal_world(data: Path) -> Path:
+    """The same world, but churn that the scores can see (``weights learn`` needs it).
+
+    In ``bench_score``'s world churn is drawn at random, so no metric lowers the risk and the
+    learner rightly refuses to learn. Here customer ``i`` of ``N`` churns with probability
+    ``0.2 i / N``: orders go mostly to low ``i`` (``pow(random(), 1.7)``), so the customers who
+    buy more and more recently churn less. Orders, interactions and surveys are the same files
+    (linked, not copied).
+    """
+    import duckdb
+
+    out = data.parent / "evaluate-signal"
+    if (out / "customers.parquet").exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    for table in ("orders", "interactions", "surveys"):
+        target = out / f"{table}.parquet"
+        if not target.exists():
+            target.symlink_to((data / f"{table}.parquet").resolve())
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.17)")
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{data}/customers.parquet')").fetchone()
+    con.execute(f"""COPY (SELECT * REPLACE (
+            CASE WHEN random() < 0.2 * CAST(substr(customer_id, 2) AS INTEGER) / {n[0]}
+                 THEN TIMESTAMP '2024-01-01' + to_days(CAST(random() * 900 AS INTEGER))
+            END AS churned_at)
+        FROM read_parquet('{data}/customers.parquet'))
+        TO '{out}/customers.tmp.parquet' (FORMAT parquet)""")
+    (out / "customers.tmp.parquet").rename(out / "customers.parquet")
+    return out
+
+
 def child(variant: str, data: Path) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "src"))
     import numpy as np
@@ -81,7 +114,7 @@ def child(variant: str, data: Path) -> dict[str, Any]:
     elif variant == "learn":
         from crindex.weights.learn import learn_weights
 
-        learned = learn_weights(model, str(data), AS_OF, HORIZON)
+        learned = learn_weights(model, str(signal_world(data)), AS_OF, HORIZON)
         summary = learned.to_dict()
         out.update(fit=summary["fit"], holdout=summary["holdout"],
                    aucs={k: str(v) for k, v in learned.aucs.items()})
