@@ -22,11 +22,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from crindex.util import (
+from crindex.util import (  # the JSON rule lives in util so every layer can reach it
     atomic_write_text,
     check_duckdb_file,
     check_folder_target,
+    dumps,
     folder_lock,
+    json_safe,
     make_folder,
     output_error,
     remove_folders,
@@ -200,9 +202,16 @@ def write_duckdb_table(table: pa.Table, path: Path, name: str = "scores") -> Non
         con.close()
 
 
-def dumps(obj: Any) -> str:
-    """JSON as crindex writes it: indented, UTF-8 text kept as is, dates as ISO strings."""
-    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
+def frame_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as JSON-ready dicts (missing values ``None``)."""
+    return [json_safe(r) for r in frame.to_dict(orient="records")]
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` to stdout as one strict JSON document (``--json`` of every command)."""
+    import sys
+
+    sys.stdout.write(dumps(obj) + "\n")
 
 
 def dump_json(path: Path, obj: object) -> None:

@@ -123,6 +123,13 @@ def log_command(
 ) -> None:
     """An alert's status history and every delivery attempt."""
     handle = open_cli_store(store)
+    if as_json:  # one document: the status history and the attempts side by side
+        from crindex.output import frame_records, print_json
+
+        print_json({"alert_id": alert_id,
+                    "events": frame_records(handle.alert_events(alert_id)),
+                    "deliveries": frame_records(handle.deliveries(alert_id))})
+        return
     print_frame(handle.alert_events(alert_id), f"alert {alert_id}: status history", as_json)
     print_frame(handle.deliveries(alert_id), f"alert {alert_id}: delivery attempts", as_json)
 

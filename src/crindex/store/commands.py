@@ -6,8 +6,6 @@ Every one takes ``--store`` (default ``$CRINDEX_STORE``, else ``crindex-history.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +63,9 @@ def fmt(value: Any, digits: int = 1) -> str:
 def print_frame(frame: Any, title: str, as_json: bool, index: bool = False) -> None:
     """A DataFrame as a rich table, or as JSON records."""
     if as_json:
-        data = frame.reset_index() if index else frame
-        sys.stdout.write(json.dumps(data.to_dict(orient="records"), ensure_ascii=False,
-                                    indent=2, default=str) + "\n")
+        from crindex.output import frame_records, print_json
+
+        print_json(frame_records(frame.reset_index() if index else frame))
         return
     table = Table(title=title)
     if index:
@@ -105,8 +103,9 @@ def check_command(
         raise typer.Exit(1) from None
     report = check_store(handle)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2,
-                                    default=str) + "\n")
+        from crindex.output import print_json
+
+        print_json(report.to_dict())
     else:
         table = Table(title=f"store {report.store}")
         for col in ("table", "rows"):

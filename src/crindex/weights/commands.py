@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from crindex.output import print_json
 from crindex.util import console
 
 out = console()
@@ -49,7 +48,7 @@ def show_proposal(model: Any, weights: Any, write: Path | None, style: str, deci
              "new_weight": r.new, "old_share": r.old_share, "new_share": r.new_share}
             for r in result.diff]
         payload["written"] = str(write) if write else None
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+        print_json(payload)
     else:
         print_diff(result.diff, model.name)
     if write is not None:
@@ -131,7 +130,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter("--write needs --model (the model to copy)",
                                          param_hint="--write")
             if as_json:
-                sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+                print_json(figures)
                 return
             _ahp_tables(solution)
             return
@@ -311,8 +310,7 @@ def register(app: typer.Typer) -> None:
         with err.status("scoring both models…", spinner="dots"):
             result = compare_models(models[0], models[1], data, as_of, horizon, n_boot=n_boot)
         if as_json:
-            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2,
-                                        default=str) + "\n")
+            print_json(result.to_dict())
             return
         print_comparison(result)
 
