@@ -33,6 +33,8 @@ def list_command(
         frame = frame[["alert_id", "as_of", "severity", "rule_id", "customer_id", "owner",
                        "status", "message"]]
     print_frame(frame, f"alerts ({status})", as_json)
+    if not as_json:  # the count on stderr: the JSON on stdout stays one document
+        err.print(f"{len(frame):,} alert(s) ({status})", highlight=False)
 
 
 def _move(ids: list[int], status: str, by: str, note: str | None, store: str | None) -> None:
@@ -105,7 +107,9 @@ def deliver_command(
     if out_dir is not None:
         formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
         written = deliver_files(handle, out_dir, formats, model)
-        err.print(f"wrote {len(written)} files in {out_dir}", highlight=False)
+        owners = sum(1 for p in written if p.parent.name == "owners")
+        err.print(f"done: wrote {len(written)} files in {out_dir} ({owners} per-owner)",
+                  highlight=False)
     if webhook is not None:
         report = deliver_webhook(handle, webhook, os.environ.get(secret_env, ""),
                                  model_name=model, attempts=attempts, backoff=backoff)

@@ -172,7 +172,15 @@ def register(app: typer.Typer) -> None:
                       f"{fmt(step.mean_score)}, run {step.run_id}{alerts_text}",
                       highlight=False)
 
-        backfill(spec, data, dates, handle, alerts=alerts, on_step=show, dataset=dataset)
+        steps = backfill(spec, data, dates, handle, alerts=alerts, on_step=show,
+                         dataset=dataset)
+        raised = sum(len(s.raised) for s in steps)
+        resolved = sum(len(s.resolved) for s in steps)
+        alerts_text = f"; alerts: {raised:,} raised, {resolved:,} resolved" \
+            if spec.alerts and alerts else ""
+        span = f"{steps[0].as_of} to {steps[-1].as_of}" if steps else "no dates"
+        err.print(f"done: {len(steps)} snapshots of {spec.name} ({span}) written to "
+                  f"{handle.describe()}{alerts_text}", highlight=False, soft_wrap=True)
 
     @app.command("history")
     def history_command(
