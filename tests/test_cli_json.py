@@ -137,6 +137,15 @@ def test_every_json_output_is_strict(ecommerce_world: Path, tmp_path: Path, run:
         "compare": ["--model", model, "--model", str(example_path("b2b")), "--data", data,
                     "--as-of", "2025-09-01", "--bootstrap", "100"],
     }
+    # the table of `history`: tier labels (not ids), no `[]` for no adjustment, no `-0.0`
+    table = ok("history", customer, "--store", store)
+    labels = {"Core", "Potential", "Ordinary", "At risk"}
+    assert any(label in table for label in labels), table
+    assert "[]" not in table and "-0.0" not in table, table
+    history = strict_loads(ok("history", customer, "--store", store, "--json"))
+    assert {h["tier"] for h in history} <= {"core", "potential", "ordinary", "at_risk"}
+    assert {h["tier_label"] for h in history} <= labels  # the label beside the id
+
     assert set(invocations) == json_commands(), "run every command that has --json here"
     for command, args in invocations.items():
         out = ok(*command.split(), *args, "--json")

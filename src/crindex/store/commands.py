@@ -53,10 +53,16 @@ def parse_day(text: str | None, option: str) -> dt.date | None:
 
 
 def fmt(value: Any, digits: int = 1) -> str:
+    """A table cell: ``-`` for nothing (None, NaN, an empty list), no ``-0.0``, lists joined."""
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     if isinstance(value, float):
-        return f"{value:,.{digits}f}"
+        text = f"{value:,.{digits}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "-"
     return str(value)
 
 
@@ -193,8 +199,16 @@ def register(app: typer.Typer) -> None:
         from crindex.store.history import customer_history
 
         frame = customer_history(open_cli_store(store), customer_id, model)
-        shown = frame[["as_of", "score", "tier", "adjusted_score", "adjusted_tier", "change",
-                       "tier_change", "moved_by", "adjustments"]] if not as_json else frame
+        if as_json:  # ids, with their labels beside them
+            print_frame(frame, f"customer {customer_id}", as_json)
+            return
+        shown = frame[["as_of", "score", "tier_label", "adjusted_score", "adjusted_tier_label",
+                       "change", "moved_by", "adjustments"]].rename(columns={
+                           "tier_label": "tier", "adjusted_tier_label": "adjusted_tier"})
+        before = shown["adjusted_tier"].shift(1)  # the tier move, in labels
+        moves = [f"{b} -> {a}" if moved else "" for b, a, moved in zip(
+            before, shown["adjusted_tier"], frame["tier_change"].astype(bool), strict=True)]
+        shown.insert(6, "tier_change", moves)
         print_frame(shown, f"customer {customer_id}", as_json)
 
     @app.command("trend")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from crindex.store.adjust import apply, in_force
 from crindex.store.base import Store, one_read, store_error
+from crindex.store.snapshot import stored_tier_labels
 
 if TYPE_CHECKING:
     from crindex.api import Explanation, ScoreResult
@@ -66,8 +67,9 @@ def customer_history(store: Store, customer_id: str,
                      model_name: str | None = None) -> pd.DataFrame:
     """One customer's snapshots, oldest first, with adjustments applied and what moved.
 
-    Columns: ``as_of``, ``run_id``, ``score``, ``tier``, ``coverage``, ``owner``,
-    ``adjusted_score``, ``adjusted_tier``, ``change`` (adjusted score minus the previous one),
+    Columns: ``as_of``, ``run_id``, ``score``, ``tier``, ``tier_label``, ``coverage``,
+    ``owner``, ``adjusted_score``, ``adjusted_tier``, ``adjusted_tier_label`` (labels as the
+    snapshot's model named its tiers), ``change`` (adjusted score minus the previous one),
     ``tier_change`` (``potential -> ordinary``), ``moved_by`` (the metric contributions that
     changed most), ``adjustments`` (ids in force), ``model_changed`` (the model's content hash
     differs from the previous snapshot's).
@@ -86,10 +88,14 @@ def customer_history(store: Store, customer_id: str,
         score = None if pd.isna(rec.score) else float(rec.score)
         adj = apply(score, rec.tier, in_force(log, customer_id, name, run.as_of),
                     run.model_info.get("tiers", {}))
+        labels = stored_tier_labels(run.model_info.get("tiers", {}))
         rows.append({
             "as_of": run.as_of, "run_id": rec.run_id, "score": score, "tier": rec.tier,
+            "tier_label": labels.get(rec.tier, rec.tier) if rec.tier else None,
             "coverage": rec.coverage, "owner": rec.owner,
             "adjusted_score": adj.adjusted_score, "adjusted_tier": adj.adjusted_tier,
+            "adjusted_tier_label": (labels.get(adj.adjusted_tier, adj.adjusted_tier)
+                                    if adj.adjusted_tier else None),
             "change": (None if prev_score is None or adj.adjusted_score is None
                        else adj.adjusted_score - prev_score),
             "tier_change": (f"{prev_tier} -> {adj.adjusted_tier}"
