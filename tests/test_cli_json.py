@@ -147,6 +147,7 @@ def test_every_json_output_is_strict(ecommerce_world: Path, tmp_path: Path, run:
     assert {h["tier_label"] for h in history} <= labels  # the label beside the id
 
     assert set(invocations) == json_commands(), "run every command that has --json here"
+    outputs: dict[str, Any] = {}
     for command, args in invocations.items():
         out = ok(*command.split(), *args, "--json")
         try:
@@ -154,3 +155,13 @@ def test_every_json_output_is_strict(ecommerce_world: Path, tmp_path: Path, run:
         except ValueError as exc:
             pytest.fail(f"`crindex {command} --json` is not strict JSON: {exc}\n{out[:2000]}")
         assert parsed is not None, command
+        outputs[command] = parsed
+    # explain keys dimensions and metrics by id, labels beside them (as the API does)
+    from crindex.model.loader import load_model
+
+    spec = load_model(model)
+    ex = outputs["explain"]
+    assert [(d["id"], d["label"]) for d in ex["dimensions"]] == [
+        (d.id, d.display) for d in spec.dimensions]
+    assert [(m["id"], m["dimension"]) for m in ex["metrics"]] == [
+        (m.id, d.id) for d, m in spec.metrics]

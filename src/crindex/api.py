@@ -52,6 +52,8 @@ class ExplainRow:
     weight: float
     weighted: float
     missing: bool
+    dimension_id: str = ""
+    metric_id: str = ""
 
 
 @dataclass
@@ -64,9 +66,11 @@ class Explanation:
     tier_label: str | None
     strategy: str | None
     coverage: float
+    #: dimension id -> score; labels in :attr:`dimension_labels`
     dimensions: dict[str, float | None]
     rows: list[ExplainRow]
     adjustments: list[dict[str, Any]] = field(default_factory=list)
+    dimension_labels: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,8 +80,13 @@ class Explanation:
             "tier_label": self.tier_label,
             "strategy": self.strategy,
             "coverage": self.coverage,
-            "dimensions": self.dimensions,
-            "metrics": [r.__dict__ for r in self.rows],
+            # keyed by ids, labels beside them (as the API's customer document)
+            "dimensions": [{"id": k, "label": self.dimension_labels.get(k, k), "score": v}
+                           for k, v in self.dimensions.items()],
+            "metrics": [{"id": r.metric_id, "label": r.metric, "dimension": r.dimension_id,
+                         "dimension_label": r.dimension, "source": r.source, "raw": r.raw,
+                         "score": r.score, "weight": r.weight, "weighted": r.weighted,
+                         "missing": r.missing} for r in self.rows],
             "adjustments": self.adjustments,
         }
 
@@ -168,6 +177,8 @@ class ScoreResult:
                 weight=_clean(row[f"{m.id}__weight"]),
                 weighted=_clean(row[f"{m.id}__contribution"]),
                 missing=bool(row[f"{m.id}__missing"]),
+                dimension_id=d.id,
+                metric_id=m.id,
             ))
         tier = row["tier"]
         lv = levels.get(tier) if tier else None
@@ -178,8 +189,9 @@ class ScoreResult:
             tier_label=lv.display if lv else None,
             strategy=lv.strategy if lv else None,
             coverage=_clean(row["coverage"]),
-            dimensions={d.display: _clean(row[f"dim__{d.id}"]) for d in self.model.dimensions},
+            dimensions={d.id: _clean(row[f"dim__{d.id}"]) for d in self.model.dimensions},
             rows=out_rows,
+            dimension_labels={d.id: d.display for d in self.model.dimensions},
         )
 
     def write(self, out_dir: str | Path, formats: tuple[str, ...] = ("parquet", "csv"),
