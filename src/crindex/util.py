@@ -213,6 +213,23 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, width=160)
 
 
+@contextmanager
+def progress(text: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner with ``text`` on stderr while a long step runs (learn, compare, backtest, ...).
+
+    The one progress display of the CLI. Shown only on a terminal: silent when stdout or
+    stderr is redirected (a pipe, a file, CI) or with ``quiet`` (``--json``), so nothing but
+    the result reaches a pipe.
+    """
+    import sys
+
+    if quiet or not (sys.stdout.isatty() and sys.stderr.isatty()):
+        yield
+        return
+    with console(stderr=True).status(text, spinner="dots"):
+        yield
+
+
 def print_warnings(spec: object, err: Any = None) -> None:
     """A model's warnings (problems of warning-level rules), on stderr; they never fail."""
     from rich.markup import escape

@@ -166,7 +166,10 @@ def register(app: typer.Typer) -> None:
         dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]
                          every)
         # the data and its guardrails first: a refused backfill creates no store
-        dataset = open_checked(spec, data, dates)
+        from crindex.util import progress
+
+        with progress("reading and checking the data…"):
+            dataset = open_checked(spec, data, dates)
         handle = open_cli_store(store, lock_timeout, create=True)
         err.print(f"backfilling {len(dates)} snapshots of {spec.name} into {handle.describe()}",
                   highlight=False)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from crindex.output import print_json
-from crindex.util import console
+from crindex.util import console, progress
 
 out = console()
 err = console(stderr=True)
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
         )
         from crindex.weights.rewrite import WeightSet
 
-        with err.status("scoring…", spinner="dots"):
+        with progress("scoring…", quiet=as_json):
             spec = load_model(model)
             dataset = open_dataset(data, model=spec)
             result = score(spec, dataset, as_of)
@@ -278,7 +278,7 @@ def register(app: typer.Typer) -> None:
         spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         print_warnings(spec, err)  # a metric reading the churn label, ...
         need_holdout_date(spec, as_of)
-        with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
+        with progress("loading data, fitting, scoring the holdout…", quiet=as_json):
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
                                    fit_as_of=fit_as_of or None, n_boot=n_boot, seed=seed,
@@ -307,7 +307,7 @@ def register(app: typer.Typer) -> None:
         if len(models) != 2:
             raise typer.BadParameter(f"give exactly two models (--model A --model B), got "
                                      f"{len(models)}", param_hint="--model")
-        with err.status("scoring both models…", spinner="dots"):
+        with progress("scoring both models…", quiet=as_json):
             result = compare_models(models[0], models[1], data, as_of, horizon, n_boot=n_boot)
         if as_json:
             print_json(result.to_dict())
