@@ -156,6 +156,8 @@ def test_every_json_output_is_strict(ecommerce_world: Path, tmp_path: Path, run:
             pytest.fail(f"`crindex {command} --json` is not strict JSON: {exc}\n{out[:2000]}")
         assert parsed is not None, command
         outputs[command] = parsed
+    # `migration` as the README writes it: the last two snapshots by default
+    assert strict_loads(ok("migration", "--store", store, "--json")) == outputs["migration"]
     # explain keys dimensions and metrics by id, labels beside them (as the API does)
     from crindex.model.loader import load_model
 

@@ -230,16 +230,32 @@ def register(app: typer.Typer) -> None:
 
     @app.command("migration")
     def migration_command(
-        from_run: str = typer.Option(..., "--from", help="run id or as_of date"),
-        to_run: str = typer.Option(..., "--to", help="run id or as_of date"),
+        from_run: str | None = typer.Option(None, "--from", help="run id or as_of date "
+                                            "(default: the snapshot before --to)"),
+        to_run: str | None = typer.Option(None, "--to", help="run id or as_of date (default: "
+                                          "the latest snapshot)"),
         store: str | None = StoreOpt,
         model: str | None = ModelNameOpt,
         as_json: bool = JsonOpt,
     ) -> None:
         """Tier migration matrix between two snapshots (rows: before, columns: after)."""
+        from crindex.store.base import store_error
         from crindex.store.history import migration
 
-        frame = migration(open_cli_store(store), from_run, to_run, model)
+        handle = open_cli_store(store)
+        if from_run is None or to_run is None:  # the last two snapshots by default
+            runs = sorted(handle.runs(handle.resolve_model(model)), key=lambda r: r.as_of)
+            if to_run is None:
+                to_run = runs[-1].run_id if runs else ""
+            if from_run is None:
+                to_day = handle.run(to_run, model).as_of if to_run else None
+                before = [r for r in runs if to_day is not None and r.as_of < to_day]
+                if not before:
+                    raise store_error("no snapshot before the one to compare with",
+                                      "write another snapshot (crindex score --store or "
+                                      "crindex backfill), or give --from and --to", "--from")
+                from_run = before[-1].run_id
+        frame = migration(handle, from_run, to_run, model)
         print_frame(frame, f"tier migration {frame.index.name}", as_json, index=True)
 
     @app.command("adjust")
