@@ -53,6 +53,8 @@ class ExplainRow:
     weight: float
     weighted: float
     missing: bool
+    dimension_id: str = ""
+    metric_id: str = ""
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Explanation:
     tier_label: str | None
     strategy: str | None
     coverage: float
+    #: dimension id -> score; labels in :attr:`dimension_labels`
     dimensions: dict[str, float | None]
     rows: list[ExplainRow]
     adjustments: list[dict[str, Any]] = field(default_factory=list)
@@ -75,6 +78,7 @@ class Explanation:
     #: a parent account's roll-up rule (``None`` for a customer) and its children's parts
     rollup: str | None = None
     children: list[dict[str, Any]] = field(default_factory=list)
+    dimension_labels: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,8 +89,13 @@ class Explanation:
             "tier_label": self.tier_label,
             "strategy": self.strategy,
             "coverage": self.coverage,
-            "dimensions": self.dimensions,
-            "metrics": [r.__dict__ for r in self.rows],
+            # keyed by ids, labels beside them (as the API's customer document)
+            "dimensions": [{"id": k, "label": self.dimension_labels.get(k, k), "score": v}
+                           for k, v in self.dimensions.items()],
+            "metrics": [{"id": r.metric_id, "label": r.metric, "dimension": r.dimension_id,
+                         "dimension_label": r.dimension, "source": r.source, "raw": r.raw,
+                         "score": r.score, "weight": r.weight, "weighted": r.weighted,
+                         "missing": r.missing} for r in self.rows],
             "adjustments": self.adjustments,
             "next_tier": self.next_tier.to_dict() if self.next_tier is not None else None,
             **({"rollup": self.rollup, "children": self.children} if self.rollup else {}),
@@ -193,6 +202,8 @@ class ScoreResult:
                 weight=_clean(row[f"{m.id}__weight"]),
                 weighted=_clean(row[f"{m.id}__contribution"]),
                 missing=bool(row[f"{m.id}__missing"]),
+                dimension_id=d.id,
+                metric_id=m.id,
             ))
         tier = row["tier"]
         lv = levels.get(tier) if tier else None
@@ -203,10 +214,11 @@ class ScoreResult:
             tier_label=lv.display if lv else None,
             strategy=lv.strategy if lv else None,
             coverage=_clean(row["coverage"]),
-            dimensions={d.display: _clean(row[f"dim__{d.id}"]) for d in self.model.dimensions},
+            dimensions={d.id: _clean(row[f"dim__{d.id}"]) for d in self.model.dimensions},
             rows=out_rows,
             next_tier=self._next_tier(row),
             submodel=row.get("submodel"),
+            dimension_labels={d.id: d.display for d in self.model.dimensions},
         )
 
     def _next_tier(self, row: Mapping[str, Any]) -> NextTierPath:

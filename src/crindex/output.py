@@ -23,11 +23,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from crindex.findings import mean_points, score_findings
-from crindex.util import (
+from crindex.util import (  # the JSON rule lives in util so every layer can reach it
     atomic_write_text,
     check_duckdb_file,
     check_folder_target,
+    dumps,
     folder_lock,
+    json_safe,
     make_folder,
     output_error,
     remove_folders,
@@ -42,11 +44,38 @@ RESULT_FILES = ("scores.parquet", "scores.csv", "model.sql", "quality.json", "su
 _QUARANTINE_FILE = re.compile(r"quarantine/[A-Za-z0-9_]+\.csv")
 
 
+#: decimals of every number in a CSV crindex writes: scores to 2 decimals, money to cents
+CSV_DECIMALS = 2
+
+
+def csv_ready(table: pa.Table) -> pa.Table:
+    """``table`` as crindex's CSVs show it; Parquet and DuckDB keep full precision.
+
+    The one home of the rule: floating-point columns rounded to :data:`CSV_DECIMALS` (a score
+    ``24.861111111111107`` is written ``24.86``, an amount to the cent; ``-0.0`` as ``0``),
+    timestamps to the second.
+    """
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        column = table.column(i)
+        if pa.types.is_floating(field.type):
+            rounded = pc.round(column, ndigits=CSV_DECIMALS)
+            column = pc.add(rounded, pa.scalar(0.0, field.type))  # -0.0 + 0.0 is 0.0
+        elif pa.types.is_timestamp(field.type) and field.type.unit != "s":
+            column = pc.floor_temporal(column, unit="second").cast(
+                pa.timestamp("s", field.type.tz))
+        else:
+            continue
+        table = table.set_column(i, field.name, column)
+    return table
+
+
 def write_csv_bom(table: pa.Table, path: Path) -> None:
-    """CSV in UTF-8 with a BOM, so Excel opens Chinese text correctly."""
+    """CSV in UTF-8 with a BOM, so Excel opens Chinese text correctly (see :func:`csv_ready`)."""
     with open(path, "wb") as fh:
         fh.write(b"\xef\xbb\xbf")
-        pacsv.write_csv(table, fh)
+        pacsv.write_csv(csv_ready(table), fh)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -201,9 +230,16 @@ def write_duckdb_table(table: pa.Table, path: Path, name: str = "scores") -> Non
         con.close()
 
 
-def dumps(obj: Any) -> str:
-    """JSON as crindex writes it: indented, UTF-8 text kept as is, dates as ISO strings."""
-    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
+def frame_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as JSON-ready dicts (missing values ``None``)."""
+    return [json_safe(r) for r in frame.to_dict(orient="records")]
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` to stdout as one strict JSON document (``--json`` of every command)."""
+    import sys
+
+    sys.stdout.write(dumps(obj) + "\n")
 
 
 def dump_json(path: Path, obj: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as _json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -212,6 +213,23 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, width=160)
 
 
+@contextmanager
+def progress(text: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner with ``text`` on stderr while a long step runs (learn, compare, backtest, ...).
+
+    The one progress display of the CLI. Shown only on a terminal: silent when stdout or
+    stderr is redirected (a pipe, a file, CI) or with ``quiet`` (``--json``), so nothing but
+    the result reaches a pipe.
+    """
+    import sys
+
+    if quiet or not (sys.stdout.isatty() and sys.stderr.isatty()):
+        yield
+        return
+    with console(stderr=True).status(text, spinner="dots"):
+        yield
+
+
 def print_warnings(spec: object, err: Any = None) -> None:
     """A model's warnings (problems of warning-level rules), on stderr; they never fail."""
     from rich.markup import escape
@@ -237,3 +255,41 @@ def wall_clock(arrow: Any) -> Any:
         if pa.types.is_timestamp(field.type) and field.type.tz is not None:
             arrow = arrow.set_column(i, field.name, pc.local_timestamp(arrow.column(i)))
     return arrow
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with what strict JSON cannot hold made plain: the one rule for crindex's JSON.
+
+    NaN, infinities, ``pd.NA`` and ``NaT`` become ``None`` (``null``), never ``NaN``; NumPy
+    scalars and arrays become Python numbers and lists; ``-0.0`` becomes ``0.0``; timestamps
+    become ISO strings to the second (dates stay dates); other objects their ``str``.
+    """
+    import datetime as dt
+    import math
+
+    if obj is None or isinstance(obj, (bool, str, int)):
+        return obj
+    if isinstance(obj, float):
+        return None if not math.isfinite(obj) else obj + 0.0
+    if isinstance(obj, dict):
+        return {str(k) if not isinstance(k, (str, int, float, bool)) else k: json_safe(v)
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [json_safe(v) for v in obj]
+    if type(obj).__name__ in ("NaTType", "NAType"):  # pandas' missing values
+        return None
+    if isinstance(obj, dt.datetime):
+        return obj.replace(microsecond=0).isoformat()
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if hasattr(obj, "tolist"):  # NumPy scalars and arrays (duck-typed: no NumPy import here)
+        return json_safe(obj.tolist())
+    return str(obj)
+
+
+def dumps(obj: Any) -> str:
+    """JSON as crindex writes it: strict, indented, UTF-8 text kept as is.
+
+    ``null``, never ``NaN``; dates as ISO strings (see :func:`json_safe`).
+    """
+    return _json.dumps(json_safe(obj), ensure_ascii=False, indent=2, allow_nan=False)

@@ -33,6 +33,8 @@ def list_command(
         frame = frame[["alert_id", "as_of", "severity", "rule_id", "customer_id", "owner",
                        "status", "message"]]
     print_frame(frame, f"alerts ({status})", as_json)
+    if not as_json:  # the count on stderr: the JSON on stdout stays one document
+        err.print(f"{len(frame):,} alert(s) ({status})", highlight=False)
 
 
 def _move(ids: list[int], status: str, by: str, note: str | None, store: str | None) -> None:
@@ -105,7 +107,9 @@ def deliver_command(
     if out_dir is not None:
         formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
         written = deliver_files(handle, out_dir, formats, model)
-        err.print(f"wrote {len(written)} files in {out_dir}", highlight=False)
+        owners = sum(1 for p in written if p.parent.name == "owners")
+        err.print(f"done: wrote {len(written)} files in {out_dir} ({owners} per-owner)",
+                  highlight=False)
     if webhook is not None:
         report = deliver_webhook(handle, webhook, os.environ.get(secret_env, ""),
                                  model_name=model, attempts=attempts, backoff=backoff)
@@ -123,6 +127,13 @@ def log_command(
 ) -> None:
     """An alert's status history and every delivery attempt."""
     handle = open_cli_store(store)
+    if as_json:  # one document: the status history and the attempts side by side
+        from crindex.output import frame_records, print_json
+
+        print_json({"alert_id": alert_id,
+                    "events": frame_records(handle.alert_events(alert_id)),
+                    "deliveries": frame_records(handle.deliveries(alert_id))})
+        return
     print_frame(handle.alert_events(alert_id), f"alert {alert_id}: status history", as_json)
     print_frame(handle.deliveries(alert_id), f"alert {alert_id}: delivery attempts", as_json)
 

@@ -184,14 +184,13 @@ _SAFE = re.compile(r"[^\w.-]+", re.UNICODE)
 
 
 def _write_set(frame: pd.DataFrame, base: Path, formats: tuple[str, ...]) -> list[Path]:
-    from crindex.output import write_csv_bom
+    from crindex.output import dumps, write_csv_bom
 
     written = []
     records = [alert_record(r) for r in frame.itertuples(index=False)]
     if "json" in formats:
         path = base.with_suffix(".json")
-        atomic_write_text(path, json.dumps(records, ensure_ascii=False, indent=2,
-                                           default=str) + "\n")
+        atomic_write_text(path, dumps(records) + "\n")
         written.append(path)
     if "csv" in formats:
         path = base.with_suffix(".csv")

@@ -40,12 +40,12 @@ def register(app: typer.Typer) -> None:
         from crindex.backtest.run import run_backtest
         from crindex.report.html import write_backtest
         from crindex.report.i18n import translator
-        from crindex.util import console, print_warnings
+        from crindex.util import console, print_warnings, progress
 
         err = console(stderr=True)
         spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         print_warnings(spec, err)  # a metric reading the churn label, ...
-        with err.status("backtesting…", spinner="dots"):
+        with progress("backtesting…"):
             report = run_backtest(spec, data, as_of or [], horizon, n_boot=n_boot,
                                   input_checks=[partial(translator, lang)])
             paths = write_backtest(report, out, lang)

@@ -272,8 +272,9 @@ class QualityReport:
         folder = Path(folder)
         written = []
         report = folder / "quality.json"
-        report.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str),
-                          encoding="utf-8")
+        from crindex.util import dumps
+
+        report.write_text(dumps(self.to_dict()), encoding="utf-8")
         written.append(report)
         for t in self.tables:
             if t.quarantine is None or t.quarantine.num_rows == 0:

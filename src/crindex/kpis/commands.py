@@ -76,15 +76,17 @@ def register(app: typer.Typer) -> None:
         from crindex.kpis import DEFINITIONS, kpis
         from crindex.kpis.core import SCORE_GROUPS
         from crindex.output import dumps
-        from crindex.util import console
+        from crindex.util import console, progress
 
         spec = guarded_model(model, max_rejected, max_age_days, ratio_limit) if model \
             else None
         day = as_date(as_of, spec.as_of if spec else None)
-        ds = open_dataset(data, model=spec, as_of=day)
-        scores = score(spec, ds, day).table if spec else None
-        report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
-                      discount_rate=discount_rate, churn_rule=spec.churn if spec else None)
+        with progress("reading the data, computing the KPIs…", quiet=as_json):
+            ds = open_dataset(data, model=spec, as_of=day)
+            scores = score(spec, ds, day).table if spec else None
+            report = kpis(ds.tables, day, period, by, scores=scores, clv_horizon=clv_horizon,
+                          discount_rate=discount_rate,
+                          churn_rule=spec.churn if spec else None)
         err = console(stderr=True)
         if by is not None and by not in SCORE_GROUPS:
             warning = missing_group_warning(ds.tables["customers"], by)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import typer
@@ -83,8 +82,9 @@ def register(app: typer.Typer) -> None:
 
         tokens = list_tokens(open_store(store, create=False))
         if as_json:
-            sys.stdout.write(json.dumps([t.to_dict() for t in tokens], default=str,
-                                        ensure_ascii=False, indent=2) + "\n")
+            from crindex.output import print_json
+
+            print_json([t.to_dict() for t in tokens])
             return
         for t in tokens:
             state = f"revoked {t.revoked_at}" if t.revoked_at else "active"

@@ -6,8 +6,6 @@ Every one takes ``--store`` (default ``$CRINDEX_STORE``, else ``crindex-history.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,19 +53,25 @@ def parse_day(text: str | None, option: str) -> dt.date | None:
 
 
 def fmt(value: Any, digits: int = 1) -> str:
+    """A table cell: ``-`` for nothing (None, NaN, an empty list), no ``-0.0``, lists joined."""
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     if isinstance(value, float):
-        return f"{value:,.{digits}f}"
+        text = f"{value:,.{digits}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "-"
     return str(value)
 
 
 def print_frame(frame: Any, title: str, as_json: bool, index: bool = False) -> None:
     """A DataFrame as a rich table, or as JSON records."""
     if as_json:
-        data = frame.reset_index() if index else frame
-        sys.stdout.write(json.dumps(data.to_dict(orient="records"), ensure_ascii=False,
-                                    indent=2, default=str) + "\n")
+        from crindex.output import frame_records, print_json
+
+        print_json(frame_records(frame.reset_index() if index else frame))
         return
     table = Table(title=title)
     if index:
@@ -129,8 +133,9 @@ def check_command(
         raise typer.Exit(1) from None
     report = check_store(handle)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2,
-                                    default=str) + "\n")
+        from crindex.output import print_json
+
+        print_json(report.to_dict())
     else:
         table = Table(title=f"store {report.store}")
         for col in ("table", "rows"):
@@ -185,7 +190,10 @@ def register(app: typer.Typer) -> None:
         dates = schedule(parse_day(start, "--from"), parse_day(end, "--to"),  # type: ignore[arg-type]
                          every)
         # the data and its guardrails first: a refused backfill creates no store
-        dataset = open_checked(spec, data, dates)
+        from crindex.util import progress
+
+        with progress("reading and checking the data…"):
+            dataset = open_checked(spec, data, dates)
         handle = open_cli_store(store, lock_timeout, create=True)
         err.print(f"backfilling {len(dates)} snapshots of {spec.name} into {handle.describe()}",
                   highlight=False)
@@ -197,7 +205,15 @@ def register(app: typer.Typer) -> None:
                       f"{fmt(step.mean_score)}, run {step.run_id}{alerts_text}",
                       highlight=False)
 
-        backfill(spec, data, dates, handle, alerts=alerts, on_step=show, dataset=dataset)
+        steps = backfill(spec, data, dates, handle, alerts=alerts, on_step=show,
+                         dataset=dataset)
+        raised = sum(len(s.raised) for s in steps)
+        resolved = sum(len(s.resolved) for s in steps)
+        alerts_text = f"; alerts: {raised:,} raised, {resolved:,} resolved" \
+            if spec.alerts and alerts else ""
+        span = f"{steps[0].as_of} to {steps[-1].as_of}" if steps else "no dates"
+        err.print(f"done: {len(steps)} snapshots of {spec.name} ({span}) written to "
+                  f"{handle.describe()}{alerts_text}", highlight=False, soft_wrap=True)
 
     @app.command("history")
     def history_command(
@@ -219,14 +235,23 @@ def register(app: typer.Typer) -> None:
             change = customer_change(open_cli_store(store), customer_id, from_run, to_run,
                                      model)
             if as_json:
-                sys.stdout.write(json.dumps(change.to_dict(), ensure_ascii=False, indent=2,
-                                            default=str) + "\n")
+                from crindex.util import dumps
+
+                print(dumps(change.to_dict()))
                 return
             _print_why(customer_id, change)
             return
         frame = customer_history(open_cli_store(store), customer_id, model)
-        shown = frame[["as_of", "score", "tier", "adjusted_score", "adjusted_tier", "change",
-                       "tier_change", "why", "adjustments"]] if not as_json else frame
+        if as_json:  # ids, with their labels beside them
+            print_frame(frame, f"customer {customer_id}", as_json)
+            return
+        shown = frame[["as_of", "score", "tier_label", "adjusted_score", "adjusted_tier_label",
+                       "change", "why", "adjustments"]].rename(columns={
+                           "tier_label": "tier", "adjusted_tier_label": "adjusted_tier"})
+        before = shown["adjusted_tier"].shift(1)  # the tier move, in labels
+        moves = [f"{b} -> {a}" if moved else "" for b, a, moved in zip(
+            before, shown["adjusted_tier"], frame["tier_change"].astype(bool), strict=True)]
+        shown.insert(6, "tier_change", moves)
         print_frame(shown, f"customer {customer_id}", as_json)
 
     @app.command("trend")
@@ -245,16 +270,32 @@ def register(app: typer.Typer) -> None:
 
     @app.command("migration")
     def migration_command(
-        from_run: str = typer.Option(..., "--from", help="run id or as_of date"),
-        to_run: str = typer.Option(..., "--to", help="run id or as_of date"),
+        from_run: str | None = typer.Option(None, "--from", help="run id or as_of date "
+                                            "(default: the snapshot before --to)"),
+        to_run: str | None = typer.Option(None, "--to", help="run id or as_of date (default: "
+                                          "the latest snapshot)"),
         store: str | None = StoreOpt,
         model: str | None = ModelNameOpt,
         as_json: bool = JsonOpt,
     ) -> None:
         """Tier migration matrix between two snapshots (rows: before, columns: after)."""
+        from crindex.store.base import store_error
         from crindex.store.history import migration
 
-        frame = migration(open_cli_store(store), from_run, to_run, model)
+        handle = open_cli_store(store)
+        if from_run is None or to_run is None:  # the last two snapshots by default
+            runs = sorted(handle.runs(handle.resolve_model(model)), key=lambda r: r.as_of)
+            if to_run is None:
+                to_run = runs[-1].run_id if runs else ""
+            if from_run is None:
+                to_day = handle.run(to_run, model).as_of if to_run else None
+                before = [r for r in runs if to_day is not None and r.as_of < to_day]
+                if not before:
+                    raise store_error("no snapshot before the one to compare with",
+                                      "write another snapshot (crindex score --store or "
+                                      "crindex backfill), or give --from and --to", "--from")
+                from_run = before[-1].run_id
+        frame = migration(handle, from_run, to_run, model)
         print_frame(frame, f"tier migration {frame.index.name}", as_json, index=True)
 
     @app.command("adjust")

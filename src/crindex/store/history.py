@@ -16,7 +16,7 @@ import pandas as pd
 from crindex.act.why_changed import MetricState, SnapshotState, WhyChanged, why_changed
 from crindex.store.adjust import apply, in_force
 from crindex.store.base import Store, one_read, store_error
-from crindex.store.snapshot import RunInfo
+from crindex.store.snapshot import RunInfo, stored_tier_labels
 
 if TYPE_CHECKING:
     from crindex.api import Explanation, ScoreResult
@@ -69,8 +69,9 @@ def customer_history(store: Store, customer_id: str,
                      model_name: str | None = None) -> pd.DataFrame:
     """One customer's snapshots, oldest first, with adjustments applied and what moved.
 
-    Columns: ``as_of``, ``run_id``, ``score``, ``tier``, ``coverage``, ``owner``,
-    ``adjusted_score``, ``adjusted_tier``, ``change`` (adjusted score minus the previous one),
+    Columns: ``as_of``, ``run_id``, ``score``, ``tier``, ``tier_label``, ``coverage``,
+    ``owner``, ``adjusted_score``, ``adjusted_tier``, ``adjusted_tier_label`` (labels as the
+    snapshot's model named its tiers), ``change`` (adjusted score minus the previous one),
     ``tier_change`` (``potential -> ordinary``), ``moved_by`` (the metric contributions that
     changed most), ``why`` (the change split into data, model and adjustment parts, in one
     line; ``why_parts`` the parts, see :func:`crindex.act.why_changed.why_changed`),
@@ -97,10 +98,14 @@ def customer_history(store: Store, customer_id: str,
                                adj.adjusted_score, adj.adjusted_tier)
         why = why_changed(prev_state, state) if prev_state is not None else None
         prev_state = state
+        labels = stored_tier_labels(run.model_info.get("tiers", {}))
         rows.append({
             "as_of": run.as_of, "run_id": rec.run_id, "score": score, "tier": rec.tier,
+            "tier_label": labels.get(rec.tier, rec.tier) if rec.tier else None,
             "coverage": rec.coverage, "owner": rec.owner,
             "adjusted_score": adj.adjusted_score, "adjusted_tier": adj.adjusted_tier,
+            "adjusted_tier_label": (labels.get(adj.adjusted_tier, adj.adjusted_tier)
+                                    if adj.adjusted_tier else None),
             "change": (None if prev_score is None or adj.adjusted_score is None
                        else adj.adjusted_score - prev_score),
             "tier_change": (f"{prev_tier} -> {adj.adjusted_tier}"

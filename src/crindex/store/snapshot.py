@@ -105,6 +105,11 @@ def stored_tiers(info: Mapping[str, Any]) -> TiersSpec:
     return _stored_tiers(str(info.get("by", "score")), levels)
 
 
+def stored_tier_labels(info: Mapping[str, Any]) -> dict[str, str]:
+    """Tier id -> label recorded in ``model_info['tiers']`` (the id where none was recorded)."""
+    return {str(lv["id"]): str(lv.get("label") or lv["id"]) for lv in info.get("levels", [])}
+
+
 @functools.lru_cache(maxsize=256)
 def _stored_tiers(by: str, levels: tuple[tuple[str, float | None, float | None], ...],
                   ) -> TiersSpec:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from crindex.util import console
+from crindex.output import print_json
+from crindex.util import console, progress
 
 out = console()
 err = console(stderr=True)
@@ -49,7 +48,7 @@ def show_proposal(model: Any, weights: Any, write: Path | None, style: str, deci
              "new_weight": r.new, "old_share": r.old_share, "new_share": r.new_share}
             for r in result.diff]
         payload["written"] = str(write) if write else None
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+        print_json(payload)
     else:
         print_diff(result.diff, model.name)
     if write is not None:
@@ -132,7 +131,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter("--write needs --model (the model to copy)",
                                          param_hint="--write")
             if as_json:
-                sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+                print_json(figures)
                 return
             _ahp_tables(solution)
             return
@@ -168,7 +167,7 @@ def register(app: typer.Typer) -> None:
         )
         from crindex.weights.rewrite import WeightSet
 
-        with err.status("scoring…", spinner="dots"):
+        with progress("scoring…", quiet=as_json):
             spec = load_model(model)
             dataset = open_dataset(data, model=spec)
             result = score(spec, dataset, as_of)
@@ -280,7 +279,7 @@ def register(app: typer.Typer) -> None:
         spec = guarded_model(model, max_rejected, max_age_days, ratio_limit)
         print_warnings(spec, err)  # a metric reading the churn label, ...
         need_holdout_date(spec, as_of)
-        with err.status("loading data, fitting, scoring the holdout…", spinner="dots"):
+        with progress("loading data, fitting, scoring the holdout…", quiet=as_json):
             dataset = open_dataset(data, model=spec)
             report = learn_weights(spec, dataset, as_of, horizon, snapshots=snapshots,
                                    fit_as_of=fit_as_of or None, n_boot=n_boot, seed=seed,
@@ -310,12 +309,11 @@ def register(app: typer.Typer) -> None:
         from crindex.weights.shrink import learn_submodel_weights
 
         spec = load_model(model)
-        with err.status("scoring the fit dates, fitting each sub-model…", spinner="dots"):
+        with progress("scoring the fit dates, fitting each sub-model…", quiet=as_json):
             found = learn_submodel_weights(spec, data, as_of, horizon, snapshots=snapshots,
                                            strength=strength)
         if as_json:
-            sys.stdout.write(json.dumps([f.to_dict() for f in found], ensure_ascii=False,
-                                        indent=2) + "\n")
+            print_json([f.to_dict() for f in found])
             return
         for f in found:
             table = Table(title=f"sub-model {f.submodel}: {f.customers:,} customer-dates, "
@@ -348,11 +346,10 @@ def register(app: typer.Typer) -> None:
         if len(models) != 2:
             raise typer.BadParameter(f"give exactly two models (--model A --model B), got "
                                      f"{len(models)}", param_hint="--model")
-        with err.status("scoring both models…", spinner="dots"):
+        with progress("scoring both models…", quiet=as_json):
             result = compare_models(models[0], models[1], data, as_of, horizon, n_boot=n_boot)
         if as_json:
-            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2,
-                                        default=str) + "\n")
+            print_json(result.to_dict())
             return
         print_comparison(result)
 
