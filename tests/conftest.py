@@ -219,8 +219,17 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     monkeypatch.setenv("COLUMNS", "1000")
 
     def run(*args: str) -> tuple[int, str]:
+        from rich.console import Console
+
         for console in (cli_module.out, cli_module.err):
             console.__dict__.pop("_console", None)  # made anew, under this COLUMNS
+        # a command module's own consoles, made when an earlier test imported it
+        for name, module in list(sys.modules.items()):
+            if name.startswith("crindex.") and name.endswith(".commands"):
+                for attr in ("out", "err"):
+                    found = getattr(module, attr, None)
+                    if isinstance(found, Console):
+                        monkeypatch.setattr(module, attr, Console(stderr=found.stderr))
         monkeypatch.setattr(sys, "argv", ["crindex", *args])
         with pytest.raises(SystemExit) as done:
             main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -108,7 +109,8 @@ def test_customer_page_shows_the_path_and_the_parts(server, world):
 
 
 def test_path_golden_on_a_b2b_customer_by_hand():
-    """The shipped b2b model (bins on 1-5 points, a score = points / 5 x 100).
+    """The b2b model of tests/fixtures/b2b_hand_worked.yaml (the shipped one before its bins were
+    calibrated; bins on 1-5 points, a score = points / 5 x 100).
 
     Shares of the total: purchases 35 x 60% = 21, profit 14, product lines 12.5, tenure
     12.5, recency 10, contacts 10, nps 10, csat 10. Every metric at 1 point (20) and csat at
@@ -120,10 +122,9 @@ def test_path_golden_on_a_b2b_customer_by_hand():
     contacts = 72, 5.2 contacts a month (the bins of recency and nps would need 60).
     Distance 80 + 80 + 52 = 212; the new score 18 + 32 = 50.
     """
-    from crindex.examples import example_path
     from crindex.model.loader import load_model
 
-    model = load_model(example_path("b2b"))
+    model = load_model(Path(__file__).parent / "fixtures" / "b2b_hand_worked.yaml")
     raws = {"annual_purchases": 10000.0, "annual_profit": 1000.0, "product_lines": 1.0,
             "tenure": 100.0, "recency": 400.0, "contacts": 0.0, "nps_answer": 2.0,
             "csat": 1.0}

@@ -178,7 +178,7 @@ def test_the_uplift_command(world, tmp_path, cli):
     code, text = cli("uplift", "--model", str(model_file), "--data", str(folder), "--store",
                      store, "--horizon", "90d", "--bootstrap", "300", "--json")
     assert code == 0, text
-    doc = json.loads(text[text.index("{"):])
+    doc = json.loads(text[text.index("{"):], parse_constant=_refuse)  # strict: no NaN
     rows = {r["tier"]: r for r in doc["rows"]}
     assert rows["high"]["retention_effect"] and not rows["low"]["retention_effect"]
     assert doc["end"] == "2025-09-28"
@@ -195,3 +195,7 @@ def test_the_uplift_command(world, tmp_path, cli):
                "--store", other, "--out", str(tmp_path / "out2"))[0] == 0
     code, text = cli("uplift", "--model", str(plain), "--data", str(folder), "--store", other)
     failed(code, text, "holds no strategy holdout", "`holdout: 0.2` under the tier")
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} in `crindex uplift --json`")

@@ -51,15 +51,21 @@ def test_the_blend_sums_to_100_lies_between_and_moves_to_its_own_as_it_grows(
     assert big.shrinkage <= small.shrinkage
 
 
-def test_each_submodel_is_learned_on_its_rows_and_shrunk_by_their_number(ecommerce_world):
-    """The shipped ecommerce model split by segment (member / the rest), on the shared world."""
+def test_each_submodel_is_learned_on_its_rows_and_shrunk_by_their_number(ecommerce_world,
+                                                                           tmp_path, cli):
+    """The shipped ecommerce model split by segment (member / the rest), on the shared world.
+
+    Through ``crindex weights submodels --json``, whose output must parse as strict JSON (no
+    NaN or Infinity: tests/test_cli_json.py leaves this command to this test).
+    """
     import datetime as dt
+    import json
+    from types import SimpleNamespace
 
     from crindex.api import score
     from crindex.examples import example_path
     from crindex.model import parse_model
     from crindex.weights.learn import ChurnLabels
-    from crindex.weights.shrink import learn_submodel_weights
 
     text = example_path("ecommerce").read_text(encoding="utf-8") + """
 submodels:
@@ -69,8 +75,17 @@ submodels:
     default: true
 """
     model = parse_model(text)
-    found = learn_submodel_weights(model, str(ecommerce_world), "2025-10-01", "90d",
-                                   snapshots=1, strength=300)
+    path = tmp_path / "split.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, out = cli("weights", "submodels", "--model", str(path), "--data",
+                    str(ecommerce_world), "--as-of", "2025-10-01", "--horizon", "90d",
+                    "--snapshots", "1", "--strength", "300", "--json")
+    assert code == 0, out
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in a --json output")
+
+    found = [SimpleNamespace(**d) for d in json.loads(out, parse_constant=refuse)]
     # one fit date, 2025-07-03 (90 days before): the rows are the customers scored then with
     # a label, split by the sub-model that scored them
     day = dt.date(2025, 7, 3)
