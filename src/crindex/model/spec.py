@@ -178,6 +178,15 @@ class SubAggregate(Spec):
     kind: str | None = None
 
 
+
+def window_text(value: Any) -> Any:
+    """A ``window:`` value checked by :func:`parse_window` and kept as its text (None stays)."""
+    if value is not None:
+        parse_window(str(value))
+        return str(value)
+    return value
+
+
 class MetricSpec(Spec):
     """One metric: an aggregate over one table in a window, normalised to 0..100."""
 
@@ -213,10 +222,7 @@ class MetricSpec(Spec):
     @field_validator("window", mode="before")
     @classmethod
     def _check_window(cls, value: Any) -> Any:
-        if value is not None:
-            parse_window(str(value))
-            return str(value)
-        return value
+        return window_text(value)
 
     @property
     def display(self) -> str:
@@ -912,10 +918,7 @@ class FlagSpec(Spec):
     @field_validator("window", mode="before")
     @classmethod
     def _check_window(cls, value: Any) -> Any:
-        if value is not None:
-            parse_window(str(value))
-            return str(value)
-        return value
+        return window_text(value)
 
     @property
     def display(self) -> str:
